@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * Benchmark plumbing. Every figure is a ratio against a floor measured in the same run on the same
+ * machine (never an absolute time), the median of several runs.
+ */
+export interface BenchRow {
+  name: string;
+  /** What was measured for mlreg, e.g. "2.31 s". */
+  measured: string;
+  /** The floor it is compared with, e.g. "openssl+cp+sync 2.05 s". */
+  floor: string;
+  /** measured / floor (or the figure itself when the target is absolute, e.g. ms or MB). */
+  ratio: number;
+  target: string;
+  pass: boolean;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Run a shell command and return its wall time in ms and the peak RSS of the child in MB (GNU time). */
+export function timeCommand(cmd: string, env: NodeJS.ProcessEnv = process.env): { ms: number; rssMb: number; stdout: string } {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/bin/bash', ['-c', `/usr/bin/time -f '%M' -o /dev/fd/3 ${cmd} 3>&2`], { env, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${cmd}\n${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  const kb = Number(lines[lines.length - 1]);
+  return { ms, rssMb: Number.isFinite(kb) ? kb / 1024 : NaN, stdout: r.stdout };
+}
+
+export function timeShell(cmd: string): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`floor command failed: ${cmd}\n${r.stderr}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}

@@ -1,0 +1,21 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { result } from '../output.js';
+import { action, examples } from '../command.js';
+
+export function register(program: Command): void {
+  program
+    .command('init')
+    .argument('[dir]', 'folder for the registry (default: ./.mlreg)')
+    .description('create an empty registry')
+    .addHelpText('after', examples('mlreg init', 'mlreg init /srv/models/registry', 'export MLREG_REGISTRY=/srv/models/registry'))
+    .action(
+      action<Record<string, never>>(async (ctx, [dir]) => {
+        const { Registry, DEFAULT_DIR_NAME } = await import('../../core/registry.js');
+        const target = resolve(dir ?? DEFAULT_DIR_NAME);
+        const created = Registry.init(target, ctx.runtime);
+        return result({ registry: created.root, format: created.format }, (d, ui) => `${ui.c.green('Created')} an empty mlreg registry in ${d.registry} (format ${d.format})`,
+        );
+      }),
+    );
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { result } from '../output.js';
+import { action, examples } from '../command.js';
+import { renderMove } from './promote.js';
+
+interface RollbackOpts {
+  stage?: string;
+  to?: string;
+  reason?: string;
+  expect?: string;
+  dryRun?: boolean;
+  checkout?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('rollback')
+    .argument('<name>', 'the artifact')
+    .description('move a stage back to the version that held it before (undo); again walks further back')
+    .option('--stage <stage>', 'the stage to roll back', 'production')
+    .option('--to <version>', 'roll back to this version instead')
+    .option('--reason <text>', 'why, for the audit log')
+    .option('--expect <version>', 'only if the stage holds this version now; else exit 4')
+    .option('--checkout <dir>', 'also switch DIR/current to the version rolled back to')
+    .option('--dry-run', 'say what would happen, change nothing')
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg rollback fraud --reason "INC-1234: false positives doubled"',
+        'mlreg rollback fraud --checkout /srv/fraud --reason "INC-1234"',
+        'mlreg rollback fraud --stage canary --to 1.3.2',
+        'mlreg rollback fraud --dry-run',
+      ),
+    )
+    .action(
+      action<RollbackOpts>(async (ctx, [name], opts) => {
+        const { rollback } = await import('../../core/stages.js');
+        const reg = ctx.registry();
+        const actor = ctx.actor();
+        const base = { name: name!, stage: opts.stage, to: opts.to, reason: opts.reason, expect: opts.expect, actor };
+        if (!opts.checkout || opts.dryRun) {
+          return result(rollback(reg, { ...base, dryRun: opts.dryRun }), (d, ui) => renderMove(d, ui, 'Rolled back'));
+        }
+        // Plan, materialise the target, then roll back only if the stage still holds what was planned.
+        const plan = rollback(reg, { ...base, dryRun: true });
+        const { prepareCheckout } = await import('../../core/checkout.js');
+        const prepared = await prepareCheckout(reg, `${plan.name}@${plan.to}`, opts.checkout);
+        const move = rollback(reg, { ...base, to: plan.to, expect: opts.expect ?? plan.from ?? undefined });
+        const checkout = prepared.switch();
+        return result({ ...move, checkout }, (d, ui) => renderMove(d, ui, 'Rolled back'));
+      }),
+    );
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ExitCode, UsageError } from '../core/errors.js';
+import { COMMANDS } from './commands/index.js';
+import { emitError } from './output.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mlreg')
+    .description('A model registry in one folder: versions of models and datasets, stages, promotion gates, drift checks, backups and instant rollback.')
+    .version(packageVersion(), '-V, --version', 'print the mlreg version')
+    .option('--json', 'print exactly one JSON document on stdout: {"ok":true,"data":…} or {"ok":false,"error":…}')
+    .option('--registry <dir>', 'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)')
+    .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 conflict,
+5 integrity error, 70 internal bug.  Docs: README.md.`,
+    );
+  for (const register of COMMANDS) register(program);
+  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeErr: () => {} });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exitCode = ExitCode.ok;
+        return;
+      }
+      const message = err.message.replace(/^error: /, '');
+      await emitError(new UsageError(message, { code: 'E_USAGE', hint: 'See `mlreg --help` or `mlreg COMMAND --help`.' }), json);
+      return;
+    }
+    await emitError(err, json);
+  }
+}

@@ -1,0 +1,60 @@
+import { ExitCode, MlregError, type ExitCodeValue } from '../core/errors.js';
+import { colorWanted, loadUi, type Ui } from './ui.js';
+
+/**
+ * The one place that writes results. With --json: exactly one document on stdout,
+ * {"ok":true,"data":…} or {"ok":false,"error":{code,message,hint[,details]}}. Without: the
+ * command's renderer on stdout, errors and notices on stderr.
+ */
+
+export interface CommandResult<T = unknown> {
+  data: T;
+  render?: (data: T, ui: Ui) => string;
+  /** Non-zero when the command ran but its gate was not met, and similar. */
+  exitCode?: ExitCodeValue;
+}
+
+/** Pair data with its renderer, keeping the renderer's parameter typed by the data. */
+export function result<T>(data: T, render?: (data: T, ui: Ui) => string, exitCode?: ExitCodeValue): CommandResult {
+  return { data, ...(render ? { render: render as (d: unknown, ui: Ui) => string } : {}), ...(exitCode !== undefined ? { exitCode } : {}) };
+}
+
+export async function emitResult(result: CommandResult, json: boolean): Promise<void> {
+  if (json) {
+    writeOut(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
+  } else if (result.render) {
+    const ui = await loadUi(colorWanted(process.stdout, process.env));
+    const text = result.render(result.data, ui);
+    if (text) writeOut(text.endsWith('\n') ? text : text + '\n');
+  }
+  if (result.exitCode !== undefined) process.exitCode = result.exitCode;
+}
+
+export async function emitError(err: unknown, json: boolean): Promise<void> {
+  const known = err instanceof MlregError;
+  const code = known ? err.code : 'E_INTERNAL';
+  const message = known ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+  const hint = known ? err.hint : 'This is a bug in mlreg. Please report it with the command you ran and the output of MLREG_DEBUG=1.';
+  const exitCode = known ? err.exitCode : ExitCode.internal;
+  if (json) {
+    const error: Record<string, unknown> = { code, message, hint };
+    if (known && err.details !== undefined) error.details = err.details;
+    writeOut(JSON.stringify({ ok: false, error }) + '\n');
+  } else {
+    const ui = await loadUi(colorWanted(process.stderr, process.env));
+    let text = `${ui.c.red('mlreg: error:')} ${message}\n`;
+    if (hint) text += `${ui.c.dim('hint:')} ${hint}\n`;
+    process.stderr.write(text);
+  }
+  if (!known && process.env.MLREG_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = exitCode;
+}
+
+function writeOut(text: string): void {
+  process.stdout.write(text);
+}
+
+/** Notices for a person (progress, warnings) go to stderr and never into a JSON document. */
+export function notice(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : text + '\n');
+}

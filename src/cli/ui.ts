@@ -1,0 +1,66 @@
+import type { ChalkInstance } from 'chalk';
+
+/**
+ * Human output helpers, loaded only when a command prints for a person (not with --json), so the
+ * colour and table libraries stay off the start-up path of scripts.
+ */
+export interface Ui {
+  c: ChalkInstance;
+  color: boolean;
+  /** An aligned table without borders, like `gh` and `heroku releases` print. */
+  table(head: string[], rows: (string | number | null | undefined)[][]): string;
+}
+
+export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return !!stream.isTTY && env.TERM !== 'dumb';
+}
+
+export async function loadUi(color: boolean): Promise<Ui> {
+  const [{ Chalk }, { default: Table }] = await Promise.all([import('chalk'), import('cli-table3')]);
+  const c = new Chalk({ level: color ? 1 : 0 });
+  return {
+    c,
+    color,
+    table(head, rows) {
+      const t = new Table({
+        head: head.map((h) => c.bold(h)),
+        chars: {
+          top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+          bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+          left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+        },
+        style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+      });
+      for (const r of rows) t.push(r.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
+      return t
+        .toString()
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .join('\n');
+    },
+  };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** "2026-11-24T09:30:12.345Z" → "2026-11-24 09:30:12Z": readable, still unambiguous. */
+export function formatTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+export function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const abs = Math.abs(v);
+  return abs !== 0 && (abs < 1e-4 || abs >= 1e9) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+}

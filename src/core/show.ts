@@ -1,0 +1,36 @@
+import { lineageOf, metricsOf, paramsOf, stagesOfVersion, tagsOf, type Lineage } from './versions.js';
+import { parseManifest, type Manifest } from './manifest.js';
+import { resolveRef, type VersionRecord } from './refs.js';
+import type { Registry } from './registry.js';
+import { stagesAt } from './stages.js';
+import { readObject } from './store.js';
+
+export interface VersionDetails {
+  version: VersionRecord;
+  manifest: Manifest;
+  metrics: Record<string, number>;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  lineage: Lineage;
+  /** Stages pointing at this version now. */
+  stages: string[];
+  /** With --at: which version held each stage of the artifact at that moment. */
+  stagesAt?: { at: string; stages: Record<string, string> };
+}
+
+export async function showVersion(reg: Registry, ref: string, opts: { at?: string | undefined } = {}): Promise<VersionDetails> {
+  const base = reg.read(() => {
+    const version = resolveRef(reg, ref);
+    return {
+      version,
+      metrics: metricsOf(reg, version.id),
+      params: paramsOf(reg, version.id),
+      tags: tagsOf(reg, version.id),
+      lineage: lineageOf(reg, version.id),
+      stages: stagesOfVersion(reg, version.id),
+      ...(opts.at !== undefined ? { stagesAt: { at: opts.at, stages: stagesAt(reg, version.artifactId, opts.at) } } : {}),
+    };
+  });
+  const manifest = parseManifest(await readObject(reg, base.version.digest), base.version.digest);
+  return { ...base, manifest };
+}

@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fromSystemError, IntegrityError } from './errors.js';
+import { fsyncDir, type Registry } from './registry.js';
+
+/**
+ * The content-addressed object store: `objects/sha256/<first 2 hex>/<other 62 hex>`.
+ * Writes follow cacache/restic: stream through the hash into a temp file in `tmp/`, fsync, make it
+ * read-only, then link it into place (link never replaces an existing object) and fsync the folder.
+ * Reads re-hash while streaming, so corrupt bytes never leave the store unnoticed.
+ */
+
+export const DIGEST_RE = /^[0-9a-f]{64}$/;
+const CHUNK = 1 << 20; // 1 MiB: large enough for throughput, small enough that memory stays flat.
+
+export interface StoredObject {
+  digest: string;
+  size: number;
+  /** False when identical content was already stored (nothing new written). */
+  written: boolean;
+}
+
+export type ProgressFn = (doneBytes: number) => void;
+
+export function objectPath(reg: Registry, digest: string): string {
+  return join(reg.objectsDir, 'sha256', digest.slice(0, 2), digest.slice(2));
+}
+
+export function hasObject(reg: Registry, digest: string): boolean {
+  return existsSync(objectPath(reg, digest));
+}
+
+/** Stream a file into the store. `expectedSize` guards against a file that changes while being read. */
+export async function putFile(reg: Registry, source: string, opts: { expectedSize?: number; onProgress?: ProgressFn } = {}): Promise<StoredObject> {
+  const tmp = reg.tempPath('obj');
+  let src: FileHandle | undefined;
+  let dst: FileHandle | undefined;
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    src = await open(source, 'r');
+    dst = await open(tmp, 'wx', 0o600);
+    // Two buffers: the write of one chunk overlaps the read of the next.
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let which = 0;
+    let pendingWrite: Promise<unknown> = Promise.resolve();
+    for (;;) {
+      const buf = bufs[which]!;
+      const { bytesRead } = await src.read(buf, 0, CHUNK, null);
+      await pendingWrite;
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      pendingWrite = dst.write(chunk, 0, bytesRead, size);
+      size += bytesRead;
+      which ^= 1;
+      opts.onProgress?.(size);
+    }
+    await pendingWrite;
+    await dst.sync();
+    await dst.close();
+    dst = undefined;
+    await src.close();
+    src = undefined;
+  } catch (err) {
+    await dst?.close().catch(() => {});
+    await src?.close().catch(() => {});
+    removeQuietly(tmp);
+    throw fromSystemError(err, source);
+  }
+  if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+    removeQuietly(tmp);
+    throw new IntegrityError(`${source} changed while it was being added (${opts.expectedSize} bytes when listed, ${size} read)`, {
+      code: 'E_SOURCE_CHANGED',
+      hint: 'Wait until whatever writes the file has finished, then add it again; nothing was registered.',
+    });
+  }
+  const digest = hash.digest('hex');
+  return { digest, size, written: commitTemp(reg, tmp, digest) };
+}
+
+/** Store a small in-memory object (manifests, profiles). */
+export async function putBytes(reg: Registry, bytes: Uint8Array): Promise<StoredObject> {
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (hasObject(reg, digest)) return { digest, size: bytes.length, written: false };
+  const tmp = reg.tempPath('obj');
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    removeQuietly(tmp);
+    throw fromSystemError(err, reg.tmpDir);
+  }
+  return { digest, size: bytes.length, written: commitTemp(reg, tmp, digest) };
+}
+
+/** Move a fsynced temp file into place under its digest, never replacing an existing object. */
+function commitTemp(reg: Registry, tmp: string, digest: string): boolean {
+  const final = objectPath(reg, digest);
+  const dir = join(reg.objectsDir, 'sha256', digest.slice(0, 2));
+  try {
+    chmodSync(tmp, 0o444);
+    mkdirSync(dir, { recursive: true });
+    try {
+      linkSync(tmp, final);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false; // identical content is already stored
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
+      // Filesystems without hard links: rename, but only when nothing is there yet.
+      if (existsSync(final)) return false;
+      renameSync(tmp, final);
+    }
+    fsyncDir(dir);
+    return true;
+  } catch (err) {
+    throw fromSystemError(err, reg.objectsDir);
+  } finally {
+    removeQuietly(tmp);
+  }
+}
+
+export function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+export function objectSize(reg: Registry, digest: string): number | undefined {
+  try {
+    return statSync(objectPath(reg, digest)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read a whole (small) object, checking its digest. */
+export async function readObject(reg: Registry, digest: string): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    const fh = await open(objectPath(reg, digest), 'r');
+    try {
+      data = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
+    throw fromSystemError(err, objectPath(reg, digest));
+  }
+  const actual = createHash('sha256').update(data).digest('hex');
+  if (actual !== digest) throw corruptObject(digest, actual);
+  return data;
+}
+
+/**
+ * Copy an object to `dest` (created new, mode `mode`), re-hashing on the way. On a mismatch the
+ * partial copy is removed and an IntegrityError thrown, so bad bytes never reach the caller's folder.
+ */
+export async function copyObjectVerified(reg: Registry, digest: string, dest: string, mode: number, onProgress?: ProgressFn): Promise<number> {
+  const hash = createHash('sha256');
+  let src: FileHandle | undefined;
+  let dst: FileHandle | undefined;
+  let size = 0;
+  try {
+    try {
+      src = await open(objectPath(reg, digest), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
+      throw err;
+    }
+    dst = await open(dest, 'wx', mode);
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const { bytesRead } = await src.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      await dst.write(buf, 0, bytesRead, size);
+      size += bytesRead;
+      onProgress?.(size);
+    }
+    await dst.sync();
+  } catch (err) {
+    await dst?.close().catch(() => {});
+    dst = undefined;
+    removeQuietly(dest);
+    throw fromSystemError(err, dest);
+  } finally {
+    await dst?.close();
+    await src?.close().catch(() => {});
+  }
+  const actual = hash.digest('hex');
+  if (actual !== digest) {
+    removeQuietly(dest);
+    throw corruptObject(digest, actual);
+  }
+  return size;
+}
+
+/** Re-hash one stored object. Returns the actual digest and size (undefined when missing). */
+export async function hashObject(reg: Registry, digest: string): Promise<{ digest: string; size: number } | undefined> {
+  let fh: FileHandle;
+  try {
+    fh = await open(objectPath(reg, digest), 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(err, objectPath(reg, digest));
+  }
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { digest: hash.digest('hex'), size };
+}
+
+function missingObject(digest: string): IntegrityError {
+  return new IntegrityError(`object sha256:${digest} is missing from the registry`, {
+    code: 'E_OBJECT_MISSING',
+    hint: 'The registry lost bytes it needs: run `mlreg verify` to see what is affected, and restore from a backup.',
+  });
+}
+
+function corruptObject(digest: string, actual: string): IntegrityError {
+  return new IntegrityError(`object sha256:${digest} is corrupt: its bytes hash to sha256:${actual}`, {
+    code: 'E_OBJECT_CORRUPT',
+    hint: 'Nothing was written from it. Run `mlreg verify` to see every affected version, and restore from a backup.',
+  });
+}

@@ -1,0 +1,106 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Registry, type Runtime } from '../src/core/registry.js';
+
+/** Shared test plumbing: temp folders, temp registries, and running the built CLI. */
+
+// Compiled to dist/test/helpers.js: the package root is two levels up.
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'mlreg.js');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+export function tempDir(prefix = 'mlreg-test-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export const testRuntime: Runtime = {
+  pid: process.pid,
+  isProcessAlive: (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
+  now: () => new Date(),
+  busyTimeoutMs: 30_000,
+};
+
+/** A fresh registry in a temp folder; `cleanup` closes and removes it. */
+export function tempRegistry(): { reg: Registry; dir: string; root: string; cleanup: () => void } {
+  const t = tempDir();
+  const root = join(t.path, 'reg');
+  Registry.init(root, testRuntime);
+  const reg = Registry.open(root, testRuntime);
+  return {
+    reg,
+    dir: t.path,
+    root,
+    cleanup: () => {
+      reg.close();
+      t.cleanup();
+    },
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON when it is JSON. */
+  json: { ok: boolean; data?: any; error?: { code: string; message: string; hint: string; details?: any } } | undefined;
+}
+
+export interface CliOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+}
+
+function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', MLREG_ACTOR: 'tester', ...extra };
+  delete env.MLREG_REGISTRY;
+  if (extra.MLREG_REGISTRY !== undefined) env.MLREG_REGISTRY = extra.MLREG_REGISTRY;
+  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
+  return env;
+}
+
+function toResult(code: number | null, stdout: string, stderr: string): CliResult {
+  let json: CliResult['json'];
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: code ?? -1, stdout, stderr, json };
+}
+
+/** Run the built CLI synchronously. */
+export function cli(args: string[], opts: CliOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? process.cwd(),
+    env: baseEnv(opts.env),
+    input: opts.input ?? '',
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60_000,
+  });
+  return toResult(r.status, r.stdout, r.stderr);
+}
+
+/** Run the built CLI without blocking the test (for parallel runs). */
+export function cliAsync(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? process.cwd(), env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve(toResult(code, stdout, stderr)));
+  });
+}
