@@ -58,3 +58,13 @@ function writeOut(text: string): void {
 export function notice(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : text + '\n');
 }
+
+/**
+ * A gate or check that ran but was not met (or a verify that found damage): a person sees the
+ * report on stdout and the error on stderr; `--json` gets one document, `{"ok":false,"error":{…,
+ * "details": report}}`. The exit code is the error's (1 for gates).
+ */
+export async function failWithReport<T>(json: boolean, report: T, render: (data: T, ui: Ui) => string, err: MlregError): Promise<never> {
+  if (!json) await emitResult(result(report, render), false);
+  throw err;
+}
