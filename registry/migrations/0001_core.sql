@@ -83,9 +83,10 @@ CREATE INDEX lineage_dataset ON lineage (dataset_version_id);
 -- Stage moves (kind promote/rollback) form a chain through `below_event_id`: the assignment that a
 -- rollback returns to. Promote pushes onto the chain, rollback pops, so rollbacks walk back and
 -- never bounce to the version they left.
+-- Registry-wide events (config changes) have no artifact.
 CREATE TABLE events (
   id              INTEGER PRIMARY KEY,
-  artifact_id     INTEGER NOT NULL REFERENCES artifacts (id),
+  artifact_id     INTEGER REFERENCES artifacts (id),
   kind            TEXT NOT NULL,
   stage           TEXT,
   version_id      INTEGER REFERENCES versions (id) ON DELETE SET NULL,

@@ -26,7 +26,13 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
 5 integrity error, 70 internal bug.  Docs: README.md.`,
     );
   for (const register of COMMANDS) register(program);
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeErr: () => {} });
+  const quiet = (cmd: Command): void => {
+    for (const sub of cmd.commands) {
+      sub.exitOverride().configureOutput({ writeErr: () => {} });
+      quiet(sub);
+    }
+  };
+  quiet(program);
   return program;
 }
 

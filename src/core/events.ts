@@ -6,7 +6,8 @@ import { getArtifact } from './refs.js';
 export type EventKind = 'add' | 'promote' | 'rollback' | 'deprecate' | 'undeprecate' | 'delete' | (string & {});
 
 export interface NewEvent {
-  artifactId: number;
+  /** null for registry-wide events such as config changes. */
+  artifactId: number | null;
   kind: EventKind;
   stage?: string | null;
   versionId?: number | null;
