@@ -44,6 +44,11 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `mlreg list | head`: the reader went away; stop quietly like other Unix tools.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const json = argv.includes('--json');
   const program = buildProgram();
   try {
