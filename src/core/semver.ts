@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Range, RangeOptions } from 'semver';
+import SemVerClass from 'semver/classes/semver.js';
 
 /**
  * The semver functions mlreg uses, imported one by one: the package's index loads about fifty
@@ -10,7 +11,6 @@ export { default as clean } from 'semver/functions/clean.js';
 export { default as gt } from 'semver/functions/gt.js';
 export { default as inc } from 'semver/functions/inc.js';
 export { default as prerelease } from 'semver/functions/prerelease.js';
-export { default as rcompare } from 'semver/functions/rcompare.js';
 export { default as valid } from 'semver/functions/valid.js';
 
 const require = createRequire(import.meta.url);
@@ -21,4 +21,11 @@ export function satisfies(version: string, range: string | Range, options?: Rang
 
 export function validRange(range: string): string | null {
   return (require('semver/ranges/valid') as typeof import('semver/ranges/valid.js'))(range);
+}
+
+/** Sort version strings newest first, parsing each once (sorting 10,000 strings with rcompare parses 280,000 times). */
+export function sortDescending<T>(items: T[], versionOf: (item: T) => string): T[] {
+  const parsed = items.map((item) => ({ item, v: new SemVerClass(versionOf(item)) }));
+  parsed.sort((a, b) => b.v.compare(a.v));
+  return parsed.map((p) => p.item);
 }

@@ -230,7 +230,7 @@ export function listVersions(reg: Registry, name: string): VersionList {
       if (!rec) metricsBy.set(m.version_id, (rec = {}));
       rec[m.key] = m.value;
     }
-    const sorted = rows.sort((a, b) => semver.rcompare(a.version, b.version));
+    const sorted = semver.sortDescending(rows, (r) => r.version);
     return {
       name: artifact.name,
       kind: artifact.kind,
