@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir } from '../helpers.js';
 import { dbSnapshot, EVAL_FIXTURES, expectedAccuracy, MISBEHAVE, SCORE } from '../eval-helpers.js';
@@ -137,6 +137,26 @@ test('eval run that hangs past --timeout: the process group is killed, nothing r
     for (const pid of [parent!, grandchild!]) assert.equal(await stillRuns(pid), false, `process ${pid} still runs`);
     assert.equal(dbSnapshot(s.reg), before);
     assert.equal(s.run(['eval', 'run', 'm@1.0.0', '--on', 'hold', '--timeout', 'soon', '--', 'true']).code, 2);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('eval run checks every byte it checks out: a corrupt model blob is exit 5, the command never runs', () => {
+  const s = setup();
+  try {
+    const sha = s.run(['--json', 'show', 'm@1.1.0']).json!.data.manifest.files[0].sha256 as string;
+    const blob = join(s.reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, JSON.stringify({ feature: 'x', threshold: 0.1 }) + '\n');
+    const before = dbSnapshot(s.reg);
+    const marker = join(s.dir, 'ran');
+    const r = s.run(['--json', 'eval', 'run', 'm@1.1.0', '--on', 'hold', '--', '/bin/sh', '-c', `touch ${marker}; echo '{"auc": 1}'`]);
+    assert.equal(r.code, 5);
+    assert.equal(r.json!.error!.code, 'E_OBJECT_CORRUPT');
+    assert.throws(() => readFileSync(marker), { code: 'ENOENT' }, 'the command did not run on corrupt bytes');
+    assert.equal(dbSnapshot(s.reg), before);
+    assert.deepEqual(readdirSync(join(s.reg, 'tmp')), []);
   } finally {
     s.cleanup();
   }
