@@ -16,7 +16,8 @@
 #   WORK            scratch folder for data and the trained model (default: a temp folder)
 #   SERVING         the serving folder; SERVING/current is the production model (default: $WORK/serving)
 #   TRAIN_ARGS      extra arguments for train.py (e.g. "--C 0.001")
-# Exit: 0 done (promoted or champion kept), non-zero when a step failed (nothing half-done is promoted).
+# Exit: 0 done (promoted or champion kept); 10 the data check failed, so nothing was trained tonight;
+#       anything else: a step failed (nothing half-done is promoted).
 set -euo pipefail
 
 DAY=${1:?usage: nightly.sh DAY}
@@ -45,7 +46,16 @@ if ! mlreg check --help 2>/dev/null | grep -q 'Usage: mlreg check'; then
   echo "notice: this mlreg has no \`check\` command; skipping the data quality and drift gate"
 elif has_version cancer-train@latest; then
   # Exit 1 = drift or quality over threshold: stop here, do not train on data that looks wrong.
+  set +e
   mlreg check cancer-batch@latest --against cancer-train@latest
+  rc=$?
+  set -e
+  if [ "$rc" = 1 ]; then
+    echo "data check failed: not retraining tonight; production keeps $(mlreg --json show "$MODEL@production" | json_field data.version.version)"
+    exit 10
+  elif [ "$rc" != 0 ]; then
+    exit "$rc"
+  fi
 else
   echo "no training snapshot yet (first night): nothing to check against"
 fi
