@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { InvalidInputError, UsageError } from '../../core/errors.js';
+import { result } from '../output.js';
+import { action, examples } from '../command.js';
+
+/**
+ * `compare A B`: a thin dispatch on the kind of the two versions (models here; datasets have
+ * their own comparison in core). A model and a dataset cannot be compared.
+ */
+
+interface CompareOpts {
+  format?: string;
+}
+
+const FORMATS = ['table', 'markdown', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+export function register(program: Command): void {
+  program
+    .command('compare')
+    .argument('<a>', 'the baseline version, e.g. fraud@production')
+    .argument('<b>', 'the version to compare with it, e.g. fraud@1.4.0')
+    .description('two versions side by side: metrics and shared evaluations (better/worse by direction), params, files, lineage')
+    .option('--format <format>', 'table, markdown (for a pull-request comment) or json (the comparison alone)', 'table')
+    .addHelpText(
+      'after',
+      examples('mlreg compare fraud@production fraud@1.4.0', 'mlreg compare fraud@production fraud@latest --format markdown >> comment.md', 'mlreg compare fraud@1.3.0 fraud@1.4.0 --json'),
+    )
+    .action(
+      action<CompareOpts>(async (ctx, [a, b], opts) => {
+        const format = opts.format ?? 'table';
+        if (!(FORMATS as readonly string[]).includes(format)) {
+          throw new InvalidInputError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT' });
+        }
+        const reg = ctx.registry();
+        const { compareKind } = await import('../../core/compare-kind.js');
+        const kind = compareKind(reg, a!, b!);
+        if (kind === 'model') return compareModelsCommand(reg, a!, b!, format as Format);
+        throw new UsageError('comparing datasets is not available in this build of mlreg', { code: 'E_NOT_AVAILABLE', hint: 'Compare two model versions, or use a build with dataset profiles.' });
+      }),
+    );
+}
+
+async function compareModelsCommand(reg: Parameters<typeof import('../../core/compare-models.js').compareModels>[0], a: string, b: string, format: Format) {
+  const { compareModels } = await import('../../core/compare-models.js');
+  const { renderCompareTable, renderCompareMarkdown } = await import('../render/compare-models.js');
+  const cmp = await compareModels(reg, a, b);
+  if (format === 'markdown') return result(cmp, (d) => renderCompareMarkdown(d));
+  if (format === 'json') return result(cmp, (d) => JSON.stringify(d, null, 2));
+  return result(cmp, renderCompareTable);
+}
