@@ -12,6 +12,11 @@ export function register(program: Command): void {
     .command('backup')
     .argument('<file>', 'the archive to write: .tar, or .tar.gz / .tgz to compress')
     .description('write a consistent backup of the registry (index snapshot + every referenced object) while others keep working')
+    // main.ts gives the global options to leaf commands only; backup has a subcommand (verify) yet
+    // runs itself too, so it declares them.
+    .option('--json', 'print exactly one JSON document on stdout: {"ok":true,"data":…} or {"ok":false,"error":…}')
+    .option('--registry <dir>', 'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)')
+    .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)')
     // Repeatable because commander hands `backup verify F --base B1 --base B2` to this command's
     // --base (options of a parent are parsed first); `backup` itself takes one.
     .option('--base <backup>', 'incremental: store only objects this earlier backup (or its bases) lacks', collect, [])
