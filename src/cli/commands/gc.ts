@@ -15,7 +15,7 @@ interface GcOpts {
 function wholeNumber(text: string | undefined, option: string, min: number): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new InvalidInputError(`${option} takes a whole number ≥ ${min}, not ${JSON.stringify(text)}`, { code: 'E_BAD_NUMBER' });
+  if (!Number.isInteger(n) || n < min) throw new InvalidInputError(`${option} takes a whole number ≥ ${min}, not ${JSON.stringify(text)}`, { code: 'E_BAD_NUMBER', hint: `Example: ${option} ${Math.max(min, 5)}.` });
   return n;
 }
 
