@@ -16,6 +16,7 @@ import {
   type BackupRef,
 } from './backup-format.js';
 import { readBackupManifest } from './backup-read.js';
+import { hashFiles } from './hash-pool.js';
 import { fsyncDir, type Registry } from './registry.js';
 import { objectPath, removeQuietly } from './store.js';
 import { TarWriter } from './tar-stream.js';
@@ -129,11 +130,28 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
     await out.pad(manifestBytes.length);
     const total = manifest.counts.memberBytes;
     let done = 0;
+    // Objects are re-hashed by worker threads (every core) while this thread streams them into the
+    // archive: a corrupt object fails the backup (exit 5) instead of being archived under a name
+    // it does not match, and the hashing costs no extra wall time.
+    const corrupt: string[] = [];
+    const objectMembers = members.slice(1).map((m) => ({ ...m, path: objectPath(reg, m.sha256) }));
+    const hashing = hashFiles(objectMembers, (item, reply) => {
+      if (reply.digest !== item.sha256) corrupt.push(item.sha256);
+    });
+    hashing.catch(() => {}); // awaited below
     for (const m of members) {
-      const path = m.path === DB_MEMBER ? snapshot : objectPath(reg, m.sha256);
-      await out.header(m.path, m.size, m.path === DB_MEMBER ? 0o644 : 0o444, mtime);
-      await copyHashed(path, m, out, (n) => opts.onProgress?.((done += n), total));
+      const isDb = m.path === DB_MEMBER;
+      await out.header(m.path, m.size, isDb ? 0o644 : 0o444, mtime);
+      await copyMember(isDb ? snapshot : objectPath(reg, m.sha256), m, out, isDb, (n) => opts.onProgress?.((done += n), total));
       await out.pad(m.size);
+    }
+    await hashing;
+    if (corrupt.length) {
+      throw new IntegrityError(`object sha256:${corrupt[0]} is corrupt (${corrupt.length} corrupt object${corrupt.length === 1 ? '' : 's'}); no backup was written`, {
+        code: 'E_OBJECT_CORRUPT',
+        hint: 'Run `mlreg verify` to see every affected version, and restore those from an earlier backup.',
+        details: { corrupt },
+      });
     }
     await out.finish();
     await fh.close();
@@ -213,12 +231,13 @@ async function hashFile(path: string): Promise<string> {
 }
 
 /**
- * Stream one file into the archive, re-hashing it: a corrupt object fails the backup (exit 5)
- * rather than being archived under a name it does not match. The next read overlaps the last write.
+ * Stream one file into the archive; the next read overlaps the last write. The index snapshot is
+ * hashed here (its digest was taken from the same file just before); objects are hashed by the
+ * worker pool. A file of the wrong length fails the backup.
  */
-async function copyHashed(path: string, m: BackupMember, out: TarWriter, onBytes: (n: number) => void): Promise<void> {
+async function copyMember(path: string, m: BackupMember, out: TarWriter, hashHere: boolean, onBytes: (n: number) => void): Promise<void> {
   const src = await open(path, 'r');
-  const hash = createHash('sha256');
+  const hash = hashHere ? createHash('sha256') : undefined;
   let size = 0;
   try {
     const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
@@ -232,7 +251,7 @@ async function copyHashed(path: string, m: BackupMember, out: TarWriter, onBytes
       size += bytesRead;
       if (size > m.size) break;
       const chunk = buf.subarray(0, bytesRead);
-      hash.update(chunk);
+      hash?.update(chunk);
       pending = out.write(chunk);
       onBytes(bytesRead);
       which ^= 1;
@@ -241,9 +260,9 @@ async function copyHashed(path: string, m: BackupMember, out: TarWriter, onBytes
   } finally {
     await src.close();
   }
-  const actual = hash.digest('hex');
+  const actual = hash?.digest('hex') ?? m.sha256;
   if (size !== m.size || actual !== m.sha256) {
-    throw new IntegrityError(`${m.path} changed or is corrupt: expected ${m.size} bytes hashing to sha256:${m.sha256}, read ${size} bytes hashing to sha256:${actual}`, {
+    throw new IntegrityError(`${m.path} changed or is corrupt: expected ${m.size} bytes hashing to sha256:${m.sha256}, read ${size} bytes${hash ? ` hashing to sha256:${actual}` : ''}`, {
       code: 'E_OBJECT_CORRUPT',
       hint: 'Run `mlreg verify` to see every affected version; no backup was written.',
     });
