@@ -1,5 +1,5 @@
 import { unlinkSync } from 'node:fs';
-import semver from 'semver';
+import * as semver from './semver.js';
 import { MlregError } from './errors.js';
 import { insertEvent } from './events.js';
 import type { Registry } from './registry.js';

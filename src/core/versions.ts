@@ -1,4 +1,4 @@
-import semver from 'semver';
+import * as semver from './semver.js';
 import { ConflictError, InvalidInputError, UsageError } from './errors.js';
 import { serialiseManifest, walkSource, type Manifest, type ManifestEntry, type SourceFile, type WalkOptions } from './manifest.js';
 import { findArtifact, getArtifact, parseRef, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
