@@ -320,3 +320,29 @@ test('a backup taken while another process adds and promotes is consistent and r
     t.cleanup();
   }
 });
+
+test('backup refuses to overwrite a file and to write into a missing folder; the registry is unchanged', () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    ok(cli(['init'], { cwd }));
+    ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--json'], { cwd }));
+    const before = registryState(join(cwd, '.mlreg'));
+    writeFileSync(join(cwd, 'taken.tar'), 'an older backup');
+    const exists = cli(['backup', join(cwd, 'taken.tar'), '--json'], { cwd });
+    assert.equal(exists.code, 4);
+    assert.equal(exists.json?.error?.code, 'E_BACKUP_EXISTS');
+    assert.equal(readFileSync(join(cwd, 'taken.tar'), 'utf8'), 'an older backup');
+    const missing = cli(['backup', join(cwd, 'no', 'such', 'dir', 'b.tar'), '--json'], { cwd });
+    assert.equal(missing.code, 3);
+    assert.match(missing.json!.error!.message, /no such file or folder/);
+    const badBase = cli(['backup', join(cwd, 'inc.tar'), '--base', join(cwd, 'taken.tar'), '--json'], { cwd });
+    assert.equal(badBase.code, 2, badBase.stdout);
+    assert.equal(badBase.json?.error?.code, 'E_BAD_BACKUP');
+    assert.ok(!existsSync(join(cwd, 'inc.tar')) && !existsSync(join(cwd, 'inc.tar.partial')));
+    assert.deepEqual(registryState(join(cwd, '.mlreg')), before);
+    assert.deepEqual(readdirSync(join(cwd, '.mlreg', 'tmp')), [], 'no snapshot left in tmp/');
+  } finally {
+    t.cleanup();
+  }
+});
