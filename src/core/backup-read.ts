@@ -8,9 +8,13 @@ import { readTar, TarFormatError, type EntrySink, type ReadLimits, type TarEntry
  * checked against it by the caller. Shared by restore, `backup verify` and incremental `backup --base`.
  */
 
-/** A backup's members may inflate at most this much from their compressed size. */
-export const MAX_DECOMPRESSION_RATIO = 200;
-const RATIO_FLOOR_BYTES = 64 << 20;
+/**
+ * How much a compressed backup may inflate. mlreg writes gzip level 1, which inflates at most ~230:1
+ * (all zeros); a stream that inflates further was not written by mlreg backup: a decompression bomb.
+ * (tar's default maxDecompressionRatio, 1000, is above what gzip -9 of zeros reaches, ~1030.)
+ */
+export const MAX_DECOMPRESSION_RATIO = 300;
+const RATIO_FLOOR_BYTES = 16 << 20;
 
 class StopReading extends Error {}
 

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -139,6 +139,7 @@ function sizeOf(path: string): number | undefined {
  */
 async function extractChain(file: string, baseFiles: readonly string[], dest: string | null, onProgress?: (done: number, total: number) => void): Promise<{ manifest: BackupManifest; bases: string[] }> {
   const top = await readBackupManifest(file);
+  if (dest) checkSpace(dest, top.counts.memberBytes + top.external.reduce((s, x) => s + x.size, 0));
   const byId = new Map<string, string>();
   for (const b of baseFiles) byId.set((await readBackupManifest(resolve(b))).id, resolve(b));
   for (const r of top.requires) {
@@ -165,6 +166,23 @@ async function extractChain(file: string, baseFiles: readonly string[], dest: st
     }
   }
   return { manifest: top, bases: used };
+}
+
+/** Refuse before writing anything when the backup declares more bytes than the disk has free. */
+function checkSpace(dest: string, bytes: number): void {
+  let free: number;
+  try {
+    const st = statfsSync(dest);
+    free = st.bavail * st.bsize;
+  } catch {
+    return; // a filesystem that cannot say: the write itself will fail with ENOSPC
+  }
+  if (bytes > free) {
+    throw new InvalidInputError(`the backup declares ${bytes} bytes; only ${free} are free where it would be restored`, {
+      code: 'E_NO_SPACE',
+      hint: 'Free some space or restore elsewhere; nothing was written.',
+    });
+  }
 }
 
 /**

@@ -131,7 +131,9 @@ export interface ReadLimits {
 export async function readTar(file: string, limits: ReadLimits, onEntry: (e: TarEntry) => Promise<EntrySink | null> | EntrySink | null): Promise<void> {
   const { Header } = await tar();
   const head = await sniff(file);
-  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  // Compressed input is read in small steps so the ratio below counts what gunzip has consumed,
+  // not what was read ahead.
+  const raw = createReadStream(file, { highWaterMark: head ? 64 << 10 : 1 << 20 });
   let compressed = 0;
   const counter = new Transform({
     transform(c: Buffer, _enc, cb) {
@@ -139,7 +141,7 @@ export async function readTar(file: string, limits: ReadLimits, onEntry: (e: Tar
       cb(null, c);
     },
   });
-  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  const gunzip = createGunzip({ chunkSize: 256 << 10 });
   let source: AsyncIterable<Buffer> = raw;
   if (head) {
     source = raw.pipe(counter).pipe(gunzip);

@@ -346,3 +346,20 @@ test('backup refuses to overwrite a file and to write into a missing folder; the
     t.cleanup();
   }
 });
+
+test('a .tgz of highly compressible content (64 MiB of zeros) restores: the bomb cap never hits mlreg\'s own archives', () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    ok(cli(['init'], { cwd }));
+    writeFileSync(join(cwd, 'sparse-weights.bin'), Buffer.alloc(64 << 20));
+    ok(cli(['add', 'model', 'sparse', join(cwd, 'sparse-weights.bin'), '--json'], { cwd }));
+    const b = ok(cli(['backup', join(cwd, 'z.tgz'), '--json'], { cwd }));
+    assert.ok(b.bytes < 1 << 20, `compressed to ${b.bytes} bytes`);
+    ok(cli(['backup', 'verify', join(cwd, 'z.tgz'), '--json'], { cwd }));
+    ok(cli(['restore', join(cwd, 'z.tgz'), '--into', join(cwd, 'r'), '--json'], { cwd }));
+    assert.equal(ok(cli(['--registry', join(cwd, 'r'), 'verify', '--json'], { cwd })).ok, true);
+  } finally {
+    t.cleanup();
+  }
+});
