@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { addVersion } from '../../src/core/versions.js';
@@ -65,6 +65,33 @@ test('gc leaves young unreferenced objects (grace period) and removes temp files
     assert.equal(r.tempFilesRemoved, 1);
     assert.ok(!existsSync(stale));
     assert.equal(gc(t.reg, { actor: 'bob', graceMs: 0 }).objectsRemoved, 1);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('add stores again an object a gc swept between storing it and indexing it', async () => {
+  const t = tempRegistry();
+  try {
+    const dir = join(t.dir, 'model');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a-weights.bin'), 'first file, stored first');
+    writeFileSync(join(dir, 'b-config.json'), 'x'.repeat(3 << 20)); // several progress calls
+    let sweptWhileAdding = 0;
+    const r = await addVersion(t.reg, {
+      kind: 'model',
+      name: 'fraud',
+      path: dir,
+      actor: 'alice',
+      // While the second file is being stored, a gc (no grace) sweeps the first one's blob, which
+      // no version references yet: exactly the race with a gc in another process.
+      onProgress: (done) => {
+        if (done > 1 << 20 && sweptWhileAdding === 0) sweptWhileAdding = gc(t.reg, { actor: 'gc', graceMs: -60_000 }).objectsRemoved;
+      },
+    });
+    assert.equal(sweptWhileAdding, 1, 'the gc did take the first blob');
+    for (const f of r.manifest.files) assert.ok(existsSync(objectPath(t.reg, f.sha256)), `${f.path} is back in the store`);
+    assert.equal((await verifyRegistry(t.reg)).ok, true);
   } finally {
     t.cleanup();
   }
