@@ -7,6 +7,7 @@ import { register as init } from './init.js';
 import { register as list } from './list.js';
 import { register as monitor } from './monitor.js';
 import { register as promote } from './promote.js';
+import { register as review } from './review.js';
 import { register as rollback } from './rollback.js';
 import { register as show } from './show.js';
 
@@ -14,4 +15,4 @@ import { register as show } from './show.js';
  * Every command, in the order `mlreg --help` lists them. A command module only declares its
  * options; it imports core (and anything heavy) inside its run function, so start-up stays fast.
  */
-export const COMMANDS: ((program: Command) => void)[] = [init, add, list, show, promote, rollback, history, checkout, config, monitor];
+export const COMMANDS: ((program: Command) => void)[] = [init, add, list, show, promote, rollback, history, checkout, config, monitor, review];
