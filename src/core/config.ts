@@ -1,6 +1,7 @@
 import { InvalidInputError, NotFoundError } from './errors.js';
 import { insertEvent } from './events.js';
 import type { Registry } from './registry.js';
+import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES } from './datasets/thresholds.js';
 
 /**
  * Registry-wide settings (`mlreg config set KEY VALUE`), stored in the index so that every user and
@@ -29,7 +30,15 @@ export function nonNegativeNumber(value: string, key: string): string {
   return String(n);
 }
 
-export const CONFIG_KEYS: ConfigKey[] = [];
+export const CONFIG_KEYS: ConfigKey[] = [
+  // Thresholds of `mlreg check` / `compare` for datasets (src/core/datasets/thresholds.ts).
+  ...THRESHOLD_KEYS.map((k) => ({
+    pattern: new RegExp(`^check\\.${THRESHOLD_NAMES[k]}$`),
+    example: `check.${THRESHOLD_NAMES[k]}`,
+    describe: `data check threshold (default ${DEFAULT_THRESHOLDS[k]})`,
+    validate: nonNegativeNumber,
+  })),
+];
 
 function keySpec(key: string): ConfigKey {
   const spec = CONFIG_KEYS.find((k) => k.pattern.test(key));

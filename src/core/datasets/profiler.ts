@@ -1,0 +1,355 @@
+import { availableParallelism } from 'node:os';
+import { rmSync } from 'node:fs';
+import { InvalidInputError } from '../errors.js';
+import { csvHeader, NO_PROFILE_HINT, precheckFile, type TableSource } from './formats.js';
+import {
+  BIN_COUNT,
+  EXACT_ROWS,
+  MAX_COUNTED_DISTINCT,
+  PROFILE_FORMAT,
+  QUANTILE_LEVELS,
+  TOP_VALUES,
+  type CategoryProfile,
+  type ColumnKind,
+  type ColumnProfile,
+  type Profile,
+} from './profile-types.js';
+
+/**
+ * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it).
+ * The files are loaded once into a DuckDB database in the registry's tmp/ (several threads; row order
+ * is kept), then every statistic is computed with ONE thread, so the approximate sketches (quantiles
+ * of big tables, distinct counts) and floating-point sums always come out the same for the same file.
+ * A memory limit and a spill folder in tmp/ keep memory flat however large the table.
+ */
+export interface ProfileOptions {
+  /** A fresh path in the registry's tmp/ (Registry.tempPath), so a killed run's leftovers are cleaned. */
+  tempPath(suffix: string): string;
+  memoryLimitMb?: number;
+  loadThreads?: number;
+}
+
+/** Up to this many rows, quantiles are exact (quantile_cont); above, DuckDB's t-digest (approx_quantile). */
+const EXACT_QUANTILE_ROWS = 1_000_000;
+const NULL_STRINGS = ['', 'NA', 'N/A', 'NULL', 'null', 'None'];
+
+type Conn = Awaited<ReturnType<Awaited<ReturnType<typeof import('@duckdb/node-api').DuckDBInstance.create>>['connect']>>;
+type Row = Record<string, unknown>;
+
+interface ColumnPlan {
+  name: string;
+  type: string;
+  base: 'numeric' | 'integer' | 'boolean' | 'datetime' | 'string';
+  /** SQL giving the typed value (DOUBLE for numbers, VARCHAR for strings) from table t. */
+  expr: string;
+}
+
+export async function profileTable(src: TableSource, opts: ProfileOptions): Promise<Profile> {
+  for (const f of src.files) await precheckFile(f, src.format);
+  const headers = src.format === 'csv' || src.format === 'tsv' ? await csvHeaders(src) : undefined;
+
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const dbPath = opts.tempPath('duckdb');
+  const spill = opts.tempPath('duckdb-spill');
+  const instance = await DuckDBInstance.create(dbPath, {
+    threads: String(opts.loadThreads ?? Math.min(4, availableParallelism())),
+    memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
+    temp_directory: spill,
+    preserve_insertion_order: 'true',
+  });
+  const conn = await instance.connect();
+  try {
+    if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
+    try {
+      await conn.run(`CREATE TABLE t AS SELECT * FROM ${reader(src, headers)}`);
+    } catch (err) {
+      throw readError(err, src);
+    }
+    const described = (await rows(conn, 'DESCRIBE t')).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+    const plans = headers ? await inferCsvTypes(conn, described) : described.map(nativePlan);
+    // Everything from here on is a statistic: one thread, so the same file gives the same profile.
+    await conn.run('SET threads = 1');
+    const rowCount = Number((await rows(conn, 'SELECT count(*) AS n FROM t'))[0]!.n);
+    if (rowCount === 0) {
+      throw new InvalidInputError(`${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${headers ? 'a header but ' : ''}no rows`, {
+        code: 'E_NO_ROWS',
+        hint: `A dataset needs at least one row. ${NO_PROFILE_HINT}`,
+      });
+    }
+    const engine = String((await rows(conn, 'SELECT version() AS v'))[0]!.v);
+    const exactQuantiles = rowCount <= EXACT_QUANTILE_ROWS;
+    const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i, exactQuantiles)).join(', ')} FROM t`))[0]!;
+    const firstPass = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
+    const second = secondPassSql(firstPass, plans, rowCount);
+    const counts = second.length ? (await rows(conn, `SELECT ${second.join(', ')} FROM t`))[0]! : {};
+    const columns = firstPass.map((c, i) => finishColumn(c, i, counts, rowCount));
+    return {
+      format: PROFILE_FORMAT,
+      table: {
+        rows: rowCount,
+        bytes: src.files.reduce((s, f) => s + f.size, 0),
+        format: src.format,
+        files: src.files.length,
+        engine: `duckdb ${engine}`,
+        sketch: { quantiles: exactQuantiles ? 'exact' : 'approx_quantile', distinct: 'approx_count_distinct', threads: 1, topValues: TOP_VALUES, bins: BIN_COUNT, exactRows: EXACT_ROWS },
+      },
+      columns,
+    };
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+    for (const p of [dbPath, `${dbPath}.wal`, spill]) rmSync(p, { recursive: true, force: true });
+  }
+}
+
+async function rows(conn: Conn, sql: string): Promise<Row[]> {
+  const reader = await conn.runAndReadAll(sql);
+  return reader.getRowObjectsJson() as Row[];
+}
+
+const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+async function csvHeaders(src: TableSource): Promise<string[]> {
+  const delim = src.format === 'tsv' ? '\t' : ',';
+  const first = await csvHeader(src.files[0]!, delim);
+  for (const f of src.files.slice(1)) {
+    const names = await csvHeader(f, delim);
+    if (names.join('\u0000') !== first.join('\u0000')) {
+      throw new InvalidInputError(`the parts of the folder do not share one schema: ${f.path} has columns [${names.join(', ')}] but ${src.files[0]!.path} has [${first.join(', ')}]`, {
+        code: 'E_SCHEMA_MISMATCH',
+        hint: `Every part of a folder dataset needs the same columns in the same order. ${NO_PROFILE_HINT}`,
+      });
+    }
+  }
+  return first;
+}
+
+/** Parquet and NDJSON parts: compare each part's columns and types with the first part's. */
+async function sameSchemaEverywhere(conn: Conn, src: TableSource): Promise<void> {
+  let first: string | undefined;
+  for (const f of src.files) {
+    let desc: Row[];
+    try {
+      desc = await rows(conn, `DESCRIBE SELECT * FROM ${reader({ format: src.format, files: [f] }, undefined)}`);
+    } catch (err) {
+      throw readError(err, src);
+    }
+    const sig = desc.map((r) => `${r.column_name} ${r.column_type}`).join(', ');
+    if (first === undefined) first = sig;
+    else if (sig !== first) {
+      throw new InvalidInputError(`the parts of the folder do not share one schema: ${f.path} has [${sig}] but ${src.files[0]!.path} has [${first}]`, {
+        code: 'E_SCHEMA_MISMATCH',
+        hint: `Every part of a folder dataset needs the same columns and types. ${NO_PROFILE_HINT}`,
+      });
+    }
+  }
+}
+
+function reader(src: Pick<TableSource, 'format' | 'files'>, headers: string[] | undefined): string {
+  const list = `[${src.files.map((f) => lit(f.abs)).join(', ')}]`;
+  switch (src.format) {
+    case 'csv':
+    case 'tsv': {
+      // CSV is read strictly with every column as text (types are inferred afterwards from ALL
+      // values, not a sample), so a ragged row or a broken quote is an error naming its line.
+      const columns = `{${headers!.map((h) => `${lit(h)}: 'VARCHAR'`).join(', ')}}`;
+      const delim = src.format === 'tsv' ? '\\t' : ',';
+      return `read_csv(${list}, auto_detect = false, header = true, delim = E'${delim}', quote = '"', escape = '"', strict_mode = true, columns = ${columns}, nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`;
+    }
+    case 'ndjson':
+      return `read_json(${list}, format = 'auto')`;
+    case 'parquet':
+      return `read_parquet(${list})`;
+  }
+}
+
+/** DuckDB's parse errors, reduced to the file, the line and the reason. */
+function readError(err: unknown, src: TableSource): InvalidInputError {
+  let msg = err instanceof Error ? err.message : String(err);
+  for (const f of src.files) msg = msg.split(f.abs).join(f.path);
+  msg = msg.replace(/^[A-Za-z ]*Error: /, '');
+  const lines = msg.split('\n').map((l) => l.trim());
+  const line = /on Line: (\d+)/.exec(msg)?.[1] ?? /in line (\d+)/.exec(msg)?.[1];
+  const reason =
+    lines.find((l) => /^(Expected Number of Columns|Value with unterminated quote|Invalid unicode|Maximum line size|Could not convert)/.test(l)) ??
+    /(Malformed JSON[^\n]*)/.exec(msg)?.[1] ??
+    lines[0]!;
+  const file = /file\s*=\s*(\S+)/.exec(msg)?.[1] ?? (src.files.length === 1 ? src.files[0]!.path : undefined);
+  const unicode = /unicode|utf-8/i.test(reason);
+  return new InvalidInputError(`cannot read ${file ?? 'the dataset'} as ${src.format.toUpperCase()}${line ? `: line ${line}` : ''}: ${reason.replace(/\s+$/, '')}`, {
+    code: unicode ? 'E_NOT_UTF8' : 'E_BAD_DATA_FILE',
+    hint: unicode ? `Convert it to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8). ${NO_PROFILE_HINT}` : NO_PROFILE_HINT,
+    cause: err,
+  });
+}
+
+const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
+const FLOAT_TYPES = /^(FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
+
+function nativePlan(c: { name: string; type: string }): ColumnPlan {
+  const col = q(c.name);
+  if (INTEGER_TYPES.test(c.type)) return { ...c, base: 'integer', expr: `CAST(${col} AS DOUBLE)` };
+  if (FLOAT_TYPES.test(c.type)) return { ...c, base: 'numeric', expr: `CAST(${col} AS DOUBLE)` };
+  if (c.type === 'BOOLEAN') return { ...c, base: 'boolean', expr: col };
+  if (/^(DATE|TIMESTAMP.*|TIME)$/.test(c.type)) return { ...c, base: 'datetime', expr: col };
+  return { ...c, base: 'string', expr: c.type === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)` };
+}
+
+/** Type of each CSV column from every value: integer, float, boolean, date, timestamp, else text. */
+async function inferCsvTypes(conn: Conn, cols: { name: string }[]): Promise<ColumnPlan[]> {
+  const parts = cols.map((c, i) => {
+    const col = q(c.name);
+    return [
+      `count(${col}) AS n${i}`,
+      `count(*) FILTER (WHERE regexp_full_match(trim(${col}), '[+-]?[0-9]{1,18}')) AS i${i}`,
+      `count(TRY_CAST(${col} AS DOUBLE)) AS d${i}`,
+      `count(*) FILTER (WHERE lower(trim(${col})) IN ('true', 'false')) AS b${i}`,
+      `count(TRY_CAST(${col} AS DATE)) AS dt${i}`,
+      `count(TRY_CAST(${col} AS TIMESTAMP)) AS ts${i}`,
+    ].join(', ');
+  });
+  const r = (await rows(conn, `SELECT ${parts.join(', ')} FROM t`))[0]!;
+  return cols.map((c, i) => {
+    const col = q(c.name);
+    const n = Number(r[`n${i}`]);
+    const all = (k: string): boolean => n > 0 && Number(r[`${k}${i}`]) === n;
+    if (all('i')) return { name: c.name, type: 'BIGINT', base: 'integer', expr: `CAST(trim(${col}) AS DOUBLE)` };
+    if (all('d')) return { name: c.name, type: 'DOUBLE', base: 'numeric', expr: `TRY_CAST(${col} AS DOUBLE)` };
+    if (all('b')) return { name: c.name, type: 'BOOLEAN', base: 'boolean', expr: `(lower(trim(${col})) = 'true')` };
+    if (all('dt')) return { name: c.name, type: 'DATE', base: 'datetime', expr: `TRY_CAST(${col} AS DATE)` };
+    if (all('ts')) return { name: c.name, type: 'TIMESTAMP', base: 'datetime', expr: `TRY_CAST(${col} AS TIMESTAMP)` };
+    return { name: c.name, type: 'VARCHAR', base: 'string', expr: col };
+  });
+}
+
+function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
+  const x = p.expr;
+  const fin = `FILTER (WHERE isfinite(${x}))`;
+  const common = [`count(${x}) AS c${i}_nn`, `approx_count_distinct(${x}) AS c${i}_d`];
+  switch (p.base) {
+    case 'numeric':
+    case 'integer': {
+      const levels = `[${QUANTILE_LEVELS.join(', ')}]`;
+      return [
+        ...common,
+        `count(*) FILTER (WHERE isnan(${x})) AS c${i}_nan`,
+        `count(*) FILTER (WHERE isinf(${x})) AS c${i}_inf`,
+        `count(*) ${fin} AS c${i}_n`,
+        `avg(${x}) ${fin} AS c${i}_mean`,
+        `var_pop(${x}) ${fin} AS c${i}_vp`,
+        `min(${x}) ${fin} AS c${i}_min`,
+        `max(${x}) ${fin} AS c${i}_max`,
+        `sum(${x}) ${fin} AS c${i}_sum`,
+        `count(*) FILTER (WHERE ${x} < 0) AS c${i}_neg`,
+        `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${x}, ${levels}) ${fin} AS c${i}_q`,
+      ].join(', ');
+    }
+    case 'datetime':
+      return [...common, `CAST(min(${x}) AS VARCHAR) AS c${i}_min`, `CAST(max(${x}) AS VARCHAR) AS c${i}_max`].join(', ');
+    case 'string':
+      return [...common, `min(length(${x})) AS c${i}_lmin`, `max(length(${x})) AS c${i}_lmax`].join(', ');
+    case 'boolean':
+      return common.join(', ');
+  }
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
+
+function firstPassColumn(p: ColumnPlan, i: number, s: Row, rowCount: number): ColumnProfile {
+  const nn = num(s[`c${i}_nn`]);
+  const nan = p.base === 'numeric' || p.base === 'integer' ? num(s[`c${i}_nan`]) : 0;
+  const inf = p.base === 'numeric' || p.base === 'integer' ? num(s[`c${i}_inf`]) : 0;
+  const missing = rowCount - nn + nan;
+  const count = rowCount - missing;
+  // HyperLogLog can overshoot on nearly unique columns; a count above the values seen is never right.
+  const distinct = Math.min(num(s[`c${i}_d`]), count);
+  let kind: ColumnKind;
+  if (count === 0) kind = 'empty';
+  else if (p.base === 'numeric' || p.base === 'integer') kind = 'numeric';
+  else if (p.base === 'boolean') kind = 'boolean';
+  else if (p.base === 'datetime') kind = 'datetime';
+  else kind = distinct <= MAX_COUNTED_DISTINCT && (distinct <= 20 || distinct <= 0.5 * count) ? 'categorical' : 'text';
+  const col: ColumnProfile = { name: p.name, type: p.type, kind, count, missing, missingRate: missing / rowCount, nan, inf, distinct };
+  if (kind === 'numeric') {
+    const n = num(s[`c${i}_n`]);
+    if (n > 0) {
+      const mean = num(s[`c${i}_mean`]);
+      const m2 = num(s[`c${i}_vp`]) * n;
+      const min = num(s[`c${i}_min`]);
+      const max = num(s[`c${i}_max`]);
+      const qs = (s[`c${i}_q`] as unknown[]).map(num);
+      col.numeric = {
+        n,
+        mean,
+        m2,
+        std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0,
+        min,
+        max,
+        sum: num(s[`c${i}_sum`]),
+        negatives: num(s[`c${i}_neg`]),
+        quantiles: { p: [...QUANTILE_LEVELS], x: qs },
+        bins: { edges: [], counts: [] },
+      };
+    }
+  } else if (kind === 'datetime') col.datetime = { min: String(s[`c${i}_min`]), max: String(s[`c${i}_max`]) };
+  else if (kind === 'text' || kind === 'categorical') col.text = { minLength: num(s[`c${i}_lmin`]), maxLength: num(s[`c${i}_lmax`]) };
+  return col;
+}
+
+function wantsCounts(c: ColumnProfile, rowCount: number): boolean {
+  if (c.kind === 'categorical' || c.kind === 'boolean') return true;
+  if (c.kind === 'numeric') return c.distinct <= TOP_VALUES;
+  return c.kind === 'text' && rowCount <= EXACT_ROWS;
+}
+
+function secondPassSql(cols: ColumnProfile[], plans: ColumnPlan[], rowCount: number): string[] {
+  const out: string[] = [];
+  cols.forEach((c, i) => {
+    const p = plans[i]!;
+    const x = p.expr;
+    if (c.numeric) {
+      const { min, max } = c.numeric;
+      const w = (max - min) / BIN_COUNT;
+      if (w > 0) out.push(`histogram(least(CAST(floor((${x} - (${min})) / (${w})) AS INTEGER), ${BIN_COUNT - 1})) FILTER (WHERE isfinite(${x})) AS h${i}`);
+      if (rowCount <= EXACT_ROWS) out.push(`list(${x} ORDER BY ${x}) FILTER (WHERE isfinite(${x})) AS v${i}`);
+    }
+    if (wantsCounts(c, rowCount)) {
+      const label = p.base === 'integer' ? `CAST(CAST(${x} AS BIGINT) AS VARCHAR)` : `CAST(${x} AS VARCHAR)`;
+      const filter = c.kind === 'numeric' ? `FILTER (WHERE isfinite(${x}))` : '';
+      out.push(`histogram(${label}) ${filter} AS k${i}`);
+    }
+  });
+  return out;
+}
+
+function mapEntries(v: unknown): [string, number][] {
+  if (!Array.isArray(v)) return [];
+  return (v as { key: unknown; value: unknown }[]).map((e) => [String(e.key), Number(e.value)]);
+}
+
+function finishColumn(c: ColumnProfile, i: number, r: Row, rowCount: number): ColumnProfile {
+  if (c.numeric) {
+    const { min, max, n } = c.numeric;
+    const w = (max - min) / BIN_COUNT;
+    if (w > 0) {
+      const counts = new Array<number>(BIN_COUNT).fill(0);
+      for (const [k, v] of mapEntries(r[`h${i}`])) counts[Number(k)] = v;
+      c.numeric.bins = { edges: Array.from({ length: BIN_COUNT + 1 }, (_, j) => (j === BIN_COUNT ? max : min + j * w)), counts };
+    } else c.numeric.bins = { edges: [min, max], counts: [n] };
+    if (r[`v${i}`] !== undefined) c.exact = { values: (r[`v${i}`] as unknown[]).map(num) };
+  }
+  if (r[`k${i}`] !== undefined) {
+    const entries = mapEntries(r[`k${i}`]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    c.distinct = entries.length;
+    if (c.kind !== 'text') c.categories = categories(entries);
+    if (rowCount <= EXACT_ROWS) c.exact = { ...c.exact, counts: entries };
+  }
+  return c;
+}
+
+function categories(entries: [string, number][]): CategoryProfile {
+  const top = entries.slice(0, TOP_VALUES);
+  const other = entries.slice(TOP_VALUES).reduce((s, e) => s + e[1], 0);
+  return { top, other, allowed: entries.length <= TOP_VALUES ? entries.map((e) => e[0]).sort() : null };
+}
