@@ -4,6 +4,7 @@ import { register as check } from './check.js';
 import { register as checkout } from './checkout.js';
 import { register as compare } from './compare.js';
 import { register as config } from './config.js';
+import { register as evalCommand } from './eval.js';
 import { register as history } from './history.js';
 import { register as init } from './init.js';
 import { register as list } from './list.js';
@@ -17,4 +18,4 @@ import { register as show } from './show.js';
  * Every command, in the order `mlreg --help` lists them. A command module only declares its
  * options; it imports core (and anything heavy) inside its run function, so start-up stays fast.
  */
-export const COMMANDS: ((program: Command) => void)[] = [init, add, list, show, promote, rollback, history, compare, checkout, check, config, monitor, review];
+export const COMMANDS: ((program: Command) => void)[] = [init, add, list, show, promote, rollback, history, compare, checkout, check, evalCommand, config, monitor, review];
