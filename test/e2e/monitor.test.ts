@@ -107,7 +107,7 @@ test('bad input changes nothing: unknown metric, malformed rule, no rules, bad r
     const malformed = s.run('--json', 'monitor', 'check', 'fraud', '--rule', 'auc below 0.8');
     assert.equal(malformed.code, 2);
     assert.equal(malformed.json!.error!.code, 'E_BAD_RULE');
-    assert.match(malformed.json!.error!.message, /malformed rule "auc below 0.8": "below" is not <, <=, >, >=, drops or rises/);
+    assert.match(malformed.json!.error!.message, /malformed rule "auc below 0.8": "below" is not <, <=, >, >=, drops, rises or worsens/);
     const none = s.run('monitor', 'check', 'fraud');
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no stored rules and no --rule/);

@@ -15,6 +15,9 @@ test('rule forms parse into their canonical text', () => {
   const r = parseRule('rmse rises 10% vs previous');
   assert.equal(r.kind === 'change' && r.relative, true);
   assert.equal(r.text, 'rmse rises 10% vs previous');
+  const e = parseRule('auc[recent] drops 0.05 vs eval holdout@latest');
+  assert.deepEqual(e.kind === 'change' && [e.slice, e.baseline], ['recent', { kind: 'eval', dataset: 'holdout@latest' }]);
+  assert.equal(parseRule('log_loss worsens 0.02 vs previous').text, 'log_loss worsens 0.02 vs previous');
 });
 
 test('malformed rules are refused with the reason and the forms', () => {
@@ -25,10 +28,12 @@ test('malformed rules are refused with the reason and the forms', () => {
     ['auc < high', /"high" is not a number/],
     ['auc << 0.8', /"<" is not a number/],
     ['auc < 0.8 0.9', /unexpected "0.9" after the threshold/],
-    ['auc == 0.8', /"==" is not <, <=, >, >=, drops or rises/],
+    ['auc == 0.8', /"==" is not <, <=, >, >=, drops, rises or worsens/],
     ['auc drops 0.03', /expected "vs previous"/],
     ['auc drops -0.03 vs previous', /greater than 0/],
-    ['auc drops 0.03 vs yesterday', /expected "vs previous", not "vs yesterday"/],
+    ['auc drops 0.03 vs yesterday', /expected "vs previous" or "vs eval DATASET_REF", not "vs yesterday"/],
+    ['auc drops 0.03 vs eval', /expected "vs previous" or "vs eval DATASET_REF", not "vs eval"/],
+    ['auc drops 0.03 vs eval Holdout!', /"Holdout!" is not a dataset reference/],
     ['a uc < 0.8', /"uc" is not <, <=/],
     ['au$c < 0.8', /not a metric name/],
   ];

@@ -1,10 +1,12 @@
 import { InvalidInputError } from '../errors.js';
 import { insertEvent } from '../events.js';
-import { versionById } from '../refs.js';
+import { latestValue } from '../evaluations.js';
+import { metricDirection } from '../metric-direction.js';
+import { resolveRef, versionById } from '../refs.js';
 import type { Registry } from '../registry.js';
 import { rollback } from '../stages.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
-import { holderOf, lastValues, metricObserved, observedMetrics, type Holder, type Target } from './observations.js';
+import { ALL_SLICE, holderOf, lastValues, metricObserved, observedMetrics, type Holder, type Target } from './observations.js';
 import { compare, type ChangeRule, type Rule, type ThresholdRule } from './rules.js';
 
 /**
@@ -22,9 +24,13 @@ export interface RuleSpec {
   window: number;
 }
 
-/** Refuse a rule on a metric nobody records for this artifact (most often a typo: "acu < 0.8"). */
+/**
+ * Refuse a rule on a metric nobody records for this artifact (most often a typo: "acu < 0.8"), and
+ * "worsens" on a metric whose direction is unknown.
+ */
 export function assertKnownMetric(reg: Registry, artifactId: number, name: string, rule: Rule): void {
   const m = rule.metric;
+  if (rule.kind === 'change') changeSign(reg, rule);
   if (BUILTIN_METRICS.includes(m) || BUILTIN_PREFIXES.some((p) => m.startsWith(p)) || metricObserved(reg, artifactId, m)) return;
   const seen = observedMetrics(reg, artifactId);
   throw new InvalidInputError(`unknown metric ${JSON.stringify(m)} in rule ${JSON.stringify(rule.text)}: mlreg does not compute it and no observation of ${name} has it`, {
@@ -86,17 +92,48 @@ function previousHolder(reg: Registry, holder: Holder): { id: number; version: s
   return { id: row.id, version: versionById(reg, row.id).version };
 }
 
+/**
+ * +1 when a fall of the metric is what the rule watches for, -1 for a rise. "worsens" follows the
+ * metric's direction (issue 4: built in for common names, `metric.NAME.direction` in the config).
+ */
+function changeSign(reg: Registry, rule: ChangeRule): 1 | -1 {
+  if (rule.verb === 'drops') return 1;
+  if (rule.verb === 'rises') return -1;
+  const direction = metricDirection(reg, rule.metric);
+  if (direction === undefined) {
+    throw new InvalidInputError(`rule ${JSON.stringify(rule.text)}: mlreg does not know whether a higher or a lower ${rule.metric} is better`, {
+      code: 'E_NO_DIRECTION',
+      hint: `Say it once with \`mlreg config set metric.${rule.metric}.direction higher|lower\`, or write "drops" or "rises" instead of "worsens".`,
+    });
+  }
+  return direction === 'higher' ? 1 : -1;
+}
+
+/** The evaluation of the holder on a dataset version: the baseline of "vs eval DATASET_REF". */
+function evaluationBaseline(reg: Registry, holder: Holder, rule: ChangeRule, dataset: string): { version: string; mean: number | null; count: number } {
+  const d = resolveRef(reg, dataset, 'dataset');
+  const value = latestValue(reg, holder.versionId, d.id, rule.slice, rule.metric);
+  return { version: `${holder.version} on ${d.name}@${d.version}`, mean: value ?? null, count: value === undefined ? 0 : 1 };
+}
+
 function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number): RuleResult {
   const current = window(reg, holder.versionId, holder.version, holder.stage, rule, n);
-  const prev = previousHolder(reg, holder);
-  const baselineWin = prev ? window(reg, prev.id, prev.version, holder.stage, rule, n) : undefined;
-  const baseline = baselineWin ? { version: baselineWin.version, mean: baselineWin.mean, count: baselineWin.count } : undefined;
+  let baseline: { version: string; mean: number | null; count: number } | undefined;
+  if (rule.baseline.kind === 'eval') baseline = evaluationBaseline(reg, holder, rule, rule.baseline.dataset);
+  else {
+    const prev = previousHolder(reg, holder);
+    const w = prev ? window(reg, prev.id, prev.version, holder.stage, rule, n) : undefined;
+    baseline = w ? { version: w.version, mean: w.mean, count: w.count } : undefined;
+  }
   const base = { rule: rule.text, window: n, metric: rule.metric, slice: rule.slice, current, ...(baseline ? { baseline } : {}) };
   if (!baseline) return { ...base, status: 'insufficient data', message: `${rule.text}: insufficient data (no earlier version held ${holder.stage})` };
+  if (baseline.mean === null && rule.baseline.kind === 'eval') {
+    return { ...base, status: 'insufficient data', message: `${rule.text}: insufficient data (no evaluation of ${rule.metric}${rule.slice === ALL_SLICE ? '' : ` slice ${rule.slice}`} for ${baseline.version}; record one with mlreg eval record)` };
+  }
   if (current.mean === null || baseline.mean === null) {
     return { ...base, status: 'insufficient data', message: `${rule.text}: insufficient data (${current.count} of ${n} observations of ${holder.version}, ${baseline.count} of ${n} of ${baseline.version})` };
   }
-  const delta = rule.verb === 'drops' ? baseline.mean - current.mean : current.mean - baseline.mean;
+  const delta = changeSign(reg, rule) * (baseline.mean - current.mean);
   const change = rule.relative ? (baseline.mean === 0 ? (delta > 0 ? Infinity : 0) : (100 * delta) / Math.abs(baseline.mean)) : delta;
   // A small tolerance so that 0.91 → 0.88 counts as a drop of 0.03 despite binary floating point.
   const fired = change >= rule.amount - 1e-9;
@@ -105,7 +142,7 @@ function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number
     ...base,
     change,
     status: fired ? 'fired' : 'ok',
-    message: `${rule.text}: ${holder.version} mean ${fmt(current.mean)} vs ${baseline.version} mean ${fmt(baseline.mean)} (${rule.verb === 'drops' ? 'drop' : 'rise'} ${fmt(change)}${unit})${fired ? '' : ' (ok)'}`,
+    message: `${rule.text}: ${holder.version} mean ${fmt(current.mean)} vs ${baseline.version} ${rule.baseline.kind === 'eval' ? 'evaluation' : 'mean'} ${fmt(baseline.mean)} (${rule.verb === 'drops' ? 'drop' : rule.verb === 'rises' ? 'rise' : 'worse by'} ${fmt(change)}${unit})${fired ? '' : ' (ok)'}`,
   };
 }
 

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { KEY_RE, parseFiniteNumber } from '../kv.js';
+import { parseRef } from '../refs.js';
 import { ALL_SLICE } from './observations.js';
 
 /**
@@ -9,10 +10,12 @@ import { ALL_SLICE } from './observations.js';
  *   auc[recent] <= 0.8               the same on one slice
  *   auc drops 0.03 vs previous       fall of the live mean against the previous holder's live mean
  *   rmse rises 10% vs previous       relative change (percent of the baseline)
+ *   auc drops 0.05 vs eval holdout@latest   against the version's own evaluation on a dataset
+ *   log_loss worsens 0.02 vs previous       "worse" in the metric's direction (higher or lower is better)
  */
 
 export type Comparator = '<' | '<=' | '>' | '>=';
-export type ChangeVerb = 'drops' | 'rises';
+export type ChangeVerb = 'drops' | 'rises' | 'worsens';
 
 export interface ThresholdRule {
   kind: 'threshold';
@@ -31,13 +34,13 @@ export interface ChangeRule {
   amount: number;
   /** True when the amount is a percentage of the baseline. */
   relative: boolean;
-  baseline: { kind: 'previous' };
+  baseline: { kind: 'previous' } | { kind: 'eval'; dataset: string };
   text: string;
 }
 
 export type Rule = ThresholdRule | ChangeRule;
 
-const FORMS = 'Write METRIC < NUMBER (or <=, >, >=) or METRIC drops|rises AMOUNT[%] vs previous; e.g. "auc < 0.85" or "auc drops 0.03 vs previous".';
+const FORMS = 'Write METRIC < NUMBER (or <=, >, >=), METRIC drops|rises|worsens AMOUNT[%] vs previous, or METRIC drops|rises|worsens AMOUNT[%] vs eval DATASET_REF; e.g. "auc < 0.85", "auc drops 0.03 vs previous", "auc drops 0.05 vs eval holdout@latest".';
 
 function malformed(text: string, why: string): InvalidInputError {
   return new InvalidInputError(`malformed rule ${JSON.stringify(text)}: ${why}`, { code: 'E_BAD_RULE', hint: FORMS });
@@ -67,19 +70,28 @@ export function parseRule(input: string): Rule {
     if (tokens.length !== 3) throw malformed(text, `unexpected ${JSON.stringify(tokens.slice(3).join(' '))} after the threshold`);
     return { kind: 'threshold', metric, slice, op, value, text: `${name} ${op} ${value}` };
   }
-  if (op === 'drops' || op === 'rises') {
+  if (op === 'drops' || op === 'rises' || op === 'worsens') {
     const raw = tokens[2];
     const relative = raw?.endsWith('%') ?? false;
     const amount = number(text, relative ? raw!.slice(0, -1) : raw, 'the amount');
     if (amount <= 0) throw malformed(text, 'the amount must be greater than 0');
-    if (tokens[3] !== 'vs') throw malformed(text, 'expected "vs previous" after the amount');
+    if (tokens[3] !== 'vs') throw malformed(text, 'expected "vs previous" or "vs eval DATASET_REF" after the amount');
     const amountText = `${amount}${relative ? '%' : ''}`;
     if (tokens[4] === 'previous' && tokens.length === 5) {
       return { kind: 'change', metric, slice, verb: op, amount, relative, baseline: { kind: 'previous' }, text: `${name} ${op} ${amountText} vs previous` };
     }
-    throw malformed(text, `expected "vs previous", not ${JSON.stringify(tokens.slice(3).join(' ') || '(nothing)')}`);
+    if (tokens[4] === 'eval' && tokens.length === 6) {
+      let dataset: string;
+      try {
+        dataset = parseRef(tokens[5]!).text;
+      } catch {
+        throw malformed(text, `${JSON.stringify(tokens[5])} is not a dataset reference (NAME@VERSION, NAME@STAGE, NAME@latest)`);
+      }
+      return { kind: 'change', metric, slice, verb: op, amount, relative, baseline: { kind: 'eval', dataset }, text: `${name} ${op} ${amountText} vs eval ${dataset}` };
+    }
+    throw malformed(text, `expected "vs previous" or "vs eval DATASET_REF", not ${JSON.stringify(tokens.slice(3).join(' ') || '(nothing)')}`);
   }
-  throw malformed(text, op === undefined ? 'a comparison is missing after the metric' : `${JSON.stringify(op)} is not <, <=, >, >=, drops or rises`);
+  throw malformed(text, op === undefined ? 'a comparison is missing after the metric' : `${JSON.stringify(op)} is not <, <=, >, >=, drops, rises or worsens`);
 }
 
 /** Parse --window: a whole number of observations ≥ 1. */
