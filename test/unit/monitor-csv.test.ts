@@ -5,18 +5,29 @@ import { join } from 'node:path';
 import { CsvParser, csvField, openCsv } from '../../src/core/monitor/csv.js';
 import { tempDir } from '../helpers.js';
 
+let lastLines: number[] = [];
+
 function parseAll(text: string, chunk: number): string[][] {
   const p = new CsvParser('t.csv');
   const rows: string[][] = [];
-  for (let i = 0; i < text.length; i += chunk) rows.push(...p.push(text.slice(i, i + chunk)));
-  rows.push(...p.push('', true));
+  const lines: number[] = [];
+  const onRow = (row: string[], line: number) => {
+    rows.push(row);
+    lines.push(line);
+  };
+  for (let i = 0; i < text.length; i += chunk) p.push(text.slice(i, i + chunk), false, onRow);
+  p.push('', true, onRow);
+  lastLines = lines;
   return rows;
 }
 
 test('RFC 4180: quotes, escaped quotes, commas and line breaks in fields, CRLF, BOM, no final newline — in any chunking', () => {
   const text = '\uFEFFid,text,n\r\n1,"a, b",2\r\n2,"say ""hi""",3\n3,"two\nlines",4\n\n4,,5';
   const want = [['id', 'text', 'n'], ['1', 'a, b', '2'], ['2', 'say "hi"', '3'], ['3', 'two\nlines', '4'], ['4', '', '5']];
-  for (const chunk of [1, 2, 3, 5, 7, 1000]) assert.deepEqual(parseAll(text, chunk), want, `chunk ${chunk}`);
+  for (const chunk of [1, 2, 3, 5, 7, 1000]) {
+    assert.deepEqual(parseAll(text, chunk), want, `chunk ${chunk}`);
+    assert.deepEqual(lastLines, [1, 2, 3, 4, 7], 'each row knows the line it starts on');
+  }
 });
 
 test('an unterminated quote and text after a closing quote are errors with the line', () => {
@@ -31,7 +42,7 @@ test('csvField quotes only what needs it and round-trips through the parser', ()
   assert.deepEqual(parseAll(line, 3), [values]);
 });
 
-test('openCsv: header, rows in batches, a row with the wrong width names its line', async () => {
+test('openCsv: header, every row once, a row with the wrong width names its line', async () => {
   const t = tempDir();
   try {
     const f = join(t.path, 'x.csv');
@@ -41,13 +52,11 @@ test('openCsv: header, rows in batches, a row with the wrong width names its lin
     assert.equal(table.column('p', '--prediction-column'), 1);
     assert.throws(() => table.column('prob', '--prediction-column'), /has no column "prob"/);
     let n = 0;
-    for await (const b of table.batches()) n += b.rows.length;
-    assert.equal(n, 50_000);
+    const count = await table.forEach(() => n++);
+    assert.deepEqual([n, count], [50_000, 50_000]);
     writeFileSync(f, 'id,p\n1,0.5\n2\n');
     const bad = await openCsv(f, 'predictions file');
-    await assert.rejects(async () => {
-      for await (const _ of bad.batches());
-    }, /line 3: 1 fields where the header has 2/);
+    await assert.rejects(bad.forEach(() => undefined), /line 3: 1 fields where the header has 2/);
   } finally {
     t.cleanup();
   }

@@ -4,6 +4,7 @@ import { action, examples } from '../command.js';
 import { result } from '../output.js';
 import { formatNumber, formatTime } from '../ui.js';
 import { registerCheck } from './monitor-check.js';
+import { registerData } from './monitor-data.js';
 import { registerScore } from './monitor-score.js';
 import { registerShow } from './monitor-show.js';
 
@@ -23,6 +24,7 @@ export function register(program: Command): void {
         'mlreg monitor score fraud --predictions preds.csv --labels labels.csv --id txn_id',
         'mlreg monitor check fraud --rule "auc < 0.85" --auto-rollback',
         'mlreg monitor show fraud --since 7d',
+        'mlreg monitor data fraud --batch incoming/today.csv',
       ),
     );
   monitor
@@ -45,6 +47,7 @@ export function register(program: Command): void {
   registerScore(monitor);
   registerShow(monitor);
   registerCheck(monitor);
+  registerData(monitor);
 }
 
 export function renderRecord(d: RecordResult): string {

@@ -161,7 +161,7 @@ export function checkRules(reg: Registry, target: Target, specs: readonly RuleSp
 export function describeFired(fired: readonly RuleResult[]): string {
   return fired
     .map((r) => {
-      const values = r.baseline?.mean != null && r.change !== undefined ? `${r.current.version} ${fmt(r.current.mean!)} vs ${r.baseline.version} ${fmt(r.baseline.mean)}` : `mean ${fmt(r.current.mean!)} of ${r.current.count}`;
+      const values = r.baseline?.mean != null && r.change !== undefined ? `${r.current.version} ${fmt(r.current.mean!)} vs ${r.baseline.version} ${fmt(r.baseline.mean)}` : r.current.count === 1 ? `${r.metric} ${fmt(r.current.mean!)}` : `mean ${fmt(r.current.mean!)} of ${r.current.count}`;
       return `${r.rule} (${values})`;
     })
     .join('; ');

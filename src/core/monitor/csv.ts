@@ -3,9 +3,12 @@ import { fromSystemError, InvalidInputError } from '../errors.js';
 
 /**
  * A small streaming CSV reader (RFC 4180: quoted fields with "" escapes and line breaks, CRLF or
- * LF, optional BOM) that hands rows over in batches, so a file of any size is read in constant
- * memory. Errors name the file and the line.
+ * LF, optional BOM) that hands each row to a callback as soon as it is parsed, so a file of any
+ * size is read in constant memory and rows die young (cheap for the garbage collector). Errors
+ * name the file and the line.
  */
+
+export type RowFn = (row: string[], line: number) => void;
 
 // A quoted field longer than this is an unterminated quote, not data.
 const MAX_PENDING = 64 * 1024 * 1024;
@@ -18,15 +21,14 @@ export class CsvParser {
 
   constructor(private readonly file: string, private readonly delimiter = ',') {}
 
-  /** Parse what can be parsed; keeps an incomplete last row for the next chunk. */
-  push(chunk: string, final = false): string[][] {
+  /** Parse what can be parsed, calling `onRow` for each row; keeps an incomplete last row for the next chunk. */
+  push(chunk: string, final: boolean, onRow: RowFn): void {
     let s = this.pending + chunk;
     this.pending = '';
     if (this.first && s.length > 0) {
       if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
       this.first = false;
     }
-    const rows: string[][] = [];
     const n = s.length;
     const delim = this.delimiter.charCodeAt(0);
     let i = 0;
@@ -75,7 +77,7 @@ export class CsvParser {
             this.keep(s, rowStart);
             break outer;
           }
-          this.emit(rows, row, extraLines);
+          this.emit(onRow, row, extraLines);
           break outer;
         }
         const c = s.charCodeAt(i);
@@ -90,11 +92,10 @@ export class CsvParser {
           }
           i += s.charCodeAt(i + 1) === 10 ? 2 : 1;
         } else i++; // \n
-        this.emit(rows, row, extraLines);
+        this.emit(onRow, row, extraLines);
         break;
       }
     }
-    return rows;
   }
 
   private keep(s: string, from: number): void {
@@ -102,10 +103,11 @@ export class CsvParser {
     if (this.pending.length > MAX_PENDING) throw this.error('a field runs on for more than 64 MiB: unterminated quote?', this.line);
   }
 
-  private emit(rows: string[][], row: string[], extraLines: number): void {
-    // Blank lines carry no row.
-    if (!(row.length === 1 && row[0] === '')) rows.push(row);
+  private emit(onRow: RowFn, row: string[], extraLines: number): void {
+    const line = this.line;
     this.line += 1 + extraLines;
+    // Blank lines carry no row.
+    if (!(row.length === 1 && row[0] === '')) onRow(row, line);
   }
 
   error(why: string, line: number): InvalidInputError {
@@ -117,8 +119,8 @@ export interface CsvTable {
   header: string[];
   /** Position of a column, or an error listing the columns there are. */
   column(name: string, option: string): number;
-  /** Batches of rows (each checked to have as many fields as the header), with the line each starts on. */
-  batches(): AsyncGenerator<{ rows: string[][]; lines: number[] }>;
+  /** Call `fn` for every data row (checked to have as many fields as the header); resolves to the row count. */
+  forEach(fn: RowFn): Promise<number>;
 }
 
 /** Open a CSV file with a header row for streaming. */
@@ -126,57 +128,55 @@ export async function openCsv(file: string, what: string): Promise<CsvTable> {
   const parser = new CsvParser(file);
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<string>;
-  let buffered: string[][] = [];
-  let bufferedLines: number[] = [];
   let done = false;
-  // Read until the header row is complete.
-  const pull = async (): Promise<boolean> => {
+  const next = async (onRow: RowFn): Promise<void> => {
     let r: IteratorResult<string>;
     try {
       r = await it.next();
     } catch (err) {
+      stream.destroy();
       throw fromSystemError(err, what);
     }
-    const startLine = parser.line;
-    const rows = r.done ? parser.push('', true) : parser.push(r.value);
     done = !!r.done;
-    // Line numbers are exact for rows without embedded line breaks, which is what errors need.
-    buffered = rows;
-    bufferedLines = rows.map((_, k) => startLine + k);
-    return !done;
+    if (r.done) parser.push('', true, onRow);
+    else parser.push(r.value, false, onRow);
   };
-  while (buffered.length === 0 && (await pull()));
-  const header = buffered.shift();
-  bufferedLines.shift();
-  if (!header) {
+  // Read until the header row is complete; rows parsed in the same chunk wait in `early`.
+  let header: string[] | undefined;
+  const early: [string[], number][] = [];
+  const collect: RowFn = (row, line) => {
+    if (header === undefined) header = row;
+    else early.push([row, line]);
+  };
+  while (header === undefined && !done) await next(collect);
+  if (header === undefined) {
     stream.destroy();
     throw new InvalidInputError(`${what} ${file} is empty`, { code: 'E_BAD_CSV', hint: 'Give a CSV file with a header row.' });
   }
+  const cols = header;
   return {
-    header,
+    header: cols,
     column(name, option) {
-      const idx = header.indexOf(name);
+      const idx = cols.indexOf(name);
       if (idx === -1) {
-        throw new InvalidInputError(`${what} ${file} has no column ${JSON.stringify(name)}`, { code: 'E_NO_COLUMN', hint: `Its columns are ${header.join(', ')}; choose one with ${option}.` });
+        throw new InvalidInputError(`${what} ${file} has no column ${JSON.stringify(name)}`, { code: 'E_NO_COLUMN', hint: `Its columns are ${cols.join(', ')}; choose one with ${option}.` });
       }
       return idx;
     },
-    async *batches() {
+    async forEach(fn) {
+      let count = 0;
+      const checked: RowFn = (row, line) => {
+        if (row.length !== cols.length) throw parser.error(`${row.length} fields where the header has ${cols.length}`, line);
+        count++;
+        fn(row, line);
+      };
       try {
-        for (;;) {
-          if (buffered.length) {
-            for (let k = 0; k < buffered.length; k++) {
-              if (buffered[k]!.length !== header.length) throw parser.error(`${buffered[k]!.length} fields where the header has ${header.length}`, bufferedLines[k]!);
-            }
-            yield { rows: buffered, lines: bufferedLines };
-          }
-          buffered = [];
-          if (done) return;
-          await pull();
-        }
+        for (const [row, line] of early.splice(0)) checked(row, line);
+        while (!done) await next(checked);
       } finally {
         stream.destroy();
       }
+      return count;
     },
   };
 }

@@ -139,14 +139,12 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
   const random = prng(seed);
   const strata = new Map<string, SmallestK>();
   let order = 0;
-  for await (const { rows } of table.batches()) {
-    for (const row of rows) {
-      const s = sIdx === -1 ? '' : row[sIdx]!;
-      let bucket = strata.get(s);
-      if (!bucket) strata.set(s, (bucket = new SmallestK(opts.n)));
-      bucket.offer({ key: random(), order: order++, row });
-    }
-  }
+  await table.forEach((row) => {
+    const s = sIdx === -1 ? '' : row[sIdx]!;
+    let bucket = strata.get(s);
+    if (!bucket) strata.set(s, (bucket = new SmallestK(opts.n)));
+    bucket.offer({ key: random(), order: order++, row });
+  });
   if (order === 0) throw new InvalidInputError(`predictions file ${opts.predictions} has no rows`, { code: 'E_NO_ROWS' });
   const names = [...strata.keys()].sort();
   const counts = allocate(names.map((s) => strata.get(s)!.seen), Math.min(opts.n, order));
@@ -212,7 +210,7 @@ export async function importReview(reg: Registry, file: string, actor: string): 
   const sCol = table.column(SAMPLE_COLUMN, `a file made by \`mlreg review sample\``);
   const lCol = table.column(LABEL_COLUMN, `a file made by \`mlreg review sample\``);
   const rows: string[][] = [];
-  for await (const b of table.batches()) rows.push(...b.rows);
+  await table.forEach((row) => rows.push(row));
   const ids = new Set(rows.map((r) => r[sCol]!));
   if (ids.size !== 1) throw new InvalidInputError(`review file ${file} mixes ${ids.size === 0 ? 'no' : ids.size} samples (${SAMPLE_COLUMN} column)`, { code: 'E_BAD_REVIEW_FILE', hint: 'Import each file written by `mlreg review sample` as it is, one at a time.' });
   const sampleId = Number([...ids][0]);

@@ -60,24 +60,21 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   const lLabel = labels.column(opts.labelColumn, '--label-column');
   const index = new Map<string, number>();
   let values = new Float64Array(1 << 16);
-  for await (const { rows, lines } of labels.batches()) {
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[k]!;
-      const raw = row[lLabel]!;
-      const v = raw === 'true' ? 1 : raw === 'false' ? 0 : parseFiniteNumber(raw);
-      if (v === undefined) throw new InvalidInputError(`labels file ${opts.labels}, line ${lines[k]}: label ${JSON.stringify(raw)} is not a number`, { code: 'E_BAD_LABEL', hint: 'Labels are 0/1 (classification) or numbers (regression).' });
-      const id = row[lId]!;
-      if (index.has(id)) throw new InvalidInputError(`labels file ${opts.labels}, line ${lines[k]}: id ${JSON.stringify(id)} appears twice`, { code: 'E_DUPLICATE_ID', hint: 'Each id must have one label; deduplicate the file.' });
-      const pos = index.size;
-      if (pos === values.length) {
-        const next = new Float64Array(values.length * 2);
-        next.set(values);
-        values = next;
-      }
-      values[pos] = v;
-      index.set(id, pos);
+  await labels.forEach((row, line) => {
+    const raw = row[lLabel]!;
+    const v = raw === 'true' ? 1 : raw === 'false' ? 0 : parseFiniteNumber(raw);
+    if (v === undefined) throw new InvalidInputError(`labels file ${opts.labels}, line ${line}: label ${JSON.stringify(raw)} is not a number`, { code: 'E_BAD_LABEL', hint: 'Labels are 0/1 (classification) or numbers (regression).' });
+    const id = row[lId]!;
+    const pos = index.size;
+    // One hash lookup per label: a duplicate id leaves the size unchanged.
+    if (index.set(id, pos).size === pos) throw new InvalidInputError(`labels file ${opts.labels}, line ${line}: id ${JSON.stringify(id)} appears twice`, { code: 'E_DUPLICATE_ID', hint: 'Each id must have one label; deduplicate the file.' });
+    if (pos === values.length) {
+      const next = new Float64Array(values.length * 2);
+      next.set(values);
+      values = next;
     }
-  }
+    values[pos] = v;
+  });
   const nLabels = index.size;
   if (nLabels === 0) throw new InvalidInputError(`labels file ${opts.labels} has no rows`, { code: 'E_NO_LABELS', hint: 'Give a file with a header and at least one labelled row.' });
   const task: Task = opts.task ?? (labelsAreBinary(values, nLabels) ? 'classification' : 'regression');
@@ -94,42 +91,37 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   const all = make();
   const slices = new Map<string, Accumulator>();
   const matched = new Uint8Array(nLabels);
-  let nPreds = 0;
   let without = 0;
-  for await (const { rows, lines } of preds.batches()) {
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[k]!;
-      nPreds++;
-      const raw = row[pPred]!;
-      const p = parseFiniteNumber(raw);
-      if (p === undefined) throw new InvalidInputError(`predictions file ${opts.predictions}, line ${lines[k]}: prediction ${JSON.stringify(raw)} is not a number`, { code: 'E_BAD_PREDICTION', hint: 'Predictions are probabilities of the positive class (classification) or numbers (regression).' });
-      if (task === 'classification' && (p < 0 || p > 1)) {
-        throw new InvalidInputError(`predictions file ${opts.predictions}, line ${lines[k]}: ${raw} is not a probability between 0 and 1`, { code: 'E_BAD_PREDICTION', hint: 'Give the probability of the positive class, or --task regression for numeric targets.' });
-      }
-      const id = row[pId]!;
-      const pos = index.get(id);
-      if (pos === undefined) {
-        without++;
-        continue;
-      }
-      if (matched[pos]) throw new InvalidInputError(`predictions file ${opts.predictions}, line ${lines[k]}: id ${JSON.stringify(id)} appears twice`, { code: 'E_DUPLICATE_ID', hint: 'Each id must have one prediction; deduplicate the file.' });
-      matched[pos] = 1;
-      const y = values[pos]!;
-      const add = (acc: Accumulator): void => (task === 'classification' ? (acc as ClassificationAccumulator).add(p, y as 0 | 1) : (acc as RegressionAccumulator).add(p, y));
-      add(all);
-      if (pSlice !== -1) {
-        const s = row[pSlice]!;
-        let acc = slices.get(s);
-        if (!acc) {
-          if (s === ALL_SLICE) throw new InvalidInputError(`slice value "${ALL_SLICE}" is reserved for the whole batch`, { code: 'E_BAD_SLICE', hint: 'Rename that slice value in the predictions file.' });
-          if (slices.size === MAX_SLICES) throw new InvalidInputError(`--slice-column ${opts.sliceColumn} has more than ${MAX_SLICES} distinct values`, { code: 'E_TOO_MANY_SLICES', hint: 'Slice by a column with few values (region, segment), not an id.' });
-          acc = make();
-          slices.set(s, acc);
-        }
-        add(acc);
-      }
+  const add = (acc: Accumulator, p: number, y: number): void => (task === 'classification' ? (acc as ClassificationAccumulator).add(p, y as 0 | 1) : (acc as RegressionAccumulator).add(p, y));
+  const nPreds = await preds.forEach((row, line) => {
+    const raw = row[pPred]!;
+    const p = parseFiniteNumber(raw);
+    if (p === undefined) throw new InvalidInputError(`predictions file ${opts.predictions}, line ${line}: prediction ${JSON.stringify(raw)} is not a number`, { code: 'E_BAD_PREDICTION', hint: 'Predictions are probabilities of the positive class (classification) or numbers (regression).' });
+    if (task === 'classification' && (p < 0 || p > 1)) {
+      throw new InvalidInputError(`predictions file ${opts.predictions}, line ${line}: ${raw} is not a probability between 0 and 1`, { code: 'E_BAD_PREDICTION', hint: 'Give the probability of the positive class, or --task regression for numeric targets.' });
     }
-  }
+    const id = row[pId]!;
+    const pos = index.get(id);
+    if (pos === undefined) {
+      without++;
+      return;
+    }
+    if (matched[pos]) throw new InvalidInputError(`predictions file ${opts.predictions}, line ${line}: id ${JSON.stringify(id)} appears twice`, { code: 'E_DUPLICATE_ID', hint: 'Each id must have one prediction; deduplicate the file.' });
+    matched[pos] = 1;
+    const y = values[pos]!;
+    add(all, p, y);
+    if (pSlice !== -1) {
+      const s = row[pSlice]!;
+      let acc = slices.get(s);
+      if (!acc) {
+        if (s === ALL_SLICE) throw new InvalidInputError(`slice value "${ALL_SLICE}" is reserved for the whole batch`, { code: 'E_BAD_SLICE', hint: 'Rename that slice value in the predictions file.' });
+        if (slices.size === MAX_SLICES) throw new InvalidInputError(`--slice-column ${opts.sliceColumn} has more than ${MAX_SLICES} distinct values`, { code: 'E_TOO_MANY_SLICES', hint: 'Slice by a column with few values (region, segment), not an id.' });
+        acc = make();
+        slices.set(s, acc);
+      }
+      add(acc, p, y);
+    }
+  });
 
   // 3. Labels without a prediction: report them; refuse unless allowed.
   let unmatched = 0;
