@@ -89,7 +89,10 @@ export function registerCheck(monitor: Command): void {
       }),
     );
 
-  const rule = monitor.command('rule').description('alert rules stored in the registry, checked by `monitor check NAME`');
+  const rule = monitor
+    .command('rule')
+    .description('alert rules stored in the registry, checked by `monitor check NAME`')
+    .addHelpText('after', examples('mlreg monitor rule add fraud "auc < 0.85" --window 3', 'mlreg monitor rule list fraud', 'mlreg monitor rule remove fraud 2'));
   rule
     .command('add')
     .argument('<target>', 'NAME or NAME@STAGE')
@@ -111,6 +114,7 @@ export function registerCheck(monitor: Command): void {
     .argument('<name>', 'the artifact')
     .option('--stage <stage>', 'only this stage')
     .description('the stored rules')
+    .addHelpText('after', examples('mlreg monitor rule list fraud', 'mlreg monitor rule list fraud --stage canary --json'))
     .action(
       action<{ stage?: string }>(async (ctx, [name], opts) => {
         const { listRules } = await import('../../core/monitor/rules-store.js');
@@ -123,6 +127,7 @@ export function registerCheck(monitor: Command): void {
     .argument('<target>', 'NAME or NAME@STAGE')
     .argument('<rule>', 'the rule number (from `rule list`) or its text')
     .description('remove a stored rule')
+    .addHelpText('after', examples('mlreg monitor rule remove fraud 2', 'mlreg monitor rule remove fraud "auc < 0.85"'))
     .action(
       action(async (ctx, [target, which]) => {
         const { parseTarget } = await import('../../core/monitor/observations.js');

@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--prediction-column <column>', 'the prediction column', 'prediction')
     .option('--stratify <column>', 'sample every value of this column in proportion (at least one row each)')
     .option('--seed <n>', 'random seed: the same seed and file give the same sample (default: random, printed)')
+    .addHelpText('after', examples('mlreg review sample fraud --predictions preds.csv --id txn_id --n 200 --seed 7 -o review.csv', 'mlreg review sample fraud@canary --predictions preds.csv --n 100 --stratify region -o review.csv'))
     .action(
       action<SampleOpts>(async (ctx, [target], opts) => {
         const { parseTarget } = await import('../../core/monitor/observations.js');
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .command('import')
     .argument('<file>', 'a review file with its review_label column filled in')
     .description('compute agreement and metrics on the reviewed rows and record them as observations (source review)')
+    .addHelpText('after', examples('mlreg review import review.csv', 'mlreg review import review.csv --json'))
     .action(
       action(async (ctx, [file]) => {
         const { importReview } = await import('../../core/monitor/review.js');
