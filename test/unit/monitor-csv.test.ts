@@ -61,3 +61,15 @@ test('openCsv: header, every row once, a row with the wrong width names its line
     t.cleanup();
   }
 });
+
+test('an unterminated quote in a large file fails fast instead of buffering the file', async () => {
+  const t = tempDir();
+  try {
+    const f = join(t.path, 'x.csv');
+    writeFileSync(f, 'id,p\n1,"never closed\n' + '2,0.5\n'.repeat(1_200_000));
+    const table = await openCsv(f, 'predictions file');
+    await assert.rejects(table.forEach(() => undefined), /line 2: a row runs on for more than 4 MiB: unterminated quote\?/);
+  } finally {
+    t.cleanup();
+  }
+});
