@@ -84,3 +84,24 @@ test('allocate splits n in proportion with at least one per stratum', () => {
   assert.deepEqual(allocate([3, 2], 10), [3, 2]);
   assert.equal(allocate([50, 30, 20], 7).reduce((a, b) => a + b), 7);
 });
+
+test('review bad input changes nothing: unwritable output, unknown column, bad --n, a file that is not a review file', () => {
+  const s = setup();
+  try {
+    const base = ['review', 'sample', 'cancer', '--predictions', PREDS, '--id', 'case_id', '--prediction-column', 'p_benign'];
+    const before = s.run('--json', 'history', 'cancer', '--all').stdout;
+    const missingDir = s.run('--json', ...base, '--n', '5', '-o', join(s.dir, 'no', 'such', 'dir', 'r.csv'));
+    assert.equal(missingDir.code, 3);
+    assert.equal(missingDir.json!.error!.code, 'E_PATH_NOT_FOUND');
+    const col = s.run(...base, '--n', '5', '--stratify', 'region', '-o', join(s.dir, 'r.csv'));
+    assert.equal(col.code, 2);
+    assert.match(col.stderr, /has no column "region"/);
+    assert.equal(s.run(...base, '--n', '0', '-o', join(s.dir, 'r.csv')).code, 2);
+    const notReview = s.run('review', 'import', PREDS);
+    assert.equal(notReview.code, 2);
+    assert.match(notReview.stderr, /has no column "mlreg_review"/);
+    assert.equal(s.run('--json', 'history', 'cancer', '--all').stdout, before);
+  } finally {
+    s.cleanup();
+  }
+});
