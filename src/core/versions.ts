@@ -1,4 +1,4 @@
-import semver from 'semver';
+import * as semver from './semver.js';
 import { InvalidInputError, UsageError } from './errors.js';
 import { serialiseManifest, walkSource, type Manifest, type ManifestEntry, type SourceFile, type WalkOptions } from './manifest.js';
 import { findArtifact, getArtifact, parseRef, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
@@ -230,7 +230,7 @@ export function listVersions(reg: Registry, name: string): VersionList {
       if (!rec) metricsBy.set(m.version_id, (rec = {}));
       rec[m.key] = m.value;
     }
-    const sorted = rows.sort((a, b) => semver.rcompare(a.version, b.version));
+    const sorted = semver.sortDescending(rows, (r) => r.version);
     return {
       name: artifact.name,
       kind: artifact.kind,
