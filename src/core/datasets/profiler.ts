@@ -311,7 +311,7 @@ function secondPassSql(cols: ColumnProfile[], plans: ColumnPlan[], rowCount: num
     if (c.numeric) {
       const { min, max } = c.numeric;
       const w = (max - min) / BIN_COUNT;
-      if (w > 0) out.push(`histogram(least(CAST(floor((${x} - (${min})) / (${w})) AS INTEGER), ${BIN_COUNT - 1})) FILTER (WHERE isfinite(${x})) AS h${i}`);
+      if (w > 0) out.push(`histogram(least(TRY_CAST(floor((${x} - (${min})) / (${w})) AS INTEGER), ${BIN_COUNT - 1})) FILTER (WHERE isfinite(${x})) AS h${i}`);
       if (rowCount <= EXACT_ROWS) out.push(`list(${x} ORDER BY ${x}) FILTER (WHERE isfinite(${x})) AS v${i}`);
     }
     if (wantsCounts(c, rowCount)) {
