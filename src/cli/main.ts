@@ -9,34 +9,46 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+/** Options every command takes, before or after its name (`mlreg --json list` and `mlreg list --json`). */
+function addGlobalOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print exactly one JSON document on stdout: {"ok":true,"data":…} or {"ok":false,"error":…}')
+    .option('--registry <dir>', 'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)')
+    .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)');
+}
+
 export function buildProgram(): Command {
   const program = new Command('mlreg')
     .description('A model registry in one folder: versions of models and datasets, stages, promotion gates, drift checks, backups and instant rollback.')
     .version(packageVersion(), '-V, --version', 'print the mlreg version')
-    .option('--json', 'print exactly one JSON document on stdout: {"ok":true,"data":…} or {"ok":false,"error":…}')
-    .option('--registry <dir>', 'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)')
-    .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)')
+    // Program options only before the command name, so `add --version 1.2.0` is add's option, not ours.
+    .enablePositionalOptions()
     .showHelpAfterError(false)
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .addHelpText(
       'after',
       `
 Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 conflict,
 5 integrity error, 70 internal bug.  Docs: README.md.`,
     );
+  addGlobalOptions(program);
   for (const register of COMMANDS) register(program);
-  const quiet = (cmd: Command): void => {
+  const prepare = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({ writeErr: () => {} });
     for (const sub of cmd.commands) {
-      sub.exitOverride().configureOutput({ writeErr: () => {} });
-      quiet(sub);
+      if (sub.commands.length === 0) addGlobalOptions(sub);
+      prepare(sub);
     }
   };
-  quiet(program);
+  prepare(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `mlreg list | head`: the reader went away; stop quietly like other Unix tools.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const json = argv.includes('--json');
   const program = buildProgram();
   try {

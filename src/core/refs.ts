@@ -65,8 +65,8 @@ export function parseRef(text: string): Ref {
   const at = text.indexOf('@');
   const name = at === -1 ? text : text.slice(0, at);
   const sel = at === -1 ? '' : text.slice(at + 1);
-  if (!NAME_RE.test(name)) {
-    throw new InvalidInputError(`invalid reference ${JSON.stringify(text)}: ${JSON.stringify(name)} is not an artifact name`, {
+  if (!NAME_RE.test(name) || (at !== -1 && sel === '')) {
+    throw new InvalidInputError(sel === '' && at !== -1 && NAME_RE.test(name) ? `invalid reference ${JSON.stringify(text)}: nothing after "@"` : `invalid reference ${JSON.stringify(text)}: ${JSON.stringify(name)} is not an artifact name`, {
       code: 'E_BAD_REF',
       hint: 'Write NAME, NAME@1.2.3, NAME@^1.2, NAME@production, NAME@latest or NAME@sha256:PREFIX.',
     });

@@ -26,7 +26,7 @@ export function validateVersionRequest(req: VersionRequest): void {
     });
   }
   if (req.bump !== undefined && !BUMPS.includes(req.bump)) {
-    throw new UsageError(`--bump takes ${BUMPS.join(', ')}, not ${JSON.stringify(req.bump)}`, { code: 'E_BAD_BUMP' });
+    throw new UsageError(`--bump takes ${BUMPS.join(', ')}, not ${JSON.stringify(req.bump)}`, { code: 'E_BAD_BUMP', hint: 'patch: 1.2.3 → 1.2.4, minor: → 1.3.0, major: → 2.0.0, prerelease (with --preid rc): → 1.2.4-rc.0.' });
   }
   if (req.preid !== undefined && !/^[0-9A-Za-z-]+$/.test(req.preid)) {
     throw new InvalidInputError(`--preid ${JSON.stringify(req.preid)} is not a valid prerelease identifier`, { code: 'E_BAD_PREID', hint: 'Use letters, digits and "-", e.g. rc or beta.' });

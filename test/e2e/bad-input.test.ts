@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { cli, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+import { registryState } from './state.js';
+
+/**
+ * Every bad input the core issue lists: a clear message with a hint, the documented exit code,
+ * and a registry exactly as it was before.
+ */
+
+const MODEL = join(FIXTURES, 'models', 'cancer-v1.joblib');
+
+function seeded(): { cwd: string; reg: string; cleanup: () => void } {
+  const t = tempDir();
+  const cwd = t.path;
+  cli(['init'], { cwd });
+  cli(['add', 'model', 'fraud', MODEL, '--version', '1.0.0'], { cwd });
+  cli(['promote', 'fraud@1.0.0', '--to', 'production'], { cwd });
+  return { cwd, reg: join(cwd, '.mlreg'), cleanup: t.cleanup };
+}
+
+function expectRefused(r: CliResult, exit: number, code: string, message: RegExp): void {
+  assert.equal(r.code, exit, `exit code (stderr: ${r.stderr}, stdout: ${r.stdout})`);
+  assert.equal(r.json?.ok, false);
+  assert.equal(r.json?.error?.code, code);
+  assert.match(r.json?.error?.message ?? '', message);
+  assert.ok((r.json?.error?.hint ?? '').length > 10, `a hint is given for ${code}`);
+}
+
+const cases: { name: string; args: (cwd: string) => string[]; setup?: (cwd: string) => void; exit: number; code: string; message: RegExp }[] = [
+  { name: 'missing path', args: (cwd) => ['add', 'model', 'fraud', join(cwd, 'nope.joblib')], exit: 3, code: 'E_PATH_NOT_FOUND', message: /no such file/ },
+  { name: 'path that is a device', args: () => ['add', 'model', 'fraud', '/dev/zero'], exit: 2, code: 'E_SPECIAL_FILE', message: /is a device/ },
+  { name: 'empty folder', setup: (cwd) => mkdirSync(join(cwd, 'empty')), args: (cwd) => ['add', 'model', 'fraud', join(cwd, 'empty')], exit: 2, code: 'E_EMPTY_FOLDER', message: /empty folder/ },
+  { name: 'invalid artifact name', args: () => ['add', 'model', 'Fraud Model', MODEL], exit: 2, code: 'E_BAD_NAME', message: /invalid artifact name/ },
+  { name: 'name too long', args: () => ['add', 'model', 'a'.repeat(129), MODEL], exit: 2, code: 'E_BAD_NAME', message: /invalid artifact name/ },
+  { name: 'invalid semver', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.2'], exit: 2, code: 'E_BAD_VERSION', message: /not a semantic version/ },
+  { name: 'invalid bump', args: () => ['add', 'model', 'fraud', MODEL, '--bump', 'huge'], exit: 2, code: 'E_BAD_BUMP', message: /--bump takes/ },
+  { name: 'a version that exists', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.0.0'], exit: 4, code: 'E_VERSION_EXISTS', message: /already exists/ },
+  { name: 'a metric that is not a number', args: () => ['add', 'model', 'fraud', MODEL, '--metric', 'auc=high'], exit: 2, code: 'E_BAD_METRIC', message: /not a finite number/ },
+  { name: 'a metrics file that is not JSON', setup: (cwd) => writeFileSync(join(cwd, 'm.json'), '{auc: 1'), args: (cwd) => ['add', 'model', 'fraud', MODEL, '--metrics-file', join(cwd, 'm.json')], exit: 2, code: 'E_BAD_METRICS_FILE', message: /not valid JSON/ },
+  { name: 'trained on a dataset that does not exist', args: () => ['add', 'model', 'fraud', MODEL, '--trained-on', 'transactions@1.0.0'], exit: 3, code: 'E_ARTIFACT_NOT_FOUND', message: /transactions/ },
+  { name: 'unknown ref', args: () => ['show', 'fraud@2.0.0'], exit: 3, code: 'E_VERSION_NOT_FOUND', message: /no version 2\.0\.0/ },
+  { name: 'unknown artifact', args: () => ['promote', 'churn@1.0.0', '--to', 'production'], exit: 3, code: 'E_ARTIFACT_NOT_FOUND', message: /churn/ },
+  { name: 'unknown stage', args: () => ['show', 'fraud@staging'], exit: 3, code: 'E_STAGE_NOT_FOUND', message: /no stage "staging"/ },
+  { name: 'rollback of a stage never set', args: () => ['rollback', 'fraud', '--stage', 'canary'], exit: 3, code: 'E_STAGE_NOT_FOUND', message: /no canary stage/ },
+  { name: 'invalid stage name', args: () => ['promote', 'fraud@1.0.0', '--to', 'Prod'], exit: 2, code: 'E_BAD_STAGE', message: /invalid stage name/ },
+  { name: 'the reserved stage latest', args: () => ['promote', 'fraud@1.0.0', '--to', 'latest'], exit: 2, code: 'E_BAD_STAGE', message: /invalid stage name/ },
+  { name: 'rollback with nowhere to go', args: () => ['rollback', 'fraud'], exit: 4, code: 'E_NO_ROLLBACK_TARGET', message: /nowhere to roll back/ },
+  { name: 'stage moved since --expect', args: () => ['promote', 'fraud@1.0.0', '--to', 'production', '--expect', '0.9.0'], exit: 4, code: 'E_STAGE_MOVED', message: /not 0\.9\.0/ },
+  { name: 'init over an existing registry', args: () => ['init'], exit: 4, code: 'E_REGISTRY_EXISTS', message: /already holds/ },
+  { name: 'bad --at time', args: () => ['show', 'fraud', '--at', 'yesterday-ish'], exit: 2, code: 'E_BAD_TIME', message: /not a date/ },
+  { name: 'an unknown option', args: () => ['list', '--colour'], exit: 2, code: 'E_USAGE', message: /unknown option/ },
+];
+
+for (const c of cases) {
+  test(`refused without change: ${c.name}`, () => {
+    const s = seeded();
+    try {
+      c.setup?.(s.cwd);
+      const before = registryState(s.reg);
+      expectRefused(cli([...c.args(s.cwd), '--json'], { cwd: s.cwd }), c.exit, c.code, c.message);
+      assert.deepEqual(registryState(s.reg), before);
+    } finally {
+      s.cleanup();
+    }
+  });
+}
+
+test('refused without change: a path that is a socket', async () => {
+  const s = seeded();
+  const sock = join(s.cwd, 'model.sock');
+  const server = createServer().listen(sock);
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const before = registryState(s.reg);
+    expectRefused(cli(['add', 'model', 'fraud', sock, '--json'], { cwd: s.cwd }), 2, 'E_SPECIAL_FILE', /socket/);
+    assert.deepEqual(registryState(s.reg), before);
+  } finally {
+    server.close();
+    s.cleanup();
+  }
+});
+
+test('a registry written by a newer format is refused, untouched', () => {
+  const s = seeded();
+  try {
+    const db = new Database(join(s.reg, 'mlreg.db'));
+    db.pragma('user_version = 999');
+    db.close();
+    const before = registryState(s.reg);
+    const r = cli(['list', '--json'], { cwd: s.cwd });
+    expectRefused(r, 2, 'E_FORMAT_TOO_NEW', /format 999, newer than this mlreg/);
+    assert.match(r.json?.error?.hint ?? '', /Upgrade mlreg/);
+    assert.deepEqual(registryState(s.reg), before);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a corrupt or non-SQLite mlreg.db is an integrity error (exit 5) pointing to restore', () => {
+  const s = seeded();
+  try {
+    writeFileSync(join(s.reg, 'mlreg.db'), 'this is not a database, it is a text file that got copied over it\n'.repeat(100));
+    for (const args of [['list'], ['add', 'model', 'fraud', MODEL]]) {
+      const r = cli([...args, '--json'], { cwd: s.cwd });
+      expectRefused(r, 5, 'E_INDEX_CORRUPT', /not a readable SQLite database/);
+      assert.match(r.json?.error?.hint ?? '', /restore/);
+    }
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('permission denied on the registry folder: clear error, exit 2, nothing changed', () => {
+  const s = seeded();
+  try {
+    // Tests may run as root, which ignores permissions; run the CLI as an unprivileged user then.
+    const asUser = process.getuid?.() === 0;
+    chmodSync(s.cwd, 0o755);
+    chmodSync(join(s.reg, 'objects'), 0o555);
+    chmodSync(join(s.reg, 'tmp'), 0o555);
+    copyFileSync(MODEL, join(s.cwd, 'model.joblib'));
+    chmodSync(join(s.cwd, 'model.joblib'), 0o644);
+    const before = registryState(s.reg);
+    const args = ['add', 'model', 'fraud', join(s.cwd, 'model.joblib'), '--json'];
+    const r = asUser ? cliAs(args, s.cwd) : cli(args, { cwd: s.cwd });
+    assert.ok(r.code === 2, `exit 2, got ${r.code}: ${r.stdout} ${r.stderr}`);
+    assert.equal(r.json?.error?.code, 'E_PERMISSION');
+    assert.match(r.json?.error?.message ?? '', /permission denied/);
+    assert.deepEqual(registryState(s.reg), before);
+  } finally {
+    chmodSync(join(s.reg, 'objects'), 0o755);
+    chmodSync(join(s.reg, 'tmp'), 0o755);
+    s.cleanup();
+  }
+});
+
+import { spawnSync } from 'node:child_process';
+import { BIN } from '../helpers.js';
+
+function cliAs(args: string[], cwd: string): CliResult {
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', MLREG_ACTOR: 'nobody', HOME: '/tmp' },
+    encoding: 'utf8',
+  });
+  let json: CliResult['json'];
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+}

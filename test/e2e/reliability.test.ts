@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { openSync, writeSync, closeSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, cli, cliAsync, tempDir } from '../helpers.js';
+
+/** kill -9 in the middle of an add, and many writers at once: nothing half-done, nothing lost. */
+
+function writeBigFile(path: string, mib: number): void {
+  const chunk = randomBytes(1 << 20);
+  const fd = openSync(path, 'w');
+  try {
+    for (let i = 0; i < mib; i++) {
+      chunk.writeUInt32LE(i, 0); // every MiB differs, so nothing dedupes inside the store
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function killAfter(args: string[], cwd: string, ms: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' }, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+test('kill -9 during add of a 300 MB model at random moments: no version appears, leftovers are cleaned, adding again works', { timeout: 240_000 }, async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    cli(['init'], { cwd });
+    const big = join(cwd, 'big-model.bin');
+    writeBigFile(big, 300);
+    // Time one full add to spread the kills over its whole length.
+    const startedAt = Date.now();
+    const full = cli(['add', 'model', 'probe', big], { cwd });
+    assert.equal(full.code, 0, full.stderr);
+    const duration = Date.now() - startedAt;
+    let killedBeforeCommit = 0;
+    let visible = 0;
+    for (let i = 0; i < 6; i++) {
+      const at = 60 + Math.floor(Math.random() * Math.max(100, duration - 80));
+      await killAfter(['add', 'model', 'victim', big], cwd, at);
+      const versions = (cli(['list', '--json'], { cwd }).json?.data.artifacts as { name: string; versions: number }[]).find((a) => a.name === 'victim')?.versions ?? 0;
+      // A kill lands before the commit (nothing visible) or after it (one whole version, checked below).
+      assert.ok(versions === visible || versions === visible + 1, `after a kill at ${at} ms: ${versions} versions, had ${visible}`);
+      if (versions === visible) killedBeforeCommit++;
+      visible = versions;
+    }
+    assert.ok(killedBeforeCommit >= 3, `most adds were killed before they committed (${killedBeforeCommit}/6)`);
+    // Every version that became visible is whole: its bytes check out against their digests.
+    for (const v of cli(['list', 'victim', '--json'], { cwd }).json?.data.versions ?? []) {
+      const co = cli(['checkout', `victim@${v.version}`, join(cwd, `seen-${v.version}`), '--json'], { cwd });
+      assert.equal(co.code, 0, co.stderr);
+    }
+    const again = cli(['add', 'model', 'victim', big, '--json'], { cwd });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(readdirSync(join(cwd, '.mlreg', 'tmp')), [], 'temp files of killed writers are cleaned by the next write');
+    const out = join(cwd, 'out');
+    const co = cli(['checkout', `victim@${again.json?.data.version.version}`, out, '--json'], { cwd });
+    assert.equal(co.code, 0, co.stderr);
+    assert.equal(co.json?.data.bytes, 300 * 1024 * 1024);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('8 processes adding and promoting on one registry at once: all succeed, versions unique, history complete', { timeout: 120_000 }, async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    cli(['init'], { cwd });
+    const files = Array.from({ length: 8 }, (_, i) => {
+      const f = join(cwd, `model-${i}.bin`);
+      writeBigFile(f, 2);
+      return f;
+    });
+    const jobs = files.map(async (f, i) => {
+      const add = await cliAsync(['add', 'model', 'shared', f, '--bump', 'patch', '--json', '--actor', `job-${i}`], { cwd });
+      assert.equal(add.code, 0, `job ${i} add: ${add.stdout} ${add.stderr}`);
+      const version = add.json?.data.version.version as string;
+      const promoted = await cliAsync(['promote', `shared@${version}`, '--to', 'production', '--reason', `job ${i}`, '--json', '--actor', `job-${i}`], { cwd });
+      assert.equal(promoted.code, 0, `job ${i} promote: ${promoted.stdout} ${promoted.stderr}`);
+      return version;
+    });
+    const versions = await Promise.all(jobs);
+    assert.equal(new Set(versions).size, 8, `unique versions: ${versions.join(', ')}`);
+    const listed = cli(['list', 'shared', '--json'], { cwd }).json?.data.versions as { version: string }[];
+    assert.equal(listed.length, 8);
+    const events = cli(['history', 'shared', '--json'], { cwd }).json?.data.events as { kind: string; from: string | null; to: string }[];
+    assert.equal(events.length, 8);
+    // The chain of moves is complete: each promote's "from" is the previous promote's "to".
+    const chrono = [...events].reverse();
+    assert.equal(chrono[0]!.from, null);
+    for (let i = 1; i < chrono.length; i++) assert.equal(chrono[i]!.from, chrono[i - 1]!.to);
+    assert.deepEqual([...versions].sort(), chrono.map((e) => e.to).sort());
+  } finally {
+    t.cleanup();
+  }
+});
