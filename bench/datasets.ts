@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmtMs, median, timeCommand, type BenchRow } from './lib.js';
+import { fmtMs, median, type BenchRow } from './lib.js';
 
 /**
  * Datasets (issue 3): profiling a large generated CSV against a one-pass pandas profile of the same
@@ -54,8 +54,18 @@ async function writeCsv(path: string, mb: number, seed: number): Promise<number>
   return rows;
 }
 
+/** Wall time and the child's peak RSS (GNU time writing to a file, so the child's own stderr stays free). */
+function timeWithRss(dir: string, argv: string[]): { ms: number; rssMb: number } {
+  const out = join(dir, 'time.txt');
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${argv.join(' ')}\n${r.stderr}`);
+  return { ms, rssMb: Number(readFileSync(out, 'utf8').trim().split('\n').pop()) / 1024 };
+}
+
 function mlreg(reg: string, ...args: string[]): void {
-  const r = spawnSync(process.execPath, [BIN, '--registry', reg, ...args], { encoding: 'utf8', env: { ...process.env, MLREG_ACTOR: 'bench', NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, '--registry', reg, '--json', ...args], { encoding: 'utf8', env: { ...process.env, MLREG_ACTOR: 'bench' } });
   if (r.status !== 0) throw new Error(`mlreg ${args.join(' ')} failed: ${r.stderr}`);
 }
 
@@ -74,8 +84,8 @@ export async function run(): Promise<BenchRow[]> {
     const ours: { ms: number; rssMb: number }[] = [];
     const theirs: { ms: number; rssMb: number }[] = [];
     for (let i = 0; i < runs; i++) {
-      ours.push(timeCommand(`${process.execPath} ${PROFILE_ONE} ${reg} ${big}`));
-      theirs.push(timeCommand(`${PYTHON} ${script} ${big}`));
+      ours.push(timeWithRss(dir, [process.execPath, PROFILE_ONE, reg, big]));
+      theirs.push(timeWithRss(dir, [PYTHON, script, big]));
     }
     const oursMs = median(ours.map((r) => r.ms));
     const theirsMs = median(theirs.map((r) => r.ms));

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cli, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+import { registryState } from './state.js';
 
 const DATA = join(FIXTURES, 'datasets');
 const expected = JSON.parse(readFileSync(join(DATA, 'expected.json'), 'utf8')) as { batch_changed: string[] };
@@ -15,20 +16,8 @@ function setup(): { dir: string; reg: string; run: (...args: string[]) => CliRes
   return { dir: t.path, reg, run: (...args) => cli(['--registry', reg, ...args], { cwd: t.path }), cleanup: t.cleanup };
 }
 
-/** What a reader can see of a registry: artifacts with versions, and every stored object. */
-function snapshot(reg: string): string {
-  const list = cli(['--registry', reg, 'list', '--json']).stdout;
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else files.push(relative(reg, p));
-    }
-  };
-  walk(join(reg, 'objects'));
-  return list + files.sort().join('\n');
-}
+/** Every row of every table and every stored object (see state.ts). */
+const snapshot = (reg: string): string => JSON.stringify(registryState(reg));
 
 const failingColumns = (report: { records: { column: string; status: string }[] }): string[] => [...new Set(report.records.filter((r) => r.status === 'FAIL').map((r) => r.column))].sort();
 

@@ -30,7 +30,7 @@ export interface ProfileOptions {
 }
 
 /** Up to this many rows, quantiles are exact (quantile_cont); above, DuckDB's t-digest (approx_quantile). */
-const EXACT_QUANTILE_ROWS = 1_000_000;
+const EXACT_QUANTILE_ROWS = 100_000;
 const NULL_STRINGS = ['', 'NA', 'N/A', 'NULL', 'null', 'None'];
 
 type Conn = Awaited<ReturnType<Awaited<ReturnType<typeof import('@duckdb/node-api').DuckDBInstance.create>>['connect']>>;
@@ -60,13 +60,9 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const conn = await instance.connect();
   try {
     if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
-    try {
-      await conn.run(`CREATE TABLE t AS SELECT * FROM ${reader(src, headers)}`);
-    } catch (err) {
-      throw readError(err, src);
-    }
+    await load(conn, src, headers);
     const described = (await rows(conn, 'DESCRIBE t')).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-    const plans = headers ? await inferCsvTypes(conn, described) : described.map(nativePlan);
+    const plans = described.map(nativePlan);
     // Everything from here on is a statistic: one thread, so the same file gives the same profile.
     await conn.run('SET threads = 1');
     const rowCount = Number((await rows(conn, 'SELECT count(*) AS n FROM t'))[0]!.n);
@@ -146,14 +142,17 @@ async function sameSchemaEverywhere(conn: Conn, src: TableSource): Promise<void>
   }
 }
 
-function reader(src: Pick<TableSource, 'format' | 'files'>, headers: string[] | undefined): string {
+interface CsvColumns {
+  names: string[];
+  types: string[];
+}
+
+function reader(src: Pick<TableSource, 'format' | 'files'>, csv: CsvColumns | undefined): string {
   const list = `[${src.files.map((f) => lit(f.abs)).join(', ')}]`;
   switch (src.format) {
     case 'csv':
     case 'tsv': {
-      // CSV is read strictly with every column as text (types are inferred afterwards from ALL
-      // values, not a sample), so a ragged row or a broken quote is an error naming its line.
-      const columns = `{${headers!.map((h) => `${lit(h)}: 'VARCHAR'`).join(', ')}}`;
+      const columns = `{${csv!.names.map((h, i) => `${lit(h)}: ${lit(csv!.types[i]!)}`).join(', ')}}`;
       const delim = src.format === 'tsv' ? '\\t' : ',';
       return `read_csv(${list}, auto_detect = false, header = true, delim = E'${delim}', quote = '"', escape = '"', strict_mode = true, columns = ${columns}, nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`;
     }
@@ -196,32 +195,49 @@ function nativePlan(c: { name: string; type: string }): ColumnPlan {
   return { ...c, base: 'string', expr: c.type === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)` };
 }
 
-/** Type of each CSV column from every value: integer, float, boolean, date, timestamp, else text. */
-async function inferCsvTypes(conn: Conn, cols: { name: string }[]): Promise<ColumnPlan[]> {
-  const parts = cols.map((c, i) => {
-    const col = q(c.name);
-    return [
-      `count(${col}) AS n${i}`,
-      `count(*) FILTER (WHERE regexp_full_match(trim(${col}), '[+-]?[0-9]{1,18}')) AS i${i}`,
-      `count(TRY_CAST(${col} AS DOUBLE)) AS d${i}`,
-      `count(*) FILTER (WHERE lower(trim(${col})) IN ('true', 'false')) AS b${i}`,
-      `count(TRY_CAST(${col} AS DATE)) AS dt${i}`,
-      `count(TRY_CAST(${col} AS TIMESTAMP)) AS ts${i}`,
-    ].join(', ');
-  });
-  const r = (await rows(conn, `SELECT ${parts.join(', ')} FROM t`))[0]!;
-  return cols.map((c, i) => {
-    const col = q(c.name);
-    const n = Number(r[`n${i}`]);
-    const all = (k: string): boolean => n > 0 && Number(r[`${k}${i}`]) === n;
-    if (all('i')) return { name: c.name, type: 'BIGINT', base: 'integer', expr: `CAST(trim(${col}) AS DOUBLE)` };
-    if (all('d')) return { name: c.name, type: 'DOUBLE', base: 'numeric', expr: `TRY_CAST(${col} AS DOUBLE)` };
-    if (all('b')) return { name: c.name, type: 'BOOLEAN', base: 'boolean', expr: `(lower(trim(${col})) = 'true')` };
-    if (all('dt')) return { name: c.name, type: 'DATE', base: 'datetime', expr: `TRY_CAST(${col} AS DATE)` };
-    if (all('ts')) return { name: c.name, type: 'TIMESTAMP', base: 'datetime', expr: `TRY_CAST(${col} AS TIMESTAMP)` };
-    return { name: c.name, type: 'VARCHAR', base: 'string', expr: col };
-  });
+/**
+ * Load the files into table t. CSV is read with OUR dialect (header, RFC 4180 quotes, strict rows), so a
+ * ragged row or a broken quote is an error naming its line; column types come from DuckDB's sniffer, and a
+ * value later in the file that does not fit its column's sniffed type widens that column (integer →
+ * float → text) and the load runs again, so types always hold for every value, not just the sample.
+ */
+async function load(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<void> {
+  if (!headers) {
+    try {
+      await conn.run(`CREATE TABLE t AS SELECT * FROM ${reader(src, undefined)}`);
+    } catch (err) {
+      throw readError(err, src);
+    }
+    return;
+  }
+  const types = await sniffCsvTypes(conn, src, headers);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await conn.run(`CREATE OR REPLACE TABLE t AS SELECT * FROM ${reader(src, { names: headers, types })}`);
+      return;
+    } catch (err) {
+      const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
+      const i = column === undefined ? -1 : headers.indexOf(column);
+      if (i === -1 || types[i] === 'VARCHAR' || attempt > 2 * headers.length) throw readError(err, src);
+      types[i] = INTEGER_TYPES.test(types[i]!) ? 'DOUBLE' : 'VARCHAR';
+    }
+  }
 }
+
+/** DuckDB's sniffed type per header column; text for all when the sniffer fails or disagrees with the header (the strict read then says why). */
+async function sniffCsvTypes(conn: Conn, src: TableSource, headers: string[]): Promise<string[]> {
+  const text = headers.map(() => 'VARCHAR');
+  let desc: Row[];
+  try {
+    desc = await rows(conn, `DESCRIBE SELECT * FROM read_csv(${lit(src.files[0]!.abs)}, header = true, delim = E'${src.format === 'tsv' ? '\\t' : ','}', quote = '"', escape = '"', nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`);
+  } catch {
+    return text;
+  }
+  if (desc.length !== headers.length || desc.some((r, i) => String(r.column_name) !== headers[i])) return text;
+  return desc.map((r) => (KNOWN_CSV_TYPES.test(String(r.column_type)) ? String(r.column_type) : 'VARCHAR'));
+}
+
+const KNOWN_CSV_TYPES = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|DOUBLE|FLOAT|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR)$/;
 
 function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
   const x = p.expr;
