@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Benchmark plumbing. Every figure is a ratio against a floor measured in the same run on the same
@@ -24,12 +27,14 @@ export function median(xs: number[]): number {
 
 /** Run a shell command and return its wall time in ms and the peak RSS of the child in MB (GNU time). */
 export function timeCommand(cmd: string, env: NodeJS.ProcessEnv = process.env): { ms: number; rssMb: number; stdout: string } {
+  const out = join(tmpdir(), `mlreg-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const start = process.hrtime.bigint();
-  const r = spawnSync('/bin/bash', ['-c', `/usr/bin/time -f '%M' -o /dev/fd/3 ${cmd} 3>&2`], { env, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, '/bin/bash', '-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.error) throw new Error(`benchmarks need GNU time (Debian package "time"): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${cmd}\n${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  const kb = Number(lines[lines.length - 1]);
+  const kb = Number(readFileSync(out, 'utf8').trim().split('\n').at(-1));
+  rmSync(out, { force: true });
   return { ms, rssMb: Number.isFinite(kb) ? kb / 1024 : NaN, stdout: r.stdout };
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, type Runtime } from '../src/core/registry.js';
+import { processRuntime } from '../src/cli/context.js';
 
 /** Shared test plumbing: temp folders, temp registries, and running the built CLI. */
 
@@ -17,19 +18,7 @@ export function tempDir(prefix = 'mlreg-test-'): { path: string; cleanup: () => 
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export const testRuntime: Runtime = {
-  pid: process.pid,
-  isProcessAlive: (pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  },
-  now: () => new Date(),
-  busyTimeoutMs: 30_000,
-};
+export const testRuntime: Runtime = { ...processRuntime(), busyTimeoutMs: 30_000 };
 
 /** A fresh registry in a temp folder; `cleanup` closes and removes it. */
 export function tempRegistry(): { reg: Registry; dir: string; root: string; cleanup: () => void } {

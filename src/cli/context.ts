@@ -24,6 +24,11 @@ export class Context {
     return processRuntime();
   }
 
+  /** The registry folder named by --registry or MLREG_REGISTRY, if any (init creates it there). */
+  explicitRegistry(): string | undefined {
+    return this.globals.registry ?? (process.env.MLREG_REGISTRY || undefined);
+  }
+
   registryDir(): string {
     return locateRegistry({ explicit: this.globals.registry, env: process.env.MLREG_REGISTRY, cwd: process.cwd() });
   }

@@ -18,28 +18,16 @@ export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv)
 }
 
 export async function loadUi(color: boolean): Promise<Ui> {
-  const [{ Chalk }, { default: Table }] = await Promise.all([import('chalk'), import('cli-table3')]);
+  const [{ Chalk }, { renderTable }] = await Promise.all([import('chalk'), import('./table.js')]);
   const c = new Chalk({ level: color ? 1 : 0 });
   return {
     c,
     color,
-    table(head, rows) {
-      const t = new Table({
-        head: head.map((h) => c.bold(h)),
-        chars: {
-          top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-          bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-          left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-        },
-        style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-      });
-      for (const r of rows) t.push(r.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
-      return t
-        .toString()
-        .split('\n')
-        .map((l) => l.trimEnd())
-        .join('\n');
-    },
+    table: (head, rows) =>
+      renderTable(
+        head.map((h) => c.bold(h)),
+        rows.map((r) => r.map((cell) => (cell === null || cell === undefined ? '' : String(cell)))),
+      ),
   };
 }
 

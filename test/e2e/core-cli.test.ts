@@ -104,6 +104,9 @@ test('registry discovery: --registry, then MLREG_REGISTRY, then the nearest .mlr
     const names = (dir: string) => cli(['list', '--json', '--registry', dir], { cwd: t.path }).json?.data.artifacts.map((a: { name: string }) => a.name);
     assert.deepEqual(names(join(project, '.mlreg')), ['walked']);
     assert.deepEqual(names(join(t.path, 'other')), ['by-env', 'by-flag']);
+    // init creates the registry where the others would look for it.
+    assert.equal(cli(['init'], { cwd: t.path, env: { MLREG_REGISTRY: join(t.path, 'from-env') } }).code, 0);
+    assert.ok(existsSync(join(t.path, 'from-env', 'mlreg.db')));
     const none = cli(['list', '--json'], { cwd: t.path });
     assert.equal(none.code, 3);
     assert.equal(none.json?.error?.code, 'E_NO_REGISTRY');
