@@ -17,9 +17,9 @@ import {
 
 /**
  * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it).
- * The files are loaded once into a DuckDB database in the registry's tmp/ (several threads; row order
- * is kept), then every statistic is computed with ONE thread, so the approximate sketches (quantiles
- * of big tables, distinct counts) and floating-point sums always come out the same for the same file.
+ * The files are loaded once into an in-memory DuckDB table (several threads; row order is kept), then
+ * every statistic is computed with ONE thread, so the approximate sketches (quantiles of big tables,
+ * distinct counts) and floating-point sums always come out the same for the same file.
  * A memory limit and a spill folder in tmp/ keep memory flat however large the table.
  */
 export interface ProfileOptions {
@@ -49,9 +49,9 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const headers = src.format === 'csv' || src.format === 'tsv' ? await csvHeaders(src) : undefined;
 
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const dbPath = opts.tempPath('duckdb');
   const spill = opts.tempPath('duckdb-spill');
-  const instance = await DuckDBInstance.create(dbPath, {
+  // In memory, spilling to tmp/ past the memory limit: nothing is written (or fsynced) unless it must be.
+  const instance = await DuckDBInstance.create(':memory:', {
     threads: String(opts.loadThreads ?? Math.min(4, availableParallelism())),
     memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
     temp_directory: spill,
@@ -74,10 +74,10 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     }
     const engine = String((await rows(conn, 'SELECT version() AS v'))[0]!.v);
     const exactQuantiles = rowCount <= EXACT_QUANTILE_ROWS;
-    const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i, exactQuantiles)).join(', ')} FROM t`))[0]!;
+    const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i, exactQuantiles)).join(', ')} FROM ${valuesOf(plans)}`))[0]!;
     const firstPass = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
     const second = secondPassSql(firstPass, plans, rowCount);
-    const counts = second.length ? (await rows(conn, `SELECT ${second.join(', ')} FROM t`))[0]! : {};
+    const counts = second.length ? (await rows(conn, `SELECT ${second.join(', ')} FROM ${valuesOf(plans)}`))[0]! : {};
     const columns = firstPass.map((c, i) => finishColumn(c, i, counts, rowCount));
     return {
       format: PROFILE_FORMAT,
@@ -94,7 +94,7 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   } finally {
     conn.closeSync();
     instance.closeSync();
-    for (const p of [dbPath, `${dbPath}.wal`, spill]) rmSync(p, { recursive: true, force: true });
+    rmSync(spill, { recursive: true, force: true });
   }
 }
 
@@ -239,32 +239,45 @@ async function sniffCsvTypes(conn: Conn, src: TableSource, headers: string[]): P
 
 const KNOWN_CSV_TYPES = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|DOUBLE|FLOAT|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR)$/;
 
+/**
+ * The typed value of every column once (v0, v1, …) and, for numbers, the finite value or NULL (f0, …):
+ * the moments, quantiles and bins are over finite values, and computing that once per row instead of
+ * in a FILTER per aggregate halves the time of the statistics pass.
+ */
+function valuesOf(plans: ColumnPlan[]): string {
+  const cols = plans.flatMap((p, i) => {
+    const v = `${p.expr} AS v${i}`;
+    return p.base === 'numeric' || p.base === 'integer' ? [v, `CASE WHEN isfinite(${p.expr}) THEN ${p.expr} END AS f${i}`] : [v];
+  });
+  return `(SELECT ${cols.join(', ')} FROM t) AS s`;
+}
+
 function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
-  const x = p.expr;
-  const fin = `FILTER (WHERE isfinite(${x}))`;
-  const common = [`count(${x}) AS c${i}_nn`, `approx_count_distinct(${x}) AS c${i}_d`];
+  const v = `v${i}`;
+  const f = `f${i}`;
+  const common = [`count(${v}) AS c${i}_nn`, `approx_count_distinct(${v}) AS c${i}_d`];
   switch (p.base) {
     case 'numeric':
     case 'integer': {
       const levels = `[${QUANTILE_LEVELS.join(', ')}]`;
       return [
         ...common,
-        `count(*) FILTER (WHERE isnan(${x})) AS c${i}_nan`,
-        `count(*) FILTER (WHERE isinf(${x})) AS c${i}_inf`,
-        `count(*) ${fin} AS c${i}_n`,
-        `avg(${x}) ${fin} AS c${i}_mean`,
-        `var_pop(${x}) ${fin} AS c${i}_vp`,
-        `min(${x}) ${fin} AS c${i}_min`,
-        `max(${x}) ${fin} AS c${i}_max`,
-        `sum(${x}) ${fin} AS c${i}_sum`,
-        `count(*) FILTER (WHERE ${x} < 0) AS c${i}_neg`,
-        `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${x}, ${levels}) ${fin} AS c${i}_q`,
+        `count(*) FILTER (WHERE isnan(${v})) AS c${i}_nan`,
+        `count(*) FILTER (WHERE isinf(${v})) AS c${i}_inf`,
+        `count(${f}) AS c${i}_n`,
+        `avg(${f}) AS c${i}_mean`,
+        `var_pop(${f}) AS c${i}_vp`,
+        `min(${f}) AS c${i}_min`,
+        `max(${f}) AS c${i}_max`,
+        `sum(${f}) AS c${i}_sum`,
+        `count(*) FILTER (WHERE ${v} < 0) AS c${i}_neg`,
+        `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${f}, ${levels}) AS c${i}_q`,
       ].join(', ');
     }
     case 'datetime':
-      return [...common, `CAST(min(${x}) AS VARCHAR) AS c${i}_min`, `CAST(max(${x}) AS VARCHAR) AS c${i}_max`].join(', ');
+      return [...common, `CAST(min(${v}) AS VARCHAR) AS c${i}_min`, `CAST(max(${v}) AS VARCHAR) AS c${i}_max`].join(', ');
     case 'string':
-      return [...common, `min(length(${x})) AS c${i}_lmin`, `max(length(${x})) AS c${i}_lmax`].join(', ');
+      return [...common, `min(length(${v})) AS c${i}_lmin`, `max(length(${v})) AS c${i}_lmax`].join(', ');
     case 'boolean':
       return common.join(', ');
   }
@@ -323,17 +336,17 @@ function secondPassSql(cols: ColumnProfile[], plans: ColumnPlan[], rowCount: num
   const out: string[] = [];
   cols.forEach((c, i) => {
     const p = plans[i]!;
-    const x = p.expr;
+    const f = `f${i}`;
     if (c.numeric) {
       const { min, max } = c.numeric;
       const w = (max - min) / BIN_COUNT;
-      if (w > 0) out.push(`histogram(least(TRY_CAST(floor((${x} - (${min})) / (${w})) AS INTEGER), ${BIN_COUNT - 1})) FILTER (WHERE isfinite(${x})) AS h${i}`);
-      if (rowCount <= EXACT_ROWS) out.push(`list(${x} ORDER BY ${x}) FILTER (WHERE isfinite(${x})) AS v${i}`);
+      if (w > 0) out.push(`histogram(least(CAST(floor((${f} - (${min})) / (${w})) AS INTEGER), ${BIN_COUNT - 1})) AS h${i}`);
+      if (rowCount <= EXACT_ROWS) out.push(`list(${f} ORDER BY ${f}) FILTER (WHERE ${f} IS NOT NULL) AS v${i}`);
     }
     if (wantsCounts(c, rowCount)) {
+      const x = c.kind === 'numeric' ? f : `v${i}`;
       const label = p.base === 'integer' ? `CAST(CAST(${x} AS BIGINT) AS VARCHAR)` : `CAST(${x} AS VARCHAR)`;
-      const filter = c.kind === 'numeric' ? `FILTER (WHERE isfinite(${x}))` : '';
-      out.push(`histogram(${label}) ${filter} AS k${i}`);
+      out.push(`histogram(${label}) AS k${i}`);
     }
   });
   return out;
