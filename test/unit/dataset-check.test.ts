@@ -241,3 +241,16 @@ test('--against-model uses the dataset the model was trained on', async () => {
     t.cleanup();
   }
 });
+
+test('a categorical column whose current values are so many that it profiles as text still FAILS on its new categories', async () => {
+  const t = tempRegistry();
+  try {
+    await addDataset(t.reg, 'ref', csv(t.dir, 'ref.csv', 40, { c: (i) => ['a', 'b', 'c'][i % 3]!, x: (i) => i }));
+    const r = await checkDataset(t.reg, { current: csv(t.dir, 'cur.csv', 40, { c: (i) => `v${i % 30}`, x: (i) => i }), reference: 'ref' });
+    assert.equal(rec(r, 'c', 'type')!.status, 'PASS', 'text and categorical are the same type of data');
+    assert.equal(rec(r, 'c', 'unseen_categories')!.status, 'FAIL');
+    assert.equal(rec(r, 'c', 'unseen_categories')!.value, 1);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -235,24 +235,3 @@ export function wasserstein1(a: QuantilePoints, b: QuantilePoints): number {
   }
   return s;
 }
-
-/** Exact W1 distance between two sorted samples (SciPy's wasserstein_distance). */
-export function wasserstein1Exact(a: readonly number[], b: readonly number[]): number {
-  const all = [...a, ...b].sort((x, y) => x - y);
-  let i = 0;
-  let j = 0;
-  let s = 0;
-  for (let k = 0; k < all.length - 1; k++) {
-    const x = all[k]!;
-    while (i < a.length && a[i]! <= x) i++;
-    while (j < b.length && b[j]! <= x) j++;
-    s += Math.abs(i / a.length - j / b.length) * (all[k + 1]! - x);
-  }
-  return s;
-}
-
-/** Quantile points of a sorted sample: the empirical CDF's corners, p = rank / n. */
-export function samplePoints(sorted: readonly number[]): QuantilePoints {
-  const n = sorted.length;
-  return { p: sorted.map((_, i) => (n === 1 ? 1 : i / (n - 1))), x: sorted };
-}
