@@ -105,7 +105,8 @@ export function checkProfiles(input: CheckInput): CheckReport {
     if (c.distinct === 1 && r.distinct > 1) add('constant', 'distinct values', 1, '> 1', 'WARN', `the column is constant now (reference had ${r.distinct} distinct values)`);
 
     if (r.numeric && c.numeric) numericChecks(r.numeric, c, th, add);
-    if ((r.kind === 'categorical' || r.kind === 'boolean') && r.categories && c.categories) categoryChecks(r, c, th, add);
+    // A current column with many more values may profile as text; its exact counts (small tables) still show new categories.
+    if ((r.kind === 'categorical' || r.kind === 'boolean') && r.categories && (c.categories || c.exact?.counts)) categoryChecks(r, c, th, add);
 
     const drift = driftTest(r, c, th, smallRef);
     if (drift) {

@@ -42,13 +42,28 @@ export function requireProfile(reg: Registry, v: VersionRecord): Profile {
 
 /**
  * The hooks `addVersion` runs for a dataset: `inspect` profiles the files before anything is stored
- * (a file DuckDB cannot read is refused there, so nothing is registered), `writeExtra` saves the
+ * (a file DuckDB cannot read, or with an empty column, is refused there, so nothing is registered), `writeExtra` saves the
  * profile in the add transaction. Without a profile (--no-profile) there are no hooks.
  */
+/**
+ * A snapshot is a reference for later checks: a column with no value at all gives nothing to check
+ * against (no type, no distribution), so it is refused at `add` rather than discovered at the gate.
+ */
+function refuseEmptyColumns(profile: Profile): Profile {
+  const empty = profile.columns.filter((c) => c.kind === 'empty').map((c) => c.name);
+  if (empty.length) {
+    throw new InvalidInputError(`column${empty.length === 1 ? '' : 's'} ${empty.map((c) => JSON.stringify(c)).join(', ')} ${empty.length === 1 ? 'has' : 'have'} no value in any of the ${profile.table.rows} rows`, {
+      code: 'E_EMPTY_COLUMN',
+      hint: 'Drop the column or fill it, or store the data as it is with --no-profile (no profile, so no check against it).',
+    });
+  }
+  return profile;
+}
+
 export function datasetAddHooks(reg: Registry, profile: boolean): { inspect?: (files: readonly SourceFile[]) => Promise<unknown>; writeExtra?: (versionId: number, inspected: unknown) => void } {
   if (!profile) return {};
   return {
-    inspect: (files) => profileFiles(reg, files),
+    inspect: async (files) => refuseEmptyColumns(await profileFiles(reg, files)),
     writeExtra: (versionId, inspected) => saveProfile(reg, versionId, inspected as Profile),
   };
 }

@@ -23,7 +23,7 @@ export function normalCdf(z: number): number {
 
 function logGamma(x: number): number {
   // Lanczos approximation (g = 7, n = 9), accurate to ~1e-15 for x > 0.
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61503916999185, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const y = x - 1;
   let a = c[0]!;
@@ -234,25 +234,4 @@ export function wasserstein1(a: QuantilePoints, b: QuantilePoints): number {
     s += ((d0 + d1) / 2) * (p1 - p0);
   }
   return s;
-}
-
-/** Exact W1 distance between two sorted samples (SciPy's wasserstein_distance). */
-export function wasserstein1Exact(a: readonly number[], b: readonly number[]): number {
-  const all = [...a, ...b].sort((x, y) => x - y);
-  let i = 0;
-  let j = 0;
-  let s = 0;
-  for (let k = 0; k < all.length - 1; k++) {
-    const x = all[k]!;
-    while (i < a.length && a[i]! <= x) i++;
-    while (j < b.length && b[j]! <= x) j++;
-    s += Math.abs(i / a.length - j / b.length) * (all[k + 1]! - x);
-  }
-  return s;
-}
-
-/** Quantile points of a sorted sample: the empirical CDF's corners, p = rank / n. */
-export function samplePoints(sorted: readonly number[]): QuantilePoints {
-  const n = sorted.length;
-  return { p: sorted.map((_, i) => (n === 1 ? 1 : i / (n - 1))), x: sorted };
 }
