@@ -131,7 +131,12 @@ function interpret(outcome: RunOutcome, program: string, modelRef: string, timeo
       if (outcome.code !== 0) {
         throw new InvalidInputError(`${who} exited with status ${outcome.code}`, { code: 'E_EVAL_COMMAND_FAILED', hint: `Its stderr is shown above. ${nothing}`, details: { exitStatus: outcome.code } });
       }
-      return parseEvalOutput(outcome.stdout, who);
+      try {
+        return parseEvalOutput(outcome.stdout, who);
+      } catch (err) {
+        if (err instanceof InvalidInputError) throw new InvalidInputError(err.message, { code: err.code, hint: `${err.hint} ${nothing}` });
+        throw err;
+      }
     case 'signalled':
       throw new InvalidInputError(`${who} was killed by ${outcome.signal}`, { code: 'E_EVAL_COMMAND_FAILED', hint: `Check its memory use and stderr. ${nothing}` });
     case 'timeout':
