@@ -115,6 +115,9 @@ test('bad input changes nothing: unknown metric, malformed rule, no rules, bad r
     assert.equal(s.run('monitor', 'record', 'fraud@staging', 'auc=0.9').code, 3);
     assert.equal(s.run('monitor', 'record', 'fraud@1.0.0', 'auc=0.9').code, 2);
     assert.equal(s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.95', '--webhook', 'ftp://x').code, 2);
+    const timeout = s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.95', '--window', '1', '--webhook', 'http://127.0.0.1:9/x', '--webhook-timeout', '0');
+    assert.equal(timeout.code, 2);
+    assert.match(timeout.stderr, /--webhook-timeout takes milliseconds/);
     assert.equal(s.snapshot(), before);
   } finally {
     s.cleanup();

@@ -27,7 +27,7 @@ export function registerCheck(monitor: Command): void {
     .option('--rule <rule>', 'a rule, e.g. "auc < 0.85" or "auc drops 0.03 vs previous" (repeatable; default: the stored rules)', collect)
     .option('--window <n>', 'observations averaged per rule given with --rule (default 3)')
     .option('--webhook <url>', 'POST the alert as JSON to this URL (timeout, 3 attempts)')
-    .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds', '5000')
+    .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds (default 5000)')
     .option('--alert-cmd <cmd>', 'run this shell command with the alert JSON on stdin')
     .option('--auto-rollback', 'roll the stage back when a rule fires (only if it still holds the failing version)')
     .addHelpText(
@@ -44,13 +44,13 @@ export function registerCheck(monitor: Command): void {
         const { parseRule, parseWindow, DEFAULT_WINDOW } = await import('../../core/monitor/rules.js');
         const { checkRules, assertKnownMetric } = await import('../../core/monitor/check.js');
         const { storedSpecs } = await import('../../core/monitor/rules-store.js');
-        const { parseWebhookUrl } = await import('../../core/monitor/alerts.js');
+        const { parseWebhookUrl, parseTimeoutMs } = await import('../../core/monitor/alerts.js');
         const { getArtifact } = await import('../../core/refs.js');
         const { UsageError } = await import('../../core/errors.js');
         const t = parseTarget(target!);
         const window = parseWindow(opts.window, DEFAULT_WINDOW);
         const webhook = opts.webhook === undefined ? undefined : parseWebhookUrl(opts.webhook);
-        const timeoutMs = parseWindow(opts.webhookTimeout, 5000);
+        const timeoutMs = parseTimeoutMs(opts.webhookTimeout, 5000);
         const reg = ctx.registry();
         let specs;
         if (opts.rule?.length) {

@@ -27,7 +27,7 @@ export function registerData(monitor: Command): void {
     .option('--fail-on-column <column>', 'a critical column: any warning on it fails (repeatable)', collect)
     .option('--strict', 'fail on warnings too')
     .option('--webhook <url>', 'POST the alert as JSON to this URL (timeout, 3 attempts)')
-    .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds', '5000')
+    .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds (default 5000)')
     .option('--alert-cmd <cmd>', 'run this shell command with the alert JSON on stdin')
     .addHelpText(
       'after',
@@ -40,12 +40,11 @@ export function registerData(monitor: Command): void {
     .action(
       action<DataOpts>(async (ctx, [target], opts) => {
         const { parseTarget } = await import('../../core/monitor/observations.js');
-        const { parseWebhookUrl } = await import('../../core/monitor/alerts.js');
-        const { parseWindow } = await import('../../core/monitor/rules.js');
+        const { parseWebhookUrl, parseTimeoutMs } = await import('../../core/monitor/alerts.js');
         const { monitorData } = await import('../../core/monitor/data.js');
         const t = parseTarget(target!);
         const webhook = opts.webhook === undefined ? undefined : parseWebhookUrl(opts.webhook);
-        const timeoutMs = parseWindow(opts.webhookTimeout, 5000);
+        const timeoutMs = parseTimeoutMs(opts.webhookTimeout, 5000);
         const reg = ctx.registry();
         const actor = ctx.actor();
         const { alert, ...report } = await monitorData(reg, { target: t, batch: opts.batch, actor, failOnColumns: opts.failOnColumn ?? [], strict: opts.strict });
