@@ -159,6 +159,7 @@ test('a fired alert is POSTed to a webhook (retried after a 503) and given to --
     assert.equal(received[0]!.type, 'application/json');
     assert.deepEqual([alert.artifact, alert.stage, alert.version, alert.status], ['fraud', 'production', '1.0.0', 'alert']);
     assert.equal(alert.rules[0].rule, 'auc < 0.85');
+    assert.deepEqual([alert.rule, alert.values], ['auc < 0.85', 'mean 0.71 of 3']);
     assert.deepEqual(alert.rules[0].values, [0.71, 0.72, 0.7]);
     assert.ok(Math.abs(alert.rules[0].mean - 0.71) < 1e-12);
     assert.ok(!Number.isNaN(Date.parse(alert.time)));

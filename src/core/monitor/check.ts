@@ -157,14 +157,19 @@ export function checkRules(reg: Registry, target: Target, specs: readonly RuleSp
   });
 }
 
+/** The values behind a fired rule in words: "mean 0.81 of 3", or "2.0.0 0.79 vs 1.0.0 0.91". */
+function valuesOf(r: RuleResult): string {
+  if (r.baseline?.mean != null && r.change !== undefined) return `${r.current.version} ${fmt(r.current.mean!)} vs ${r.baseline.version} ${fmt(r.baseline.mean)}`;
+  return r.current.count === 1 ? `${r.metric} ${fmt(r.current.mean!)}` : `mean ${fmt(r.current.mean!)} of ${r.current.count}`;
+}
+
+export function describeValues(fired: readonly RuleResult[]): string {
+  return fired.map(valuesOf).join('; ');
+}
+
 /** "auc < 0.85 (mean 0.81 of 3)" for each fired rule: the reason of an automatic rollback. */
 export function describeFired(fired: readonly RuleResult[]): string {
-  return fired
-    .map((r) => {
-      const values = r.baseline?.mean != null && r.change !== undefined ? `${r.current.version} ${fmt(r.current.mean!)} vs ${r.baseline.version} ${fmt(r.baseline.mean)}` : r.current.count === 1 ? `${r.metric} ${fmt(r.current.mean!)}` : `mean ${fmt(r.current.mean!)} of ${r.current.count}`;
-      return `${r.rule} (${values})`;
-    })
-    .join('; ');
+  return fired.map((r) => `${r.rule} (${valuesOf(r)})`).join('; ');
 }
 
 /** Put a fired alert in the audit trail, next to the rollback it may cause. */

@@ -1,6 +1,6 @@
 import type { Registry } from '../registry.js';
 import { deliver, type AlertChannels, type Delivery } from './alerts.js';
-import { autoRollback, recordAlert, type AutoRollbackResult, type CheckReport } from './check.js';
+import { autoRollback, describeValues, recordAlert, type AutoRollbackResult, type CheckReport } from './check.js';
 
 /**
  * What happens when a check fires: the alert goes into the audit trail, the stage is rolled back if
@@ -13,6 +13,9 @@ export interface AlertPayload {
   stage: string;
   version: string;
   status: 'alert';
+  /** The fired rules' text, and their values in words (as in the rollback reason): handy for chat messages. */
+  rule: string;
+  values: string;
   rules: { rule: string; window: number; mean: number | null; values: number[]; baseline: { version: string; mean: number | null } | null; change: number | null; message: string }[];
   message: string;
   time: string;
@@ -41,6 +44,8 @@ export async function raiseAlert(reg: Registry, report: CheckReport, opts: Raise
     stage: report.stage,
     version: report.version,
     status: 'alert',
+    rule: report.fired.map((r) => r.rule).join('; '),
+    values: describeValues(report.fired),
     rules: report.fired.map((r) => ({ rule: r.rule, window: r.window, mean: r.current.mean, values: r.current.values, baseline: r.baseline ? { version: r.baseline.version, mean: r.baseline.mean } : null, change: r.change ?? null, message: r.message })),
     message: `${report.name}@${report.stage} (${report.version}): ${report.fired.map((r) => r.message).join('; ')}`,
     time: report.checkedAt,
