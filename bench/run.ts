@@ -7,6 +7,7 @@ import type { BenchRow } from './lib.js';
  */
 const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> = {
   core: () => import('./core.js'),
+  evaluations: () => import('./evaluations.js'),
 };
 
 const wanted = process.argv.slice(2);
