@@ -51,8 +51,9 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const spill = opts.tempPath('duckdb-spill');
   // In memory, spilling to tmp/ past the memory limit: nothing is written (or fsynced) unless it must be.
+  const threads = opts.loadThreads ?? Math.min(4, availableParallelism());
   const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(opts.loadThreads ?? Math.min(4, availableParallelism())),
+    threads: String(threads),
     memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
     temp_directory: spill,
     preserve_insertion_order: 'true',
@@ -63,7 +64,8 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     await load(conn, src, headers);
     const described = (await rows(conn, 'DESCRIBE t')).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     const plans = described.map(nativePlan);
-    // Everything from here on is a statistic: one thread, so the same file gives the same profile.
+    // The sketches (t-digest, HyperLogLog) and floating-point moments depend on the order values are
+    // merged in: one thread, so the same file gives the same profile.
     await conn.run('SET threads = 1');
     const rowCount = Number((await rows(conn, 'SELECT count(*) AS n FROM t'))[0]!.n);
     if (rowCount === 0) {
@@ -76,6 +78,8 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     const exactQuantiles = rowCount <= EXACT_QUANTILE_ROWS;
     const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i, exactQuantiles)).join(', ')} FROM ${valuesOf(plans)}`))[0]!;
     const firstPass = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
+    // Bins, value counts and sorted values are integers and ordered lists: the same on any number of threads.
+    await conn.run(`SET threads = ${threads}`);
     const second = secondPassSql(firstPass, plans, rowCount);
     const counts = second.length ? (await rows(conn, `SELECT ${second.join(', ')} FROM ${valuesOf(plans)}`))[0]! : {};
     const columns = firstPass.map((c, i) => finishColumn(c, i, counts, rowCount));
