@@ -27,7 +27,7 @@ const EXTENSIONS: [RegExp, DataFormat][] = [
   [/\.(parquet|pq)$/i, 'parquet'],
 ];
 
-export function formatOf(path: string): DataFormat | undefined {
+function formatOf(path: string): DataFormat | undefined {
   return EXTENSIONS.find(([re]) => re.test(path))?.[1];
 }
 
