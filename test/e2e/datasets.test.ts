@@ -144,6 +144,7 @@ test('bad input at add: clear message, exit 2, nothing registered', () => {
       ['non-UTF-8 text', w('latin1.csv', Buffer.from('name,city\n1,M\xfcnchen\n', 'latin1')), 'E_NOT_UTF8', /latin1\.csv as CSV: line 2: .*not utf-8/i],
       ['a folder mixing formats', mixed, 'E_MIXED_FORMATS', /mixes formats \(csv: a\.csv; parquet: b\.parquet\)/],
       ['mismatched schemas in a folder', parts, 'E_SCHEMA_MISMATCH', /part-1\.csv has columns \[x, z\] but part-0\.csv has \[x, y\]/],
+      ['a compressed file', w('data.csv.gz', Buffer.from([0x1f, 0x8b, 8, 0])), 'E_UNKNOWN_FORMAT', /cannot tell the format of data\.csv\.gz/],
       ['a column that is all missing', w('hole.csv', 'a,b\n1,\n2,NA\n3,\n'), 'E_EMPTY_COLUMN', /column "b" has no value in any of the 3 rows/],
     ];
     const before = snapshot(s.reg);

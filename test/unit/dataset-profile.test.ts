@@ -155,3 +155,25 @@ test('a table above 1000 rows keeps no exact values, and categories are capped a
   }
 });
 
+
+test('a CSV value further down than the type sniffer looks widens its column instead of being rounded or refused', async () => {
+  const t = tempRegistry();
+  try {
+    const path = join(t.dir, 'late.csv');
+    const lines = ['id,n,code'];
+    for (let i = 0; i < 200_000; i++) lines.push(`${i},${i % 7},${i % 5}`);
+    lines.push('x,1.5,7');
+    writeFileSync(path, lines.join('\n') + '\n');
+    const p = await profileFiles(t.reg, [file(path)]);
+    assert.deepEqual(p.columns.map((c) => [c.name, c.type, c.kind]), [
+      ['id', 'VARCHAR', 'text'],
+      ['n', 'DOUBLE', 'numeric'],
+      ['code', 'BIGINT', 'numeric'],
+    ]);
+    assert.equal(p.columns[1]!.numeric!.max, 6);
+    assert.ok(p.columns[1]!.categories!.top.some(([v, k]) => v === '1.5' && k === 1), '1.5 is kept, not rounded to 2');
+    assert.equal(p.columns[1]!.numeric!.sum, lines.slice(1, -1).reduce((s, l) => s + Number(l.split(',')[1]), 0) + 1.5);
+  } finally {
+    t.cleanup();
+  }
+});

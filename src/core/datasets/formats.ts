@@ -21,13 +21,13 @@ export interface TableSource {
 }
 
 const EXTENSIONS: [RegExp, DataFormat][] = [
-  [/\.csv(\.gz|\.zst)?$/i, 'csv'],
-  [/\.(tsv|tab)(\.gz|\.zst)?$/i, 'tsv'],
-  [/\.(ndjson|jsonl|json)(\.gz|\.zst)?$/i, 'ndjson'],
+  [/\.csv$/i, 'csv'],
+  [/\.(tsv|tab)$/i, 'tsv'],
+  [/\.(ndjson|jsonl|json)$/i, 'ndjson'],
   [/\.(parquet|pq)$/i, 'parquet'],
 ];
 
-export function formatOf(path: string): DataFormat | undefined {
+function formatOf(path: string): DataFormat | undefined {
   return EXTENSIONS.find(([re]) => re.test(path))?.[1];
 }
 
@@ -48,7 +48,7 @@ export function detectTable(files: readonly TableFile[]): TableSource {
     if (!format) {
       throw new InvalidInputError(`cannot tell the format of ${f.path} from its name`, {
         code: 'E_UNKNOWN_FORMAT',
-        hint: `Name data files .csv, .tsv, .ndjson/.jsonl/.json or .parquet (optionally .gz). ${NO_PROFILE_HINT}`,
+        hint: `Name data files .csv, .tsv, .ndjson/.jsonl/.json or .parquet (uncompressed). ${NO_PROFILE_HINT}`,
       });
     }
     byFormat.set(format, [...(byFormat.get(format) ?? []), f]);
@@ -67,7 +67,7 @@ export function detectTable(files: readonly TableFile[]): TableSource {
 /** Refuse what no parser should be asked about: empty files, and binary bytes in a text format. */
 export async function precheckFile(f: TableFile, format: DataFormat): Promise<void> {
   if (f.size === 0) throw new InvalidInputError(`${f.path} is empty: a dataset needs a header and at least one row`, { code: 'E_EMPTY_DATASET', hint: NO_PROFILE_HINT });
-  if (format === 'parquet' || /\.(gz|zst)$/i.test(f.path)) return;
+  if (format === 'parquet') return;
   const head = await readHead(f.abs, 65_536);
   if (head.includes(0)) {
     throw new InvalidInputError(`${f.path} holds binary data, not ${format.toUpperCase()} text (a NUL byte in its first 64 KiB)`, {

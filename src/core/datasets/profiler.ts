@@ -51,8 +51,9 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const spill = opts.tempPath('duckdb-spill');
   // In memory, spilling to tmp/ past the memory limit: nothing is written (or fsynced) unless it must be.
+  const threads = opts.loadThreads ?? Math.min(4, availableParallelism());
   const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(opts.loadThreads ?? Math.min(4, availableParallelism())),
+    threads: String(threads),
     memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
     temp_directory: spill,
     preserve_insertion_order: 'true',
@@ -60,10 +61,11 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const conn = await instance.connect();
   try {
     if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
-    await load(conn, src, headers);
+    const csvIntegers = await load(conn, src, headers);
     const described = (await rows(conn, 'DESCRIBE t')).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-    const plans = described.map(nativePlan);
-    // Everything from here on is a statistic: one thread, so the same file gives the same profile.
+    const plans = described.map((c) => nativePlan(csvIntegers.has(c.name) ? { ...c, type: 'BIGINT' } : c));
+    // The sketches (t-digest, HyperLogLog) and floating-point moments depend on the order values are
+    // merged in: one thread, so the same file gives the same profile.
     await conn.run('SET threads = 1');
     const rowCount = Number((await rows(conn, 'SELECT count(*) AS n FROM t'))[0]!.n);
     if (rowCount === 0) {
@@ -76,6 +78,8 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     const exactQuantiles = rowCount <= EXACT_QUANTILE_ROWS;
     const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i, exactQuantiles)).join(', ')} FROM ${valuesOf(plans)}`))[0]!;
     const firstPass = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
+    // Bins, value counts and sorted values are integers and ordered lists: the same on any number of threads.
+    await conn.run(`SET threads = ${threads}`);
     const second = secondPassSql(firstPass, plans, rowCount);
     const counts = second.length ? (await rows(conn, `SELECT ${second.join(', ')} FROM ${valuesOf(plans)}`))[0]! : {};
     const columns = firstPass.map((c, i) => finishColumn(c, i, counts, rowCount));
@@ -196,30 +200,35 @@ function nativePlan(c: { name: string; type: string }): ColumnPlan {
 }
 
 /**
- * Load the files into table t. CSV is read with OUR dialect (header, RFC 4180 quotes, strict rows), so a
- * ragged row or a broken quote is an error naming its line; column types come from DuckDB's sniffer, and a
- * value later in the file that does not fit its column's sniffed type widens that column (integer →
- * float → text) and the load runs again, so types always hold for every value, not just the sample.
+ * Load the files into table t; returns the CSV columns sniffed as integers. CSV is read with OUR dialect
+ * (header, RFC 4180 quotes, strict rows), so a ragged row or a broken quote is an error naming its line;
+ * column types come from DuckDB's sniffer, and a value later in the file that does not fit its column's
+ * sniffed type makes that column text and the load runs again, so types hold for every value, not just the
+ * sample. Integer columns are read as DOUBLE because DuckDB's CSV reader would round a later "1.5" into
+ * an integer column without a word; the statistics pass then tells whether every value was whole.
  */
-async function load(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<void> {
+async function load(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<Set<string>> {
   if (!headers) {
     try {
       await conn.run(`CREATE TABLE t AS SELECT * FROM ${reader(src, undefined)}`);
     } catch (err) {
       throw readError(err, src);
     }
-    return;
+    return new Set();
   }
-  const types = await sniffCsvTypes(conn, src, headers);
+  const sniffed = await sniffCsvTypes(conn, src, headers);
+  const integers = new Set(headers.filter((_, i) => INTEGER_TYPES.test(sniffed[i]!)));
+  const types = sniffed.map((t) => (INTEGER_TYPES.test(t) ? 'DOUBLE' : t));
   for (let attempt = 0; ; attempt++) {
     try {
       await conn.run(`CREATE OR REPLACE TABLE t AS SELECT * FROM ${reader(src, { names: headers, types })}`);
-      return;
+      return integers;
     } catch (err) {
       const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
       const i = column === undefined ? -1 : headers.indexOf(column);
-      if (i === -1 || types[i] === 'VARCHAR' || attempt > 2 * headers.length) throw readError(err, src);
-      types[i] = INTEGER_TYPES.test(types[i]!) ? 'DOUBLE' : 'VARCHAR';
+      if (i === -1 || types[i] === 'VARCHAR' || attempt > headers.length) throw readError(err, src);
+      types[i] = 'VARCHAR';
+      integers.delete(column!);
     }
   }
 }
@@ -271,6 +280,7 @@ function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
         `max(${f}) AS c${i}_max`,
         `sum(${f}) AS c${i}_sum`,
         `count(*) FILTER (WHERE ${v} < 0) AS c${i}_neg`,
+        ...(p.base === 'integer' ? [`count(*) FILTER (WHERE ${f} <> trunc(${f})) AS c${i}_frac`] : []),
         `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${f}, ${levels}) AS c${i}_q`,
       ].join(', ');
     }
@@ -286,6 +296,8 @@ function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
 
 function firstPassColumn(p: ColumnPlan, i: number, s: Row, rowCount: number): ColumnProfile {
+  // A CSV column sniffed as integers that holds a fraction further down is a float column (see load).
+  if (p.base === 'integer' && num(s[`c${i}_frac`]) > 0) Object.assign(p, { type: 'DOUBLE', base: 'numeric' });
   const nn = num(s[`c${i}_nn`]);
   const nan = p.base === 'numeric' || p.base === 'integer' ? num(s[`c${i}_nan`]) : 0;
   const inf = p.base === 'numeric' || p.base === 'integer' ? num(s[`c${i}_inf`]) : 0;
