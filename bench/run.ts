@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> 
   core: () => import('./core.js'),
   evaluations: () => import('./evaluations.js'),
   backup: () => import('./backup.js'),
+  monitor: () => import('./monitor.js'),
 };
 
 const wanted = process.argv.slice(2);

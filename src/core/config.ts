@@ -1,6 +1,7 @@
 import { InvalidInputError, NotFoundError } from './errors.js';
 import { insertEvent } from './events.js';
 import type { Registry } from './registry.js';
+import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES } from './datasets/thresholds.js';
 import { STAGE_RE } from './refs.js';
 
 /**
@@ -44,6 +45,13 @@ export function stageOrder(value: string, key: string): string {
 }
 
 export const CONFIG_KEYS: ConfigKey[] = [
+  // Thresholds of `mlreg check` / `compare` for datasets (src/core/datasets/thresholds.ts).
+  ...THRESHOLD_KEYS.map((k) => ({
+    pattern: new RegExp(`^check\\.${THRESHOLD_NAMES[k]}$`),
+    example: `check.${THRESHOLD_NAMES[k]}`,
+    describe: `data check threshold (default ${DEFAULT_THRESHOLDS[k]})`,
+    validate: nonNegativeNumber,
+  })),
   {
     pattern: /^metric\.[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}\.direction$/,
     example: 'metric.<name>.direction',

@@ -5,6 +5,8 @@ import { resolveRef, type VersionRecord } from './refs.js';
 import type { Registry } from './registry.js';
 import { stagesAt } from './stages.js';
 import { readObject } from './store.js';
+import { loadProfile } from './datasets/profiles.js';
+import type { Profile } from './datasets/profile-types.js';
 
 export interface VersionDetails {
   version: VersionRecord;
@@ -19,6 +21,8 @@ export interface VersionDetails {
   stages: string[];
   /** With --at: which version held each stage of the artifact at that moment. */
   stagesAt?: { at: string; stages: Record<string, string> };
+  /** Datasets: the profile computed at `add` (null when added with --no-profile). */
+  profile?: Profile | null;
 }
 
 export async function showVersion(reg: Registry, ref: string, opts: { at?: string | undefined } = {}): Promise<VersionDetails> {
@@ -32,6 +36,7 @@ export async function showVersion(reg: Registry, ref: string, opts: { at?: strin
       lineage: lineageOf(reg, version.id),
       evaluations: version.kind === 'model' ? latestEvaluations(reg, version.id) : [],
       stages: stagesOfVersion(reg, version.id),
+      ...(version.kind === 'dataset' ? { profile: loadProfile(reg, version.id) } : {}),
       ...(opts.at !== undefined ? { stagesAt: { at: opts.at, stages: stagesAt(reg, version.artifactId, opts.at) } } : {}),
     };
   });

@@ -58,7 +58,7 @@ export function register(program: Command): void {
         const params = parseTextPairs(opts.param ?? [], 'param');
         const tags = parseTextPairs(opts.tag ?? [], 'tag');
         const { addVersion } = await import('../../core/versions.js');
-        const datasetHooks = kind === 'dataset' ? await datasetAddHooks(ctx.registry(), opts.profile !== false) : {};
+        const datasetHooks = kind === 'dataset' ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(ctx.registry(), opts.profile !== false) : {};
         const bar = await progressFor(ctx, `adding ${name}`);
         let added: AddResult;
         try {
@@ -109,12 +109,4 @@ async function readMetricsFile(file: string, flatten: (doc: unknown, source: str
     throw new InvalidInputError(`--metrics-file ${file} is not valid JSON (${(err as Error).message})`, { code: 'E_BAD_METRICS_FILE', hint: 'Write an object such as {"auc": 0.91}.' });
   }
   return flatten(doc, file);
-}
-
-/**
- * Datasets get a statistical profile at `add` (issue: datasets). Until the profiler is present this
- * returns no hooks, so datasets are stored like any other artifact.
- */
-async function datasetAddHooks(_reg: unknown, _profile: boolean): Promise<Record<string, never>> {
-  return {};
 }

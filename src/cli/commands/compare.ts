@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { InvalidInputError, UsageError } from '../../core/errors.js';
+import { InvalidInputError } from '../../core/errors.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
 
 /**
- * `compare A B`: a thin dispatch on the kind of the two versions (models here; datasets have
- * their own comparison in core). A model and a dataset cannot be compared.
+ * `compare A B`: a thin dispatch on the kind of the two versions. Models: metrics and shared
+ * evaluations, params, files, lineage (src/core/compare-models.ts). Datasets: schema, profile and
+ * drift (src/core/datasets/compare.ts). A model and a dataset cannot be compared.
  */
 
 interface CompareOpts {
@@ -18,13 +19,18 @@ type Format = (typeof FORMATS)[number];
 export function register(program: Command): void {
   program
     .command('compare')
-    .argument('<a>', 'the baseline version, e.g. fraud@production')
-    .argument('<b>', 'the version to compare with it, e.g. fraud@1.4.0')
-    .description('two versions side by side: metrics and shared evaluations (better/worse by direction), params, files, lineage')
+    .argument('<a>', 'the baseline version, e.g. fraud@production or train@1.0.0')
+    .argument('<b>', 'the version to compare with it, of the same kind')
+    .description('two versions side by side. Models: metrics and shared evaluations (better/worse by direction), params, files, lineage. Datasets: schema, row counts, profiles and drift')
     .option('--format <format>', 'table, markdown (for a pull-request comment) or json (the comparison alone)', 'table')
     .addHelpText(
       'after',
-      examples('mlreg compare fraud@production fraud@1.4.0', 'mlreg compare fraud@production fraud@latest --format markdown >> comment.md', 'mlreg compare fraud@1.3.0 fraud@1.4.0 --json'),
+      examples(
+        'mlreg compare fraud@production fraud@1.4.0',
+        'mlreg compare fraud@production fraud@latest --format markdown >> comment.md',
+        'mlreg compare train@1.0.0 train@1.1.0',
+        'mlreg compare fraud@1.3.0 fraud@1.4.0 --json',
+      ),
     )
     .action(
       action<CompareOpts>(async (ctx, [a, b], opts) => {
@@ -36,16 +42,26 @@ export function register(program: Command): void {
         const { compareKind } = await import('../../core/compare-kind.js');
         const kind = compareKind(reg, a!, b!);
         if (kind === 'model') return compareModelsCommand(reg, a!, b!, format as Format);
-        throw new UsageError('comparing datasets is not available in this build of mlreg', { code: 'E_NOT_AVAILABLE', hint: 'Compare two model versions, or use a build with dataset profiles.' });
+        return compareDatasetsCommand(reg, a!, b!, format as Format);
       }),
     );
 }
 
-async function compareModelsCommand(reg: Parameters<typeof import('../../core/compare-models.js').compareModels>[0], a: string, b: string, format: Format) {
+type Reg = Parameters<typeof import('../../core/compare-models.js').compareModels>[0];
+
+async function compareModelsCommand(reg: Reg, a: string, b: string, format: Format) {
   const { compareModels } = await import('../../core/compare-models.js');
   const { renderCompareTable, renderCompareMarkdown } = await import('../render/compare-models.js');
   const cmp = await compareModels(reg, a, b);
   if (format === 'markdown') return result(cmp, (d) => renderCompareMarkdown(d));
   if (format === 'json') return result(cmp, (d) => JSON.stringify(d, null, 2));
   return result(cmp, renderCompareTable);
+}
+
+async function compareDatasetsCommand(reg: Reg, a: string, b: string, format: Format) {
+  const { compareDatasets } = await import('../../core/datasets/compare.js');
+  const { renderDatasetCompareMarkdown, renderDatasetCompareTable } = await import('../render/compare-datasets.js');
+  const data = compareDatasets(reg, a, b);
+  if (format === 'json') return result(data, (d) => JSON.stringify(d, null, 2));
+  return result(data, format === 'markdown' ? (d) => renderDatasetCompareMarkdown(d) : renderDatasetCompareTable);
 }

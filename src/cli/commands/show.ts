@@ -3,6 +3,7 @@ import type { VersionDetails } from '../../core/show.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
 import type { Ui } from '../ui.js';
+import { renderProfileSummary } from '../render/profile-summary.js';
 import { formatBytes, formatNumber, formatTime } from '../ui.js';
 
 interface ShowOpts {
@@ -13,7 +14,7 @@ export function register(program: Command): void {
   program
     .command('show')
     .argument('<ref>', 'NAME, NAME@1.2.3, NAME@^1.2, NAME@production or NAME@sha256:PREFIX')
-    .description('one version: files, metrics, params, lineage, stages')
+    .description('one version: files, metrics, params, lineage, stages; for a dataset its profile (--json: in full)')
     .option('--at <time>', 'also show which version held each stage at that moment (ISO 8601)')
     .addHelpText('after', examples('mlreg show fraud@production', 'mlreg show fraud@1.2.0 --json', 'mlreg show fraud --at 2026-11-20T14:00:00Z'))
     .action(
@@ -53,6 +54,7 @@ export function renderDetails(d: VersionDetails, ui: Ui): string {
   const shown = d.manifest.files.slice(0, 50);
   lines.push(ui.table(['PATH', 'SIZE', 'MODE', 'SHA256'], shown.map((f) => [f.path, formatBytes(f.size), f.mode.toString(8), f.sha256.slice(0, 12)])));
   if (d.manifest.files.length > shown.length) lines.push(ui.c.dim(`… and ${d.manifest.files.length - shown.length} more (--json lists all)`));
+  if (d.profile !== undefined) lines.push('', ...renderProfileSummary(d.profile, ui));
   if (d.stagesAt) {
     lines.push('', ui.c.bold(`Stages at ${d.stagesAt.at}`));
     const e = Object.entries(d.stagesAt.stages);

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { GateNotMetError, UsageError } from '../../core/errors.js';
+import type { CheckReport } from '../../core/datasets/checks.js';
+import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES, type CheckThresholds } from '../../core/datasets/thresholds.js';
+import { failWithReport, result } from '../output.js';
+import { action, collect, examples } from '../command.js';
+import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
+import type { Ui } from '../ui.js';
+
+type CheckOpts = {
+  against?: string;
+  againstModel?: string;
+  failOnColumn?: string[];
+  strict?: boolean;
+  format?: string;
+} & Partial<Record<keyof CheckThresholds, string>>;
+
+/** commander's camelCase of a `--drift-share`-style flag is the threshold's own key. */
+const flagOf = (k: keyof CheckThresholds): string => `--${THRESHOLD_NAMES[k].replace(/_/g, '-')}`;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('check')
+    .argument('<current>', 'the data to check: a dataset reference, or a CSV/NDJSON/Parquet file or folder (not registered)')
+    .description('data quality and drift gate: compare data with a reference dataset; exit 1 when a check fails')
+    .option('--against <dataset-ref>', 'the reference dataset version, e.g. train@production')
+    .option('--against-model <model-ref>', 'use the dataset this model version was trained on as the reference')
+    .option('--fail-on-column <column>', 'a critical column: any warning on it (drift included) fails (repeatable)', collect)
+    .option('--strict', 'fail on warnings too')
+    .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
+  for (const k of THRESHOLD_KEYS) cmd.option(`${flagOf(k)} <n>`, `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`);
+  cmd
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg check batch@latest --against train@production',
+        'mlreg check ./incoming/2026-11-24.csv --against-model fraud@production --json',
+        'mlreg check batch@latest --against train@1.2.0 --drift-share 0.3 --fail-on-column amount --format markdown',
+        'mlreg config set check.max_unseen_share 0.01',
+      ),
+    )
+    .action(
+      action<CheckOpts>(async (ctx, [current], opts) => {
+        const format = opts.format ?? 'table';
+        if (format !== 'table' && format !== 'markdown') throw new UsageError(`--format takes table or markdown, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT', hint: 'Use --json for machine-readable output.' });
+        const { parseThreshold } = await import('../../core/datasets/thresholds.js');
+        const thresholds: Partial<CheckThresholds> = {};
+        for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k));
+        const { checkDataset } = await import('../../core/datasets/check.js');
+        const report = await checkDataset(ctx.registry(), {
+          current: current!,
+          reference: opts.against,
+          againstModel: opts.againstModel,
+          thresholds,
+          failOnColumns: opts.failOnColumn ?? [],
+          strict: !!opts.strict,
+        });
+        const render = format === 'markdown' ? (r: CheckReport) => renderCheckMarkdown(r) : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui);
+        if (report.status === 'FAIL') {
+          const failed = [...new Set(report.records.filter((r) => r.status === 'FAIL' || (report.strict && r.status === 'WARN')).map((r) => r.column))];
+          throw await failWithReport(
+            ctx.json,
+            report,
+            render,
+            new GateNotMetError(`data check failed on ${failed.length} column${failed.length === 1 ? '' : 's'} (${failed.slice(0, 8).join(', ')}${failed.length > 8 ? ', …' : ''}): ${report.summary}`, {
+              code: 'E_CHECK_FAILED',
+              hint: 'See the FAIL rows above; loosen a threshold with its flag or `mlreg config set check.…` only if the change is expected.',
+              details: report,
+            }),
+          );
+        }
+        return result(report, render);
+      }),
+    );
+}

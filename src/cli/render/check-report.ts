@@ -1,0 +1,54 @@
+import type { CheckRecord, CheckReport, CheckStatus } from '../../core/datasets/checks.js';
+import type { Ui } from '../ui.js';
+
+/** Human renderings of a data check report: an aligned table for terminals, markdown for pull requests. */
+
+function value(v: number | null): string {
+  if (v === null) return '';
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  const abs = Math.abs(v);
+  return abs !== 0 && (abs < 1e-3 || abs >= 1e7) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
+
+function paint(status: CheckStatus, ui: Ui): string {
+  switch (status) {
+    case 'FAIL':
+      return ui.c.red.bold(status);
+    case 'WARN':
+      return ui.c.yellow(status);
+    case 'PASS':
+      return ui.c.green(status);
+    case 'INFO':
+      return ui.c.dim(status);
+  }
+}
+
+export function renderCheckTable(r: CheckReport, ui: Ui): string {
+  const lines = [`Checking ${ui.c.bold(r.current.label)} (${r.current.rows} rows) against ${ui.c.bold(r.reference.label)} (${r.reference.rows} rows)`];
+  lines.push(ui.table(['STATUS', 'COLUMN', 'CHECK', 'VALUE', 'THRESHOLD', 'MESSAGE'], r.records.map((x) => [paint(x.status, ui), x.column, x.check, value(x.value), x.threshold ?? '', x.message])));
+  lines.push('', `${r.status === 'PASS' ? ui.c.green.bold('PASS') : ui.c.red.bold('FAIL')}  ${r.summary}`);
+  return lines.join('\n');
+}
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function markdownRecords(records: readonly CheckRecord[]): string {
+  const icon: Record<CheckStatus, string> = { FAIL: '❌ FAIL', WARN: '⚠️ WARN', PASS: '✅ PASS', INFO: 'ℹ️ INFO' };
+  return [
+    '| status | column | check | value | threshold | message |',
+    '|---|---|---|---:|---|---|',
+    ...records.map((x) => `| ${icon[x.status]} | ${cell(x.column)} | ${x.check} | ${value(x.value)} | ${cell(x.threshold ?? '')} | ${cell(x.message)} |`),
+  ].join('\n');
+}
+
+export function renderCheckMarkdown(r: CheckReport): string {
+  return [
+    `### Data check: ${r.status === 'PASS' ? '✅ PASS' : '❌ FAIL'}`,
+    '',
+    `\`${cell(r.current.label)}\` (${r.current.rows} rows) against \`${cell(r.reference.label)}\` (${r.reference.rows} rows): ${r.summary}`,
+    '',
+    markdownRecords(r.records),
+    '',
+  ].join('\n');
+}

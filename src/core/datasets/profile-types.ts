@@ -1,0 +1,79 @@
+/**
+ * The profile of a dataset version: per-column statistics computed once at `add` and stored in the
+ * index as JSON (table dataset_profiles). `format` is bumped whenever the shape changes, so an old
+ * registry's profiles can still be read (or recomputed) by a newer mlreg.
+ */
+export const PROFILE_FORMAT = 1;
+
+/** Quantile levels kept for numeric columns: p0.1, p1 … p99, p99.9. */
+export const QUANTILE_LEVELS: readonly number[] = [0.001, ...Array.from({ length: 99 }, (_, i) => (i + 1) / 100), 0.999];
+export const BIN_COUNT = 20;
+export const TOP_VALUES = 100;
+/** Tables with at most this many rows keep exact values (sorted numbers, all category counts) for exact tests. */
+export const EXACT_ROWS = 1000;
+/** Category counts are kept for columns with at most this many distinct values. */
+export const MAX_COUNTED_DISTINCT = 1000;
+
+export type DataFormat = 'csv' | 'tsv' | 'ndjson' | 'parquet';
+export type ColumnKind = 'numeric' | 'categorical' | 'boolean' | 'datetime' | 'text' | 'empty';
+
+export interface NumericProfile {
+  /** Finite values counted in the moments below. */
+  n: number;
+  mean: number;
+  /** Sum of squared deviations from the mean (Welford's M2): variance = m2 / n, so profiles merge exactly. */
+  m2: number;
+  /** Sample standard deviation (n − 1), like pandas. */
+  std: number;
+  min: number;
+  max: number;
+  sum: number;
+  negatives: number;
+  quantiles: { p: number[]; x: number[] };
+  /** 20 equal-width bins between min and max: edges has 21 entries. */
+  bins: { edges: number[]; counts: number[] };
+}
+
+export interface CategoryProfile {
+  /** Most frequent values with their counts, most frequent first (ties by value). */
+  top: [string, number][];
+  /** Non-missing values not in `top`. */
+  other: number;
+  /** Every value seen, sorted, when there are at most 100 of them; else null. */
+  allowed: string[] | null;
+}
+
+export interface ColumnProfile {
+  name: string;
+  /** Storage type: BIGINT, DOUBLE, VARCHAR, BOOLEAN, DATE, TIMESTAMP, … */
+  type: string;
+  kind: ColumnKind;
+  /** Non-missing values. */
+  count: number;
+  /** Missing values: empty/NA/null, and NaN in numeric columns (like pandas). */
+  missing: number;
+  missingRate: number;
+  nan: number;
+  inf: number;
+  /** Approximate distinct non-missing values (HyperLogLog); exact when categories are counted. */
+  distinct: number;
+  numeric?: NumericProfile;
+  categories?: CategoryProfile;
+  datetime?: { min: string; max: string };
+  text?: { minLength: number; maxLength: number };
+  /** Small tables only: what exact tests need. */
+  exact?: { values?: number[]; counts?: [string, number][] };
+}
+
+export interface Profile {
+  format: typeof PROFILE_FORMAT;
+  table: {
+    rows: number;
+    bytes: number;
+    format: DataFormat;
+    files: number;
+    engine: string;
+    sketch: { quantiles: 'exact' | 'approx_quantile'; distinct: 'approx_count_distinct'; threads: number; topValues: number; bins: number; exactRows: number };
+  };
+  columns: ColumnProfile[];
+}

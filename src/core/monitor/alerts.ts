@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { InvalidInputError } from '../errors.js';
+
+/**
+ * Deliver a fired alert to a webhook and/or a local command. Delivery never hides the alert: a
+ * failure is reported next to it, and the check still fails (exit 1) on the rule, not on delivery.
+ */
+
+export interface Delivery {
+  channel: 'webhook' | 'command';
+  target: string;
+  ok: boolean;
+  attempts: number;
+  /** HTTP status of the last attempt, or the command's exit code. */
+  status?: number;
+  error?: string;
+}
+
+export function parseWebhookUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidInputError(`--webhook ${JSON.stringify(text)} is not a URL`, { code: 'E_BAD_WEBHOOK', hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInputError(`--webhook must be an http or https URL, not ${url.protocol}`, { code: 'E_BAD_WEBHOOK', hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.' });
+  }
+  return url;
+}
+
+/** Parse --webhook-timeout: milliseconds per attempt, 1 to 600000. */
+export function parseTimeoutMs(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 600_000) {
+    throw new InvalidInputError(`--webhook-timeout takes milliseconds from 1 to 600000, not ${JSON.stringify(text)}`, { code: 'E_BAD_TIMEOUT' });
+  }
+  return n;
+}
+
+export interface WebhookOptions {
+  timeoutMs?: number;
+  attempts?: number;
+  /** Wait before the 2nd attempt; doubled before each further one. */
+  backoffMs?: number;
+}
+
+/** POST the alert as JSON. Retries network errors, timeouts, 429 and 5xx; a 4xx is final. */
+export async function postWebhook(url: URL, payload: unknown, opts: WebhookOptions = {}): Promise<Delivery> {
+  const attempts = opts.attempts ?? 3;
+  const body = JSON.stringify(payload);
+  const target = url.origin + url.pathname; // no query string: it may carry a token
+  let last: Delivery = { channel: 'webhook', target, ok: false, attempts: 0 };
+  for (let i = 1; i <= attempts; i++) {
+    if (i > 1) await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 500) * 2 ** (i - 2)));
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'mlreg-monitor' },
+        body,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return { channel: 'webhook', target, ok: true, attempts: i, status: res.status };
+      last = { channel: 'webhook', target, ok: false, attempts: i, status: res.status, error: `HTTP ${res.status} ${res.statusText}`.trim() };
+      if (res.status < 500 && res.status !== 429) return last;
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why = e.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs ?? 5000} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+      last = { channel: 'webhook', target, ok: false, attempts: i, error: why };
+    }
+  }
+  return last;
+}
+
+/** Run `sh -c CMD` with the alert JSON on stdin; ok when it exits 0 within the timeout. */
+export function runAlertCommand(cmd: string, payload: unknown, opts: { timeoutMs?: number } = {}): Promise<Delivery> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', cmd], { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 2000) stderr += d.toString();
+    });
+    child.stdin.on('error', () => undefined); // the command may not read its input
+    child.stdin.end(JSON.stringify(payload) + '\n');
+    child.on('error', (err) => resolve({ channel: 'command', target: cmd, ok: false, attempts: 1, error: err.message }));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve({ channel: 'command', target: cmd, ok: true, attempts: 1, status: 0 });
+      else {
+        const why = signal ? `killed by ${signal}${signal === 'SIGKILL' ? ` (timeout ${timeoutMs} ms?)` : ''}` : `exited with ${code}`;
+        resolve({ channel: 'command', target: cmd, ok: false, attempts: 1, ...(code !== null ? { status: code } : {}), error: `${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` });
+      }
+    });
+  });
+}
+
+export interface AlertChannels {
+  webhook?: URL | undefined;
+  webhookOptions?: WebhookOptions;
+  command?: string | undefined;
+  commandTimeoutMs?: number;
+}
+
+/** Send one alert to every channel asked for; each result says whether it got through. */
+export async function deliver(payload: unknown, channels: AlertChannels): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  if (channels.webhook) out.push(await postWebhook(channels.webhook, payload, channels.webhookOptions));
+  if (channels.command) out.push(await runAlertCommand(channels.command, payload, channels.commandTimeoutMs === undefined ? {} : { timeoutMs: channels.commandTimeoutMs }));
+  return out;
+}
