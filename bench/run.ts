@@ -7,6 +7,8 @@ import type { BenchRow } from './lib.js';
  */
 const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> = {
   core: () => import('./core.js'),
+  evaluations: () => import('./evaluations.js'),
+  backup: () => import('./backup.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -24,7 +24,12 @@ export async function emitResult(result: CommandResult, json: boolean): Promise<
     writeOut(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
   } else if (result.render) {
     const ui = await loadUi(colorWanted(process.stdout, process.env));
-    const text = result.render(result.data, ui);
+    const { takeMissedExactWidth, loadExactWidths } = await import('./table.js');
+    let text = result.render(result.data, ui);
+    if (takeMissedExactWidth()) {
+      await loadExactWidths();
+      text = result.render(result.data, ui);
+    }
     if (text) writeOut(text.endsWith('\n') ? text : text + '\n');
   }
   if (result.exitCode !== undefined) process.exitCode = result.exitCode;

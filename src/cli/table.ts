@@ -1,5 +1,3 @@
-import stringWidth from 'string-width';
-
 /**
  * Aligned, borderless tables (like `gh` and `heroku releases` print). Not cli-table3: its layout
  * is quadratic in the number of rows (13.5 s for the 10,000 versions of `bench/core.ts`, against a
@@ -13,9 +11,28 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 // One column per character: printable ASCII, Latin letters, punctuation, arrows (→) and box drawing.
 const NARROW = /^[\x20-\x7e\u00c0-\u02ff\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2500-\u257f]*$/;
 
+// string-width (and its Unicode tables) loads only when a table holds a cell that needs it: a
+// first render notes the miss, the output module loads it and renders again.
+let exactWidth: ((text: string) => number) | undefined;
+let missedExactWidth = false;
+
+export async function loadExactWidths(): Promise<void> {
+  exactWidth ??= (await import('string-width')).default;
+}
+
+/** True once per render that met a cell whose width needs string-width and did not have it. */
+export function takeMissedExactWidth(): boolean {
+  const missed = missedExactWidth;
+  missedExactWidth = false;
+  return missed;
+}
+
 export function displayWidth(text: string): number {
   const bare = text.includes('\x1b') ? text.replace(ANSI, '') : text;
-  return NARROW.test(bare) ? bare.length : stringWidth(bare);
+  if (NARROW.test(bare)) return bare.length;
+  if (exactWidth) return exactWidth(bare);
+  missedExactWidth = true;
+  return [...bare].length;
 }
 
 export function renderTable(head: string[], rows: string[][], gap = 2): string {

@@ -1,6 +1,7 @@
 import { InvalidInputError, NotFoundError } from './errors.js';
 import { insertEvent } from './events.js';
 import type { Registry } from './registry.js';
+import { STAGE_RE } from './refs.js';
 import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES } from './datasets/thresholds.js';
 
 /**
@@ -30,7 +31,32 @@ export function nonNegativeNumber(value: string, key: string): string {
   return String(n);
 }
 
+/** `stage.order`: stage names separated by commas, at least two, each once (e.g. staging,production). */
+export function stageOrder(value: string, key: string): string {
+  const stages = value.split(',').map((s) => s.trim());
+  const bad = stages.find((s) => !STAGE_RE.test(s) || s === 'latest');
+  if (stages.length < 2 || bad !== undefined || new Set(stages).size !== stages.length) {
+    throw new InvalidInputError(`${key} takes two or more distinct stage names separated by commas, not ${JSON.stringify(value)}`, {
+      code: 'E_BAD_CONFIG_VALUE',
+      hint: 'For example: mlreg config set stage.order staging,production',
+    });
+  }
+  return stages.join(',');
+}
+
 export const CONFIG_KEYS: ConfigKey[] = [
+  {
+    pattern: /^metric\.[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}\.direction$/,
+    example: 'metric.<name>.direction',
+    describe: 'whether a higher or a lower value of the metric is better (compare verdicts, promote --if-better)',
+    validate: oneOf('higher', 'lower'),
+  },
+  {
+    pattern: /^stage\.order$/,
+    example: 'stage.order',
+    describe: 'stages a model version must pass through in order: it must have held the previous one (promote --force overrides)',
+    validate: stageOrder,
+  },
   // Thresholds of `mlreg check` / `compare` for datasets (src/core/datasets/thresholds.ts).
   ...THRESHOLD_KEYS.map((k) => ({
     pattern: new RegExp(`^check\\.${THRESHOLD_NAMES[k]}$`),

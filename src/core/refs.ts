@@ -1,4 +1,4 @@
-import semver from 'semver';
+import * as semver from './semver.js';
 import { InvalidInputError, NotFoundError, UsageError } from './errors.js';
 import type { Registry } from './registry.js';
 

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openDb, translateSqliteError, type Db } from './db.js';
@@ -190,10 +190,11 @@ export class Registry {
       }
       if (!stale) continue;
       try {
-        unlinkSync(path);
+        // Folders too: `eval run` works in a private folder named like a temp file.
+        rmSync(path, { recursive: true, force: true });
         removed.push(name);
       } catch {
-        /* another cleaner got there first, or it is a folder some other tool left: leave it */
+        /* another cleaner got there first, or it cannot be removed: leave it */
       }
     }
     return removed;

@@ -1,3 +1,4 @@
+import { latestEvaluations, type EvaluationValue } from './evaluations.js';
 import { lineageOf, metricsOf, paramsOf, stagesOfVersion, tagsOf, type Lineage } from './versions.js';
 import { parseManifest, type Manifest } from './manifest.js';
 import { resolveRef, type VersionRecord } from './refs.js';
@@ -14,6 +15,8 @@ export interface VersionDetails {
   params: Record<string, string>;
   tags: Record<string, string>;
   lineage: Lineage;
+  /** Models: the evaluation values that count (newest per dataset × slice × metric). */
+  evaluations: EvaluationValue[];
   /** Stages pointing at this version now. */
   stages: string[];
   /** With --at: which version held each stage of the artifact at that moment. */
@@ -31,6 +34,7 @@ export async function showVersion(reg: Registry, ref: string, opts: { at?: strin
       params: paramsOf(reg, version.id),
       tags: tagsOf(reg, version.id),
       lineage: lineageOf(reg, version.id),
+      evaluations: version.kind === 'model' ? latestEvaluations(reg, version.id) : [],
       stages: stagesOfVersion(reg, version.id),
       ...(version.kind === 'dataset' ? { profile: loadProfile(reg, version.id) } : {}),
       ...(opts.at !== undefined ? { stagesAt: { at: opts.at, stages: stagesAt(reg, version.artifactId, opts.at) } } : {}),

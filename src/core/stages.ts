@@ -1,4 +1,4 @@
-import semver from 'semver';
+import * as semver from './semver.js';
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from './errors.js';
 import { insertEvent } from './events.js';
 import { getArtifact, resolveRef, validateStage, versionById, type VersionRecord } from './refs.js';

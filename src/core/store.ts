@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromSystemError, IntegrityError } from './errors.js';
@@ -84,7 +84,7 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
 /** Store a small in-memory object (manifests, profiles). */
 export async function putBytes(reg: Registry, bytes: Uint8Array): Promise<StoredObject> {
   const digest = createHash('sha256').update(bytes).digest('hex');
-  if (hasObject(reg, digest)) return { digest, size: bytes.length, written: false };
+  if (hasObject(reg, digest) && freshen(objectPath(reg, digest))) return { digest, size: bytes.length, written: false };
   const tmp = reg.tempPath('obj');
   try {
     const fh = await open(tmp, 'wx', 0o600);
@@ -112,7 +112,10 @@ function commitTemp(reg: Registry, tmp: string, digest: string): boolean {
       linkSync(tmp, final);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return false; // identical content is already stored
+      if (code === 'EEXIST') {
+        freshen(final); // identical content is already stored
+        return false;
+      }
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
       // Filesystems without hard links: rename, but only when nothing is there yet.
       if (existsSync(final)) return false;
@@ -124,6 +127,21 @@ function commitTemp(reg: Registry, tmp: string, digest: string): boolean {
     throw fromSystemError(err, reg.objectsDir);
   } finally {
     removeQuietly(tmp);
+  }
+}
+
+/**
+ * Touch an object that a writer is about to reference again (git's "freshen"): gc only sweeps
+ * unreferenced objects older than its grace period, so an object reused by a running `add` is
+ * left alone. False when it vanished meanwhile (then the caller writes it anew).
+ */
+function freshen(path: string): boolean {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,4 @@
-import semver from 'semver';
+import * as semver from './semver.js';
 import { ConflictError, InvalidInputError, UsageError } from './errors.js';
 
 export type Bump = 'patch' | 'minor' | 'major' | 'prerelease';

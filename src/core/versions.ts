@@ -1,9 +1,9 @@
-import semver from 'semver';
-import { InvalidInputError, UsageError } from './errors.js';
+import * as semver from './semver.js';
+import { ConflictError, InvalidInputError, UsageError } from './errors.js';
 import { serialiseManifest, walkSource, type Manifest, type ManifestEntry, type SourceFile, type WalkOptions } from './manifest.js';
 import { findArtifact, getArtifact, parseRef, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
 import type { Registry } from './registry.js';
-import { putBytes, putFile } from './store.js';
+import { hasObject, putBytes, putFile } from './store.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
 import { insertEvent } from './events.js';
 
@@ -76,14 +76,32 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   const manifestObj = await putBytes(reg, manifestBytes);
 
   const now = reg.nowIso();
-  const versionId = reg.write(() => {
+  // gc sweeps inside a write transaction; checking here, inside ours, that every object is still in
+  // place closes the window between storing the bytes and indexing them (see core/gc.ts). When a
+  // concurrent gc took one, store it again and retry.
+  const needed = [...entries.map((e, i) => ({ digest: e.sha256, abs: files[i]!.abs, size: e.size })), { digest: manifestObj.digest, abs: null, size: manifestObj.size }];
+  let versionId: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    versionId = reg.write(() => (needed.some((n) => !hasObject(reg, n.digest)) ? undefined : indexVersion()));
+    if (versionId !== undefined) break;
+    if (attempt >= 3) throw new ConflictError('objects this version needs kept disappearing while it was being added (a concurrent gc?)', { code: 'E_OBJECTS_VANISHED', hint: 'Run the add again once gc has finished; nothing was registered.' });
+    for (const n of needed) {
+      if (hasObject(reg, n.digest)) continue;
+      if (n.abs === null) await putBytes(reg, manifestBytes);
+      else await putFile(reg, n.abs, { expectedSize: n.size });
+    }
+  }
+  function indexVersion(): number {
     let artifact = findArtifact(reg, opts.name);
     if (artifact && artifact.kind !== opts.kind) throw kindClash(opts.name, artifact.kind, opts.kind);
     if (!artifact) {
       const info = reg.db.prepare('INSERT INTO artifacts (name, kind, created_at, created_by) VALUES (?, ?, ?, ?)').run(opts.name, opts.kind, now, opts.actor);
       artifact = { id: Number(info.lastInsertRowid), name: opts.name, kind: opts.kind, created_at: now, created_by: opts.actor };
     }
-    const numbers = (reg.db.prepare('SELECT version FROM versions WHERE artifact_id = ?').all(artifact.id) as { version: string }[]).map((r) => r.version);
+    // Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents.
+    const numbers = (
+      reg.db.prepare('SELECT version FROM versions WHERE artifact_id = ? UNION SELECT version FROM deleted_versions WHERE artifact_id = ?').all(artifact.id, artifact.id) as { version: string }[]
+    ).map((r) => r.version);
     const number = planVersion(numbers, opts);
     const info = reg.db
       .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)
@@ -104,7 +122,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     opts.writeExtra?.(id, inspected);
     insertEvent(reg, { artifactId: artifact.id, kind: 'add', versionId: id, version: number, actor: opts.actor, at: now, details: { digest: manifestObj.digest, size: total, files: files.length } });
     return id;
-  });
+  }
   const version = toRecord(
     reg.db.prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(versionId) as VersionRow,
   );
@@ -230,7 +248,7 @@ export function listVersions(reg: Registry, name: string): VersionList {
       if (!rec) metricsBy.set(m.version_id, (rec = {}));
       rec[m.key] = m.value;
     }
-    const sorted = rows.sort((a, b) => semver.rcompare(a.version, b.version));
+    const sorted = semver.sortDescending(rows, (r) => r.version);
     return {
       name: artifact.name,
       kind: artifact.kind,

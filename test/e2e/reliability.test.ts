@@ -57,7 +57,7 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
     }
     assert.ok(killedBeforeCommit >= 3, `most adds were killed before they committed (${killedBeforeCommit}/6)`);
     // Every version that became visible is whole: its bytes check out against their digests.
-    for (const v of cli(['list', 'victim', '--json'], { cwd }).json?.data.versions ?? []) {
+    for (const v of cli(['list', 'victim', '--json'], { cwd }).json?.data?.versions ?? []) {
       const co = cli(['checkout', `victim@${v.version}`, join(cwd, `seen-${v.version}`), '--json'], { cwd });
       assert.equal(co.code, 0, co.stderr);
     }

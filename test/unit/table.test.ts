@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { displayWidth, renderTable } from '../../src/cli/table.js';
+import { displayWidth, loadExactWidths, renderTable, takeMissedExactWidth } from '../../src/cli/table.js';
 
-test('columns align by display width, ignoring colour codes and counting wide characters twice', () => {
+test('columns align by display width, ignoring colour codes and counting wide characters twice', async () => {
+  assert.equal(displayWidth('模'), 1, 'before string-width is loaded, a wide cell is approximated');
+  assert.equal(takeMissedExactWidth(), true, 'and the miss is noted so the caller can load it and render again');
+  await loadExactWidths();
   const out = renderTable(['NAME', 'STAGE', 'NOTE'], [
     ['fraud', '\x1b[36mproduction\x1b[39m', 'ok'],
     ['模型', 'canary', 'wide name'],

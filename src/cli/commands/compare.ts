@@ -1,40 +1,66 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors.js';
+import { InvalidInputError } from '../../core/errors.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
+
+/**
+ * `compare A B`: a thin dispatch on the kind of the two versions: models (src/core/compare-models.ts)
+ * or datasets (schema, profiles and drift: src/core/datasets/compare.ts). A model and a dataset
+ * cannot be compared.
+ */
 
 interface CompareOpts {
   format?: string;
 }
 
-/**
- * `compare REF REF`: a thin dispatch on what the two references are. Datasets: schema, profile and
- * drift (src/core/datasets/compare.ts). Models are compared by their own module.
- */
+const FORMATS = ['table', 'markdown', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
 export function register(program: Command): void {
   program
     .command('compare')
-    .argument('<a>', 'the first version (e.g. train@1.0.0 or fraud@production)')
-    .argument('<b>', 'the second version, of the same kind')
-    .description('what changed between two versions; for datasets: schema, row counts, profiles and drift')
-    .option('--format <format>', 'table, markdown (for pull requests) or json', 'table')
-    .addHelpText('after', examples('mlreg compare train@1.0.0 train@1.1.0', 'mlreg compare train@production train@latest --format markdown', 'mlreg compare train@1.0.0 train@1.1.0 --json'))
+    .argument('<a>', 'the baseline version, e.g. fraud@production')
+    .argument('<b>', 'the version to compare with it, e.g. fraud@1.4.0')
+    .description('two versions side by side: metrics and shared evaluations (better/worse by direction), params, files, lineage; for datasets: schema, row counts, profiles and drift')
+    .option('--format <format>', 'table, markdown (for a pull-request comment) or json (the comparison alone)', 'table')
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg compare fraud@production fraud@1.4.0',
+        'mlreg compare fraud@production fraud@latest --format markdown >> comment.md',
+        'mlreg compare fraud@1.3.0 fraud@1.4.0 --json',
+        'mlreg compare transactions@1.0.0 transactions@1.1.0',
+      ),
+    )
     .action(
       action<CompareOpts>(async (ctx, [a, b], opts) => {
         const format = opts.format ?? 'table';
-        if (!['table', 'markdown', 'json'].includes(format)) throw new UsageError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT' });
-        const reg = ctx.registry();
-        const { resolveRef } = await import('../../core/refs.js');
-        const kinds = reg.read(() => [resolveRef(reg, a!).kind, resolveRef(reg, b!).kind]);
-        if (kinds[0] !== kinds[1]) {
-          throw new UsageError(`cannot compare a ${kinds[0]} (${a}) with a ${kinds[1]} (${b})`, { code: 'E_COMPARE_KINDS', hint: 'Compare two models, or two datasets.' });
+        if (!(FORMATS as readonly string[]).includes(format)) {
+          throw new InvalidInputError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT' });
         }
-        if (kinds[0] === 'model') throw new UsageError('comparing models is not available in this build', { code: 'E_COMPARE_MODELS', hint: 'Compare two dataset versions, or use mlreg show on each model.' });
-        const { compareDatasets } = await import('../../core/datasets/compare.js');
-        const { renderDatasetCompareMarkdown, renderDatasetCompareTable } = await import('../render/compare-datasets.js');
-        const data = compareDatasets(reg, a!, b!);
-        if (format === 'json') return result(data, (d) => JSON.stringify(d, null, 2));
-        return result(data, format === 'markdown' ? (d) => renderDatasetCompareMarkdown(d) : renderDatasetCompareTable);
+        const reg = ctx.registry();
+        const { compareKind } = await import('../../core/compare-kind.js');
+        const kind = compareKind(reg, a!, b!);
+        if (kind === 'model') return compareModelsCommand(reg, a!, b!, format as Format);
+        return compareDatasetsCommand(reg, a!, b!, format as Format);
       }),
     );
+}
+
+async function compareModelsCommand(reg: Parameters<typeof import('../../core/compare-models.js').compareModels>[0], a: string, b: string, format: Format) {
+  const { compareModels } = await import('../../core/compare-models.js');
+  const { renderCompareTable, renderCompareMarkdown } = await import('../render/compare-models.js');
+  const cmp = await compareModels(reg, a, b);
+  if (format === 'markdown') return result(cmp, (d) => renderCompareMarkdown(d));
+  if (format === 'json') return result(cmp, (d) => JSON.stringify(d, null, 2));
+  return result(cmp, renderCompareTable);
+}
+
+async function compareDatasetsCommand(reg: Parameters<typeof import('../../core/datasets/compare.js').compareDatasets>[0], a: string, b: string, format: Format) {
+  const { compareDatasets } = await import('../../core/datasets/compare.js');
+  const { renderDatasetCompareMarkdown, renderDatasetCompareTable } = await import('../render/compare-datasets.js');
+  const cmp = compareDatasets(reg, a, b);
+  if (format === 'markdown') return result(cmp, (d) => renderDatasetCompareMarkdown(d));
+  if (format === 'json') return result(cmp, (d) => JSON.stringify(d, null, 2));
+  return result(cmp, renderDatasetCompareTable);
 }

@@ -1,9 +1,14 @@
 import type { Command } from 'commander';
 import type { StageMove } from '../../core/stages.js';
 import type { CheckoutResult } from '../../core/checkout.js';
-import { result } from '../output.js';
-import { action, examples } from '../command.js';
+import { GateNotMetError, InvalidInputError, UsageError } from '../../core/errors.js';
+import type { GateSpec } from '../../core/gates.js';
+import type { GatedMove } from '../../core/promote-gated.js';
+import { failWithReport, result } from '../output.js';
+import { action, collect, examples } from '../command.js';
 import type { Ui } from '../ui.js';
+import { parseTimeout } from './eval.js';
+import { renderGate, renderGateFailure, renderPolicy } from '../render/gate.js';
 
 interface PromoteOpts {
   to: string;
@@ -12,6 +17,15 @@ interface PromoteOpts {
   dryRun?: boolean;
   allowPrerelease?: boolean;
   checkout?: string;
+  ifBetter?: string;
+  on?: string;
+  minDelta?: string;
+  slice?: string[];
+  allSlices?: boolean;
+  maxSliceRegression?: string;
+  evalCmd?: string;
+  evalTimeout?: string;
+  force?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,17 +39,30 @@ export function register(program: Command): void {
     .option('--allow-prerelease', 'allow a prerelease version into production')
     .option('--checkout <dir>', 'also materialise the version into DIR and switch DIR/current to it')
     .option('--dry-run', 'say what would happen, change nothing')
+    .option('--if-better <metric>', 'gate: only if the version beats the stage holder on METRIC (both evaluated on --on); else exit 1')
+    .option('--on <dataset-ref>', 'with --if-better: the dataset version both evaluations must be on')
+    .option('--min-delta <d>', 'with --if-better: improve by at least D (metric units)')
+    .option('--slice <name>', 'with --if-better: be better on this slice (repeatable; default: all)', collect)
+    .option('--all-slices', 'with --if-better: better on "all", and no slice worse than --max-slice-regression')
+    .option('--max-slice-regression <r>', 'with --all-slices: how much worse any slice may get (default 0)')
+    .option('--eval-cmd <command>', 'with --if-better: first run this evaluation command (as eval run) for whichever side lacks the evaluation')
+    .option('--eval-timeout <seconds>', 'with --eval-cmd: stop the command after this long')
+    .option('--force', 'override the stage order of the registry config (logged in the event)')
     .addHelpText(
       'after',
       examples(
         'mlreg promote fraud@1.4.0 --to production --reason "beats 1.3.2 on holdout"',
         'mlreg promote fraud@1.4.0 --to production --expect 1.3.2 --json',
         'mlreg promote fraud@1.4.0 --to production --checkout /srv/fraud',
+        'mlreg promote fraud@1.4.0 --to production --if-better auc --on holdout@latest --min-delta 0.002',
+        'mlreg promote fraud@1.4.0 --to production --if-better auc --on holdout@latest --all-slices --max-slice-regression 0.01',
+        'mlreg promote fraud@1.4.0 --to production --if-better auc --on holdout@latest --eval-cmd "python eval.py {model} {dataset}"',
       ),
     )
     .action(
       action<PromoteOpts>(async (ctx, [ref], opts) => {
-        const { promote } = await import('../../core/stages.js');
+        const gate = gateSpec(opts);
+        const { promoteGated } = await import('../../core/promote-gated.js');
         const reg = ctx.registry();
         const actor = ctx.actor();
         let prepared: Awaited<ReturnType<typeof import('../../core/checkout.js').prepareCheckout>> | undefined;
@@ -43,19 +70,67 @@ export function register(program: Command): void {
           const { prepareCheckout } = await import('../../core/checkout.js');
           prepared = await prepareCheckout(reg, ref!, opts.checkout);
         }
-        const move = promote(reg, { ref: prepared ? `${prepared.version.name}@${prepared.version.version}` : ref!, stage: opts.to, actor, reason: opts.reason, expect: opts.expect, dryRun: opts.dryRun, allowPrerelease: opts.allowPrerelease });
+        let move: GatedMove;
+        try {
+          move = await promoteGated(reg, {
+            ref: prepared ? `${prepared.version.name}@${prepared.version.version}` : ref!,
+            stage: opts.to,
+            actor,
+            reason: opts.reason,
+            expect: opts.expect,
+            dryRun: opts.dryRun,
+            allowPrerelease: opts.allowPrerelease,
+            gate,
+            force: opts.force,
+            evalCommand: opts.evalCmd
+              ? { command: opts.evalCmd, timeoutMs: parseTimeout(opts.evalTimeout), env: process.env, cwd: process.cwd(), onStderr: (chunk) => process.stderr.write(chunk) }
+              : undefined,
+          });
+        } catch (err) {
+          if (err instanceof GateNotMetError && err.details) return failWithReport(ctx.json, err.details as Parameters<typeof renderGateFailure>[0], renderGateFailure, err);
+          throw err;
+        }
         const checkout = prepared ? prepared.switch() : undefined;
         return result({ ...move, ...(checkout ? { checkout } : {}) }, renderMove);
       }),
     );
 }
 
-export function renderMove(m: StageMove & { checkout?: CheckoutResult; skipped?: { version: string; why: string }[] }, ui: Ui, verb = 'Promoted'): string {
+/** Parse and check the gate options (numbers, combinations) before anything is opened. */
+function gateSpec(opts: PromoteOpts): GateSpec | undefined {
+  const gateOnly = (['on', 'minDelta', 'slice', 'allSlices', 'maxSliceRegression', 'evalCmd', 'evalTimeout'] as const).filter((k) => opts[k] !== undefined);
+  if (opts.ifBetter === undefined) {
+    if (gateOnly.length) {
+      const flag = gateOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      throw new UsageError(`--${flag} goes with --if-better METRIC --on DATASET_REF`, { code: 'E_BAD_GATE', hint: 'e.g. mlreg promote fraud@1.4.0 --to production --if-better auc --on holdout@latest' });
+    }
+    return undefined;
+  }
+  if (opts.on === undefined) throw new UsageError('--if-better needs --on DATASET_REF: the dataset both versions were evaluated on', { code: 'E_BAD_GATE', hint: 'e.g. --if-better auc --on holdout@latest' });
+  const num = (text: string | undefined, flag: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${JSON.stringify(text)}`, { code: 'E_BAD_GATE', hint: `For example ${flag} 0.005 (in the metric's own units).` });
+    return n;
+  };
+  return {
+    metric: opts.ifBetter,
+    dataset: opts.on,
+    minDelta: num(opts.minDelta, '--min-delta'),
+    slices: opts.slice,
+    allSlices: opts.allSlices,
+    maxSliceRegression: num(opts.maxSliceRegression, '--max-slice-regression'),
+  };
+}
+
+export function renderMove(m: StageMove & { checkout?: CheckoutResult; skipped?: { version: string; why: string }[]; gate?: GatedMove['gate']; policy?: GatedMove['policy'] }, ui: Ui, verb = 'Promoted'): string {
   const arrow = `${m.from ?? '(none)'} → ${m.to}`;
-  let out: string;
-  if (m.dryRun) out = `${ui.c.yellow('Dry run:')} would move ${m.name}@${m.stage}: ${arrow}`;
-  else if (!m.changed) out = `${m.name}@${m.stage} already holds ${m.to}; nothing changed`;
-  else out = `${ui.c.green(verb)} ${ui.c.bold(m.name)}@${ui.c.cyan(m.stage)}: ${arrow}  by ${m.actor}${m.reason ? `: ${m.reason}` : ''}`;
+  let out = '';
+  if (m.gate) out += renderGate(m.gate, ui) + '\n';
+  if (m.policy) out += renderPolicy(m.policy, ui) + '\n';
+  if (m.dryRun) out += `${ui.c.yellow('Dry run:')} would move ${m.name}@${m.stage}: ${arrow}`;
+  else if (!m.changed) out += `${m.name}@${m.stage} already holds ${m.to}; nothing changed`;
+  else out += `${ui.c.green(verb)} ${ui.c.bold(m.name)}@${ui.c.cyan(m.stage)}: ${arrow}  by ${m.actor}${m.reason ? `: ${m.reason}` : ''}`;
   if (m.skipped?.length) out += `\n  skipped ${m.skipped.map((s) => `${s.version} (${s.why})`).join(', ')}`;
   if (m.checkout) out += `\n  ${m.checkout.current} → versions/${m.checkout.version}${m.checkout.reused ? ' (already materialised)' : ''}`;
   return out;

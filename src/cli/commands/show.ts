@@ -46,6 +46,10 @@ export function renderDetails(d: VersionDetails, ui: Ui): string {
   kv('Metrics', d.metrics);
   kv('Params', d.params);
   kv('Tags', d.tags);
+  if (d.evaluations.length) {
+    lines.push('', ui.c.bold('Evaluations'));
+    lines.push(ui.table(['DATASET', 'SLICE', 'METRIC', 'VALUE', 'RECORDED'], d.evaluations.map((e) => [e.dataset ? `${e.dataset.name}@${e.dataset.version}` : '-', e.slice, e.metric, formatNumber(e.value), `${formatTime(e.recordedAt)} (${e.source})`])));
+  }
   lines.push('', ui.c.bold('Files'));
   const shown = d.manifest.files.slice(0, 50);
   lines.push(ui.table(['PATH', 'SIZE', 'MODE', 'SHA256'], shown.map((f) => [f.path, formatBytes(f.size), f.mode.toString(8), f.sha256.slice(0, 12)])));

@@ -1,0 +1,35 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import type { Registry } from '../src/core/registry.js';
+import { addVersion } from '../src/core/versions.js';
+import { FIXTURES } from './helpers.js';
+
+/** Shared plumbing of the evaluation, gate and compare tests. */
+
+export const EVAL_FIXTURES = join(FIXTURES, 'eval');
+export const SCORE = join(EVAL_FIXTURES, 'score.mjs');
+export const MISBEHAVE = join(EVAL_FIXTURES, 'misbehave.mjs');
+
+/** Every row that a change to the registry could touch, to prove that a refused command changed nothing. */
+export function dbSnapshot(root: string): string {
+  const db = new Database(join(root, 'mlreg.db'), { readonly: true });
+  try {
+    const tables = ['artifacts', 'versions', 'stages', 'events', 'evaluations', 'config', 'version_metrics', 'lineage'];
+    return JSON.stringify(Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()])));
+  } finally {
+    db.close();
+  }
+}
+
+/** Three threshold models (a: 0.6, b: 0.5, c: 0.42 → m@1.0.0, 1.1.0, 1.2.0) and the holdout (hold@1.0.0). */
+export async function seedModels(reg: Registry): Promise<void> {
+  await addVersion(reg, { kind: 'dataset', name: 'hold', path: join(EVAL_FIXTURES, 'holdout.csv'), actor: 'tester' });
+  for (const m of ['a', 'b', 'c']) await addVersion(reg, { kind: 'model', name: 'm', path: join(EVAL_FIXTURES, `model-${m}`), actor: 'tester', trainedOn: ['hold'] });
+}
+
+/** Accuracy of a threshold model on the holdout, computed here independently of the evaluation script. */
+export function expectedAccuracy(csv: string, threshold: number, onlyRecent = false): number {
+  const rows = csv.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  const used = rows.filter((r) => !onlyRecent || r[2] === 1);
+  return used.filter(([x, label]) => (x! > threshold ? 1 : 0) === label).length / used.length;
+}
