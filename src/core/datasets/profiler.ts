@@ -17,13 +17,14 @@ import {
 
 /**
  * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it).
- * The files are loaded once into an in-memory DuckDB table (several threads; row order is kept), then
- * every statistic is computed with ONE thread, so the approximate sketches (quantiles of big tables,
- * distinct counts) and floating-point sums always come out the same for the same file.
- * A memory limit and a spill folder in tmp/ keep memory flat however large the table.
+ * The files are loaded once into an in-memory DuckDB table (several threads; row order is kept). The
+ * statistics whose result depends on the order values are merged in (quantile and distinct sketches,
+ * floating-point moments) are computed with ONE thread, so the same file always gives the same
+ * profile; bins and value counts (integers) use every thread. A memory limit and a spill folder in
+ * tmp/ keep memory flat however large the table.
  */
 export interface ProfileOptions {
-  /** A fresh path in the registry's tmp/ (Registry.tempPath), so a killed run's leftovers are cleaned. */
+  /** A fresh path in the registry's tmp/ (Registry.tempPath), named like every other temp file of this process. */
   tempPath(suffix: string): string;
   memoryLimitMb?: number;
   loadThreads?: number;
