@@ -92,5 +92,9 @@ export function processRuntime(): Runtime {
     },
     now: () => new Date(),
     busyTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 60_000,
+    signalProcessGroup(pgid: number, signal: NodeJS.Signals): void {
+      // A negative pid signals the process group the child leads.
+      process.kill(-pgid, signal);
+    },
   };
 }

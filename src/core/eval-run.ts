@@ -74,6 +74,7 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
         cwd: opts.cwd,
         timeoutMs: opts.timeoutMs,
         onStderr: opts.onStderr,
+        signalGroup: reg.runtime.signalProcessGroup?.bind(reg.runtime),
         env: { ...opts.env, MLREG_MODEL_DIR: modelDir, MLREG_MODEL_REF: modelRef, MLREG_DATASET_DIR: datasetDir, MLREG_DATASET_REF: datasetRef },
       });
       const results = interpret(outcome, argv[0]!, modelRef, opts.timeoutMs);

@@ -16,6 +16,11 @@ export interface Runtime {
   now(): Date;
   /** Milliseconds a writer waits for the lock before giving up. */
   busyTimeoutMs: number;
+  /**
+   * Signal a whole process group (a timed-out evaluation command and everything it started).
+   * Without it only the command itself is signalled.
+   */
+  signalProcessGroup?(pgid: number, signal: NodeJS.Signals): void;
 }
 
 export const defaultRuntime: Runtime = {

@@ -17,6 +17,8 @@ export interface RunCommandOptions {
   maxStdoutBytes?: number;
   /** Time between TERM and KILL of the group on a timeout. */
   graceMs?: number;
+  /** Signals the child's process group (Runtime.signalProcessGroup); without it only the child is signalled. */
+  signalGroup?: ((pgid: number, signal: NodeJS.Signals) => void) | undefined;
 }
 
 export type RunOutcome =
@@ -51,8 +53,8 @@ export function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
     const killGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;
       try {
-        // A negative pid signals the process group the child leads.
-        process.kill(-child.pid, signal);
+        if (opts.signalGroup) opts.signalGroup(child.pid, signal);
+        else child.kill(signal);
       } catch {
         /* the group is already gone */
       }
