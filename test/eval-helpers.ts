@@ -1,8 +1,8 @@
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { Registry } from '../src/core/registry.js';
 import { addVersion } from '../src/core/versions.js';
 import { FIXTURES } from './helpers.js';
+import { registryState } from './registry-state.js';
 
 /** Shared plumbing of the evaluation, gate and compare tests. */
 
@@ -10,15 +10,9 @@ export const EVAL_FIXTURES = join(FIXTURES, 'eval');
 export const SCORE = join(EVAL_FIXTURES, 'score.mjs');
 export const MISBEHAVE = join(EVAL_FIXTURES, 'misbehave.mjs');
 
-/** Every row that a change to the registry could touch, to prove that a refused command changed nothing. */
+/** Every row of every table and every object, to prove that a refused command changed nothing. */
 export function dbSnapshot(root: string): string {
-  const db = new Database(join(root, 'mlreg.db'), { readonly: true });
-  try {
-    const tables = ['artifacts', 'versions', 'stages', 'events', 'evaluations', 'config', 'version_metrics', 'lineage'];
-    return JSON.stringify(Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()])));
-  } finally {
-    db.close();
-  }
+  return JSON.stringify(registryState(root));
 }
 
 /** Three threshold models (a: 0.6, b: 0.5, c: 0.42 → m@1.0.0, 1.1.0, 1.2.0) and the holdout (hold@1.0.0). */

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,5 +92,31 @@ export function cliAsync(args: string[], opts: CliOptions = {}): Promise<CliResu
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve(toResult(code, stdout, stderr)));
+  });
+}
+
+/** A file of `mib` MiB of random bytes, every MiB different (nothing dedupes inside the store). */
+export function writeBigFile(path: string, mib: number): void {
+  const chunk = randomBytes(1 << 20);
+  const fd = openSync(path, 'w');
+  try {
+    for (let i = 0; i < mib; i++) {
+      chunk.writeUInt32LE(i, 0);
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Run the CLI and SIGKILL it after `ms`; resolves with its exit code (null when it was killed). */
+export function killAfter(args: string[], cwd: string, ms: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' }, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
   });
 }

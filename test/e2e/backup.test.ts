@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cli, cliAsync, FIXTURES, tempDir } from '../helpers.js';
-import { registryState } from './state.js';
+import { cli, cliAsync, FIXTURES, killAfter, tempDir, writeBigFile } from '../helpers.js';
+import { registryState } from '../registry-state.js';
 
 /** Backup and restore through the CLI: exact round trips, online consistency, kill -9, corruption. */
 
@@ -204,29 +203,7 @@ test('a flipped byte in an object: verify finds it (exit 5, naming the versions)
   }
 });
 
-function writeBigFile(path: string, mib: number): void {
-  const chunk = randomBytes(1 << 20);
-  const fd = openSync(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) {
-      chunk.writeUInt32LE(i, 0);
-      writeSync(fd, chunk);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
-function killAfter(args: string[], cwd: string, ms: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' }, stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
 
 test('kill -9 during backup and during restore: never a file or registry that looks whole; the next run succeeds', { timeout: 240_000 }, async () => {
   const t = tempDir();

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { cli, FIXTURES, tempDir, type CliResult } from '../helpers.js';
-import { registryState } from './state.js';
+import { registryState } from '../registry-state.js';
 
 /**
  * Every bad input the core issue lists: a clear message with a hint, the documented exit code,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, FIXTURES, tempDir, type CliResult } from '../helpers.js';
-import { registryState } from './state.js';
+import { registryState } from '../registry-state.js';
 
 const DATA = join(FIXTURES, 'datasets');
 const expected = JSON.parse(readFileSync(join(DATA, 'expected.json'), 'utf8')) as { batch_changed: string[] };

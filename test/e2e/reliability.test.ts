@@ -1,36 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { openSync, writeSync, closeSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cli, cliAsync, tempDir } from '../helpers.js';
+import { cli, cliAsync, killAfter, tempDir, writeBigFile } from '../helpers.js';
 
 /** kill -9 in the middle of an add, and many writers at once: nothing half-done, nothing lost. */
 
-function writeBigFile(path: string, mib: number): void {
-  const chunk = randomBytes(1 << 20);
-  const fd = openSync(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) {
-      chunk.writeUInt32LE(i, 0); // every MiB differs, so nothing dedupes inside the store
-      writeSync(fd, chunk);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
-function killAfter(args: string[], cwd: string, ms: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' }, stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
 
 test('kill -9 during add of a 300 MB model at random moments: no version appears, leftovers are cleaned, adding again works', { timeout: 240_000 }, async () => {
   const t = tempDir();

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliAsync, FIXTURES, tempDir } from '../helpers.js';
-import { registryState } from './state.js';
+import { registryState } from '../registry-state.js';
 
 const MODELS = join(FIXTURES, 'models');
 

@@ -12,7 +12,7 @@ import { objectPath, putFile } from '../../src/core/store.js';
 import { listVersions } from '../../src/core/versions.js';
 import { tempRegistry } from '../helpers.js';
 import type { Registry } from '../../src/core/registry.js';
-import { registryState } from '../e2e/state.js';
+import { registryState } from '../registry-state.js';
 
 async function add(reg: Registry, dir: string, name: string, content: string): Promise<{ version: string; digest: string }> {
   const f = join(dir, `${name}-${content}.bin`);

@@ -9,7 +9,7 @@ import { deleteVersion, deprecate, undeprecate } from '../../src/core/retire.js'
 import { ConflictError, NotFoundError } from '../../src/core/errors.js';
 import { tempRegistry } from '../helpers.js';
 import type { Registry } from '../../src/core/registry.js';
-import { registryState } from '../e2e/state.js';
+import { registryState } from '../registry-state.js';
 
 async function add(reg: Registry, dir: string, name: string, content: string, extra: { kind?: 'model' | 'dataset'; trainedOn?: string[]; version?: string } = {}): Promise<string> {
   const f = join(dir, `${name}-${content.replace(/\W/g, '_')}.bin`);
