@@ -47,6 +47,9 @@ export async function prepareCheckout(
   const versionsDir = join(dir, 'versions');
   const target = join(versionsDir, version.version);
   const current = join(dir, 'current');
+  // Refuse a DIR/current that cannot be switched now, before promote/rollback move the stage:
+  // failing after the move would leave the serving folder on a version the stage no longer holds.
+  checkCurrentSwitchable(current);
   try {
     mkdirSync(versionsDir, { recursive: true });
   } catch (err) {
@@ -131,6 +134,20 @@ function readCurrent(current: string): string | null {
 /** Point DIR/current at `linkTarget` with one rename, so readers see the old or the new version, never neither. */
 export function switchCurrent(dir: string, linkTarget: string): void {
   const current = join(dir, 'current');
+  checkCurrentSwitchable(current);
+  const tmp = join(dir, `.current-${randomBytes(6).toString('hex')}`);
+  try {
+    symlinkSync(linkTarget, tmp);
+    renameSync(tmp, current);
+    fsyncDir(dir);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw fromSystemError(err, 'checkout folder');
+  }
+}
+
+/** DIR/current must be absent or a symbolic link (what checkout makes); anything else is the user's and is left alone. */
+function checkCurrentSwitchable(current: string): void {
   try {
     const st = lstatSync(current);
     if (!st.isSymbolicLink()) {
@@ -141,14 +158,5 @@ export function switchCurrent(dir: string, linkTarget: string): void {
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, 'checkout folder');
-  }
-  const tmp = join(dir, `.current-${randomBytes(6).toString('hex')}`);
-  try {
-    symlinkSync(linkTarget, tmp);
-    renameSync(tmp, current);
-    fsyncDir(dir);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw fromSystemError(err, 'checkout folder');
   }
 }
