@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fromSystemError, InvalidInputError } from './errors.js';
 import { isSafeRelativePath, parseManifest, type Manifest } from './manifest.js';
@@ -21,7 +21,7 @@ export interface CheckoutResult {
   path: string;
   current: string;
   previous: string | null;
-  /** True when the version folder was already there, complete, and was reused. */
+  /** True when the version folder was already there, complete and hash-checked, and was reused. */
   reused: boolean;
   bytes: number;
 }
@@ -55,7 +55,7 @@ export async function prepareCheckout(
   } catch (err) {
     throw fromSystemError(err, 'checkout folder');
   }
-  const reused = matchesManifest(target, manifest);
+  const reused = await matchesManifest(target, manifest);
   if (!reused) await materialise(reg, manifest, versionsDir, target, opts.onProgress);
   return {
     version,
@@ -111,16 +111,29 @@ export async function materialise(reg: Registry, manifest: Manifest, parent: str
   }
 }
 
-/** A version folder written earlier is reused when every file is there with the manifest's size. */
-function matchesManifest(target: string, manifest: Manifest): boolean {
+/**
+ * A version folder written earlier is reused only when every file is there with the manifest's
+ * size and sha256: sizes alone would serve a folder whose bytes changed since (or that another
+ * artifact with the same version number and file names left in the same DIR).
+ */
+async function matchesManifest(target: string, manifest: Manifest): Promise<boolean> {
   try {
-    return manifest.files.every((f) => {
+    const sized = manifest.files.every((f) => {
       const st = statSync(join(target, f.path));
       return st.isFile() && st.size === f.size;
     });
+    if (!sized) return false;
+    for (const f of manifest.files) if ((await hashFile(join(target, f.path))) !== f.sha256) return false;
+    return true;
   } catch {
     return false;
   }
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 function readCurrent(current: string): string | null {
