@@ -55,6 +55,9 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   // Refuse early what would fail in the transaction anyway, before storing any bytes.
   const existing = findArtifact(reg, opts.name);
   if (existing && existing.kind !== opts.kind) throw kindClash(opts.name, existing.kind, opts.kind);
+  // An explicit number that is taken: refuse before streaming bytes into the store (they would stay
+  // there, unreferenced, until gc). The transaction checks again, for a writer that took it meanwhile.
+  if (existing && opts.version !== undefined) planVersion(takenNumbers(reg, existing.id), opts);
   for (const r of trainedOnRefs) resolveRef(reg, r, 'dataset');
 
   const { type, files } = await walkSource(opts.path, opts);
@@ -98,11 +101,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       const info = reg.db.prepare('INSERT INTO artifacts (name, kind, created_at, created_by) VALUES (?, ?, ?, ?)').run(opts.name, opts.kind, now, opts.actor);
       artifact = { id: Number(info.lastInsertRowid), name: opts.name, kind: opts.kind, created_at: now, created_by: opts.actor };
     }
-    // Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents.
-    const numbers = (
-      reg.db.prepare('SELECT version FROM versions WHERE artifact_id = ? UNION SELECT version FROM deleted_versions WHERE artifact_id = ?').all(artifact.id, artifact.id) as { version: string }[]
-    ).map((r) => r.version);
-    const number = planVersion(numbers, opts);
+    const number = planVersion(takenNumbers(reg, artifact.id), opts);
     const info = reg.db
       .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -127,6 +126,13 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     reg.db.prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(versionId) as VersionRow,
   );
   return { version, manifest, bytesWritten, bytesTotal: total, trainedOn: lineageOf(reg, versionId).trainedOn };
+}
+
+/** Version numbers of an artifact that are taken. Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents. */
+function takenNumbers(reg: Registry, artifactId: number): string[] {
+  return (
+    reg.db.prepare('SELECT version FROM versions WHERE artifact_id = ? UNION SELECT version FROM deleted_versions WHERE artifact_id = ?').all(artifactId, artifactId) as { version: string }[]
+  ).map((r) => r.version);
 }
 
 function kindClash(name: string, existing: ArtifactKind, wanted: ArtifactKind): InvalidInputError {

@@ -40,6 +40,8 @@ const cases: { name: string; args: (cwd: string) => string[]; setup?: (cwd: stri
   { name: 'invalid semver', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.2'], exit: 2, code: 'E_BAD_VERSION', message: /not a semantic version/ },
   { name: 'invalid bump', args: () => ['add', 'model', 'fraud', MODEL, '--bump', 'huge'], exit: 2, code: 'E_BAD_BUMP', message: /--bump takes/ },
   { name: 'a version that exists', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.0.0'], exit: 4, code: 'E_VERSION_EXISTS', message: /already exists/ },
+  // Other content than 1.0.0 holds: refused before its bytes reach objects/.
+  { name: 'a version that exists, with new content', args: () => ['add', 'model', 'fraud', join(FIXTURES, 'models', 'cancer-v2.joblib'), '--version', '1.0.0'], exit: 4, code: 'E_VERSION_EXISTS', message: /already exists/ },
   { name: 'a metric that is not a number', args: () => ['add', 'model', 'fraud', MODEL, '--metric', 'auc=high'], exit: 2, code: 'E_BAD_METRIC', message: /not a finite number/ },
   { name: 'a metrics file that is not JSON', setup: (cwd) => writeFileSync(join(cwd, 'm.json'), '{auc: 1'), args: (cwd) => ['add', 'model', 'fraud', MODEL, '--metrics-file', join(cwd, 'm.json')], exit: 2, code: 'E_BAD_METRICS_FILE', message: /not valid JSON/ },
   { name: 'trained on a dataset that does not exist', args: () => ['add', 'model', 'fraud', MODEL, '--trained-on', 'transactions@1.0.0'], exit: 3, code: 'E_ARTIFACT_NOT_FOUND', message: /transactions/ },
