@@ -85,7 +85,7 @@ export async function materialise(reg: Registry, manifest: Manifest, parent: str
   try {
     mkdirSync(staging);
     for (const f of manifest.files) {
-      if (!isSafeRelativePath(f.path)) throw new InvalidInputError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, { code: 'E_MANIFEST_BAD' });
+      if (!isSafeRelativePath(f.path)) throw new InvalidInputError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, { code: 'E_MANIFEST_BAD', hint: 'Nothing was switched. Run `mlreg verify` and restore the registry from a backup.' });
       const dest = join(staging, f.path);
       mkdirSync(dirname(dest), { recursive: true });
       const before = done;

@@ -112,7 +112,7 @@ export function fromSystemError(err: unknown, what: string): unknown {
       });
     case 'ENOTDIR':
     case 'EISDIR':
-      return new InvalidInputError(`${what}: ${err.message}`, { code: 'E_BAD_PATH', cause: err });
+      return new InvalidInputError(`${what}: ${err.message}`, { code: 'E_BAD_PATH', hint: 'A folder was expected where a file is, or a file where a folder is: check the path.', cause: err });
     default:
       return err;
   }

@@ -49,7 +49,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   validateName(opts.name);
   validateVersionRequest(opts);
   if (opts.kind !== 'model' && opts.trainedOn?.length) {
-    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', { code: 'E_LINEAGE_KIND' });
+    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', { code: 'E_LINEAGE_KIND', hint: 'Leave --trained-on out when adding a dataset.' });
   }
   const trainedOnRefs = (opts.trainedOn ?? []).map((t) => parseRef(t));
   // Refuse early what would fail in the transaction anyway, before storing any bytes.

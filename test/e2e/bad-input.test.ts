@@ -56,6 +56,11 @@ const cases: { name: string; args: (cwd: string) => string[]; setup?: (cwd: stri
   { name: 'init over an existing registry', args: () => ['init'], exit: 4, code: 'E_REGISTRY_EXISTS', message: /already holds/ },
   { name: 'bad --at time', args: () => ['show', 'fraud', '--at', 'yesterday-ish'], exit: 2, code: 'E_BAD_TIME', message: /not a date/ },
   { name: 'an unknown option', args: () => ['list', '--colour'], exit: 2, code: 'E_USAGE', message: /unknown option/ },
+  // Refusals that used to come without a hint.
+  { name: 'a bad --limit', args: () => ['history', 'fraud', '--limit', 'abc'], exit: 2, code: 'E_BAD_LIMIT', message: /--limit takes/ },
+  { name: 'a bad --format', args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'html'], exit: 2, code: 'E_BAD_FORMAT', message: /--format takes/ },
+  { name: '--preid without --bump prerelease', args: () => ['add', 'model', 'fraud', MODEL, '--preid', 'rc'], exit: 2, code: 'E_PREID_WITHOUT_PRERELEASE', message: /--preid goes with/ },
+  { name: 'checkout into a file', setup: (cwd) => writeFileSync(join(cwd, 'srv'), 'a file'), args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')], exit: 2, code: 'E_BAD_PATH', message: /not a directory/ },
 ];
 
 for (const c of cases) {
