@@ -123,6 +123,12 @@ export interface RollbackOptions {
   to?: string | undefined;
   /** Compare-and-swap on the current holder (auto-rollback uses it so two jobs never roll back twice). */
   expect?: string | undefined;
+  /**
+   * Compare-and-swap on the target: walk back as usual, but refuse (exit 4, nothing written) unless
+   * the walk lands on this version. `rollback --checkout` plans, materialises the target, then rolls
+   * back with it, so the serving folder and the stage end on the same version.
+   */
+  expectTarget?: string | undefined;
   actor: string;
   reason?: string | undefined;
   dryRun?: boolean | undefined;
@@ -199,6 +205,13 @@ export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { sk
     }
     if (to.deprecated) {
       throw new ConflictError(`${artifact.name}@${to.version} is deprecated`, { code: 'E_DEPRECATED', hint: 'Choose a version that is not deprecated, or undeprecate it first.' });
+    }
+    if (opts.expectTarget !== undefined && to.version !== opts.expectTarget) {
+      throw new ConflictError(`${artifact.name}@${stage} would now roll back to ${to.version}, not ${opts.expectTarget} as planned: its history moved meanwhile`, {
+        code: 'E_STAGE_MOVED',
+        hint: `Nothing was changed. Look at \`mlreg history ${artifact.name} --stage ${stage}\` and decide again.`,
+        details: { stage, expectedTarget: opts.expectTarget, actualTarget: to.version },
+      });
     }
     const at = reg.nowIso();
     const base = { name: artifact.name, stage, from: current.version, to: to.version, actor: opts.actor, reason: opts.reason ?? null, at, skipped };

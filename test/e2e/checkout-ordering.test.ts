@@ -59,3 +59,25 @@ test('rollback --checkout into a DIR whose current is not a link refuses before 
     t.cleanup();
   }
 });
+
+test('rollback --checkout walks back like rollback: it reports and logs the deprecated versions it skipped', () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    setup(cwd);
+    writeFileSync(join(cwd, '3.0.0.bin'), 'weights three');
+    assert.equal(cli(['add', 'model', 'm', join(cwd, '3.0.0.bin'), '--version', '3.0.0'], { cwd }).code, 0);
+    for (const v of ['1.0.0', '2.0.0', '3.0.0']) assert.equal(cli(['promote', `m@${v}`, '--to', 'production'], { cwd }).code, 0);
+    assert.equal(cli(['deprecate', 'm@2.0.0'], { cwd }).code, 0);
+    const srv = join(cwd, 'srv');
+    const r = cli(['rollback', 'm', '--checkout', srv, '--json'], { cwd });
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual([r.json?.data.from, r.json?.data.to, r.json?.data.checkout.version], ['3.0.0', '1.0.0', '1.0.0']);
+    assert.deepEqual(r.json?.data.skipped, [{ version: '2.0.0', why: 'deprecated' }]);
+    const last = (stageMoves(cwd) as { kind: string; details: unknown }[])[0]!;
+    assert.equal(last.kind, 'rollback');
+    assert.deepEqual(last.details, { skipped: [{ version: '2.0.0', why: 'deprecated' }] }, 'the audit log says what was skipped');
+  } finally {
+    t.cleanup();
+  }
+});

@@ -132,3 +132,17 @@ test('history lists every move with actor and reason; stagesAt answers for a pas
     t.cleanup();
   }
 });
+
+test('rollback expectTarget: refused (nothing written) unless the walk lands on the planned version', async () => {
+  const t = tempRegistry();
+  try {
+    const [v1, v2, v3] = await addN(t.reg, t.dir, 'm', 3);
+    for (const v of [v1, v2, v3]) promote(t.reg, { ref: `m@${v}`, stage: 'production', actor: 'a' });
+    const before = counts(t.reg);
+    assert.throws(() => rollback(t.reg, { name: 'm', actor: 'a', expectTarget: v1 }), (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED');
+    assert.deepEqual(counts(t.reg), before);
+    assert.equal(rollback(t.reg, { name: 'm', actor: 'a', expectTarget: v2 }).to, v2);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -45,7 +45,8 @@ export function register(program: Command): void {
         const plan = rollback(reg, { ...base, dryRun: true });
         const { prepareCheckout } = await import('../../core/checkout.js');
         const prepared = await prepareCheckout(reg, `${plan.name}@${plan.to}`, opts.checkout);
-        const move = rollback(reg, { ...base, to: plan.to, expect: opts.expect ?? plan.from ?? undefined });
+        // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
+        const move = rollback(reg, { ...base, expect: opts.expect ?? plan.from ?? undefined, expectTarget: plan.to });
         const checkout = prepared.switch();
         return result({ ...move, checkout }, (d, ui) => renderMove(d, ui, 'Rolled back'));
       }),
