@@ -41,6 +41,13 @@ export interface PromoteOptions {
    * and before anything is written (promotion gates). Throw to refuse.
    */
   guard?: (ctx: { version: VersionRecord; current: VersionRecord | null }) => unknown;
+  /**
+   * Called inside the write transaction, after the stage row is written and before the commit (not
+   * for a dry run). promote/rollback --checkout switch DIR/current here: a switch that fails undoes
+   * the move, and concurrent moves switch the folder in the order they commit, so the serving
+   * folder never ends on a version the stage does not hold.
+   */
+  beforeCommit?: ((move: StageMove) => void) | undefined;
 }
 
 interface StageRow {
@@ -94,8 +101,12 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
     const at = reg.nowIso();
     const base = { name: version.name, stage: opts.stage, from: current?.version ?? null, to: version.version, actor: opts.actor, reason: opts.reason ?? null, at };
     const extra = guardResult === undefined ? {} : { guard: guardResult };
-    if (current?.id === version.id) return { ...base, ...extra, changed: false, dryRun: !!opts.dryRun, eventId: null };
     if (opts.dryRun) return { ...base, ...extra, changed: false, dryRun: true, eventId: null };
+    if (current?.id === version.id) {
+      const same = { ...base, ...extra, changed: false, dryRun: false, eventId: null };
+      opts.beforeCommit?.(same);
+      return same;
+    }
     const eventId = insertEvent(reg, {
       artifactId: version.artifactId,
       kind: 'promote',
@@ -111,7 +122,9 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
       details: guardResult,
     });
     setStage(reg, version.artifactId, opts.stage, version.id, eventId);
-    return { ...base, ...extra, changed: true, dryRun: false, eventId };
+    const moved = { ...base, ...extra, changed: true, dryRun: false, eventId };
+    opts.beforeCommit?.(moved);
+    return moved;
   };
   return opts.dryRun ? reg.read(run) : reg.write(run);
 }
@@ -129,6 +142,8 @@ export interface RollbackOptions {
    * back with it, so the serving folder and the stage end on the same version.
    */
   expectTarget?: string | undefined;
+  /** As for promote: run inside the transaction once the stage has moved; throw to undo the move. */
+  beforeCommit?: ((move: StageMove) => void) | undefined;
   actor: string;
   reason?: string | undefined;
   dryRun?: boolean | undefined;
@@ -231,7 +246,9 @@ export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { sk
       details: skipped.length ? { skipped } : undefined,
     });
     setStage(reg, artifact.id, stage, to.id, eventId);
-    return { ...base, changed: true, dryRun: false, eventId };
+    const moved = { ...base, changed: true, dryRun: false, eventId };
+    opts.beforeCommit?.(moved);
+    return moved;
   };
   return opts.dryRun ? reg.read(run) : reg.write(run);
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CheckoutResult } from '../../core/checkout.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
 import { renderMove } from './promote.js';
@@ -46,9 +47,10 @@ export function register(program: Command): void {
         const { prepareCheckout } = await import('../../core/checkout.js');
         const prepared = await prepareCheckout(reg, `${plan.name}@${plan.to}`, opts.checkout);
         // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
-        const move = rollback(reg, { ...base, expect: opts.expect ?? plan.from ?? undefined, expectTarget: plan.to });
-        const checkout = prepared.switch();
-        return result({ ...move, checkout }, (d, ui) => renderMove(d, ui, 'Rolled back'));
+        // DIR/current switches inside the rollback transaction: a failed switch leaves the stage where it was.
+        let checkout: CheckoutResult | undefined;
+        const move = rollback(reg, { ...base, expect: opts.expect ?? plan.from ?? undefined, expectTarget: plan.to, beforeCommit: () => void (checkout = prepared.switch()) });
+        return result({ ...move, checkout: checkout! }, (d, ui) => renderMove(d, ui, 'Rolled back'));
       }),
     );
 }
