@@ -1,7 +1,7 @@
 import * as semver from './semver.js';
 import { ConflictError, InvalidInputError, UsageError } from './errors.js';
 import { serialiseManifest, walkSource, type Manifest, type ManifestEntry, type SourceFile, type WalkOptions } from './manifest.js';
-import { findArtifact, getArtifact, parseRef, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
+import { findArtifact, getArtifact, parseRef, pickLatest, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
 import type { Registry } from './registry.js';
 import { hasObject, putBytes, putFile } from './store.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
@@ -211,11 +211,9 @@ export function listArtifacts(reg: Registry): ArtifactSummary[] {
   });
 }
 
+/** What `NAME` (latest) resolves to, so `list` and `show NAME` agree. */
 function pickLatestNumber(reg: Registry, artifactId: number): string | undefined {
-  const rows = versionsOf(reg, artifactId);
-  const releases = rows.filter((r) => !r.deprecated_at && semver.prerelease(r.version) === null);
-  const pool = releases.length ? releases : rows;
-  return pool.reduce<VersionRow | undefined>((best, r) => (!best || semver.gt(r.version, best.version) ? r : best), undefined)?.version;
+  return pickLatest(versionsOf(reg, artifactId))?.version;
 }
 
 export interface VersionSummary {
