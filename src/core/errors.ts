@@ -110,6 +110,12 @@ export function fromSystemError(err: unknown, what: string): unknown {
         hint: 'Free some space (mlreg gc removes unreferenced objects) and run the command again; nothing was registered.',
         cause: err,
       });
+    case 'EEXIST':
+      return new InvalidInputError(`${what}: something is already at ${path}`, {
+        code: 'E_PATH_EXISTS',
+        hint: 'Move it away or choose another path; mlreg does not overwrite what it did not make.',
+        cause: err,
+      });
     case 'ENOTDIR':
     case 'EISDIR':
       return new InvalidInputError(`${what}: ${err.message}`, { code: 'E_BAD_PATH', hint: 'A folder was expected where a file is, or a file where a folder is: check the path.', cause: err });

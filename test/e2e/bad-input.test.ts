@@ -60,6 +60,7 @@ const cases: { name: string; args: (cwd: string) => string[]; setup?: (cwd: stri
   { name: 'a bad --limit', args: () => ['history', 'fraud', '--limit', 'abc'], exit: 2, code: 'E_BAD_LIMIT', message: /--limit takes/ },
   { name: 'a bad --format', args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'html'], exit: 2, code: 'E_BAD_FORMAT', message: /--format takes/ },
   { name: '--preid without --bump prerelease', args: () => ['add', 'model', 'fraud', MODEL, '--preid', 'rc'], exit: 2, code: 'E_PREID_WITHOUT_PRERELEASE', message: /--preid goes with/ },
+  { name: 'checkout into a DIR whose versions is a file', setup: (cwd) => (mkdirSync(join(cwd, 'srv')), writeFileSync(join(cwd, 'srv', 'versions'), 'a file')), args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')], exit: 2, code: 'E_PATH_EXISTS', message: /already at/ },
   { name: 'checkout into a file', setup: (cwd) => writeFileSync(join(cwd, 'srv'), 'a file'), args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')], exit: 2, code: 'E_BAD_PATH', message: /not a directory/ },
 ];
 
