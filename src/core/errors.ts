@@ -110,6 +110,12 @@ export function fromSystemError(err: unknown, what: string): unknown {
         hint: 'Free some space (mlreg gc removes unreferenced objects) and run the command again; nothing was registered.',
         cause: err,
       });
+    case 'EFBIG':
+      return new InvalidInputError(`${what}: the file is larger than this file system or process may write (${path})`, {
+        code: 'E_FILE_TOO_LARGE',
+        hint: 'Check the file size limit (ulimit -f) and the file system being written to; the partial file was removed and nothing was registered or switched.',
+        cause: err,
+      });
     case 'EEXIST':
       return new InvalidInputError(`${what}: something is already at ${path}`, {
         code: 'E_PATH_EXISTS',
