@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fromSystemError, InvalidInputError } from './errors.js';
 import { isSafeRelativePath, parseManifest, type Manifest } from './manifest.js';
@@ -21,7 +21,7 @@ export interface CheckoutResult {
   path: string;
   current: string;
   previous: string | null;
-  /** True when the version folder was already there, complete, and was reused. */
+  /** True when the version folder was already there, complete and hash-checked, and was reused. */
   reused: boolean;
   bytes: number;
 }
@@ -47,12 +47,15 @@ export async function prepareCheckout(
   const versionsDir = join(dir, 'versions');
   const target = join(versionsDir, version.version);
   const current = join(dir, 'current');
+  // Refuse a DIR/current that cannot be switched now, before promote/rollback move the stage:
+  // failing after the move would leave the serving folder on a version the stage no longer holds.
+  checkCurrentSwitchable(current);
   try {
     mkdirSync(versionsDir, { recursive: true });
   } catch (err) {
     throw fromSystemError(err, 'checkout folder');
   }
-  const reused = matchesManifest(target, manifest);
+  const reused = await matchesManifest(target, manifest);
   if (!reused) await materialise(reg, manifest, versionsDir, target, opts.onProgress);
   return {
     version,
@@ -82,7 +85,7 @@ export async function materialise(reg: Registry, manifest: Manifest, parent: str
   try {
     mkdirSync(staging);
     for (const f of manifest.files) {
-      if (!isSafeRelativePath(f.path)) throw new InvalidInputError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, { code: 'E_MANIFEST_BAD' });
+      if (!isSafeRelativePath(f.path)) throw new InvalidInputError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, { code: 'E_MANIFEST_BAD', hint: 'Nothing was switched. Run `mlreg verify` and restore the registry from a backup.' });
       const dest = join(staging, f.path);
       mkdirSync(dirname(dest), { recursive: true });
       const before = done;
@@ -108,16 +111,29 @@ export async function materialise(reg: Registry, manifest: Manifest, parent: str
   }
 }
 
-/** A version folder written earlier is reused when every file is there with the manifest's size. */
-function matchesManifest(target: string, manifest: Manifest): boolean {
+/**
+ * A version folder written earlier is reused only when every file is there with the manifest's
+ * size and sha256: sizes alone would serve a folder whose bytes changed since (or that another
+ * artifact with the same version number and file names left in the same DIR).
+ */
+async function matchesManifest(target: string, manifest: Manifest): Promise<boolean> {
   try {
-    return manifest.files.every((f) => {
+    const sized = manifest.files.every((f) => {
       const st = statSync(join(target, f.path));
       return st.isFile() && st.size === f.size;
     });
+    if (!sized) return false;
+    for (const f of manifest.files) if ((await hashFile(join(target, f.path))) !== f.sha256) return false;
+    return true;
   } catch {
     return false;
   }
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 function readCurrent(current: string): string | null {
@@ -131,6 +147,20 @@ function readCurrent(current: string): string | null {
 /** Point DIR/current at `linkTarget` with one rename, so readers see the old or the new version, never neither. */
 export function switchCurrent(dir: string, linkTarget: string): void {
   const current = join(dir, 'current');
+  checkCurrentSwitchable(current);
+  const tmp = join(dir, `.current-${randomBytes(6).toString('hex')}`);
+  try {
+    symlinkSync(linkTarget, tmp);
+    renameSync(tmp, current);
+    fsyncDir(dir);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw fromSystemError(err, 'checkout folder');
+  }
+}
+
+/** DIR/current must be absent or a symbolic link (what checkout makes); anything else is the user's and is left alone. */
+function checkCurrentSwitchable(current: string): void {
   try {
     const st = lstatSync(current);
     if (!st.isSymbolicLink()) {
@@ -141,14 +171,5 @@ export function switchCurrent(dir: string, linkTarget: string): void {
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, 'checkout folder');
-  }
-  const tmp = join(dir, `.current-${randomBytes(6).toString('hex')}`);
-  try {
-    symlinkSync(linkTarget, tmp);
-    renameSync(tmp, current);
-    fsyncDir(dir);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw fromSystemError(err, 'checkout folder');
   }
 }

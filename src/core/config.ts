@@ -20,14 +20,14 @@ export interface ConfigKey {
 
 export function oneOf(...allowed: string[]): (value: string, key: string) => string {
   return (value, key) => {
-    if (!allowed.includes(value)) throw new InvalidInputError(`${key} takes ${allowed.join(' or ')}, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE' });
+    if (!allowed.includes(value)) throw new InvalidInputError(`${key} takes ${allowed.join(' or ')}, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE', hint: `e.g. mlreg config set ${key} ${allowed[0]}` });
     return value;
   };
 }
 
 export function nonNegativeNumber(value: string, key: string): string {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidInputError(`${key} takes a number ≥ 0, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE' });
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidInputError(`${key} takes a number ≥ 0, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE', hint: `e.g. mlreg config set ${key} 0.1` });
   return String(n);
 }
 

@@ -110,9 +110,21 @@ export function fromSystemError(err: unknown, what: string): unknown {
         hint: 'Free some space (mlreg gc removes unreferenced objects) and run the command again; nothing was registered.',
         cause: err,
       });
+    case 'EFBIG':
+      return new InvalidInputError(`${what}: the file is larger than this file system or process may write (${path})`, {
+        code: 'E_FILE_TOO_LARGE',
+        hint: 'Check the file size limit (ulimit -f) and the file system being written to; the partial file was removed and nothing was registered or switched.',
+        cause: err,
+      });
+    case 'EEXIST':
+      return new InvalidInputError(`${what}: something is already at ${path}`, {
+        code: 'E_PATH_EXISTS',
+        hint: 'Move it away or choose another path; mlreg does not overwrite what it did not make.',
+        cause: err,
+      });
     case 'ENOTDIR':
     case 'EISDIR':
-      return new InvalidInputError(`${what}: ${err.message}`, { code: 'E_BAD_PATH', cause: err });
+      return new InvalidInputError(`${what}: ${err.message}`, { code: 'E_BAD_PATH', hint: 'A folder was expected where a file is, or a file where a folder is: check the path.', cause: err });
     default:
       return err;
   }

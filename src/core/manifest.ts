@@ -142,14 +142,14 @@ export function parseManifest(bytes: Buffer, digest: string): Manifest {
   try {
     m = JSON.parse(bytes.toString('utf8')) as Manifest;
   } catch {
-    throw new InvalidInputError(`manifest sha256:${digest} is not valid JSON`, { code: 'E_MANIFEST_BAD' });
+    throw new InvalidInputError(`manifest sha256:${digest} is not valid JSON`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
   }
   if (m.format !== 1 || (m.type !== 'file' && m.type !== 'dir') || !Array.isArray(m.files)) {
-    throw new InvalidInputError(`manifest sha256:${digest} is not an mlreg manifest of format 1`, { code: 'E_MANIFEST_BAD' });
+    throw new InvalidInputError(`manifest sha256:${digest} is not an mlreg manifest of format 1`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
   }
   for (const f of m.files) {
     if (typeof f.path !== 'string' || !isSafeRelativePath(f.path) || !Number.isSafeInteger(f.size) || !/^[0-9a-f]{64}$/.test(f.sha256)) {
-      throw new InvalidInputError(`manifest sha256:${digest} has an invalid entry ${JSON.stringify(f.path)}`, { code: 'E_MANIFEST_BAD' });
+      throw new InvalidInputError(`manifest sha256:${digest} has an invalid entry ${JSON.stringify(f.path)}`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
     }
   }
   return m;

@@ -159,7 +159,7 @@ export function versionsOf(reg: Registry, artifactId: number): VersionRow[] {
 
 export function versionById(reg: Registry, id: number): VersionRecord {
   const row = reg.db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(id) as VersionRow | undefined;
-  if (!row) throw new NotFoundError(`version id ${id} does not exist`, { code: 'E_VERSION_NOT_FOUND' });
+  if (!row) throw new NotFoundError(`version id ${id} does not exist`, { code: 'E_VERSION_NOT_FOUND', hint: 'It was removed meanwhile; see `mlreg list NAME`.' });
   return toRecord(row);
 }
 

@@ -75,7 +75,7 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
         const reg = Registry.open(into, opts.runtime);
         try {
           const quick = await verifyRegistry(reg, { quick: true });
-          if (!quick.ok) throw new IntegrityError(`the restored registry failed verify: ${quick.problems[0]!.message}`, { code: 'E_RESTORE_VERIFY' });
+          if (!quick.ok) throw new IntegrityError(`the restored registry failed verify: ${quick.problems[0]!.message}`, { code: 'E_RESTORE_VERIFY', hint: 'The registry that was there is back in place; use another backup.' });
         } finally {
           reg.close();
         }

@@ -41,6 +41,13 @@ export interface PromoteOptions {
    * and before anything is written (promotion gates). Throw to refuse.
    */
   guard?: (ctx: { version: VersionRecord; current: VersionRecord | null }) => unknown;
+  /**
+   * Called inside the write transaction, after the stage row is written and before the commit (not
+   * for a dry run). promote/rollback --checkout switch DIR/current here: a switch that fails undoes
+   * the move, and concurrent moves switch the folder in the order they commit, so the serving
+   * folder never ends on a version the stage does not hold.
+   */
+  beforeCommit?: ((move: StageMove) => void) | undefined;
 }
 
 interface StageRow {
@@ -94,8 +101,12 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
     const at = reg.nowIso();
     const base = { name: version.name, stage: opts.stage, from: current?.version ?? null, to: version.version, actor: opts.actor, reason: opts.reason ?? null, at };
     const extra = guardResult === undefined ? {} : { guard: guardResult };
-    if (current?.id === version.id) return { ...base, ...extra, changed: false, dryRun: !!opts.dryRun, eventId: null };
     if (opts.dryRun) return { ...base, ...extra, changed: false, dryRun: true, eventId: null };
+    if (current?.id === version.id) {
+      const same = { ...base, ...extra, changed: false, dryRun: false, eventId: null };
+      opts.beforeCommit?.(same);
+      return same;
+    }
     const eventId = insertEvent(reg, {
       artifactId: version.artifactId,
       kind: 'promote',
@@ -111,7 +122,9 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
       details: guardResult,
     });
     setStage(reg, version.artifactId, opts.stage, version.id, eventId);
-    return { ...base, ...extra, changed: true, dryRun: false, eventId };
+    const moved = { ...base, ...extra, changed: true, dryRun: false, eventId };
+    opts.beforeCommit?.(moved);
+    return moved;
   };
   return opts.dryRun ? reg.read(run) : reg.write(run);
 }
@@ -123,6 +136,14 @@ export interface RollbackOptions {
   to?: string | undefined;
   /** Compare-and-swap on the current holder (auto-rollback uses it so two jobs never roll back twice). */
   expect?: string | undefined;
+  /**
+   * Compare-and-swap on the target: walk back as usual, but refuse (exit 4, nothing written) unless
+   * the walk lands on this version. `rollback --checkout` plans, materialises the target, then rolls
+   * back with it, so the serving folder and the stage end on the same version.
+   */
+  expectTarget?: string | undefined;
+  /** As for promote: run inside the transaction once the stage has moved; throw to undo the move. */
+  beforeCommit?: ((move: StageMove) => void) | undefined;
   actor: string;
   reason?: string | undefined;
   dryRun?: boolean | undefined;
@@ -200,6 +221,13 @@ export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { sk
     if (to.deprecated) {
       throw new ConflictError(`${artifact.name}@${to.version} is deprecated`, { code: 'E_DEPRECATED', hint: 'Choose a version that is not deprecated, or undeprecate it first.' });
     }
+    if (opts.expectTarget !== undefined && to.version !== opts.expectTarget) {
+      throw new ConflictError(`${artifact.name}@${stage} would now roll back to ${to.version}, not ${opts.expectTarget} as planned: its history moved meanwhile`, {
+        code: 'E_STAGE_MOVED',
+        hint: `Nothing was changed. Look at \`mlreg history ${artifact.name} --stage ${stage}\` and decide again.`,
+        details: { stage, expectedTarget: opts.expectTarget, actualTarget: to.version },
+      });
+    }
     const at = reg.nowIso();
     const base = { name: artifact.name, stage, from: current.version, to: to.version, actor: opts.actor, reason: opts.reason ?? null, at, skipped };
     if (opts.dryRun) return { ...base, changed: false, dryRun: true, eventId: null };
@@ -218,7 +246,9 @@ export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { sk
       details: skipped.length ? { skipped } : undefined,
     });
     setStage(reg, artifact.id, stage, to.id, eventId);
-    return { ...base, changed: true, dryRun: false, eventId };
+    const moved = { ...base, changed: true, dryRun: false, eventId };
+    opts.beforeCommit?.(moved);
+    return moved;
   };
   return opts.dryRun ? reg.read(run) : reg.write(run);
 }

@@ -53,7 +53,7 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
       if (bytesRead === 0) break;
       const chunk = buf.subarray(0, bytesRead);
       hash.update(chunk);
-      pendingWrite = dst.write(chunk, 0, bytesRead, size);
+      pendingWrite = writeAll(dst, chunk, size);
       size += bytesRead;
       which ^= 1;
       opts.onProgress?.(size);
@@ -79,6 +79,16 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
   }
   const digest = hash.digest('hex');
   return { digest, size, written: commitTemp(reg, tmp, digest) };
+}
+
+/**
+ * Write all of `data` at `position`. A write may take fewer bytes than asked (disk full, a file size
+ * limit); without the loop the rest would be silently missing from a file hashed as complete.
+ * The retry of the rest is what surfaces the error (ENOSPC, EFBIG).
+ */
+async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await fh.write(data, off, data.length - off, position + off)).bytesWritten;
 }
 
 /** Store a small in-memory object (manifests, profiles). */
@@ -202,7 +212,7 @@ export async function copyObjectVerified(reg: Registry, digest: string, dest: st
       const { bytesRead } = await src.read(buf, 0, CHUNK, null);
       if (bytesRead === 0) break;
       hash.update(buf.subarray(0, bytesRead));
-      await dst.write(buf, 0, bytesRead, size);
+      await writeAll(dst, buf.subarray(0, bytesRead), size);
       size += bytesRead;
       onProgress?.(size);
     }

@@ -32,7 +32,7 @@ export function validateVersionRequest(req: VersionRequest): void {
     throw new InvalidInputError(`--preid ${JSON.stringify(req.preid)} is not a valid prerelease identifier`, { code: 'E_BAD_PREID', hint: 'Use letters, digits and "-", e.g. rc or beta.' });
   }
   if (req.preid !== undefined && req.bump !== 'prerelease') {
-    throw new UsageError('--preid goes with --bump prerelease', { code: 'E_PREID_WITHOUT_PRERELEASE' });
+    throw new UsageError('--preid goes with --bump prerelease', { code: 'E_PREID_WITHOUT_PRERELEASE', hint: 'e.g. --bump prerelease --preid rc gives 1.3.0-rc.0.' });
   }
 }
 
@@ -58,6 +58,6 @@ export function planVersion(existing: readonly string[], req: VersionRequest): s
   // Bumping "prerelease" from a prerelease of another preid (1.1.0-beta.2 with --preid rc) can land below an
   // existing number; keep counting until the number is new.
   while (next !== null && existing.includes(next)) next = (req.preid ? semver.inc(next, bump, req.preid) : semver.inc(next, bump));
-  if (next === null) throw new InvalidInputError(`cannot bump ${highest} by ${bump}`, { code: 'E_BAD_BUMP' });
+  if (next === null) throw new InvalidInputError(`cannot bump ${highest} by ${bump}`, { code: 'E_BAD_BUMP', hint: 'Give the number with --version instead.' });
   return next;
 }

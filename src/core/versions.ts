@@ -1,7 +1,7 @@
 import * as semver from './semver.js';
 import { ConflictError, InvalidInputError, UsageError } from './errors.js';
 import { serialiseManifest, walkSource, type Manifest, type ManifestEntry, type SourceFile, type WalkOptions } from './manifest.js';
-import { findArtifact, getArtifact, parseRef, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
+import { findArtifact, getArtifact, parseRef, pickLatest, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
 import type { Registry } from './registry.js';
 import { hasObject, putBytes, putFile } from './store.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
@@ -49,12 +49,15 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   validateName(opts.name);
   validateVersionRequest(opts);
   if (opts.kind !== 'model' && opts.trainedOn?.length) {
-    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', { code: 'E_LINEAGE_KIND' });
+    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', { code: 'E_LINEAGE_KIND', hint: 'Leave --trained-on out when adding a dataset.' });
   }
   const trainedOnRefs = (opts.trainedOn ?? []).map((t) => parseRef(t));
   // Refuse early what would fail in the transaction anyway, before storing any bytes.
   const existing = findArtifact(reg, opts.name);
   if (existing && existing.kind !== opts.kind) throw kindClash(opts.name, existing.kind, opts.kind);
+  // An explicit number that is taken: refuse before streaming bytes into the store (they would stay
+  // there, unreferenced, until gc). The transaction checks again, for a writer that took it meanwhile.
+  if (existing && opts.version !== undefined) planVersion(takenNumbers(reg, existing.id), opts);
   for (const r of trainedOnRefs) resolveRef(reg, r, 'dataset');
 
   const { type, files } = await walkSource(opts.path, opts);
@@ -98,11 +101,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       const info = reg.db.prepare('INSERT INTO artifacts (name, kind, created_at, created_by) VALUES (?, ?, ?, ?)').run(opts.name, opts.kind, now, opts.actor);
       artifact = { id: Number(info.lastInsertRowid), name: opts.name, kind: opts.kind, created_at: now, created_by: opts.actor };
     }
-    // Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents.
-    const numbers = (
-      reg.db.prepare('SELECT version FROM versions WHERE artifact_id = ? UNION SELECT version FROM deleted_versions WHERE artifact_id = ?').all(artifact.id, artifact.id) as { version: string }[]
-    ).map((r) => r.version);
-    const number = planVersion(numbers, opts);
+    const number = planVersion(takenNumbers(reg, artifact.id), opts);
     const info = reg.db
       .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -127,6 +126,13 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     reg.db.prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(versionId) as VersionRow,
   );
   return { version, manifest, bytesWritten, bytesTotal: total, trainedOn: lineageOf(reg, versionId).trainedOn };
+}
+
+/** Version numbers of an artifact that are taken. Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents. */
+function takenNumbers(reg: Registry, artifactId: number): string[] {
+  return (
+    reg.db.prepare('SELECT version FROM versions WHERE artifact_id = ? UNION SELECT version FROM deleted_versions WHERE artifact_id = ?').all(artifactId, artifactId) as { version: string }[]
+  ).map((r) => r.version);
 }
 
 function kindClash(name: string, existing: ArtifactKind, wanted: ArtifactKind): InvalidInputError {
@@ -205,11 +211,9 @@ export function listArtifacts(reg: Registry): ArtifactSummary[] {
   });
 }
 
+/** What `NAME` (latest) resolves to, so `list` and `show NAME` agree. */
 function pickLatestNumber(reg: Registry, artifactId: number): string | undefined {
-  const rows = versionsOf(reg, artifactId);
-  const releases = rows.filter((r) => !r.deprecated_at && semver.prerelease(r.version) === null);
-  const pool = releases.length ? releases : rows;
-  return pool.reduce<VersionRow | undefined>((best, r) => (!best || semver.gt(r.version, best.version) ? r : best), undefined)?.version;
+  return pickLatest(versionsOf(reg, artifactId))?.version;
 }
 
 export interface VersionSummary {

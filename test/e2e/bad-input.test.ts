@@ -40,6 +40,8 @@ const cases: { name: string; args: (cwd: string) => string[]; setup?: (cwd: stri
   { name: 'invalid semver', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.2'], exit: 2, code: 'E_BAD_VERSION', message: /not a semantic version/ },
   { name: 'invalid bump', args: () => ['add', 'model', 'fraud', MODEL, '--bump', 'huge'], exit: 2, code: 'E_BAD_BUMP', message: /--bump takes/ },
   { name: 'a version that exists', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.0.0'], exit: 4, code: 'E_VERSION_EXISTS', message: /already exists/ },
+  // Other content than 1.0.0 holds: refused before its bytes reach objects/.
+  { name: 'a version that exists, with new content', args: () => ['add', 'model', 'fraud', join(FIXTURES, 'models', 'cancer-v2.joblib'), '--version', '1.0.0'], exit: 4, code: 'E_VERSION_EXISTS', message: /already exists/ },
   { name: 'a metric that is not a number', args: () => ['add', 'model', 'fraud', MODEL, '--metric', 'auc=high'], exit: 2, code: 'E_BAD_METRIC', message: /not a finite number/ },
   { name: 'a metrics file that is not JSON', setup: (cwd) => writeFileSync(join(cwd, 'm.json'), '{auc: 1'), args: (cwd) => ['add', 'model', 'fraud', MODEL, '--metrics-file', join(cwd, 'm.json')], exit: 2, code: 'E_BAD_METRICS_FILE', message: /not valid JSON/ },
   { name: 'trained on a dataset that does not exist', args: () => ['add', 'model', 'fraud', MODEL, '--trained-on', 'transactions@1.0.0'], exit: 3, code: 'E_ARTIFACT_NOT_FOUND', message: /transactions/ },
@@ -54,6 +56,12 @@ const cases: { name: string; args: (cwd: string) => string[]; setup?: (cwd: stri
   { name: 'init over an existing registry', args: () => ['init'], exit: 4, code: 'E_REGISTRY_EXISTS', message: /already holds/ },
   { name: 'bad --at time', args: () => ['show', 'fraud', '--at', 'yesterday-ish'], exit: 2, code: 'E_BAD_TIME', message: /not a date/ },
   { name: 'an unknown option', args: () => ['list', '--colour'], exit: 2, code: 'E_USAGE', message: /unknown option/ },
+  // Refusals that used to come without a hint.
+  { name: 'a bad --limit', args: () => ['history', 'fraud', '--limit', 'abc'], exit: 2, code: 'E_BAD_LIMIT', message: /--limit takes/ },
+  { name: 'a bad --format', args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'html'], exit: 2, code: 'E_BAD_FORMAT', message: /--format takes/ },
+  { name: '--preid without --bump prerelease', args: () => ['add', 'model', 'fraud', MODEL, '--preid', 'rc'], exit: 2, code: 'E_PREID_WITHOUT_PRERELEASE', message: /--preid goes with/ },
+  { name: 'checkout into a DIR whose versions is a file', setup: (cwd) => (mkdirSync(join(cwd, 'srv')), writeFileSync(join(cwd, 'srv', 'versions'), 'a file')), args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')], exit: 2, code: 'E_PATH_EXISTS', message: /already at/ },
+  { name: 'checkout into a file', setup: (cwd) => writeFileSync(join(cwd, 'srv'), 'a file'), args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')], exit: 2, code: 'E_BAD_PATH', message: /not a directory/ },
 ];
 
 for (const c of cases) {

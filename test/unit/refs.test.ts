@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRef, resolveRef } from '../../src/core/refs.js';
-import { addVersion } from '../../src/core/versions.js';
+import { addVersion, listArtifacts } from '../../src/core/versions.js';
 import { promote } from '../../src/core/stages.js';
 import { InvalidInputError, NotFoundError } from '../../src/core/errors.js';
 import { tempRegistry } from '../helpers.js';
@@ -68,6 +68,22 @@ test('digest prefixes resolve, and an ambiguous prefix lists the candidates', as
       () => resolveRef(t.reg, `m@sha256:${one.digest.slice(0, 8)}`),
       (e: unknown) => e instanceof InvalidInputError && e.code === 'E_AMBIGUOUS_REF' && e.hint.includes(one.version) && e.hint.includes(digests[1]!.version),
     );
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('list shows as latest what NAME resolves to, also when only a prerelease is not deprecated', async () => {
+  const t = tempRegistry();
+  try {
+    for (const version of ['2.0.0', '1.0.0-rc.0']) {
+      const f = join(t.dir, `${version}.bin`);
+      writeFileSync(f, version);
+      await addVersion(t.reg, { kind: 'model', name: 'm', path: f, version, actor: 'a' });
+    }
+    t.reg.db.prepare("UPDATE versions SET deprecated_at = 'x', deprecated_by = 'a' WHERE version = '2.0.0'").run();
+    assert.equal(resolveRef(t.reg, 'm').version, '1.0.0-rc.0');
+    assert.equal(listArtifacts(t.reg)[0]!.latest, '1.0.0-rc.0');
   } finally {
     t.cleanup();
   }

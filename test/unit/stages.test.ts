@@ -132,3 +132,41 @@ test('history lists every move with actor and reason; stagesAt answers for a pas
     t.cleanup();
   }
 });
+
+test('rollback expectTarget: refused (nothing written) unless the walk lands on the planned version', async () => {
+  const t = tempRegistry();
+  try {
+    const [v1, v2, v3] = await addN(t.reg, t.dir, 'm', 3);
+    for (const v of [v1, v2, v3]) promote(t.reg, { ref: `m@${v}`, stage: 'production', actor: 'a' });
+    const before = counts(t.reg);
+    assert.throws(() => rollback(t.reg, { name: 'm', actor: 'a', expectTarget: v1 }), (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED');
+    assert.deepEqual(counts(t.reg), before);
+    assert.equal(rollback(t.reg, { name: 'm', actor: 'a', expectTarget: v2 }).to, v2);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('beforeCommit runs inside the move: it sees the new holder, and a throw undoes promote and rollback', async () => {
+  const t = tempRegistry();
+  try {
+    const [v1, v2, v3] = await addN(t.reg, t.dir, 'm', 3);
+    promote(t.reg, { ref: `m@${v1}`, stage: 'production', actor: 'a' });
+    let seen: string | undefined;
+    promote(t.reg, { ref: `m@${v2}`, stage: 'production', actor: 'a', beforeCommit: () => void (seen = resolveRef(t.reg, 'm@production').version) });
+    assert.equal(seen, v2, 'the hook runs after the stage row is written');
+    const before = counts(t.reg);
+    const failSwitch = (): void => {
+      throw new Error('switch failed');
+    };
+    assert.throws(() => promote(t.reg, { ref: `m@${v3}`, stage: 'production', actor: 'a', beforeCommit: failSwitch }), /switch failed/);
+    assert.throws(() => rollback(t.reg, { name: 'm', actor: 'a', beforeCommit: failSwitch }), /switch failed/);
+    assert.deepEqual(counts(t.reg), before, 'nothing was written');
+    assert.equal(resolveRef(t.reg, 'm@production').version, v2);
+    let ran = 0;
+    promote(t.reg, { ref: `m@${v3}`, stage: 'production', actor: 'a', dryRun: true, beforeCommit: () => void ran++ });
+    assert.equal(ran, 0, 'a dry run switches nothing');
+  } finally {
+    t.cleanup();
+  }
+});

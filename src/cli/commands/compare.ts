@@ -36,7 +36,7 @@ export function register(program: Command): void {
       action<CompareOpts>(async (ctx, [a, b], opts) => {
         const format = opts.format ?? 'table';
         if (!(FORMATS as readonly string[]).includes(format)) {
-          throw new InvalidInputError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT' });
+          throw new InvalidInputError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT', hint: 'e.g. --format markdown for a pull-request comment.' });
         }
         const reg = ctx.registry();
         const { compareKind } = await import('../../core/compare-kind.js');

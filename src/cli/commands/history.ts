@@ -25,7 +25,7 @@ export function register(program: Command): void {
         let limit: number | undefined;
         if (opts.limit !== undefined) {
           limit = Number(opts.limit);
-          if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError(`--limit takes a positive whole number, not ${JSON.stringify(opts.limit)}`, { code: 'E_BAD_LIMIT' });
+          if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError(`--limit takes a positive whole number, not ${JSON.stringify(opts.limit)}`, { code: 'E_BAD_LIMIT', hint: 'e.g. --limit 20 for the 20 latest moves.' });
         }
         const { history } = await import('../../core/events.js');
         const data = history(ctx.registry(), name!, { stage: opts.stage, limit, all: opts.all });

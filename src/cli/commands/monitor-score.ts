@@ -51,10 +51,10 @@ export function registerScore(monitor: Command): void {
         const { parseFiniteNumber } = await import('../../core/kv.js');
         const t = parseTarget(target!);
         if (opts.task !== undefined && opts.task !== 'classification' && opts.task !== 'regression') {
-          throw new InvalidInputError(`--task takes classification or regression, not ${JSON.stringify(opts.task)}`, { code: 'E_BAD_TASK' });
+          throw new InvalidInputError(`--task takes classification or regression, not ${JSON.stringify(opts.task)}`, { code: 'E_BAD_TASK', hint: 'Leave --task out to infer it from the labels.' });
         }
         const threshold = parseFiniteNumber(opts.threshold ?? '0.5');
-        if (threshold === undefined || threshold < 0 || threshold > 1) throw new InvalidInputError(`--threshold takes a probability between 0 and 1, not ${JSON.stringify(opts.threshold)}`, { code: 'E_BAD_THRESHOLD' });
+        if (threshold === undefined || threshold < 0 || threshold > 1) throw new InvalidInputError(`--threshold takes a probability between 0 and 1, not ${JSON.stringify(opts.threshold)}`, { code: 'E_BAD_THRESHOLD', hint: 'e.g. --threshold 0.5: a score at or above it is the positive class.' });
         const reg = ctx.registry();
         // Refuse a bad target or time before reading the files.
         const at = parseObservationTime(opts.at, reg.runtime.now());

@@ -71,6 +71,7 @@ export function register(program: Command): void {
           prepared = await prepareCheckout(reg, ref!, opts.checkout);
         }
         let move: GatedMove;
+        let checkout: CheckoutResult | undefined;
         try {
           move = await promoteGated(reg, {
             ref: prepared ? `${prepared.version.name}@${prepared.version.version}` : ref!,
@@ -82,6 +83,8 @@ export function register(program: Command): void {
             allowPrerelease: opts.allowPrerelease,
             gate,
             force: opts.force,
+            // Switch DIR/current inside the promote transaction: a failed switch leaves the stage where it was.
+            beforeCommit: prepared ? () => void (checkout = prepared!.switch()) : undefined,
             evalCommand: opts.evalCmd
               ? { command: opts.evalCmd, timeoutMs: parseTimeout(opts.evalTimeout), env: process.env, cwd: process.cwd(), onStderr: (chunk) => process.stderr.write(chunk) }
               : undefined,
@@ -90,7 +93,6 @@ export function register(program: Command): void {
           if (err instanceof GateNotMetError && err.details) return failWithReport(ctx.json, err.details as Parameters<typeof renderGateFailure>[0], renderGateFailure, err);
           throw err;
         }
-        const checkout = prepared ? prepared.switch() : undefined;
         return result({ ...move, ...(checkout ? { checkout } : {}) }, renderMove);
       }),
     );

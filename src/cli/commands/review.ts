@@ -37,9 +37,9 @@ export function register(program: Command): void {
         const { sampleReview } = await import('../../core/monitor/review.js');
         const { InvalidInputError } = await import('../../core/errors.js');
         const n = Number(opts.n);
-        if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${JSON.stringify(opts.n)}`, { code: 'E_BAD_N' });
+        if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${JSON.stringify(opts.n)}`, { code: 'E_BAD_N', hint: 'e.g. --n 200 rows to label.' });
         const seed = opts.seed === undefined ? undefined : Number(opts.seed);
-        if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) throw new InvalidInputError(`--seed takes a whole number from 0 to 4294967295, not ${JSON.stringify(opts.seed)}`, { code: 'E_BAD_SEED' });
+        if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) throw new InvalidInputError(`--seed takes a whole number from 0 to 4294967295, not ${JSON.stringify(opts.seed)}`, { code: 'E_BAD_SEED', hint: 'e.g. --seed 42; the same seed gives the same sample.' });
         const data = await sampleReview(ctx.registry(), { target: parseTarget(target!), predictions: opts.predictions, idColumn: opts.id, predictionColumn: opts.predictionColumn, n, stratify: opts.stratify, seed, out: opts.output, actor: ctx.actor() });
         return result(data, (d: SampleResult) => {
           const strata = d.strata ? `\n  ${Object.entries(d.strata).map(([s, v]) => `${s}: ${v.sampled} of ${v.rows}`).join(', ')}` : '';

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CheckoutResult } from '../../core/checkout.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
 import { renderMove } from './promote.js';
@@ -45,9 +46,11 @@ export function register(program: Command): void {
         const plan = rollback(reg, { ...base, dryRun: true });
         const { prepareCheckout } = await import('../../core/checkout.js');
         const prepared = await prepareCheckout(reg, `${plan.name}@${plan.to}`, opts.checkout);
-        const move = rollback(reg, { ...base, to: plan.to, expect: opts.expect ?? plan.from ?? undefined });
-        const checkout = prepared.switch();
-        return result({ ...move, checkout }, (d, ui) => renderMove(d, ui, 'Rolled back'));
+        // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
+        // DIR/current switches inside the rollback transaction: a failed switch leaves the stage where it was.
+        let checkout: CheckoutResult | undefined;
+        const move = rollback(reg, { ...base, expect: opts.expect ?? plan.from ?? undefined, expectTarget: plan.to, beforeCommit: () => void (checkout = prepared.switch()) });
+        return result({ ...move, checkout: checkout! }, (d, ui) => renderMove(d, ui, 'Rolled back'));
       }),
     );
 }

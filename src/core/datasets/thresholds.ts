@@ -87,7 +87,7 @@ export function resolveThresholds(config: (key: string) => string | undefined, g
     if (v !== undefined) out[k] = parseThreshold(v, key);
     const g = given[k];
     if (g !== undefined) {
-      if (!Number.isFinite(g) || g < 0) throw new InvalidInputError(`--${THRESHOLD_NAMES[k].replace(/_/g, '-')} takes a number ≥ 0, not ${g}`, { code: 'E_BAD_THRESHOLD' });
+      if (!Number.isFinite(g) || g < 0) throw new InvalidInputError(`--${THRESHOLD_NAMES[k].replace(/_/g, '-')} takes a number ≥ 0, not ${g}`, { code: 'E_BAD_THRESHOLD', hint: 'Thresholds are numbers ≥ 0, e.g. 0.1.' });
       out[k] = g;
     }
   }

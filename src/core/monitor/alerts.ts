@@ -34,7 +34,7 @@ export function parseTimeoutMs(text: string | undefined, fallback: number): numb
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 600_000) {
-    throw new InvalidInputError(`--webhook-timeout takes milliseconds from 1 to 600000, not ${JSON.stringify(text)}`, { code: 'E_BAD_TIMEOUT' });
+    throw new InvalidInputError(`--webhook-timeout takes milliseconds from 1 to 600000, not ${JSON.stringify(text)}`, { code: 'E_BAD_TIMEOUT', hint: 'e.g. --webhook-timeout 5000 (5 seconds).' });
   }
   return n;
 }

@@ -115,7 +115,7 @@ export function recordObservations(reg: Registry, opts: RecordOptions): RecordRe
     throw new InvalidInputError('no observations given', { code: 'E_NO_VALUES', hint: 'Give metric=value pairs, e.g. auc=0.91 accuracy=0.88.' });
   }
   for (const v of opts.values) {
-    if (!Number.isFinite(v.value)) throw new InvalidInputError(`metric ${v.metric} is not a finite number`, { code: 'E_BAD_METRIC' });
+    if (!Number.isFinite(v.value)) throw new InvalidInputError(`metric ${v.metric} is not a finite number`, { code: 'E_BAD_METRIC', hint: 'Write metric=value with a number, e.g. auc=0.91.' });
   }
   const now = reg.runtime.now();
   const at = parseObservationTime(opts.at, now);

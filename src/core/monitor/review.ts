@@ -126,7 +126,7 @@ export interface SampleResult {
 }
 
 export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<SampleResult> {
-  if (!Number.isInteger(opts.n) || opts.n < 1) throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${opts.n}`, { code: 'E_BAD_N' });
+  if (!Number.isInteger(opts.n) || opts.n < 1) throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${opts.n}`, { code: 'E_BAD_N', hint: 'e.g. --n 200 rows to label.' });
   const seed = opts.seed ?? randomBytes(4).readUInt32BE(0) >>> 1;
   holderOf(reg, opts.target); // refuse an unknown artifact or stage before reading the file
   const table = await openCsv(opts.predictions, 'predictions file');
@@ -145,7 +145,7 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
     if (!bucket) strata.set(s, (bucket = new SmallestK(opts.n)));
     bucket.offer({ key: random(), order: order++, row });
   });
-  if (order === 0) throw new InvalidInputError(`predictions file ${opts.predictions} has no rows`, { code: 'E_NO_ROWS' });
+  if (order === 0) throw new InvalidInputError(`predictions file ${opts.predictions} has no rows`, { code: 'E_NO_ROWS', hint: 'Point --predictions to a CSV with a header row and at least one prediction.' });
   const names = [...strata.keys()].sort();
   const counts = allocate(names.map((s) => strata.get(s)!.seen), Math.min(opts.n, order));
   const picked = names.flatMap((s, i) => strata.get(s)!.take(counts[i]!)).sort((a, b) => a.order - b.order);
@@ -217,7 +217,7 @@ export async function importReview(reg: Registry, file: string, actor: string): 
   const s = reg.db.prepare('SELECT id, artifact_id, version_id, version, stage, id_column, prediction_column, imported_at FROM review_samples WHERE id = ?').get(sampleId) as SampleRow | undefined;
   if (!s) throw new NotFoundError(`review sample ${[...ids][0]} is not in this registry`, { code: 'E_SAMPLE_NOT_FOUND', hint: 'Import the file into the registry that made the sample (--registry).' });
   if (s.imported_at) throw new ConflictError(`review sample ${s.id} was already imported at ${s.imported_at}`, { code: 'E_ALREADY_IMPORTED', hint: 'Its labels are already recorded; importing twice would count them twice.' });
-  if (s.version_id === null) throw new NotFoundError(`version ${s.version}, which made the sampled predictions, was deleted`, { code: 'E_VERSION_NOT_FOUND' });
+  if (s.version_id === null) throw new NotFoundError(`version ${s.version}, which made the sampled predictions, was deleted`, { code: 'E_VERSION_NOT_FOUND', hint: 'Its labels cannot be recorded against a deleted version; sample the predictions of a current version again.' });
   const pCol = table.column(s.prediction_column, 'the prediction column of the sample');
   const reviewed = rows.filter((r) => r[lCol]!.trim() !== '');
   if (reviewed.length === 0) throw new InvalidInputError(`no row of ${file} has a ${LABEL_COLUMN}`, { code: 'E_NOTHING_REVIEWED', hint: `Fill in the ${LABEL_COLUMN} column, then import again.` });
