@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fromSystemError, InvalidInputError } from './errors.js';
 import { isSafeRelativePath, parseManifest, type Manifest } from './manifest.js';
 import { resolveRef, type VersionRecord } from './refs.js';
@@ -55,8 +55,15 @@ export async function prepareCheckout(
   } catch (err) {
     throw fromSystemError(err, 'checkout folder');
   }
-  const reused = await matchesManifest(target, manifest);
-  if (!reused) await materialise(reg, manifest, versionsDir, target, opts.onProgress);
+  const reused = matchesStamp(versionsDir, target, manifest, version.digest);
+  if (!reused) {
+    await materialise(reg, manifest, versionsDir, target, opts.onProgress);
+    try {
+      writeStamp(versionsDir, target, manifest, version.digest);
+    } catch (err) {
+      throw fromSystemError(err, 'checkout folder');
+    }
+  }
   return {
     version,
     switch: () => {
@@ -116,24 +123,39 @@ export async function materialise(reg: Registry, manifest: Manifest, parent: str
  * size and sha256: sizes alone would serve a folder whose bytes changed since (or that another
  * artifact with the same version number and file names left in the same DIR).
  */
-async function matchesManifest(target: string, manifest: Manifest): Promise<boolean> {
+/**
+ * A version folder is reused only when the stamp written after materialising it still matches:
+ * the manifest digest, and each file's size, mtime, ctime and inode as they were then (what git's
+ * index does). A folder of another artifact with the same version number, or a file changed in
+ * place, fails the match and is written again from the verified store; an intact one costs a stat
+ * per file, so `rollback --checkout` to a version already there stays instant however large it is.
+ */
+function stampPath(versionsDir: string, version: string): string {
+  return join(versionsDir, `.${version}.mlreg-stamp`);
+}
+
+function stampOf(target: string, manifest: Manifest, digest: string): string {
+  const files = manifest.files.map((f) => {
+    const st = statSync(join(target, f.path));
+    if (!st.isFile()) throw new Error('not a file');
+    return [f.path, st.size, st.mtimeMs, st.ctimeMs, st.ino];
+  });
+  return JSON.stringify({ digest, files });
+}
+
+function matchesStamp(versionsDir: string, target: string, manifest: Manifest, digest: string): boolean {
   try {
-    const sized = manifest.files.every((f) => {
-      const st = statSync(join(target, f.path));
-      return st.isFile() && st.size === f.size;
-    });
-    if (!sized) return false;
-    for (const f of manifest.files) if ((await hashFile(join(target, f.path))) !== f.sha256) return false;
-    return true;
+    return readFileSync(stampPath(versionsDir, basename(target)), 'utf8') === stampOf(target, manifest, digest);
   } catch {
     return false;
   }
 }
 
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+function writeStamp(versionsDir: string, target: string, manifest: Manifest, digest: string): void {
+  const stamp = stampPath(versionsDir, basename(target));
+  const tmp = join(versionsDir, `.stamp-${randomBytes(6).toString('hex')}`);
+  writeFileSync(tmp, stampOf(target, manifest, digest), { flush: true });
+  renameSync(tmp, stamp);
 }
 
 function readCurrent(current: string): string | null {

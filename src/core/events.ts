@@ -1,5 +1,5 @@
 import type { Registry } from './registry.js';
-import { getArtifact } from './refs.js';
+import { getArtifact, validateStage } from './refs.js';
 
 /** The append-only audit log: every change to the registry writes one row here, in its transaction. */
 
@@ -69,6 +69,7 @@ export function history(reg: Registry, name: string, opts: HistoryOptions = {}):
     const args: (string | number)[] = [artifact.id];
     if (!opts.all) where.push("kind IN ('promote', 'rollback')");
     if (opts.stage) {
+      validateStage(opts.stage);
       where.push('stage = ?');
       args.push(opts.stage);
     }

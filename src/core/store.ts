@@ -117,7 +117,8 @@ function commitTemp(reg: Registry, tmp: string, digest: string): boolean {
   const dir = join(reg.objectsDir, 'sha256', digest.slice(0, 2));
   try {
     chmodSync(tmp, 0o444);
-    mkdirSync(dir, { recursive: true });
+    // A new fan-out folder must itself survive a crash: fsync its parent once it is made.
+    if (mkdirSync(dir, { recursive: true }) !== undefined) fsyncDir(join(reg.objectsDir, 'sha256'));
     try {
       linkSync(tmp, final);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addVersion } from '../../src/core/versions.js';
 import { checkout } from '../../src/core/checkout.js';
@@ -38,6 +38,15 @@ test('checkout does not reuse a version folder whose bytes differ from the manif
     // An intact folder is reused.
     const fourth = await checkout(t.reg, 'churn@1.0.0', srv);
     assert.equal(fourth.reused, true);
+
+    // Changed in place with its mtime put back: the ctime still tells.
+    const before = statSync(file);
+    chmodSync(file, 0o644);
+    writeFileSync(file, 'churn weights YYYY');
+    utimesSync(file, before.atime, before.mtime);
+    const fifth = await checkout(t.reg, 'churn@1.0.0', srv);
+    assert.equal(fifth.reused, false);
+    assert.equal(readFileSync(join(srv, 'current', 'model.bin'), 'utf8'), 'churn weights BBBB');
     assert.equal(readlinkSync(join(srv, 'current')), 'versions/1.0.0');
   } finally {
     t.cleanup();
