@@ -17,15 +17,20 @@ import {
 
 /**
  * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it).
- * The files are loaded once into an in-memory DuckDB table (several threads; row order is kept). The
- * statistics whose result depends on the order values are merged in (quantile and distinct sketches,
- * floating-point moments) are computed with ONE thread, so the same file always gives the same
- * profile; bins and value counts (integers) use every thread. A memory limit and a spill folder in
- * tmp/ keep memory flat however large the table.
+ * Nothing is materialised: every pass aggregates straight over the reader (read_csv with the sniffed
+ * column types, read_json, read_parquet), because re-parsing a CSV is cheaper than writing the table
+ * and, past the memory limit, spilling it to disk. Three passes, on two DuckDB instances:
+ * 1. on every thread, the statistics that do not depend on the order values are merged in (counts,
+ *    min/max, NaN/inf/negatives, HyperLogLog distinct counts — registers merge by max);
+ * 2. then, at the same time: on a one-thread instance, the order-dependent ones (floating-point
+ *    moments and sums, t-digest quantiles), so the same file always gives the same profile; and on
+ *    every thread, bins and value counts (integers), which need pass 1's min/max and kinds.
+ * A memory limit and a spill folder in tmp/ keep memory flat however large the table.
  */
 export interface ProfileOptions {
   /** A fresh path in the registry's tmp/ (Registry.tempPath), named like every other temp file of this process. */
   tempPath(suffix: string): string;
+  /** Per DuckDB instance (there are two). */
   memoryLimitMb?: number;
   loadThreads?: number;
 }
@@ -41,7 +46,7 @@ interface ColumnPlan {
   name: string;
   type: string;
   base: 'numeric' | 'integer' | 'boolean' | 'datetime' | 'string';
-  /** SQL giving the typed value (DOUBLE for numbers, VARCHAR for strings) from table t. */
+  /** SQL giving the typed value (DOUBLE for numbers, VARCHAR for strings) from the reader. */
   expr: string;
 }
 
@@ -50,25 +55,17 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const headers = src.format === 'csv' || src.format === 'tsv' ? await csvHeaders(src) : undefined;
 
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const spill = opts.tempPath('duckdb-spill');
-  // In memory, spilling to tmp/ past the memory limit: nothing is written (or fsynced) unless it must be.
+  const spills = [opts.tempPath('duckdb-spill'), opts.tempPath('duckdb-spill')];
   const threads = opts.loadThreads ?? Math.min(4, availableParallelism());
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(threads),
-    memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
-    temp_directory: spill,
-    preserve_insertion_order: 'true',
-  });
-  const conn = await instance.connect();
+  const settings = (n: number, spill: string): Record<string, string> => ({ threads: String(n), memory_limit: `${opts.memoryLimitMb ?? 200}MB`, temp_directory: spill });
+  const parallel = await DuckDBInstance.create(':memory:', settings(threads, spills[0]!));
+  const serial = await DuckDBInstance.create(':memory:', settings(1, spills[1]!));
+  const conn = await parallel.connect();
+  const serialConn = await serial.connect();
   try {
     if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
-    const csvIntegers = await load(conn, src, headers);
-    const described = (await rows(conn, 'DESCRIBE t')).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-    const plans = described.map((c) => nativePlan(csvIntegers.has(c.name) ? { ...c, type: 'BIGINT' } : c));
-    // The sketches (t-digest, HyperLogLog) and floating-point moments depend on the order values are
-    // merged in: one thread, so the same file gives the same profile.
-    await conn.run('SET threads = 1');
-    const rowCount = Number((await rows(conn, 'SELECT count(*) AS n FROM t'))[0]!.n);
+    const { from, plans, first: stats } = await firstPass(conn, src, headers);
+    const rowCount = Number(stats.n);
     if (rowCount === 0) {
       throw new InvalidInputError(`${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${headers ? 'a header but ' : ''}no rows`, {
         code: 'E_NO_ROWS',
@@ -77,13 +74,14 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     }
     const engine = String((await rows(conn, 'SELECT version() AS v'))[0]!.v);
     const exactQuantiles = rowCount <= EXACT_QUANTILE_ROWS;
-    const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i, exactQuantiles)).join(', ')} FROM ${valuesOf(plans)}`))[0]!;
-    const firstPass = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
-    // Bins, value counts and sorted values are integers and ordered lists: the same on any number of threads.
-    await conn.run(`SET threads = ${threads}`);
-    const second = secondPassSql(firstPass, plans, rowCount);
-    const counts = second.length ? (await rows(conn, `SELECT ${second.join(', ')} FROM ${valuesOf(plans)}`))[0]! : {};
-    const columns = firstPass.map((c, i) => finishColumn(c, i, counts, rowCount));
+    const base = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
+    const numeric = base.flatMap((c, i) => (c.numeric ? [i] : []));
+    const second = secondPassSql(base, plans, rowCount);
+    const [moments, counts] = await Promise.all([
+      numeric.length ? rows(serialConn, `SELECT ${numeric.map((i) => momentsSql(i, exactQuantiles)).join(', ')} FROM ${valuesOf(plans, from)}`).then((r) => r[0]!) : {},
+      second.length ? rows(conn, `SELECT ${second.join(', ')} FROM ${valuesOf(plans, from)}`).then((r) => r[0]!) : {},
+    ]);
+    const columns = base.map((c, i) => finishColumn(addMoments(c, i, moments), i, counts, rowCount));
     return {
       format: PROFILE_FORMAT,
       table: {
@@ -98,8 +96,10 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     };
   } finally {
     conn.closeSync();
-    instance.closeSync();
-    rmSync(spill, { recursive: true, force: true });
+    serialConn.closeSync();
+    parallel.closeSync();
+    serial.closeSync();
+    for (const spill of spills) rmSync(spill, { recursive: true, force: true });
   }
 }
 
@@ -201,29 +201,33 @@ function nativePlan(c: { name: string; type: string }): ColumnPlan {
 }
 
 /**
- * Load the files into table t; returns the CSV columns sniffed as integers. CSV is read with OUR dialect
- * (header, RFC 4180 quotes, strict rows), so a ragged row or a broken quote is an error naming its line;
- * column types come from DuckDB's sniffer, and a value later in the file that does not fit its column's
- * sniffed type makes that column text and the load runs again, so types hold for every value, not just the
- * sample. Integer columns are read as DOUBLE because DuckDB's CSV reader would round a later "1.5" into
- * an integer column without a word; the statistics pass then tells whether every value was whole.
+ * Pass 1 over the files; returns the reader expression, the column plans and pass 1's row. CSV is read
+ * with OUR dialect (header, RFC 4180 quotes, strict rows), so a ragged row or a broken quote is an error
+ * naming its line; column types come from DuckDB's sniffer, and a value later in the file that does not
+ * fit its column's sniffed type makes that column text and the pass runs again, so types hold for every
+ * value, not just the sample (the later passes read the same bytes with the same types, so they cannot
+ * fail where this one succeeded). Integer columns are read as DOUBLE because DuckDB's CSV reader would
+ * round a later "1.5" into an integer column without a word; this pass then tells whether every value
+ * was whole.
  */
-async function load(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<Set<string>> {
+async function firstPass(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<{ from: string; plans: ColumnPlan[]; first: Row }> {
   if (!headers) {
+    const from = reader(src, undefined);
     try {
-      await conn.run(`CREATE TABLE t AS SELECT * FROM ${reader(src, undefined)}`);
+      const plans = (await rows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => nativePlan({ name: String(r.column_name), type: String(r.column_type) }));
+      return { from, plans, first: await statsRow(conn, plans, from) };
     } catch (err) {
       throw readError(err, src);
     }
-    return new Set();
   }
   const sniffed = await sniffCsvTypes(conn, src, headers);
   const integers = new Set(headers.filter((_, i) => INTEGER_TYPES.test(sniffed[i]!)));
   const types = sniffed.map((t) => (INTEGER_TYPES.test(t) ? 'DOUBLE' : t));
   for (let attempt = 0; ; attempt++) {
+    const from = reader(src, { names: headers, types });
+    const plans = headers.map((name, i) => nativePlan({ name, type: integers.has(name) ? 'BIGINT' : types[i]! }));
     try {
-      await conn.run(`CREATE OR REPLACE TABLE t AS SELECT * FROM ${reader(src, { names: headers, types })}`);
-      return integers;
+      return { from, plans, first: await statsRow(conn, plans, from) };
     } catch (err) {
       const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
       const i = column === undefined ? -1 : headers.indexOf(column);
@@ -232,6 +236,10 @@ async function load(conn: Conn, src: TableSource, headers: string[] | undefined)
       integers.delete(column!);
     }
   }
+}
+
+async function statsRow(conn: Conn, plans: ColumnPlan[], from: string): Promise<Row> {
+  return (await rows(conn, `SELECT count(*) AS n, ${plans.map((p, i) => statsSql(p, i)).join(', ')} FROM ${valuesOf(plans, from)}`))[0]!;
 }
 
 /** DuckDB's sniffed type per header column; text for all when the sniffer fails or disagrees with the header (the strict read then says why). */
@@ -254,37 +262,32 @@ const KNOWN_CSV_TYPES = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|DOUBLE|FLOAT|
  * the moments, quantiles and bins are over finite values, and computing that once per row instead of
  * in a FILTER per aggregate halves the time of the statistics pass.
  */
-function valuesOf(plans: ColumnPlan[]): string {
+function valuesOf(plans: ColumnPlan[], from: string): string {
   const cols = plans.flatMap((p, i) => {
     const v = `${p.expr} AS v${i}`;
     return p.base === 'numeric' || p.base === 'integer' ? [v, `CASE WHEN isfinite(${p.expr}) THEN ${p.expr} END AS f${i}`] : [v];
   });
-  return `(SELECT ${cols.join(', ')} FROM t) AS s`;
+  return `(SELECT ${cols.join(', ')} FROM ${from}) AS s`;
 }
 
-function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
+/** Pass 1: what does not depend on the order values are merged in (any number of threads). */
+function statsSql(p: ColumnPlan, i: number): string {
   const v = `v${i}`;
   const f = `f${i}`;
   const common = [`count(${v}) AS c${i}_nn`, `approx_count_distinct(${v}) AS c${i}_d`];
   switch (p.base) {
     case 'numeric':
-    case 'integer': {
-      const levels = `[${QUANTILE_LEVELS.join(', ')}]`;
+    case 'integer':
       return [
         ...common,
         `count(*) FILTER (WHERE isnan(${v})) AS c${i}_nan`,
         `count(*) FILTER (WHERE isinf(${v})) AS c${i}_inf`,
         `count(${f}) AS c${i}_n`,
-        `avg(${f}) AS c${i}_mean`,
-        `var_pop(${f}) AS c${i}_vp`,
         `min(${f}) AS c${i}_min`,
         `max(${f}) AS c${i}_max`,
-        `sum(${f}) AS c${i}_sum`,
         `count(*) FILTER (WHERE ${v} < 0) AS c${i}_neg`,
         ...(p.base === 'integer' ? [`count(*) FILTER (WHERE ${f} <> trunc(${f})) AS c${i}_frac`] : []),
-        `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${f}, ${levels}) AS c${i}_q`,
       ].join(', ');
-    }
     case 'datetime':
       return [...common, `CAST(min(${v}) AS VARCHAR) AS c${i}_min`, `CAST(max(${v}) AS VARCHAR) AS c${i}_max`].join(', ');
     case 'string':
@@ -292,6 +295,27 @@ function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
     case 'boolean':
       return common.join(', ');
   }
+}
+
+/** Pass 2, one thread: floating-point sums and the t-digest depend on the order values are merged in. */
+function momentsSql(i: number, exactQuantiles: boolean): string {
+  const f = `f${i}`;
+  const levels = `[${QUANTILE_LEVELS.join(', ')}]`;
+  return [`avg(${f}) AS m${i}_mean`, `var_pop(${f}) AS m${i}_vp`, `sum(${f}) AS m${i}_sum`, `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${f}, ${levels}) AS m${i}_q`].join(', ');
+}
+
+function addMoments(c: ColumnProfile, i: number, m: Row): ColumnProfile {
+  if (!c.numeric) return c;
+  const { n } = c.numeric;
+  const m2 = num(m[`m${i}_vp`]) * n;
+  Object.assign(c.numeric, {
+    mean: num(m[`m${i}_mean`]),
+    m2,
+    std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0,
+    sum: num(m[`m${i}_sum`]),
+    quantiles: { p: [...QUANTILE_LEVELS], x: (m[`m${i}_q`] as unknown[]).map(num) },
+  });
+  return c;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
@@ -316,21 +340,17 @@ function firstPassColumn(p: ColumnPlan, i: number, s: Row, rowCount: number): Co
   if (kind === 'numeric') {
     const n = num(s[`c${i}_n`]);
     if (n > 0) {
-      const mean = num(s[`c${i}_mean`]);
-      const m2 = num(s[`c${i}_vp`]) * n;
-      const min = num(s[`c${i}_min`]);
-      const max = num(s[`c${i}_max`]);
-      const qs = (s[`c${i}_q`] as unknown[]).map(num);
+      // mean, m2, std, sum and quantiles come from the one-thread pass (addMoments); the keys are set here to keep their order.
       col.numeric = {
         n,
-        mean,
-        m2,
-        std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0,
-        min,
-        max,
-        sum: num(s[`c${i}_sum`]),
+        mean: NaN,
+        m2: NaN,
+        std: NaN,
+        min: num(s[`c${i}_min`]),
+        max: num(s[`c${i}_max`]),
+        sum: NaN,
         negatives: num(s[`c${i}_neg`]),
-        quantiles: { p: [...QUANTILE_LEVELS], x: qs },
+        quantiles: { p: [], x: [] },
         bins: { edges: [], counts: [] },
       };
     }
