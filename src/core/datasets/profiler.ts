@@ -295,13 +295,13 @@ function statsSql(p: ColumnPlan, i: number): string {
     case 'integer':
       return [
         ...common,
-        `count(*) FILTER (WHERE isnan(${v})) AS c${i}_nan`,
-        `count(*) FILTER (WHERE isinf(${v})) AS c${i}_inf`,
+        `count_if(isnan(${v})) AS c${i}_nan`,
+        `count_if(isinf(${v})) AS c${i}_inf`,
         `count(${f}) AS c${i}_n`,
         `min(${f}) AS c${i}_min`,
         `max(${f}) AS c${i}_max`,
-        `count(*) FILTER (WHERE ${v} < 0) AS c${i}_neg`,
-        ...(p.base === 'integer' ? [`count(*) FILTER (WHERE ${f} <> trunc(${f})) AS c${i}_frac`] : []),
+        `count_if(${v} < 0) AS c${i}_neg`,
+        ...(p.base === 'integer' ? [`count_if(${f} <> trunc(${f})) AS c${i}_frac`] : []),
       ].join(', ');
     case 'datetime':
       return [...common, `CAST(min(${v}) AS VARCHAR) AS c${i}_min`, `CAST(max(${v}) AS VARCHAR) AS c${i}_max`].join(', ');
