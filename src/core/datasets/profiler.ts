@@ -18,7 +18,7 @@ import {
 /**
  * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it).
  * Nothing is loaded into a DuckDB table (past the memory limit it would spill to disk): a CSV is parsed
- * once into a Parquet copy in tmp/ (see openTable), NDJSON and Parquet are read as they are, and every
+ * once into a Parquet copy in tmp/ (see openTable; NDJSON too, Parquet is read as it is), and every
  * pass aggregates straight over that. Two DuckDB instances:
  * 1. on every thread, the statistics that do not depend on the order values are merged in (counts,
  *    min/max, NaN/inf/negatives, HyperLogLog distinct counts, whose registers merge by max), while at
@@ -225,16 +225,18 @@ async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
  * from DuckDB's sniffer, and a value later in the file that does not fit its column's sniffed type makes
  * that column text and the copy runs again, so types hold for every value, not just the sample. Integer
  * columns are read as DOUBLE because DuckDB's CSV reader would round a later "1.5" into an integer column
- * without a word; the statistics pass then tells whether every value was whole. NDJSON and Parquet are
- * read as they are.
+ * without a word; the statistics pass then tells whether every value was whole. NDJSON is copied the
+ * same way; Parquet is read as it is.
  */
 async function openTable(conn: Conn, src: TableSource, headers: string[] | undefined, columnar: string): Promise<{ from: string; plans: ColumnPlan[]; rowCount: number }> {
   if (!headers) {
     const from = reader(src, undefined);
     try {
       const plans = (await rows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => nativePlan({ name: String(r.column_name), type: String(r.column_type) }));
-      const rowCount = Number((await rows(conn, `SELECT count(*) AS n FROM ${from}`))[0]!.n);
-      return { from, plans, rowCount };
+      if (src.format === 'parquet') return { from, plans, rowCount: Number((await rows(conn, `SELECT count(*) AS n FROM ${from}`))[0]!.n) };
+      // NDJSON: parsed once too (the column types above are the JSON reader's, the values the same).
+      const copied = await rows(conn, `COPY (SELECT * FROM ${from}) TO ${lit(columnar)} (FORMAT parquet, COMPRESSION uncompressed)`);
+      return { from: `read_parquet(${lit(columnar)})`, plans, rowCount: Number(copied[0]!.Count) };
     } catch (err) {
       throw readError(err, src);
     }
