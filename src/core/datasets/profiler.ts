@@ -17,15 +17,21 @@ import {
 
 /**
  * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it).
- * The files are loaded once into an in-memory DuckDB table (several threads; row order is kept). The
- * statistics whose result depends on the order values are merged in (quantile and distinct sketches,
- * floating-point moments) are computed with ONE thread, so the same file always gives the same
- * profile; bins and value counts (integers) use every thread. A memory limit and a spill folder in
- * tmp/ keep memory flat however large the table.
+ * Nothing is loaded into a DuckDB table (past the memory limit it would spill to disk): a CSV is parsed
+ * once into a Parquet copy in tmp/ (see openTable; NDJSON too, Parquet is read as it is), and every
+ * pass aggregates straight over that. Two DuckDB instances:
+ * 1. on every thread, the statistics that do not depend on the order values are merged in (counts,
+ *    min/max, NaN/inf/negatives, HyperLogLog distinct counts, whose registers merge by max), while at
+ *    the same time, on a one-thread instance, the order-dependent ones (floating-point moments and sums,
+ *    t-digest quantiles) see the rows in file order, so the same file always gives the same profile;
+ * 2. then, on every thread, bins and value counts (integers), which need pass 1's min/max and kinds
+ *    (the one-thread pass goes on meanwhile).
+ * A memory limit and a spill folder in tmp/ per instance keep memory flat however large the table.
  */
 export interface ProfileOptions {
   /** A fresh path in the registry's tmp/ (Registry.tempPath), named like every other temp file of this process. */
   tempPath(suffix: string): string;
+  /** Of the parallel DuckDB instance; the one-thread instance gets half (both run at once: peak RSS stays well under 500 MB for a 1 GB CSV). */
   memoryLimitMb?: number;
   loadThreads?: number;
 }
@@ -41,7 +47,7 @@ interface ColumnPlan {
   name: string;
   type: string;
   base: 'numeric' | 'integer' | 'boolean' | 'datetime' | 'string';
-  /** SQL giving the typed value (DOUBLE for numbers, VARCHAR for strings) from table t. */
+  /** SQL giving the typed value (DOUBLE for numbers, VARCHAR for strings) from the reader. */
   expr: string;
 }
 
@@ -50,25 +56,24 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const headers = src.format === 'csv' || src.format === 'tsv' ? await csvHeaders(src) : undefined;
 
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const spill = opts.tempPath('duckdb-spill');
-  // In memory, spilling to tmp/ past the memory limit: nothing is written (or fsynced) unless it must be.
+  const spills = [opts.tempPath('duckdb-spill'), opts.tempPath('duckdb-spill')];
+  const columnar = opts.tempPath('profile.parquet');
   const threads = opts.loadThreads ?? Math.min(4, availableParallelism());
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(threads),
-    memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
+  const settings = (n: number, spill: string, mb: number): Record<string, string> => ({
+    threads: String(n),
+    memory_limit: `${mb}MB`,
     temp_directory: spill,
+    // The Parquet copy keeps the rows in file order, so the one-thread pass sees them in the same order every time.
     preserve_insertion_order: 'true',
   });
-  const conn = await instance.connect();
+  const memoryMb = opts.memoryLimitMb ?? 192;
+  const parallel = await DuckDBInstance.create(':memory:', settings(threads, spills[0]!, memoryMb));
+  const serial = await DuckDBInstance.create(':memory:', settings(1, spills[1]!, Math.round(memoryMb / 2)));
+  const conn = await parallel.connect();
+  const serialConn = await serial.connect();
   try {
     if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
-    const csvIntegers = await load(conn, src, headers);
-    const described = (await rows(conn, 'DESCRIBE t')).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-    const plans = described.map((c) => nativePlan(csvIntegers.has(c.name) ? { ...c, type: 'BIGINT' } : c));
-    // The sketches (t-digest, HyperLogLog) and floating-point moments depend on the order values are
-    // merged in: one thread, so the same file gives the same profile.
-    await conn.run('SET threads = 1');
-    const rowCount = Number((await rows(conn, 'SELECT count(*) AS n FROM t'))[0]!.n);
+    const { from, plans, rowCount } = await openTable(conn, src, headers, columnar);
     if (rowCount === 0) {
       throw new InvalidInputError(`${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${headers ? 'a header but ' : ''}no rows`, {
         code: 'E_NO_ROWS',
@@ -77,13 +82,20 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     }
     const engine = String((await rows(conn, 'SELECT version() AS v'))[0]!.v);
     const exactQuantiles = rowCount <= EXACT_QUANTILE_ROWS;
-    const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i, exactQuantiles)).join(', ')} FROM ${valuesOf(plans)}`))[0]!;
-    const firstPass = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
-    // Bins, value counts and sorted values are integers and ordered lists: the same on any number of threads.
-    await conn.run(`SET threads = ${threads}`);
-    const second = secondPassSql(firstPass, plans, rowCount);
-    const counts = second.length ? (await rows(conn, `SELECT ${second.join(', ')} FROM ${valuesOf(plans)}`))[0]! : {};
-    const columns = firstPass.map((c, i) => finishColumn(c, i, counts, rowCount));
+    const numbers = plans.flatMap((p, i) => (p.base === 'numeric' || p.base === 'integer' ? [i] : []));
+    const values = valuesOf(plans, from);
+    // The one-thread pass runs alongside both parallel passes (it needs nothing from them).
+    const [moments, { base, counts }] = await both(
+      numbers.length ? rows(serialConn, `SELECT ${numbers.map((i) => momentsSql(i, exactQuantiles)).join(', ')} FROM ${values}`).then((r) => r[0]!) : Promise.resolve({}),
+      (async () => {
+        const stats = (await rows(conn, `SELECT ${plans.map((p, i) => statsSql(p, i)).join(', ')} FROM ${values}`))[0]!;
+        const base = plans.map((p, i) => firstPassColumn(p, i, stats, rowCount));
+        return { base, counts: await countPass(conn, base, plans, rowCount, values) };
+      })(),
+    ).catch((err: unknown) => {
+      throw err instanceof InvalidInputError ? err : readError(err, src);
+    });
+    const columns = base.map((c, i) => finishColumn(addMoments(c, i, moments), i, counts, rowCount));
     return {
       format: PROFILE_FORMAT,
       table: {
@@ -98,8 +110,10 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
     };
   } finally {
     conn.closeSync();
-    instance.closeSync();
-    rmSync(spill, { recursive: true, force: true });
+    serialConn.closeSync();
+    parallel.closeSync();
+    serial.closeSync();
+    for (const path of [...spills, columnar]) rmSync(path, { recursive: true, force: true });
   }
 }
 
@@ -200,30 +214,46 @@ function nativePlan(c: { name: string; type: string }): ColumnPlan {
   return { ...c, base: 'string', expr: c.type === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)` };
 }
 
+/** Both results; when one fails, the other is waited for (a connection must not close under a running query), then the first error is thrown. */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
 /**
- * Load the files into table t; returns the CSV columns sniffed as integers. CSV is read with OUR dialect
- * (header, RFC 4180 quotes, strict rows), so a ragged row or a broken quote is an error naming its line;
- * column types come from DuckDB's sniffer, and a value later in the file that does not fit its column's
- * sniffed type makes that column text and the load runs again, so types hold for every value, not just the
- * sample. Integer columns are read as DOUBLE because DuckDB's CSV reader would round a later "1.5" into
- * an integer column without a word; the statistics pass then tells whether every value was whole.
+ * The table to profile: its reader expression, column plans and row count. A CSV is parsed ONCE, into an
+ * uncompressed Parquet copy in tmp/ (every thread; the rows keep their order), which the passes then read
+ * at a fraction of the cost of parsing the text again. It is read with OUR dialect (header, RFC 4180
+ * quotes, strict rows), so a ragged row or a broken quote is an error naming its line; column types come
+ * from DuckDB's sniffer, and a value later in the file that does not fit its column's sniffed type makes
+ * that column text and the copy runs again, so types hold for every value, not just the sample. Integer
+ * columns are read as DOUBLE because DuckDB's CSV reader would round a later "1.5" into an integer column
+ * without a word; the statistics pass then tells whether every value was whole. NDJSON is copied the
+ * same way; Parquet is read as it is.
  */
-async function load(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<Set<string>> {
+async function openTable(conn: Conn, src: TableSource, headers: string[] | undefined, columnar: string): Promise<{ from: string; plans: ColumnPlan[]; rowCount: number }> {
   if (!headers) {
+    const from = reader(src, undefined);
     try {
-      await conn.run(`CREATE TABLE t AS SELECT * FROM ${reader(src, undefined)}`);
+      const plans = (await rows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => nativePlan({ name: String(r.column_name), type: String(r.column_type) }));
+      if (src.format === 'parquet') return { from, plans, rowCount: Number((await rows(conn, `SELECT count(*) AS n FROM ${from}`))[0]!.n) };
+      // NDJSON: parsed once too (the column types above are the JSON reader's, the values the same).
+      const copied = await rows(conn, `COPY (SELECT * FROM ${from}) TO ${lit(columnar)} (FORMAT parquet, COMPRESSION uncompressed)`);
+      return { from: `read_parquet(${lit(columnar)})`, plans, rowCount: Number(copied[0]!.Count) };
     } catch (err) {
       throw readError(err, src);
     }
-    return new Set();
   }
   const sniffed = await sniffCsvTypes(conn, src, headers);
   const integers = new Set(headers.filter((_, i) => INTEGER_TYPES.test(sniffed[i]!)));
   const types = sniffed.map((t) => (INTEGER_TYPES.test(t) ? 'DOUBLE' : t));
   for (let attempt = 0; ; attempt++) {
     try {
-      await conn.run(`CREATE OR REPLACE TABLE t AS SELECT * FROM ${reader(src, { names: headers, types })}`);
-      return integers;
+      const copied = await rows(conn, `COPY (SELECT * FROM ${reader(src, { names: headers, types })}) TO ${lit(columnar)} (FORMAT parquet, COMPRESSION uncompressed)`);
+      const plans = headers.map((name, i) => nativePlan({ name, type: integers.has(name) ? 'BIGINT' : types[i]! }));
+      return { from: `read_parquet(${lit(columnar)})`, plans, rowCount: Number(copied[0]!.Count) };
     } catch (err) {
       const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
       const i = column === undefined ? -1 : headers.indexOf(column);
@@ -254,37 +284,32 @@ const KNOWN_CSV_TYPES = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|DOUBLE|FLOAT|
  * the moments, quantiles and bins are over finite values, and computing that once per row instead of
  * in a FILTER per aggregate halves the time of the statistics pass.
  */
-function valuesOf(plans: ColumnPlan[]): string {
+function valuesOf(plans: ColumnPlan[], from: string): string {
   const cols = plans.flatMap((p, i) => {
     const v = `${p.expr} AS v${i}`;
     return p.base === 'numeric' || p.base === 'integer' ? [v, `CASE WHEN isfinite(${p.expr}) THEN ${p.expr} END AS f${i}`] : [v];
   });
-  return `(SELECT ${cols.join(', ')} FROM t) AS s`;
+  return `(SELECT ${cols.join(', ')} FROM ${from}) AS s`;
 }
 
-function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
+/** Pass 1: what does not depend on the order values are merged in (any number of threads). */
+function statsSql(p: ColumnPlan, i: number): string {
   const v = `v${i}`;
   const f = `f${i}`;
   const common = [`count(${v}) AS c${i}_nn`, `approx_count_distinct(${v}) AS c${i}_d`];
   switch (p.base) {
     case 'numeric':
-    case 'integer': {
-      const levels = `[${QUANTILE_LEVELS.join(', ')}]`;
+    case 'integer':
       return [
         ...common,
-        `count(*) FILTER (WHERE isnan(${v})) AS c${i}_nan`,
-        `count(*) FILTER (WHERE isinf(${v})) AS c${i}_inf`,
+        `count_if(isnan(${v})) AS c${i}_nan`,
+        `count_if(isinf(${v})) AS c${i}_inf`,
         `count(${f}) AS c${i}_n`,
-        `avg(${f}) AS c${i}_mean`,
-        `var_pop(${f}) AS c${i}_vp`,
         `min(${f}) AS c${i}_min`,
         `max(${f}) AS c${i}_max`,
-        `sum(${f}) AS c${i}_sum`,
-        `count(*) FILTER (WHERE ${v} < 0) AS c${i}_neg`,
-        ...(p.base === 'integer' ? [`count(*) FILTER (WHERE ${f} <> trunc(${f})) AS c${i}_frac`] : []),
-        `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${f}, ${levels}) AS c${i}_q`,
+        `count_if(${v} < 0) AS c${i}_neg`,
+        ...(p.base === 'integer' ? [`count_if(${f} <> trunc(${f})) AS c${i}_frac`] : []),
       ].join(', ');
-    }
     case 'datetime':
       return [...common, `CAST(min(${v}) AS VARCHAR) AS c${i}_min`, `CAST(max(${v}) AS VARCHAR) AS c${i}_max`].join(', ');
     case 'string':
@@ -292,6 +317,27 @@ function statsSql(p: ColumnPlan, i: number, exactQuantiles: boolean): string {
     case 'boolean':
       return common.join(', ');
   }
+}
+
+/** Pass 2, one thread: floating-point sums and the t-digest depend on the order values are merged in. */
+function momentsSql(i: number, exactQuantiles: boolean): string {
+  const f = `f${i}`;
+  const levels = `[${QUANTILE_LEVELS.join(', ')}]`;
+  return [`avg(${f}) AS m${i}_mean`, `var_pop(${f}) AS m${i}_vp`, `sum(${f}) AS m${i}_sum`, `${exactQuantiles ? 'quantile_cont' : 'approx_quantile'}(${f}, ${levels}) AS m${i}_q`].join(', ');
+}
+
+function addMoments(c: ColumnProfile, i: number, m: Row): ColumnProfile {
+  if (!c.numeric) return c;
+  const { n } = c.numeric;
+  const m2 = num(m[`m${i}_vp`]) * n;
+  Object.assign(c.numeric, {
+    mean: num(m[`m${i}_mean`]),
+    m2,
+    std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0,
+    sum: num(m[`m${i}_sum`]),
+    quantiles: { p: [...QUANTILE_LEVELS], x: (m[`m${i}_q`] as unknown[]).map(num) },
+  });
+  return c;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
@@ -316,21 +362,17 @@ function firstPassColumn(p: ColumnPlan, i: number, s: Row, rowCount: number): Co
   if (kind === 'numeric') {
     const n = num(s[`c${i}_n`]);
     if (n > 0) {
-      const mean = num(s[`c${i}_mean`]);
-      const m2 = num(s[`c${i}_vp`]) * n;
-      const min = num(s[`c${i}_min`]);
-      const max = num(s[`c${i}_max`]);
-      const qs = (s[`c${i}_q`] as unknown[]).map(num);
+      // mean, m2, std, sum and quantiles come from the one-thread pass (addMoments); the keys are set here to keep their order.
       col.numeric = {
         n,
-        mean,
-        m2,
-        std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0,
-        min,
-        max,
-        sum: num(s[`c${i}_sum`]),
+        mean: NaN,
+        m2: NaN,
+        std: NaN,
+        min: num(s[`c${i}_min`]),
+        max: num(s[`c${i}_max`]),
+        sum: NaN,
         negatives: num(s[`c${i}_neg`]),
-        quantiles: { p: [...QUANTILE_LEVELS], x: qs },
+        quantiles: { p: [], x: [] },
         bins: { edges: [], counts: [] },
       };
     }
@@ -345,23 +387,42 @@ function wantsCounts(c: ColumnProfile, rowCount: number): boolean {
   return c.kind === 'text' && rowCount <= EXACT_ROWS;
 }
 
-function secondPassSql(cols: ColumnProfile[], plans: ColumnPlan[], rowCount: number): string[] {
-  const out: string[] = [];
+/**
+ * Pass 3: bins (hN: bin index) and value counts (kN: the value as text) as ONE grouped query with a
+ * grouping set per key, which costs about half of DuckDB's histogram() aggregate over the same keys;
+ * plus, for tables of at most EXACT_ROWS rows, the sorted values (vN). Counts are integers: the same
+ * on any number of threads. Returns the row finishColumn reads: key/value lists per alias, like histogram().
+ */
+async function countPass(conn: Conn, cols: ColumnProfile[], plans: ColumnPlan[], rowCount: number, values: string): Promise<Row> {
+  const keys: { alias: string; expr: string }[] = [];
+  const lists: string[] = [];
   cols.forEach((c, i) => {
     const p = plans[i]!;
     const f = `f${i}`;
     if (c.numeric) {
       const { min, max } = c.numeric;
       const w = (max - min) / BIN_COUNT;
-      if (w > 0) out.push(`histogram(least(CAST(floor((${f} - (${min})) / (${w})) AS INTEGER), ${BIN_COUNT - 1})) AS h${i}`);
-      if (rowCount <= EXACT_ROWS) out.push(`list(${f} ORDER BY ${f}) FILTER (WHERE ${f} IS NOT NULL) AS v${i}`);
+      if (w > 0) keys.push({ alias: `h${i}`, expr: `least(CAST(floor((${f} - (${min})) / (${w})) AS INTEGER), ${BIN_COUNT - 1})` });
+      if (rowCount <= EXACT_ROWS) lists.push(`list(${f} ORDER BY ${f}) FILTER (WHERE ${f} IS NOT NULL) AS v${i}`);
     }
     if (wantsCounts(c, rowCount)) {
       const x = c.kind === 'numeric' ? f : `v${i}`;
-      const label = p.base === 'integer' ? `CAST(CAST(${x} AS BIGINT) AS VARCHAR)` : `CAST(${x} AS VARCHAR)`;
-      out.push(`histogram(${label}) AS k${i}`);
+      keys.push({ alias: `k${i}`, expr: p.base === 'integer' ? `CAST(CAST(${x} AS BIGINT) AS VARCHAR)` : `CAST(${x} AS VARCHAR)` });
     }
   });
+  const out: Row = lists.length ? (await rows(conn, `SELECT ${lists.join(', ')} FROM ${values}`))[0]! : {};
+  if (!keys.length) return out;
+  const aliases = keys.map((k) => k.alias);
+  const grouped = await rows(
+    conn,
+    `SELECT ${aliases.join(', ')}, ${aliases.map((a) => `grouping(${a}) AS g_${a}`).join(', ')}, count(*) AS n FROM (SELECT ${keys.map((k) => `${k.expr} AS ${k.alias}`).join(', ')} FROM ${values}) GROUP BY GROUPING SETS (${aliases.map((a) => `(${a})`).join(', ')})`,
+  );
+  for (const a of aliases) out[a] = [];
+  for (const r of grouped) {
+    // grouping(a) = 0 marks the set the row belongs to; a NULL key (missing value, or no bin) is not counted, like histogram().
+    const a = aliases.find((x) => Number(r[`g_${x}`]) === 0)!;
+    if (r[a] !== null) (out[a] as { key: unknown; value: unknown }[]).push({ key: r[a], value: r.n });
+  }
   return out;
 }
 
