@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError } from '../core/errors.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMAND_LOADERS } from './commands/index.js';
 import { emitError } from './output.js';
 
 function packageVersion(): string {
@@ -17,7 +17,22 @@ function addGlobalOptions(cmd: Command): Command {
     .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)');
 }
 
-export function buildProgram(): Command {
+/**
+ * The command a command line runs: the first word that is not a program option (or its value).
+ * Undefined for `mlreg`, `mlreg --help`, `mlreg help …` or an unknown word: then every command loads.
+ */
+export function commandNamed(argv: readonly string[]): (typeof COMMAND_LOADERS)[number] | undefined {
+  const withValue = new Set(['--registry', '--actor']);
+  for (let i = 2; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (withValue.has(word)) i++;
+    else if (!word.startsWith('-')) return COMMAND_LOADERS.find((c) => c.name === word || c.aliases?.includes(word));
+  }
+  return undefined;
+}
+
+/** The program with every command (`only` given: with just that one, which is all a run needs). */
+export async function buildProgram(only?: (typeof COMMAND_LOADERS)[number]): Promise<Command> {
   const program = new Command('mlreg')
     .description('A model registry in one folder: versions of models and datasets, stages, promotion gates, drift checks, backups and instant rollback.')
     .version(packageVersion(), '-V, --version', 'print the mlreg version')
@@ -31,7 +46,7 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
 5 integrity error, 70 internal bug.  Docs: README.md.`,
     );
   addGlobalOptions(program);
-  for (const register of COMMANDS) register(program);
+  for (const entry of only ? [only] : COMMAND_LOADERS) (await entry.load())(program);
   const prepare = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeErr: () => {} });
     for (const sub of cmd.commands) {
@@ -50,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   });
   const json = argv.includes('--json');
-  const program = buildProgram();
+  const program = await buildProgram(commandNamed(argv));
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,7 +1,6 @@
 import { UsageError } from './errors.js';
-import { evalRun, type EvalRunResult } from './eval-run.js';
-import { DEFAULT_SLICE, latestEvaluations } from './evaluations.js';
-import { evaluateGate, gateError, validateGateSpec, type GateReport, type GateSpec } from './gates.js';
+import type { EvalRunResult } from './eval-run.js';
+import type { GateReport, GateSpec } from './gates.js';
 import { resolveRef, type VersionRecord } from './refs.js';
 import type { Registry } from './registry.js';
 import { checkStagePolicy, type PolicyReport } from './stage-policy.js';
@@ -11,6 +10,7 @@ import { promote, type PromoteOptions, type StageMove } from './stages.js';
  * `promote` with its gates: the registry's stage order and `--if-better`. Both are checked inside
  * the promote transaction (the `guard`), so the stage cannot move between the check and the write.
  * `--eval-cmd` runs before it: it evaluates whichever side lacks the evaluation the gate needs.
+ * The gate machinery loads only for a gated promote: a plain one (the on-call path) stays light.
  */
 
 export interface EvalCommandSpec {
@@ -34,12 +34,14 @@ export async function promoteGated(reg: Registry, opts: GatedPromoteOptions): Pr
   const { gate, force, evalCommand, ...base } = opts;
   if (evalCommand && !gate) throw new UsageError('--eval-cmd goes with --if-better METRIC --on DATASET_REF', { code: 'E_BAD_GATE', hint: 'It evaluates whichever side lacks the evaluation the gate needs.' });
   if (evalCommand && opts.dryRun) throw new UsageError('--eval-cmd records evaluations, so it cannot be combined with --dry-run', { code: 'E_BAD_GATE', hint: 'Run `mlreg eval run` first, then promote --dry-run.' });
-  if (gate) validateGateSpec(gate);
+  const gates = gate ? await import('./gates.js') : undefined;
+  if (gate) gates!.validateGateSpec(gate);
 
   let spec = gate;
   let evaluated: EvalRunResult | undefined;
   if (gate && evalCommand) {
-    const plan = reg.read(() => planEvaluations(reg, gate, base.ref, base.stage));
+    const [{ evalRun }, evaluations] = await Promise.all([import('./eval-run.js'), import('./evaluations.js')]);
+    const plan = reg.read(() => planEvaluations(reg, evaluations, gate, base.ref, base.stage));
     // Pin the dataset version that was evaluated, so the gate compares exactly those values.
     spec = { ...gate, dataset: plan.dataset };
     if (plan.missing.length) {
@@ -63,8 +65,8 @@ export async function promoteGated(reg: Registry, opts: GatedPromoteOptions): Pr
     guard: ({ version, current }) => {
       policy = checkStagePolicy(reg, version, base.stage, !!force);
       if (spec) {
-        gateReport = evaluateGate(reg, spec, base.stage, version, current);
-        if (!gateReport.passed) throw gateError(gateReport);
+        gateReport = gates!.evaluateGate(reg, spec, base.stage, version, current);
+        if (!gateReport.passed) throw gates!.gateError(gateReport);
       }
       if (!policy && !gateReport && !force) return undefined;
       // What the promote event records: the gate report, the policy check, and --force.
@@ -76,7 +78,13 @@ export async function promoteGated(reg: Registry, opts: GatedPromoteOptions): Pr
 }
 
 /** Which of challenger and current holder lack the gate's metric on the dataset (on the slices it needs). */
-function planEvaluations(reg: Registry, gate: GateSpec, ref: string, stage: string): { dataset: VersionRecord; missing: VersionRecord[] } {
+function planEvaluations(
+  reg: Registry,
+  { DEFAULT_SLICE, latestEvaluations }: typeof import('./evaluations.js'),
+  gate: GateSpec,
+  ref: string,
+  stage: string,
+): { dataset: VersionRecord; missing: VersionRecord[] } {
   const challenger = resolveRef(reg, ref);
   const dataset = typeof gate.dataset === 'string' ? resolveRef(reg, gate.dataset) : gate.dataset;
   const holder = reg.db.prepare('SELECT version_id FROM stages WHERE artifact_id = ? AND stage = ?').get(challenger.artifactId, stage) as { version_id: number } | undefined;

@@ -15,7 +15,7 @@ function leaves(cmd: Command, path: string[] = []): { path: string[]; cmd: Comma
   });
 }
 
-const commands = leaves(buildProgram());
+const commands = leaves(await buildProgram());
 
 test('the CLI defines the core commands', () => {
   const names = commands.map((c) => c.path.join(' '));

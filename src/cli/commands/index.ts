@@ -1,31 +1,33 @@
 import type { Command } from 'commander';
-import { register as add } from './add.js';
-import { register as backup } from './backup.js';
-import { register as check } from './check.js';
-import { register as checkout } from './checkout.js';
-import { register as compare } from './compare.js';
-import { register as config } from './config.js';
-import { register as deleteCmd } from './delete.js';
-import { register as deprecate } from './deprecate.js';
-import { register as evalCommand } from './eval.js';
-import { register as gc } from './gc.js';
-import { register as history } from './history.js';
-import { register as init } from './init.js';
-import { register as list } from './list.js';
-import { register as monitor } from './monitor.js';
-import { register as promote } from './promote.js';
-import { register as restore } from './restore.js';
-import { register as review } from './review.js';
-import { register as rollback } from './rollback.js';
-import { register as show } from './show.js';
-import { register as undeprecate } from './undeprecate.js';
-import { register as verify } from './verify.js';
+
+type Register = (program: Command) => void;
 
 /**
- * Every command, in the order `mlreg --help` lists them. A command module only declares its
- * options; it imports core (and anything heavy) inside its run function, so start-up stays fast.
+ * Every command, in the order `mlreg --help` lists them, by name (and alias), with a loader. Only
+ * the module of the command being run is loaded (all of them for help), and a command module only
+ * declares its options: it imports core, renderers and anything heavy inside its run function. So
+ * `mlreg rollback` loads what rollback needs and nothing else.
  */
-export const COMMANDS: ((program: Command) => void)[] = [
-  init, add, list, show, promote, rollback, history, compare, checkout, check, evalCommand,
-  monitor, review, deprecate, undeprecate, deleteCmd, gc, verify, backup, restore, config,
+export const COMMAND_LOADERS: { name: string; aliases?: string[]; load: () => Promise<Register> }[] = [
+  { name: 'init', load: async () => (await import('./init.js')).register },
+  { name: 'add', load: async () => (await import('./add.js')).register },
+  { name: 'list', aliases: ['ls'], load: async () => (await import('./list.js')).register },
+  { name: 'show', load: async () => (await import('./show.js')).register },
+  { name: 'promote', load: async () => (await import('./promote.js')).register },
+  { name: 'rollback', load: async () => (await import('./rollback.js')).register },
+  { name: 'history', load: async () => (await import('./history.js')).register },
+  { name: 'compare', load: async () => (await import('./compare.js')).register },
+  { name: 'checkout', load: async () => (await import('./checkout.js')).register },
+  { name: 'check', load: async () => (await import('./check.js')).register },
+  { name: 'eval', load: async () => (await import('./eval.js')).register },
+  { name: 'monitor', load: async () => (await import('./monitor.js')).register },
+  { name: 'review', load: async () => (await import('./review.js')).register },
+  { name: 'deprecate', load: async () => (await import('./deprecate.js')).register },
+  { name: 'undeprecate', load: async () => (await import('./undeprecate.js')).register },
+  { name: 'delete', load: async () => (await import('./delete.js')).register },
+  { name: 'gc', load: async () => (await import('./gc.js')).register },
+  { name: 'verify', load: async () => (await import('./verify.js')).register },
+  { name: 'backup', load: async () => (await import('./backup.js')).register },
+  { name: 'restore', load: async () => (await import('./restore.js')).register },
+  { name: 'config', load: async () => (await import('./config.js')).register },
 ];
