@@ -42,23 +42,31 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
   try {
     src = await open(source, 'r');
     dst = await open(tmp, 'wx', 0o600);
-    // Two buffers: the write of one chunk overlaps the read of the next.
-    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-    let which = 0;
-    let pendingWrite: Promise<unknown> = Promise.resolve();
+    // Three buffers in a pipeline: while one chunk is hashed, the next is being read and the
+    // previous one written (reads and writes run on libuv's threads), so the file is read once
+    // and every stage overlaps. 1 MiB chunks measured fastest here (larger ones wait longer per step).
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
+    let i = 0;
+    // Each in-flight promise gets a no-op handler so a failure is not reported as unhandled before
+    // the loop awaits it (the await still throws).
+    const track = <T>(p: Promise<T>): Promise<T> => (p.catch(() => {}), p);
+    let reading = track(src.read(bufs[0]!, 0, CHUNK, 0));
     for (;;) {
-      const buf = bufs[which]!;
-      const { bytesRead } = await src.read(buf, 0, CHUNK, null);
-      await pendingWrite;
+      const { bytesRead } = await reading;
       if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      hash.update(chunk);
-      pendingWrite = writeAll(dst, chunk, size);
+      const chunk = bufs[i % 3]!.subarray(0, bytesRead);
+      const at = size;
       size += bytesRead;
-      which ^= 1;
+      const next = (i + 1) % 3;
+      await writes[next]; // its buffer is free again once its write is done
+      reading = track(src.read(bufs[next]!, 0, CHUNK, size));
+      hash.update(chunk);
+      writes[i % 3] = track(writeAll(dst, chunk, at));
+      i++;
       opts.onProgress?.(size);
     }
-    await pendingWrite;
+    await Promise.all(writes);
     await dst.sync();
     await dst.close();
     dst = undefined;
