@@ -45,8 +45,11 @@ export async function run(): Promise<BenchRow[]> {
       const reg = join(work, `reg-add-${i}`);
       Registry.init(reg, runtime);
       const copy = join(work, `copy-${i}.bin`);
+      // Both start from a clean page cache state: no dirty pages and no deletion still in flight.
+      timeShell('sync');
       floorTimes.push(timeShell(`openssl dgst -sha256 ${big} >/dev/null && cp ${big} ${copy} && sync`));
       rmSync(copy);
+      timeShell('sync');
       const t = timeCommand(`node ${BIN} add model big ${big} --registry ${reg}`, env);
       addTimes.push(t.ms);
       peakRss = Math.max(peakRss, t.rssMb);

@@ -39,6 +39,8 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
   let dst: FileHandle | undefined;
   const hash = createHash('sha256');
   let size = 0;
+  let digest = '';
+  let known = false;
   try {
     src = await open(source, 'r');
     dst = await open(tmp, 'wx', 0o600);
@@ -67,7 +69,10 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
       opts.onProgress?.(size);
     }
     await Promise.all(writes);
-    await dst.sync();
+    digest = hash.digest('hex');
+    // Content already stored (a re-add): the copy is thrown away, so it need not reach the disk.
+    known = hasObject(reg, digest) && freshen(objectPath(reg, digest));
+    if (!known) await dst.sync();
     await dst.close();
     dst = undefined;
     await src.close();
@@ -85,7 +90,10 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
       hint: 'Wait until whatever writes the file has finished, then add it again; nothing was registered.',
     });
   }
-  const digest = hash.digest('hex');
+  if (known) {
+    removeQuietly(tmp);
+    return { digest, size, written: false };
+  }
   return { digest, size, written: commitTemp(reg, tmp, digest) };
 }
 
