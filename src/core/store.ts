@@ -14,6 +14,7 @@ import { fsyncDir, type Registry } from './registry.js';
 
 export const DIGEST_RE = /^[0-9a-f]{64}$/;
 const CHUNK = 1 << 20; // 1 MiB: large enough for throughput, small enough that memory stays flat.
+const FLUSH_EVERY = 128 << 20;
 
 export interface StoredObject {
   digest: string;
@@ -54,6 +55,11 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
     // the loop awaits it (the await still throws).
     const track = <T>(p: Promise<T>): Promise<T> => (p.catch(() => {}), p);
     let reading = track(src.read(bufs[0]!, 0, CHUNK, 0));
+    // Start writeback every FLUSH_EVERY bytes instead of leaving a whole large file dirty for the
+    // final fsync: on the VM disks measured here that fsync alone took 0.8-2.5 s for 1 GiB, with
+    // early flushes the whole add took 0.8-0.9 s.
+    let flushing: Promise<void> = Promise.resolve();
+    let flushedAt = 0;
     for (;;) {
       const { bytesRead } = await reading;
       if (bytesRead === 0) break;
@@ -66,9 +72,15 @@ export async function putFile(reg: Registry, source: string, opts: { expectedSiz
       hash.update(chunk);
       writes[i % 3] = track(writeAll(dst, chunk, at));
       i++;
+      if (size - flushedAt >= FLUSH_EVERY) {
+        flushedAt = size;
+        await flushing;
+        flushing = track(dst.datasync());
+      }
       opts.onProgress?.(size);
     }
     await Promise.all(writes);
+    await flushing;
     digest = hash.digest('hex');
     // Content already stored (a re-add): the copy is thrown away, so it need not reach the disk.
     known = hasObject(reg, digest) && freshen(objectPath(reg, digest));
