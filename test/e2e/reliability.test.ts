@@ -1,37 +1,62 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliAsync, killAfter, tempDir, writeBigFile } from '../helpers.js';
+import { BIN, cli, cliAsync, tempDir, writeBigFile } from '../helpers.js';
 
 /** kill -9 in the middle of an add, and many writers at once: nothing half-done, nothing lost. */
 
-
+/**
+ * Start an add and SIGKILL it `extraMs` after its first temp object appears in tmp/ (so the kill
+ * lands while bytes are being stored, whatever the speed of the disk); resolves when it is gone.
+ */
+function killDuringStore(args: string[], cwd: string, tmp: string, extraMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' }, stdio: 'ignore' });
+    const poll = setInterval(() => {
+      if (readdirSync(tmp).some((f) => f.endsWith('.obj'))) {
+        clearInterval(poll);
+        setTimeout(() => child.kill('SIGKILL'), extraMs);
+      }
+    }, 2);
+    child.on('exit', () => {
+      clearInterval(poll);
+      resolve();
+    });
+  });
+}
 
 test('kill -9 during add of a 300 MB model at random moments: no version appears, leftovers are cleaned, adding again works', { timeout: 240_000 }, async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
     cli(['init'], { cwd });
+    const tmp = join(cwd, '.mlreg', 'tmp');
     const big = join(cwd, 'big-model.bin');
     writeBigFile(big, 300);
-    // Time one full add to spread the kills over its whole length.
+    // Time one full add, to spread the later kills over its length.
     const startedAt = Date.now();
     const full = cli(['add', 'model', 'probe', big], { cwd });
     assert.equal(full.code, 0, full.stderr);
     const duration = Date.now() - startedAt;
     let killedBeforeCommit = 0;
     let visible = 0;
-    for (let i = 0; i < 6; i++) {
-      const at = 60 + Math.floor(Math.random() * Math.max(100, duration - 80));
-      await killAfter(['add', 'model', 'victim', big], cwd, at);
+    // Three kills as soon as bytes are being stored, three at random moments after that.
+    const delays = [0, 0, 0, ...[1, 2, 3].map(() => Math.floor(Math.random() * duration))];
+    for (const [i, delay] of delays.entries()) {
+      // New content every time, so each add really stores a new 300 MB object.
+      const fd = openSync(big, 'r+');
+      writeSync(fd, Buffer.from(`victim ${i}`), 0, undefined, 0);
+      closeSync(fd);
+      await killDuringStore(['add', 'model', 'victim', big], cwd, tmp, delay);
       const versions = (cli(['list', '--json'], { cwd }).json?.data.artifacts as { name: string; versions: number }[]).find((a) => a.name === 'victim')?.versions ?? 0;
       // A kill lands before the commit (nothing visible) or after it (one whole version, checked below).
-      assert.ok(versions === visible || versions === visible + 1, `after a kill at ${at} ms: ${versions} versions, had ${visible}`);
+      assert.ok(versions === visible || versions === visible + 1, `after a kill ${delay} ms into storing: ${versions} versions, had ${visible}`);
       if (versions === visible) killedBeforeCommit++;
       visible = versions;
     }
-    assert.ok(killedBeforeCommit >= 3, `most adds were killed before they committed (${killedBeforeCommit}/6)`);
+    assert.ok(killedBeforeCommit >= 3, `the kills while storing left nothing visible (${killedBeforeCommit}/6 before the commit)`);
     // Every version that became visible is whole: its bytes check out against their digests.
     for (const v of cli(['list', 'victim', '--json'], { cwd }).json?.data?.versions ?? []) {
       const co = cli(['checkout', `victim@${v.version}`, join(cwd, `seen-${v.version}`), '--json'], { cwd });
