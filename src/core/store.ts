@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, unlinkSync, utimesSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromSystemError, IntegrityError } from './errors.js';
@@ -192,13 +192,6 @@ export function removeQuietly(path: string): void {
   }
 }
 
-export function objectSize(reg: Registry, digest: string): number | undefined {
-  try {
-    return statSync(objectPath(reg, digest)).size;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Read a whole (small) object, checking its digest. */
 export async function readObject(reg: Registry, digest: string): Promise<Buffer> {
@@ -263,30 +256,6 @@ export async function copyObjectVerified(reg: Registry, digest: string, dest: st
   return size;
 }
 
-/** Re-hash one stored object. Returns the actual digest and size (undefined when missing). */
-export async function hashObject(reg: Registry, digest: string): Promise<{ digest: string; size: number } | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(objectPath(reg, digest), 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromSystemError(err, objectPath(reg, digest));
-  }
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-      size += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return { digest: hash.digest('hex'), size };
-}
 
 function missingObject(digest: string): IntegrityError {
   return new IntegrityError(`object sha256:${digest} is missing from the registry`, {
