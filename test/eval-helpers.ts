@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Registry } from '../src/core/registry.js';
 import { addVersion } from '../src/core/versions.js';
-import { FIXTURES } from './helpers.js';
+import assert from 'node:assert/strict';
+import { cli, FIXTURES, tempDir, type CliResult } from './helpers.js';
 import { registryState } from './registry-state.js';
 
 /** Shared plumbing of the evaluation, gate and compare tests. */
@@ -13,6 +14,23 @@ export const MISBEHAVE = join(EVAL_FIXTURES, 'misbehave.mjs');
 /** Every row of every table and every object, to prove that a refused command changed nothing. */
 export function dbSnapshot(root: string): string {
   return JSON.stringify(registryState(root));
+}
+
+export interface HoldoutRegistry {
+  dir: string;
+  reg: string;
+  run: (args: string[]) => CliResult;
+  cleanup: () => void;
+}
+
+/** A temp registry holding the holdout (hold@1.0.0), and `run` for the built CLI on it. */
+export function holdoutRegistry(): HoldoutRegistry {
+  const t = tempDir();
+  const reg = join(t.path, 'reg');
+  const run = (args: string[]) => cli(['--registry', reg, ...args], { cwd: t.path });
+  assert.equal(run(['init', reg]).code, 0);
+  assert.equal(run(['add', 'dataset', 'hold', join(EVAL_FIXTURES, 'holdout.csv')]).code, 0);
+  return { dir: t.path, reg, run, cleanup: t.cleanup };
 }
 
 /** Three threshold models (a: 0.6, b: 0.5, c: 0.42 → m@1.0.0, 1.1.0, 1.2.0) and the holdout (hold@1.0.0). */

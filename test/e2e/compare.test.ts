@@ -2,18 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, tempDir } from '../helpers.js';
-import { dbSnapshot, EVAL_FIXTURES, SCORE } from '../eval-helpers.js';
+import { dbSnapshot, EVAL_FIXTURES, holdoutRegistry, SCORE } from '../eval-helpers.js';
 
 function setup() {
-  const t = tempDir();
-  const reg = join(t.path, 'reg');
-  const run = (args: string[]) => cli(['--registry', reg, ...args], { cwd: t.path });
-  assert.equal(run(['init', reg]).code, 0);
-  assert.equal(run(['add', 'dataset', 'hold', join(EVAL_FIXTURES, 'holdout.csv')]).code, 0);
+  const h = holdoutRegistry();
+  const { run } = h;
   assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-a'), '--metric', 'log_loss=0.4', '--metric', 'latency_ms=12', '--param', 'threshold=0.6', '--param', 'kind=stump', '--trained-on', 'hold']).code, 0);
   // B: the same model file changed, plus a new file
-  const b = join(t.path, 'b');
+  const b = join(h.dir, 'b');
   mkdirSync(b);
   copyFileSync(join(EVAL_FIXTURES, 'model-b', 'model.json'), join(b, 'model.json'));
   writeFileSync(join(b, 'NOTES.md'), 'threshold lowered\n');
@@ -21,7 +17,7 @@ function setup() {
   assert.equal(run(['eval', 'run', 'm@1.0.0', 'm@1.1.0', '--on', 'hold', '--', process.execPath, SCORE]).code, 0);
   assert.equal(run(['eval', 'record', 'm@1.1.0', '--slice', 'mobile', 'accuracy=0.7']).code, 0);
   assert.equal(run(['promote', 'm@1.0.0', '--to', 'production']).code, 0);
-  return { reg, run, cleanup: t.cleanup };
+  return h;
 }
 
 test('compare two models: metrics and shared evaluations with verdicts, params, files, lineage (json)', () => {

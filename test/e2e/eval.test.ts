@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, tempDir } from '../helpers.js';
-import { dbSnapshot, EVAL_FIXTURES, expectedAccuracy, MISBEHAVE, SCORE } from '../eval-helpers.js';
+import { dbSnapshot, EVAL_FIXTURES, expectedAccuracy, holdoutRegistry, MISBEHAVE, SCORE, type HoldoutRegistry } from '../eval-helpers.js';
 
 /** True while `pid` runs (a zombie waiting to be reaped does not count), polling up to 3 s for it to go. */
 async function stillRuns(pid: number): Promise<boolean> {
@@ -21,15 +20,12 @@ async function stillRuns(pid: number): Promise<boolean> {
 }
 
 /** A registry with hold@1.0.0 and models m@1.0.0 (threshold 0.6) and m@1.1.0 (0.5). */
-function setup(): { dir: string; reg: string; run: (args: string[]) => ReturnType<typeof cli>; cleanup: () => void } {
-  const t = tempDir();
-  const reg = join(t.path, 'reg');
-  const run = (args: string[]) => cli(['--registry', reg, ...args], { cwd: t.path });
-  assert.equal(run(['init', reg]).code, 0);
-  assert.equal(run(['add', 'dataset', 'hold', join(EVAL_FIXTURES, 'holdout.csv')]).code, 0);
+function setup(): HoldoutRegistry {
+  const h = holdoutRegistry();
+  const { run } = h;
   assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-a')]).code, 0);
   assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-b')]).code, 0);
-  return { dir: t.path, reg, run, cleanup: t.cleanup };
+  return h;
 }
 
 test('eval run: checks out each model and the dataset, runs the command, records what it prints', () => {

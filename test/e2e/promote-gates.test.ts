@@ -2,19 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { cli, tempDir } from '../helpers.js';
-import { dbSnapshot, EVAL_FIXTURES, SCORE } from '../eval-helpers.js';
+import { dbSnapshot, EVAL_FIXTURES, holdoutRegistry, SCORE } from '../eval-helpers.js';
 
 /** hold@1.0.0; m@1.0.0 (threshold 0.6) in production; m@1.1.0 (0.5) and m@1.2.0 (0.42) not promoted. */
 function setup() {
-  const t = tempDir();
-  const reg = join(t.path, 'reg');
-  const run = (args: string[]) => cli(['--registry', reg, ...args], { cwd: t.path });
-  assert.equal(run(['init', reg]).code, 0);
-  assert.equal(run(['add', 'dataset', 'hold', join(EVAL_FIXTURES, 'holdout.csv')]).code, 0);
+  const h = holdoutRegistry();
+  const { run } = h;
   for (const m of ['a', 'b', 'c']) assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, `model-${m}`)]).code, 0);
   assert.equal(run(['promote', 'm@1.0.0', '--to', 'production']).code, 0);
-  return { dir: t.path, reg, run, cleanup: t.cleanup };
+  return h;
 }
 
 const evalCmd = `"${process.execPath}" "${SCORE}"`;
