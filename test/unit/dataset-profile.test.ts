@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { addVersion } from '../../src/core/versions.js';
 import { datasetAddHooks, loadProfile, profileFiles } from '../../src/core/datasets/profiles.js';
-import type { Profile } from '../../src/core/datasets/profile-types.js';
+import { PROFILE_FORMAT, type Profile } from '../../src/core/datasets/profile-types.js';
 import { FIXTURES, tempRegistry } from '../helpers.js';
 
 const DATA = join(FIXTURES, 'datasets');
@@ -173,6 +173,21 @@ test('a CSV value further down than the type sniffer looks widens its column ins
     assert.equal(p.columns[1]!.numeric!.max, 6);
     assert.ok(p.columns[1]!.categories!.top.some(([v, k]) => v === '1.5' && k === 1), '1.5 is kept, not rounded to 2');
     assert.equal(p.columns[1]!.numeric!.sum, lines.slice(1, -1).reduce((s, l) => s + Number(l.split(',')[1]), 0) + 1.5);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('profiles of the previous format are read as they are; a profile from a newer mlreg is refused with a hint', async () => {
+  const t = tempRegistry();
+  try {
+    const added = await addVersion(t.reg, { kind: 'dataset', name: 'train', path: join(DATA, 'holdout.csv'), actor: 'tester', ...datasetAddHooks(t.reg, true) });
+    const stored = loadProfile(t.reg, added.version.id)!;
+    const old = { ...stored, format: 1, table: { ...stored.table, sketch: { ...stored.table.sketch, quantiles: 'approx_quantile' as const, threads: 1 } } };
+    t.reg.db.prepare('UPDATE dataset_profiles SET format = 1, profile = ? WHERE version_id = ?').run(JSON.stringify(old), added.version.id);
+    assert.deepEqual(loadProfile(t.reg, added.version.id), old);
+    t.reg.db.prepare('UPDATE dataset_profiles SET format = ? WHERE version_id = ?').run(PROFILE_FORMAT + 1, added.version.id);
+    assert.throws(() => loadProfile(t.reg, added.version.id), (err: Error & { code?: string; hint?: string }) => err.code === 'E_PROFILE_TOO_NEW' && /Upgrade mlreg/.test(err.hint ?? ''));
   } finally {
     t.cleanup();
   }

@@ -3,7 +3,7 @@
  * index as JSON (table dataset_profiles). `format` is bumped whenever the shape changes, so an old
  * registry's profiles can still be read (or recomputed) by a newer mlreg.
  */
-export const PROFILE_FORMAT = 1;
+export const PROFILE_FORMAT = 2;
 
 /** Quantile levels kept for numeric columns: p0.1, p1 … p99, p99.9. */
 export const QUANTILE_LEVELS: readonly number[] = [0.001, ...Array.from({ length: 99 }, (_, i) => (i + 1) / 100), 0.999];
@@ -30,7 +30,7 @@ export interface NumericProfile {
   sum: number;
   negatives: number;
   quantiles: { p: number[]; x: number[] };
-  /** 20 equal-width bins between min and max: edges has 21 entries. */
+  /** 20 equal-width bins between min and max: edges has 21 entries. Counts are exact, or scaled from the sample (see SketchSettings). */
   bins: { edges: number[]; counts: number[] };
 }
 
@@ -65,15 +65,34 @@ export interface ColumnProfile {
   exact?: { values?: number[]; counts?: [string, number][] };
 }
 
+/**
+ * How the approximate parts were computed. Format 2: one pass on every core, and nothing depends on the
+ * order rows are merged in. Quantiles and bins of a numeric column come from its sorted values: every
+ * value when the column has at most 1000 distinct values (counted exactly) or the table at most
+ * 131,072 rows (`sampleRate` 1), else a 1-in-`sampleRate` sample of the rows chosen by a hash of each
+ * row's values, the same rows every time. Format 1 profiles said `approx_quantile` (DuckDB's t-digest on
+ * one thread) and carried `threads`.
+ */
+export interface SketchSettings {
+  quantiles: 'exact' | 'sample' | 'approx_quantile';
+  sampleRate?: number;
+  distinct: 'approx_count_distinct';
+  threads?: number;
+  topValues: number;
+  bins: number;
+  exactRows: number;
+}
+
 export interface Profile {
-  format: typeof PROFILE_FORMAT;
+  /** PROFILE_FORMAT when written; older profiles (1) read the same way. */
+  format: number;
   table: {
     rows: number;
     bytes: number;
     format: DataFormat;
     files: number;
     engine: string;
-    sketch: { quantiles: 'exact' | 'approx_quantile'; distinct: 'approx_count_distinct'; threads: number; topValues: number; bins: number; exactRows: number };
+    sketch: SketchSettings;
   };
   columns: ColumnProfile[];
 }
