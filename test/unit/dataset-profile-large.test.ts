@@ -161,3 +161,32 @@ test('columns that are missing wherever the plan samples are still profiled exac
     t.cleanup();
   }
 });
+
+test('a JSON array whose rows the plan overestimates is still profiled exactly: every value is collected once the table turns out small', async () => {
+  const t = tempRegistry();
+  try {
+    const u = lcg(3);
+    const xs: number[] = [];
+    const rows: string[] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const x = Number((u() * 1e4).toFixed(4));
+      xs.push(x);
+      rows.push(JSON.stringify({ x, note: `row ${i} ${'.'.repeat(80)}` }));
+    }
+    // One object per line inside [ ]: the plan's line slices do not parse, so it reads the first rows and guesses the count from the size.
+    const path = join(t.dir, 'rows.json');
+    writeFileSync(path, `[\n${rows.join(',\n')}\n]\n`);
+    const p = await profileTable(detectTable([{ path: 'rows.json', abs: path, size: statSync(path).size }]), { tempPath: (s) => t.reg.tempPath(s) });
+    assert.equal(p.table.rows, 60_000);
+    assert.equal(p.table.sketch.quantiles, 'exact');
+    const x = p.columns.find((c) => c.name === 'x')!;
+    const ex = exactStats(xs);
+    QUANTILE_LEVELS.forEach((q, j) => assert.ok(close(x.numeric!.quantiles.x[j]!, quantile(ex.sorted, q), 1e-12), `p${q}`));
+    const w = (x.numeric!.max - x.numeric!.min) / 20;
+    const bins = new Array<number>(20).fill(0);
+    for (const v of xs) bins[Math.min(Math.floor((v - x.numeric!.min) / w), 19)]!++;
+    assert.deepEqual(x.numeric!.bins.counts, bins, 'exact bin counts');
+  } finally {
+    t.cleanup();
+  }
+});

@@ -1,5 +1,5 @@
 import { binsOf, momentsOfCounts, momentsOfSums, quantilesOf, scaleBins, weighted, type WeightedValues } from './profile-math.js';
-import { exactScales, scalesFailed, type ColumnDesign, type Scales } from './profile-plan.js';
+import { exactScales, SAMPLE_ROWS, scalesFailed, type ColumnDesign, type Scales } from './profile-plan.js';
 import { EXACT_ROWS, MAX_COUNTED_DISTINCT, QUANTILE_LEVELS, TOP_VALUES, type CategoryProfile, type ColumnKind, type ColumnProfile, type NumericProfile } from './profile-types.js';
 
 /**
@@ -158,7 +158,8 @@ function measuredNumbers(d: ColumnDesign, base: { name: string; type: string }, 
     const sc = d.scales!;
     const listed = (r[`c${i}_sample`] as number[] | null) ?? [];
     const rescale = scalesFailed(sc, min, max);
-    const collect = listed.length < Math.min(n, MIN_SAMPLE);
+    // Too few sampled values for quantiles, or a table small enough to be exact (the plan's row estimate was high): take them all.
+    const collect = listed.length < n && (listed.length < MIN_SAMPLE || rows <= SAMPLE_ROWS);
     if (rescale || collect) {
       if (r[`c${i}_followed`]) throw new ProfilerInvariantError(`column ${base.name} still needs a follow-up pass after one`);
       return { followUp: { ...(rescale ? { rescale: exactScales(min, max) } : {}), ...(collect ? { collectValues: true as const } : {}) } };
