@@ -171,17 +171,25 @@ function exactVersion(reg: Registry, artifactId: number, version: string): Versi
  * The highest version of a list by semver, preferring releases and non-deprecated versions:
  * `latest` and ranges never pick a deprecated or prerelease version when another one qualifies.
  */
-export function pickLatest(rows: VersionRow[], range?: string): VersionRow | undefined {
-  const pools = [
-    rows.filter((r) => !r.deprecated_at && semver.prerelease(r.version) === null),
-    rows.filter((r) => !r.deprecated_at),
-    rows,
-  ];
+export function pickLatest<T extends Pick<VersionRow, 'version' | 'deprecated_at'>>(rows: T[], range?: string): T | undefined {
+  // Each version parsed once (semver.gt in a reduce parses two per step: 7 ms of `compare` on 1,000 versions).
+  const parsed = rows.map((row) => ({ row, v: new semver.SemVer(row.version) }));
+  const pools = [parsed.filter((p) => !p.row.deprecated_at && p.v.prerelease.length === 0), parsed.filter((p) => !p.row.deprecated_at), parsed];
   for (const pool of pools) {
-    const candidates = range ? pool.filter((r) => semver.satisfies(r.version, range, { includePrerelease: pool !== pools[0] })) : pool;
-    if (candidates.length > 0) return candidates.reduce((best, r) => (semver.gt(r.version, best.version) ? r : best));
+    const candidates = range ? pool.filter((p) => semver.satisfies(p.v, range, { includePrerelease: pool !== pools[0] })) : pool;
+    if (candidates.length > 0) return candidates.reduce((best, p) => (p.v.compare(best.v) > 0 ? p : best)).row;
   }
   return undefined;
+}
+
+/** The id, number and deprecation of every version of an artifact: what `latest` and ranges choose from. */
+function versionKeys(reg: Registry, artifactId: number): { id: number; version: string; deprecated_at: string | null }[] {
+  return reg.db.prepare('SELECT id, version, deprecated_at FROM versions WHERE artifact_id = ?').all(artifactId) as { id: number; version: string; deprecated_at: string | null }[];
+}
+
+function pickLatestRow(reg: Registry, artifactId: number, range?: string): VersionRow | undefined {
+  const key = pickLatest(versionKeys(reg, artifactId), range);
+  return key && (reg.db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(key.id) as VersionRow);
 }
 
 /** Resolve a reference to one version, or throw NotFound / InvalidInput with a helpful hint. */
@@ -203,7 +211,7 @@ export function resolveRef(reg: Registry, refOrText: Ref | string, expectKind?: 
       break;
     case 'latest':
     case 'range':
-      row = pickLatest(versionsOf(reg, artifact.id), sel.kind === 'range' ? sel.range : undefined);
+      row = pickLatestRow(reg, artifact.id, sel.kind === 'range' ? sel.range : undefined);
       if (!row) throw versionNotFound(ref, sel.kind === 'latest' ? `${ref.name} has no versions` : `no version of ${ref.name} matches ${sel.range}`);
       break;
     case 'stage': {

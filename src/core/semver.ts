@@ -15,7 +15,9 @@ export { default as valid } from 'semver/functions/valid.js';
 
 const require = createRequire(import.meta.url);
 
-export function satisfies(version: string, range: string | Range, options?: RangeOptions): boolean {
+export { SemVerClass as SemVer };
+
+export function satisfies(version: string | SemVerClass, range: string | Range, options?: RangeOptions): boolean {
   return (require('semver/functions/satisfies') as typeof import('semver/functions/satisfies.js'))(version, range, options);
 }
 
