@@ -84,8 +84,11 @@ export async function prepareCheckout(
   };
 }
 
-/** Write every file of a manifest into a fresh folder `target` (via a temp sibling and one rename). */
-export async function materialise(reg: Registry, manifest: Manifest, parent: string, target: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+/**
+ * Write every file of a manifest into a fresh folder `target` (via a temp sibling and one rename).
+ * `durable: false` skips the fsyncs, for a private copy that is deleted after use (eval run's).
+ */
+export async function materialise(reg: Registry, manifest: Manifest, parent: string, target: string, onProgress?: (done: number, total: number) => void, durable = true): Promise<void> {
   const staging = join(parent, `.tmp-${randomBytes(6).toString('hex')}`);
   const total = manifest.files.reduce((s, f) => s + f.size, 0);
   let done = 0;
@@ -96,10 +99,10 @@ export async function materialise(reg: Registry, manifest: Manifest, parent: str
       const dest = join(staging, f.path);
       mkdirSync(dirname(dest), { recursive: true });
       const before = done;
-      await copyObjectVerified(reg, f.sha256, dest, f.mode, onProgress ? (d) => onProgress(before + d, total) : undefined);
+      await copyObjectVerified(reg, f.sha256, dest, f.mode, onProgress ? (d) => onProgress(before + d, total) : undefined, durable);
       done += f.size;
     }
-    fsyncDir(staging);
+    if (durable) fsyncDir(staging);
     // A stale or damaged copy of the same version is moved aside, then removed after the swap.
     let aside: string | undefined;
     try {
@@ -110,7 +113,7 @@ export async function materialise(reg: Registry, manifest: Manifest, parent: str
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     renameSync(staging, target);
-    fsyncDir(parent);
+    if (durable) fsyncDir(parent);
     if (aside) rmSync(aside, { recursive: true, force: true });
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });

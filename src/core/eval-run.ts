@@ -99,9 +99,10 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
   return { dataset: { name: dataset.name, version: dataset.version }, runs, recorded };
 }
 
+/** A private, hash-checked copy, deleted after the run: nothing to fsync. */
 async function checkoutInto(reg: Registry, v: VersionRecord, parent: string, target: string): Promise<void> {
   const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
-  await materialise(reg, manifest, parent, target);
+  await materialise(reg, manifest, parent, target, undefined, false);
 }
 
 function substitute(arg: string, modelDir: string, datasetDir: string, quote: (s: string) => string): string {

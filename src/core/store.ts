@@ -215,7 +215,7 @@ export async function readObject(reg: Registry, digest: string): Promise<Buffer>
  * Copy an object to `dest` (created new, mode `mode`), re-hashing on the way. On a mismatch the
  * partial copy is removed and an IntegrityError thrown, so bad bytes never reach the caller's folder.
  */
-export async function copyObjectVerified(reg: Registry, digest: string, dest: string, mode: number, onProgress?: ProgressFn): Promise<number> {
+export async function copyObjectVerified(reg: Registry, digest: string, dest: string, mode: number, onProgress?: ProgressFn, durable = true): Promise<number> {
   const hash = createHash('sha256');
   let src: FileHandle | undefined;
   let dst: FileHandle | undefined;
@@ -237,7 +237,7 @@ export async function copyObjectVerified(reg: Registry, digest: string, dest: st
       size += bytesRead;
       onProgress?.(size);
     }
-    await dst.sync();
+    if (durable) await dst.sync();
   } catch (err) {
     await dst?.close().catch(() => {});
     dst = undefined;
