@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectTable } from '../../src/core/datasets/formats.js';
 import { profileTable } from '../../src/core/datasets/profiler.js';
@@ -186,6 +186,98 @@ test('a JSON array whose rows the plan overestimates is still profiled exactly: 
     const bins = new Array<number>(20).fill(0);
     for (const v of xs) bins[Math.min(Math.floor((v - x.numeric!.min) / w), 19)]!++;
     assert.deepEqual(x.numeric!.bins.counts, bins, 'exact bin counts');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a numeric column empty in the rows the type sniffer reads is profiled as numbers; a text one stays text', async () => {
+  const t = tempRegistry();
+  try {
+    const u = lcg(5);
+    const lines = ['id,late,note'];
+    const late: number[] = [];
+    for (let i = 0; i < 300_000; i++) {
+      // Nothing in the first 30,000 rows (past DuckDB's 20,480-row sniff), then numbers; `note` likewise but words.
+      const v = i < 30_000 ? '' : (u() * 100).toFixed(2);
+      if (v) late.push(Number(v));
+      lines.push(`${i},${v},${i < 30_000 ? '' : `w${i % 7}`}`);
+    }
+    const path = join(t.dir, 'late.csv');
+    writeFileSync(path, lines.join('\n') + '\n');
+    const p = await profile(t.reg, path, 2);
+    const l = p.columns.find((c) => c.name === 'late')!;
+    assert.equal(l.type, 'DOUBLE');
+    assert.equal(l.kind, 'numeric');
+    assert.equal(l.count, 270_000);
+    assert.ok(close(l.numeric!.mean, exactStats(late).mean, 1e-12));
+    const note = p.columns.find((c) => c.name === 'note')!;
+    assert.deepEqual([note.type, note.kind, note.distinct], ['VARCHAR', 'categorical', 7]);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a table of repeated rows is counted exactly rather than described by a sample of copies', async () => {
+  const t = tempRegistry();
+  try {
+    // 600,000 rows that are 2,000 distinct rows repeated: a hash of the row takes all copies of a row or
+    // none, so a 1-in-8 sample would hold ~250 of the 2,000 values.
+    const distinctRows = Array.from({ length: 2000 }, (_, k) => `${(k * 0.731).toFixed(3)}`);
+    const lines = ['x'];
+    const xs: number[] = [];
+    for (let i = 0; i < 600_000; i++) {
+      const v = distinctRows[(i * 7919) % 2000]!;
+      lines.push(v);
+      xs.push(Number(v));
+    }
+    const path = join(t.dir, 'repeats.csv');
+    writeFileSync(path, lines.join('\n') + '\n');
+    const p = await profile(t.reg, path, 2);
+    const x = p.columns[0]!.numeric!;
+    const ex = exactStats(xs);
+    QUANTILE_LEVELS.forEach((q, j) => assert.ok(close(x.quantiles.x[j]!, quantile(ex.sorted, q), 1e-12), `p${q}: ${x.quantiles.x[j]} vs ${quantile(ex.sorted, q)}`));
+    assert.equal(x.bins.counts.reduce((s, c) => s + c, 0), 600_000);
+    assert.equal(p.table.sketch.sampleRate, 8);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('values near the largest double: finite bins and quantiles, no overflow in the moments', async () => {
+  const t = tempRegistry();
+  try {
+    const lines = ['x'];
+    for (let i = 0; i < 200_000; i++) lines.push(String((i % 2 ? 1 : -1) * (1e307 + (i % 1000) * 1e304)));
+    const path = join(t.dir, 'huge.csv');
+    writeFileSync(path, lines.join('\n') + '\n');
+    const p = await profile(t.reg, path, 2);
+    const x = p.columns[0]!.numeric!;
+    assert.ok(Number.isFinite(x.mean) && Math.abs(x.mean) < 1e305, `mean ${x.mean}`);
+    assert.ok(x.bins.edges.every(Number.isFinite) && x.bins.counts.reduce((s, c) => s + c, 0) === 200_000);
+    assert.ok(x.quantiles.x.every(Number.isFinite));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a small folder of parts read on several threads gives the same profile as on one', async () => {
+  const t = tempRegistry();
+  try {
+    const u = lcg(9);
+    const dir = join(t.dir, 'parts');
+    mkdirSync(dir);
+    const files: { path: string; abs: string; size: number }[] = [];
+    for (let k = 0; k < 6; k++) {
+      const lines = ['a,b'];
+      for (let i = 0; i < 5000; i++) lines.push(`${(u() * 1e3).toFixed(4)},${(u() * 7).toFixed(1)}`);
+      const path = join(dir, `part-${k}.csv`);
+      writeFileSync(path, lines.join('\n') + '\n');
+      files.push({ path: `part-${k}.csv`, abs: path, size: statSync(path).size });
+    }
+    const run = (threads: number) => profileTable(detectTable(files), { tempPath: (s) => t.reg.tempPath(s), loadThreads: threads });
+    const one = await run(1);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await run(4), one);
   } finally {
     t.cleanup();
   }

@@ -31,7 +31,9 @@ function entriesOf(v: unknown): [unknown, number][] {
 }
 
 /** Distinct values at most this many (by HyperLogLog, which errs by ~13%) are worth counting exactly: categories may follow. */
-const recount = (distinct: number, limit: number): boolean => distinct <= limit * 1.25;
+const recount = (distinct: number, limit: number): boolean => distinct <= limit * 1.5;
+/** A column with at most this many distinct values is counted exactly when its row sample looks degenerate (see measuredNumbers). */
+const MAX_RECOUNT = 100_000;
 
 function kindOfStrings(distinct: number, count: number): ColumnKind {
   if (count === 0) return 'empty';
@@ -168,6 +170,10 @@ function measuredNumbers(d: ColumnDesign, base: { name: string; type: string }, 
     const sample = Float64Array.from(listed, Number).sort();
     const counts = weighted(sample);
     const everyRow = sample.length === n;
+    // The sample takes whole rows by their hash, so a table of many identical rows gives copies, not
+    // variety: far fewer distinct values than a sample of this size would show means counting instead.
+    const expected = distinct * (1 - Math.exp(-sample.length / Math.max(1, distinct)));
+    if (!everyRow && distinct <= MAX_RECOUNT && counts.length < expected / 2) return { followUp: { countValues: true } };
     col.numeric = numericProfile(n, moments, min, max, num(r[`c${i}_neg`]), counts, everyRow ? 1 : n);
     if (everyRow && rows <= EXACT_ROWS) col.exact = { values: Array.from(sample) };
   }

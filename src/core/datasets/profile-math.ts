@@ -32,7 +32,10 @@ export function quantilesOf(counts: WeightedValues): number[] {
     const lo = Math.floor(h);
     const a = atRank(counts, cum, lo);
     const b = atRank(counts, cum, Math.min(lo + 1, total - 1));
-    return a + (h - lo) * (b - a);
+    const t = h - lo;
+    if (t === 0 || a === b) return a;
+    // b − a overflows only for values beyond ±DBL_MAX/2; then interpolate without the difference.
+    return Number.isFinite(b - a) ? a + t * (b - a) : a * (1 - t) + b * t;
   });
 }
 
@@ -54,11 +57,14 @@ export interface Bins {
 
 /** BIN_COUNT equal-width bins between min and max; a value on an inner edge belongs to the bin above it, max to the last. */
 export function binsOf(counts: WeightedValues, min: number, max: number, n: number): Bins {
-  const w = (max - min) / BIN_COUNT;
-  if (!(w > 0)) return { edges: [min, max], counts: [n] };
+  if (!(max > min)) return { edges: [min, max], counts: [n] };
+  // A range wider than the largest double (values beyond ±DBL_MAX/2) is binned at half scale.
+  const k = Number.isFinite(max - min) ? 1 : 0.5;
+  const lo = min * k;
+  const w = (max * k - lo) / BIN_COUNT;
   const out = new Array<number>(BIN_COUNT).fill(0);
-  for (const [x, c] of counts) out[Math.min(Math.floor((x - min) / w), BIN_COUNT - 1)]! += c;
-  return { edges: Array.from({ length: BIN_COUNT + 1 }, (_, j) => (j === BIN_COUNT ? max : min + j * w)), counts: out };
+  for (const [x, c] of counts) out[Math.min(Math.floor((x * k - lo) / w), BIN_COUNT - 1)]! += c;
+  return { edges: Array.from({ length: BIN_COUNT + 1 }, (_, j) => (j === BIN_COUNT ? max : (lo + j * w) / k)), counts: out };
 }
 
 /**
@@ -98,8 +104,12 @@ export interface Moments {
 /** Mean, M2 (sum of squared deviations) and sum of exactly counted values, two passes in value order. */
 export function momentsOfCounts(counts: WeightedValues, n: number): Moments {
   let sum = 0;
-  for (const [x, c] of counts) sum += x * c;
-  const mean = sum / n;
+  let mean = 0;
+  // The mean from weighted shares, so it stays finite when the sum would not.
+  for (const [x, c] of counts) {
+    sum += x * c;
+    mean += x * (c / n);
+  }
   let m2 = 0;
   for (const [x, c] of counts) m2 += c * (x - mean) * (x - mean);
   return { mean, m2, sum };
@@ -140,12 +150,13 @@ function exponentOf(x: number): number {
 /**
  * Moments from exact integer sums, computed by DuckDB on any number of threads: s1 = Σ x·2^a and
  * s2 = Σ ((x − shift)·2^b)², each term rounded to a 64-bit integer and summed in 128 bits, so the sums do
- * not depend on the order rows are merged in. The rounding of each term is below 2^-52 of the largest.
+ * not depend on the order rows are merged in. Each term is rounded to an integer, and the largest term has
+ * at least 2^40 (scalesFailed checks), so rounding costs under 2^-40 of it.
  */
 export function momentsOfSums(s1: bigint, s2: bigint, n: number, a: number, shift: number, b: number): Moments {
-  const sum = ldexp(Number(s1), -a);
-  const mean = sum / n;
-  const d = mean - shift;
-  const m2 = Math.max(0, ldexp(Number(s2), -2 * b) - n * d * d);
-  return { mean, m2, sum };
+  // Divided by n before unscaling, and M2 taken at its scale, so neither overflows when the values are huge.
+  const mean = ldexp(Number(s1) / n, -a);
+  const d = ldexp(mean - shift, b);
+  const m2 = ldexp(Math.max(0, Number(s2) - n * d * d), -2 * b);
+  return { mean, m2, sum: ldexp(Number(s1), -a) };
 }

@@ -43,8 +43,8 @@ export interface ColumnDesign {
   strategy: Strategy;
   scales?: Scales;
   /**
-   * A CSV column typed as text only because the type sniffer (and the plan's sample) saw no value in it:
-   * the pass also counts how many of its values read as numbers, and when all do it becomes numeric.
+   * A CSV column typed as text only because the type sniffer saw no value in it: the pass also counts
+   * how many of its values read as numbers, and when all do it becomes numeric.
    */
   maybeNumeric?: boolean;
 }
@@ -59,10 +59,12 @@ export interface PassDesign {
 export interface SampleColumn {
   nonMissing: number;
   distinct: number;
-  /** Numbers: finite min, max and mean (null when the sample holds none). */
+  /** Numbers: finite min, max and median (null when the sample holds none). */
   min: number | null;
   max: number | null;
-  mean: number | null;
+  median: number | null;
+  /** Text columns typed so for want of values: how many of the sample's values read as numbers. */
+  numeric?: number;
 }
 
 /** The numeric sample is sized to about this many rows (2^17); up to this many rows it is every row. */
@@ -79,7 +81,7 @@ export function looksCounted(s: SampleColumn): boolean {
   return s.nonMissing > 0 && s.distinct <= MAX_COUNTED_DISTINCT && (s.distinct <= 20 || s.distinct <= 0.5 * s.nonMissing);
 }
 
-export function designPass(plans: ColumnPlan[], sample: SampleColumn[], estimatedRows: number, csv = false): PassDesign {
+export function designPass(plans: ColumnPlan[], sample: SampleColumn[], estimatedRows: number, maybeNumeric: ReadonlySet<number> = new Set()): PassDesign {
   const small = estimatedRows <= SAMPLE_ROWS;
   const columns = plans.map((plan, i): ColumnDesign => {
     const s = sample[i]!;
@@ -90,7 +92,7 @@ export function designPass(plans: ColumnPlan[], sample: SampleColumn[], estimate
         return { plan, strategy: 'dates' };
       case 'string':
         // A small table's strings are all counted (its text columns keep exact counts too, and memory is no question).
-        return { plan, strategy: small || looksCounted(s) ? 'counted' : 'text', ...(csv && s.nonMissing === 0 && plan.type === 'VARCHAR' ? { maybeNumeric: true } : {}) };
+        return { plan, strategy: small || looksCounted(s) ? 'counted' : 'text', ...(maybeNumeric.has(i) ? { maybeNumeric: true } : {}) };
       default:
         return looksCounted(s) ? { plan, strategy: 'counted' } : { plan, strategy: 'measured', scales: sampleScales(s) };
     }
@@ -99,16 +101,18 @@ export function designPass(plans: ColumnPlan[], sample: SampleColumn[], estimate
   return { columns, sampleRate: Math.min(rate, 2 ** 20) };
 }
 
+/** Scales from the sample; the shift is its median (exact, so the same whatever order rows were read in). */
 function sampleScales(s: SampleColumn): Scales {
-  if (s.min === null || s.max === null || s.mean === null) return { a: 0, shift: 0, b: 0 };
-  const shift = s.mean;
+  if (s.min === null || s.max === null || s.median === null) return { a: 0, shift: 0, b: 0 };
+  const shift = s.median;
   const dev = Math.max(Math.abs(s.max - shift), Math.abs(s.min - shift));
   return { a: scaleExponent(Math.max(Math.abs(s.min), Math.abs(s.max)), TERM_BITS), shift, b: scaleExponent(dev, TERM_BITS / 2) };
 }
 
 /** Scales from the true min and max, for when the sample's were off: the largest terms then have 61 and 60 bits. */
 export function exactScales(min: number, max: number): Scales {
-  const shift = min + (max - min) / 2;
+  // Halves first: max − min overflows for values beyond ±DBL_MAX/2.
+  const shift = min / 2 + max / 2;
   const dev = Math.max(max - shift, shift - min);
   return { a: scaleExponent(Math.max(Math.abs(min), Math.abs(max)), 61), shift, b: scaleExponent(dev, 30) };
 }
@@ -203,13 +207,13 @@ function countedSql(p: ColumnPlan, i: number): string[] {
   return isNumber(p) ? [`histogram(CASE WHEN isnan(${v}) THEN NULL ELSE ${v} END) AS c${i}_h`, `count_if(isnan(${v})) AS c${i}_nan`] : [`histogram(${v}) AS c${i}_h`];
 }
 
-/** The planning sample's statistics: row count, and per column non-missing, distinct, and numbers' min/max/mean. */
-export function sampleSql(plans: ColumnPlan[], from: string): string {
+/** The planning sample's statistics: row count, and per column non-missing, distinct, numbers' min/max/median, and how many values of a maybe-numeric text column read as numbers. */
+export function sampleSql(plans: ColumnPlan[], from: string, maybeNumeric: ReadonlySet<number> = new Set()): string {
   const aggs = plans.flatMap((p, i) => {
-    const base = [`count(v${i}) AS c${i}_nn`, `count(DISTINCT v${i}) AS c${i}_d`];
+    const base = [`count(v${i}) AS c${i}_nn`, `count(DISTINCT v${i}) AS c${i}_d`, ...(maybeNumeric.has(i) ? [`count(TRY_CAST(v${i} AS DOUBLE)) AS c${i}_num`] : [])];
     if (!isNumber(p)) return base;
     const f = `CASE WHEN isfinite(v${i}) THEN v${i} END`;
-    return [...base, `min(${f}) AS c${i}_min`, `max(${f}) AS c${i}_max`, `avg(${f}) AS c${i}_mean`];
+    return [...base, `min(${f}) AS c${i}_min`, `max(${f}) AS c${i}_max`, `median(${f}) AS c${i}_median`];
   });
   return `SELECT count(*) AS rows, ${aggs.join(', ')} FROM (SELECT ${plans.map((p, i) => `${p.expr} AS v${i}`).join(', ')} FROM ${from})`;
 }

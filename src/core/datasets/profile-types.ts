@@ -68,9 +68,9 @@ export interface ColumnProfile {
 /**
  * How the approximate parts were computed. Format 2: one pass on every core, and nothing depends on the
  * order rows are merged in. Quantiles and bins of a numeric column come from its sorted values: every
- * value when the column has at most 1000 distinct values (counted exactly) or the table at most
- * 131,072 rows (`sampleRate` 1), else a 1-in-`sampleRate` sample of the rows chosen by a hash of each
- * row's values, the same rows every time. Format 1 profiles said `approx_quantile` (DuckDB's t-digest on
+ * value when its values are counted exactly (few distinct values) or the table has at most 131,072 rows
+ * (`sampleRate` 1), else a 1-in-`sampleRate` sample of the rows chosen by a hash of each row's values,
+ * the same rows every time. Format 1 profiles said `approx_quantile` (DuckDB's t-digest on
  * one thread) and carried `threads`.
  */
 export interface SketchSettings {

@@ -52,14 +52,19 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   try {
     if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
     const typed = await columnTypes(conn, src, headers);
-    // A CSV value that does not fit its column's sniffed type makes that column text, and the plan starts again.
+    // A CSV value that does not fit its column's sniffed type makes that column text, and a text column
+    // that holds only numbers becomes numeric; either way the plan starts again.
     for (let attempt = 0; ; attempt++) {
       try {
         return await profileOnce(conn, src, typed, sampleFile);
       } catch (err) {
         if (err instanceof ProfilerInvariantError) throw err;
-        const i = err instanceof NumbersAfterAll ? typed.makeNumeric(err.column) : typed.widen(err);
-        if (i === -1 || attempt > 2 * typed.plans.length) throw err instanceof InvalidInputError ? err : readError(err, src);
+        const changed = err instanceof NumbersAfterAll ? typed.makeNumeric(err.columns) : typed.widen(err);
+        if (changed && attempt <= 2 * typed.plans.length) continue;
+        if (err instanceof InvalidInputError) throw err;
+        if (err instanceof NumbersAfterAll) throw new ProfilerInvariantError(`columns ${err.columns.join(', ')} kept changing type`);
+        // DuckDB's own errors are about the data; anything else (a full disk, a bug) is not reworded as one.
+        throw isEngineError(err) ? readError(err, src) : err;
       }
     }
   } finally {
@@ -69,23 +74,31 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   }
 }
 
-/** A CSV column sniffed as text for want of values turned out to hold only numbers: profile it again as one. */
+/** CSV columns sniffed as text for want of values turned out to hold only numbers: profile them again as numbers. */
 class NumbersAfterAll extends Error {
-  constructor(readonly column: number) {
-    super(`column ${column} holds only numbers`);
+  constructor(readonly columns: number[]) {
+    super(`columns ${columns.join(', ')} hold only numbers`);
   }
+}
+
+/** DuckDB reports its errors as "<Kind> Error: …" (Conversion, Invalid Input, IO, Parser …). */
+function isEngineError(err: unknown): boolean {
+  return err instanceof Error && !('code' in err && typeof (err as { code: unknown }).code === 'string' && /^E[A-Z]+$/.test((err as { code: string }).code)) && /^[A-Za-z ]*Error: /.test(err.message);
 }
 
 async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sampleFile: string): Promise<Profile> {
   const from = reader(src, typed.columns());
   const { sample, estimatedRows } = await planSample(conn, src, typed, from, sampleFile);
-  const design = designPass(typed.plans, sample, estimatedRows, typed.csv);
+  const numbersInSample = [...typed.maybeNumeric].filter((i) => sample[i]!.nonMissing > 0 && sample[i]!.numeric === sample[i]!.nonMissing);
+  if (numbersInSample.length) throw new NumbersAfterAll(numbersInSample);
+  const design = designPass(typed.plans, sample, estimatedRows, typed.maybeNumeric);
   const raw = await firstRow(conn, passSql(design, from));
   const rowCount = Number(raw.rows);
-  design.columns.forEach((d, i) => {
+  const numbers = design.columns.flatMap((d, i) => {
     const nonMissing = Number(raw[`c${i}_nn`]);
-    if (d.maybeNumeric && nonMissing > 0 && Number(raw[`c${i}_num`]) === nonMissing) throw new NumbersAfterAll(i);
+    return d.maybeNumeric && nonMissing > 0 && Number(raw[`c${i}_num`]) === nonMissing ? [i] : [];
   });
+  if (numbers.length) throw new NumbersAfterAll(numbers);
   if (rowCount === 0) {
     throw new InvalidInputError(`${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`, {
       code: 'E_NO_ROWS',
@@ -172,9 +185,9 @@ async function planSample(conn: Conn, src: TableSource, typed: TypedColumns, fro
   try {
     const s = await sampleStats(conn, typed, reader({ format: src.format, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed.columns()));
     if (s.rows > 0) return { sample: s.columns, estimatedRows: Math.ceil((s.rows * tableBytes) / Math.max(1, windows.dataBytes)) };
-  } catch (err) {
-    if (typed.conversionColumn(err) !== -1) throw err;
-    // A slice that starts inside a quoted multi-line field, or a JSON array: plan from the first rows.
+  } catch {
+    // A slice that starts inside a quoted multi-line field (whose garbage may even look like a value of
+    // the wrong type), or a JSON array: plan from the first rows; only the real pass changes a type.
   }
   const head = await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`);
   // Rows unknown: assume short ones (a high estimate only makes the numeric sample sparser; small tables are made exact afterwards).
@@ -182,11 +195,18 @@ async function planSample(conn: Conn, src: TableSource, typed: TypedColumns, fro
 }
 
 async function sampleStats(conn: Conn, typed: TypedColumns, from: string): Promise<{ rows: number; columns: SampleColumn[] }> {
-  const r = await firstRow(conn, sampleSql(typed.plans, from));
+  const r = await firstRow(conn, sampleSql(typed.plans, from, typed.maybeNumeric));
   const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
   return {
     rows: Number(r.rows),
-    columns: typed.plans.map((_, i) => ({ nonMissing: Number(r[`c${i}_nn`]), distinct: Number(r[`c${i}_d`]), min: orNull(r[`c${i}_min`]), max: orNull(r[`c${i}_max`]), mean: orNull(r[`c${i}_mean`]) })),
+    columns: typed.plans.map((_, i) => ({
+      nonMissing: Number(r[`c${i}_nn`]),
+      distinct: Number(r[`c${i}_d`]),
+      min: orNull(r[`c${i}_min`]),
+      max: orNull(r[`c${i}_max`]),
+      median: orNull(r[`c${i}_median`]),
+      ...(typed.maybeNumeric.has(i) ? { numeric: Number(r[`c${i}_num`]) } : {}),
+    })),
   };
 }
 
@@ -306,10 +326,12 @@ interface TypedColumns {
   columns(): CsvColumns;
   /** Index of the column a conversion error names, or -1. */
   conversionColumn(err: unknown): number;
-  /** Makes the column an error names text, returning its index, or -1 when the error is not a conversion that widening fixes. */
-  widen(err: unknown): number;
-  /** Reads a column as numbers (integers unless a fraction shows up), returning its index, or -1 when it cannot. */
-  makeNumeric(i: number): number;
+  /** CSV columns sniffed as text because the sniffer saw no value in them: they may hold numbers. */
+  maybeNumeric: Set<number>;
+  /** Makes the column an error names text; false when the error is not a conversion that widening fixes. */
+  widen(err: unknown): boolean;
+  /** Reads these columns as numbers (integers unless a fraction shows up); false when none could change. */
+  makeNumeric(columns: number[]): boolean;
 }
 
 async function columnTypes(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<TypedColumns> {
@@ -327,14 +349,17 @@ async function columnTypes(conn: Conn, src: TableSource, headers: string[] | und
       csv: false,
       columns: () => ({ names, types }),
       conversionColumn: () => -1,
-      widen: () => -1,
-      makeNumeric: () => -1,
+      maybeNumeric: new Set(),
+      widen: () => false,
+      makeNumeric: () => false,
     };
   }
   const sniffed = await sniffCsvTypes(conn, src, headers);
   const integers = new Set(headers.filter((_, i) => INTEGER_TYPES.test(sniffed[i]!)));
   const types = sniffed.map((t) => (INTEGER_TYPES.test(t) ? 'DOUBLE' : t));
   const planOf = (name: string, i: number): ColumnPlan => nativePlan({ name, type: integers.has(name) ? 'BIGINT' : types[i]! });
+  /** Columns made text by a value that did not fit: never made numeric again. */
+  const widened = new Set<number>();
   const typed: TypedColumns = {
     plans: headers.map(planOf),
     csv: true,
@@ -343,23 +368,47 @@ async function columnTypes(conn: Conn, src: TableSource, headers: string[] | und
       const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
       return column === undefined ? -1 : headers.indexOf(column);
     },
+    maybeNumeric: await emptyWhereSniffed(conn, src, headers, types),
     widen(err) {
       const i = typed.conversionColumn(err);
-      if (i === -1 || types[i] === 'VARCHAR') return -1;
+      if (i === -1 || types[i] === 'VARCHAR') return false;
       types[i] = 'VARCHAR';
       integers.delete(headers[i]!);
+      widened.add(i);
       typed.plans = headers.map(planOf);
-      return i;
+      return true;
     },
-    makeNumeric(i) {
-      if (types[i] !== 'VARCHAR') return -1;
-      types[i] = 'DOUBLE';
-      integers.add(headers[i]!);
+    makeNumeric(columns) {
+      const change = columns.filter((i) => types[i] === 'VARCHAR' && !widened.has(i));
+      for (const i of change) {
+        types[i] = 'DOUBLE';
+        integers.add(headers[i]!);
+        typed.maybeNumeric.delete(i);
+      }
       typed.plans = headers.map(planOf);
-      return i;
+      return change.length > 0;
     },
   };
   return typed;
+}
+
+/** The sniffer's sample: DuckDB's default sample_size. */
+const SNIFF_ROWS = 20_480;
+
+/**
+ * Text columns with no value in the rows the sniffer read: their type is a default, not evidence, so the
+ * profile checks whether their values are numbers after all. (None when those rows cannot be read: the
+ * pass then reports why.)
+ */
+async function emptyWhereSniffed(conn: Conn, src: TableSource, headers: string[], types: string[]): Promise<Set<number>> {
+  const text = types.flatMap((t, i) => (t === 'VARCHAR' ? [i] : []));
+  if (!text.length) return new Set();
+  try {
+    const r = await firstRow(conn, `SELECT ${text.map((i) => `count(${q(headers[i]!)}) AS c${i}`).join(', ')} FROM (SELECT * FROM ${reader({ format: src.format, files: [src.files[0]!] }, { names: headers, types })} LIMIT ${SNIFF_ROWS})`);
+    return new Set(text.filter((i) => Number(r[`c${i}`]) === 0));
+  } catch {
+    return new Set();
+  }
 }
 
 /** DuckDB's sniffed type per header column; text for all when the sniffer fails or disagrees with the header (the strict read then says why). */
