@@ -103,7 +103,7 @@ test('columns that are missing wherever the plan samples are still profiled exac
     // 500,000 rows of ~18 bytes: the plan reads 8 slices of 256 KiB at even offsets; the values of
     // `late`, `few` and `word` sit between the first two slices, where the plan sees none of them.
     const u = lcg(11);
-    const lines = ['n,late,few,word'];
+    const lines = ['n,late,few,word,dip'];
     let bytes = lines[0]!.length + 1;
     const late: number[] = [];
     const few = new Map<string, number>();
@@ -129,6 +129,8 @@ test('columns that are missing wherever the plan samples are still profiled exac
         words.add(w);
         row += w;
       }
+      // Positive where the plan looks, negative in the gap: negatives are counted in the follow-up.
+      row += inGap ? ',-1.5' : `,${(u() * 100).toFixed(2)}`;
       lines.push(row);
       bytes += row.length + 1;
     }
@@ -152,6 +154,10 @@ test('columns that are missing wherever the plan samples are still profiled exac
     const f = col('few');
     assert.equal(f.distinct, 30);
     assert.deepEqual(Object.fromEntries(f.categories!.top), Object.fromEntries(few));
+
+    const dip = col('dip');
+    assert.equal(dip.numeric!.negatives, 2000);
+    assert.equal(col('n').numeric!.negatives, 0);
 
     const w = col('word');
     assert.equal(w.kind, 'categorical');

@@ -14,7 +14,7 @@ export type Row = Record<string, unknown>;
  * A finished column, or what the follow-up pass must bring first: its value counts (then nothing else
  * is needed), or its sums at the exact scale and/or all its values (a sparse column the row sample missed).
  */
-export type Assembled = { column: ColumnProfile } | { followUp: { countValues?: true; rescale?: Scales; collectValues?: true } };
+export type Assembled = { column: ColumnProfile } | { followUp: { countValues?: true; rescale?: Scales; collectValues?: true; countNegatives?: true } };
 
 /** A broken invariant of the profiler itself (a bug), not a problem with the data. */
 export class ProfilerInvariantError extends Error {}
@@ -162,9 +162,13 @@ function measuredNumbers(d: ColumnDesign, base: { name: string; type: string }, 
     const rescale = scalesFailed(sc, min, max);
     // Too few sampled values for quantiles, or a table small enough to be exact (the plan's row estimate was high): take them all.
     const collect = listed.length < n && (listed.length < MIN_SAMPLE || rows <= SAMPLE_ROWS);
-    if (rescale || collect) {
+    // Negatives are not counted when the sample had none; the true min says whether that holds.
+    const negatives = r[`c${i}_neg`] === undefined && min < 0;
+    if (rescale || collect || negatives) {
       if (r[`c${i}_followed`]) throw new ProfilerInvariantError(`column ${base.name} still needs a follow-up pass after one`);
-      return { followUp: { ...(rescale ? { rescale: exactScales(min, max) } : {}), ...(collect ? { collectValues: true as const } : {}) } };
+      return {
+        followUp: { ...(rescale ? { rescale: exactScales(min, max) } : {}), ...(collect ? { collectValues: true as const } : {}), ...(negatives ? { countNegatives: true as const } : {}) },
+      };
     }
     const moments = momentsOfSums(BigInt(String(r[`c${i}_s1`])), BigInt(String(r[`c${i}_s2`])), n, sc.a, sc.shift, sc.b);
     const sample = Float64Array.from(listed, Number).sort();
@@ -174,7 +178,7 @@ function measuredNumbers(d: ColumnDesign, base: { name: string; type: string }, 
     // variety: far fewer distinct values than a sample of this size would show means counting instead.
     const expected = distinct * (1 - Math.exp(-sample.length / Math.max(1, distinct)));
     if (!everyRow && distinct <= MAX_RECOUNT && counts.length < expected / 2) return { followUp: { countValues: true } };
-    col.numeric = numericProfile(n, moments, min, max, num(r[`c${i}_neg`]), counts, everyRow ? 1 : n);
+    col.numeric = numericProfile(n, moments, min, max, r[`c${i}_neg`] === undefined ? 0 : num(r[`c${i}_neg`]), counts, everyRow ? 1 : n);
     if (everyRow && rows <= EXACT_ROWS) col.exact = { values: Array.from(sample) };
   }
   return { column: col };

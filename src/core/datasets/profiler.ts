@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import { csvHeader, NO_PROFILE_HINT, precheckFile, type TableSource } from './formats.js';
 import { assembleColumn, ProfilerInvariantError, type Row } from './profile-assemble.js';
-import { designPass, followUpSql, passSql, sampleSql, SAMPLE_ROWS, type ColumnPlan, type PassDesign, type SampleColumn, type Scales } from './profile-plan.js';
+import { designPass, followUpSql, passSql, sampleSql, SAMPLE_ROWS, type ColumnPlan, type FollowUps, type PassDesign, type SampleColumn } from './profile-plan.js';
 import { writeSampleWindows } from './profile-sample.js';
 import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, type Profile } from './profile-types.js';
 
@@ -127,20 +127,20 @@ async function assembleAll(conn: Conn, design: PassDesign, raw: Row, rowCount: n
   for (let round = 0; ; round++) {
     const labels = await numberLabels(conn, design, raw);
     const out = design.columns.map((d, i) => assembleColumn(d, i, raw, rowCount, (x) => labels.get(x) ?? String(x)));
-    const count: number[] = [];
-    const collect: number[] = [];
-    const rescale = new Map<number, Scales>();
+    const f: FollowUps = { count: [], rescale: new Map(), collect: [], negatives: [] };
     out.forEach((a, i) => {
       if (!('followUp' in a)) return;
-      if (a.followUp.countValues) count.push(i);
-      if (a.followUp.collectValues) collect.push(i);
-      if (a.followUp.rescale) rescale.set(i, a.followUp.rescale);
+      if (a.followUp.countValues) f.count.push(i);
+      if (a.followUp.collectValues) f.collect.push(i);
+      if (a.followUp.countNegatives) f.negatives.push(i);
+      if (a.followUp.rescale) f.rescale.set(i, a.followUp.rescale);
     });
-    if (!count.length && !collect.length && !rescale.size) return out.map((a) => (a as { column: ColumnProfile }).column);
+    if (!f.count.length && !f.collect.length && !f.negatives.length && !f.rescale.size) return out.map((a) => (a as { column: ColumnProfile }).column);
     if (round > 0) throw new ProfilerInvariantError('a column still needs a follow-up pass after one');
-    Object.assign(raw, await firstRow(conn, followUpSql(design.columns.map((d) => d.plan), count, rescale, collect, from)));
+    Object.assign(raw, await firstRow(conn, followUpSql(design.columns.map((d) => d.plan), f, from)));
+    const { count, rescale, collect, negatives } = f;
     for (const i of count) design.columns[i]!.strategy = 'counted';
-    for (const i of [...rescale.keys(), ...collect]) raw[`c${i}_followed`] = true;
+    for (const i of [...rescale.keys(), ...collect, ...negatives]) raw[`c${i}_followed`] = true;
     for (const [i, sc] of rescale) design.columns[i]!.scales = sc;
   }
 }
