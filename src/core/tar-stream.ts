@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import { EarlyFlush } from './early-flush.js';
 
 /**
  * A minimal streaming tar (ustar) writer and reader for backups. Headers are encoded and decoded by
@@ -22,32 +23,6 @@ async function tar(): Promise<TarModule> {
 
 export function paddedSize(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;
-}
-
-/**
- * Starts writeback of a file being written every FLUSH_EVERY bytes instead of leaving it all dirty for
- * the final fsync: the device writes while the rest is produced (a 2 GiB backup measured 3.5 s with one
- * fsync at the end, 2.6 s with this). One flush is in flight at a time.
- */
-const FLUSH_EVERY = 128 << 20;
-
-class EarlyFlush {
-  private flushedAt = 0;
-  private flushing: Promise<void> = Promise.resolve();
-
-  constructor(private readonly fh: FileHandle) {}
-
-  async wrote(upTo: number): Promise<void> {
-    if (upTo - this.flushedAt < FLUSH_EVERY) return;
-    this.flushedAt = upTo;
-    await this.flushing;
-    this.flushing = this.fh.datasync();
-    this.flushing.catch(() => {}); // surfaced by done()
-  }
-
-  done(): Promise<void> {
-    return this.flushing;
-  }
 }
 
 /** Writes a tar stream to an open file, gzip-compressed when asked. One write is in flight at a time. */
