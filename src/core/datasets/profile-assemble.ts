@@ -3,17 +3,13 @@ import { exactScales, SAMPLE_ROWS, scalesFailed, type ColumnDesign, type Scales 
 import { EXACT_ROWS, MAX_COUNTED_DISTINCT, QUANTILE_LEVELS, TOP_VALUES, type CategoryProfile, type ColumnKind, type ColumnProfile, type NumericProfile } from './profile-types.js';
 
 /**
- * Turning the pass's one row of aggregates into column profiles (pure). A column may need a follow-up
- * pass: value counts when it turned out to have few distinct values although the sample said otherwise,
- * or sums again when the sample's scale did not fit its true range. `assembleColumn` says so instead of
+ * Turning the pass's one row of aggregates into column profiles (pure). A column the plan misjudged
+ * needs a follow-up pass (see FollowUps in profile-plan.ts): `assembleColumn` says so instead of
  * guessing; the profiler runs that pass and assembles again.
  */
 export type Row = Record<string, unknown>;
 
-/**
- * A finished column, or what the follow-up pass must bring first: its value counts (then nothing else
- * is needed), or its sums at the exact scale and/or all its values (a sparse column the row sample missed).
- */
+/** A finished column, or what the follow-up pass must bring first (value counts make the rest unneeded). */
 export type Assembled = { column: ColumnProfile } | { followUp: { countValues?: true; rescale?: Scales; collectValues?: true; countNegatives?: true } };
 
 /** A broken invariant of the profiler itself (a bug), not a problem with the data. */
@@ -44,7 +40,7 @@ function byCountThenValue(a: [string, number], b: [string, number]): number {
   return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 }
 
-export function categories(entries: [string, number][]): CategoryProfile {
+function categories(entries: [string, number][]): CategoryProfile {
   const top = entries.slice(0, TOP_VALUES);
   const other = entries.slice(TOP_VALUES).reduce((s, e) => s + e[1], 0);
   return { top, other, allowed: entries.length <= TOP_VALUES ? entries.map((e) => e[0]).sort() : null };

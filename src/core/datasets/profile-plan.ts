@@ -74,12 +74,12 @@ export const SAMPLE_ROWS = 131_072;
 /** Integer sums use terms of at most this many bits when the sample's scale holds: 10 bits of headroom for values beyond it. */
 const TERM_BITS = 52;
 /** A term of fewer bits than this for the largest value means the sample's scale was far off: the sums are taken again. */
-export const MIN_TERM_BITS = 40;
+const MIN_TERM_BITS = 40;
 
-export const isNumber = (p: ColumnPlan): boolean => p.base === 'numeric' || p.base === 'integer';
+const isNumber = (p: ColumnPlan): boolean => p.base === 'numeric' || p.base === 'integer';
 
 /** Few distinct values for their count (the categorical rule of the profile, applied to the sample). */
-export function looksCounted(s: SampleColumn): boolean {
+function looksCounted(s: SampleColumn): boolean {
   return s.nonMissing > 0 && s.distinct <= MAX_COUNTED_DISTINCT && (s.distinct <= 20 || s.distinct <= 0.5 * s.nonMissing);
 }
 
@@ -134,6 +134,9 @@ export function scalesFailed(sc: Scales, min: number, max: number): boolean {
 
 const lit = (x: number): string => `CAST('${String(x)}' AS DOUBLE)`;
 
+/** Column i's value when it is a finite number, else NULL: moments, min/max, quantiles and bins are over finite values. */
+const finiteSql = (i: number): string => `CASE WHEN isfinite(v${i}) THEN v${i} END`;
+
 /** expr·2^e in SQL, in steps of at most 2^±1000 (each a double; power-of-two steps are exact). */
 function times2(expr: string, e: number): string {
   let out = expr;
@@ -160,7 +163,7 @@ export function passSql(design: PassDesign, from: string): string {
   const fixed = columns.flatMap((c, i) => (c.plan.base === 'string' ? [] : [i]));
   const hashed = fixed.length >= 3 ? fixed : columns.map((_, i) => i);
   const smp = sampleRate > 1 && measured.length ? [`(hash(${hashed.map((i) => `v${i}`).join(', ')}) & ${sampleRate - 1}) = 0 AS smp`] : [];
-  const finite = measured.map((i) => `CASE WHEN isfinite(v${i}) THEN v${i} END AS f${i}`);
+  const finite = measured.map((i) => `${finiteSql(i)} AS f${i}`);
   const scaled = measured.flatMap((i) => {
     const sc = columns[i]!.scales!;
     return [`${sumTerm(`f${i}`, sc)} AS t${i}`, `${times2(`(f${i} - ${lit(sc.shift)})`, sc.b)} AS d${i}`];
@@ -219,7 +222,7 @@ export function sampleSql(plans: ColumnPlan[], from: string, maybeNumeric: Reado
   const aggs = plans.flatMap((p, i) => {
     const base = [`count(v${i}) AS c${i}_nn`, `count(DISTINCT v${i}) AS c${i}_d`, ...(maybeNumeric.has(i) ? [`count(TRY_CAST(v${i} AS DOUBLE)) AS c${i}_num`] : [])];
     if (!isNumber(p)) return base;
-    const f = `CASE WHEN isfinite(v${i}) THEN v${i} END`;
+    const f = finiteSql(i);
     return [...base, `min(${f}) AS c${i}_min`, `max(${f}) AS c${i}_max`, `median(${f}) AS c${i}_median`];
   });
   return `SELECT count(*) AS rows, ${aggs.join(', ')} FROM (SELECT ${plans.map((p, i) => `${p.expr} AS v${i}`).join(', ')} FROM ${from})`;
@@ -238,7 +241,7 @@ export interface FollowUps {
 }
 
 export function followUpSql(plans: ColumnPlan[], f: FollowUps, from: string): string {
-  const finite = (i: number): string => `CASE WHEN isfinite(v${i}) THEN v${i} END`;
+  const finite = finiteSql;
   const aggs = [
     ...f.count.flatMap((i) => countedSql(plans[i]!, i)),
     ...f.collect.map((i) => `list(${finite(i)}) FILTER (WHERE ${finite(i)} IS NOT NULL) AS c${i}_sample`),

@@ -15,9 +15,8 @@ import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, 
  *    (profile-plan.ts) and estimates the rows;
  * 2. the pass: one aggregate query whose every part is independent of the order rows reach it, so the
  *    same file always gives the same profile on any number of threads;
- * 3. assemble (profile-assemble.ts), and in the rare case a column surprised the plan (few distinct values
- *    after all, sums whose scale was off, a sparse column the row sample missed) a follow-up pass over just
- *    those columns.
+ * 3. assemble (profile-assemble.ts), and in the rare case a column surprised the plan a follow-up pass
+ *    over just what those columns need (FollowUps in profile-plan.ts).
  * A memory limit and a spill folder in tmp/ keep memory flat however large the table.
  */
 export interface ProfileOptions {
@@ -81,9 +80,9 @@ class NumbersAfterAll extends Error {
   }
 }
 
-/** DuckDB reports its errors as "<Kind> Error: …" (Conversion, Invalid Input, IO, Parser …). */
+/** DuckDB reports its errors as "<Kind> Error: …" (Conversion, Invalid Input, IO, Parser …); Node's system errors read "ENOSPC: …". */
 function isEngineError(err: unknown): boolean {
-  return err instanceof Error && !('code' in err && typeof (err as { code: unknown }).code === 'string' && /^E[A-Z]+$/.test((err as { code: string }).code)) && /^[A-Za-z ]*Error: /.test(err.message);
+  return err instanceof Error && /^[A-Za-z ]*Error: /.test(err.message);
 }
 
 async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sampleFile: string): Promise<Profile> {
@@ -324,8 +323,6 @@ interface TypedColumns {
   plans: ColumnPlan[];
   csv: boolean;
   columns(): CsvColumns;
-  /** Index of the column a conversion error names, or -1. */
-  conversionColumn(err: unknown): number;
   /** CSV columns sniffed as text because the sniffer saw no value in them: they may hold numbers. */
   maybeNumeric: Set<number>;
   /** Makes the column an error names text; false when the error is not a conversion that widening fixes. */
@@ -348,7 +345,6 @@ async function columnTypes(conn: Conn, src: TableSource, headers: string[] | und
       plans: names.map((name, i) => nativePlan({ name, type: types[i]! })),
       csv: false,
       columns: () => ({ names, types }),
-      conversionColumn: () => -1,
       maybeNumeric: new Set(),
       widen: () => false,
       makeNumeric: () => false,
@@ -364,13 +360,10 @@ async function columnTypes(conn: Conn, src: TableSource, headers: string[] | und
     plans: headers.map(planOf),
     csv: true,
     columns: () => ({ names: headers, types }),
-    conversionColumn(err) {
-      const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
-      return column === undefined ? -1 : headers.indexOf(column);
-    },
     maybeNumeric: await emptyWhereSniffed(conn, src, headers, types),
     widen(err) {
-      const i = typed.conversionColumn(err);
+      const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
+      const i = column === undefined ? -1 : headers.indexOf(column);
       if (i === -1 || types[i] === 'VARCHAR') return false;
       types[i] = 'VARCHAR';
       integers.delete(headers[i]!);
