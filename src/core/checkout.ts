@@ -57,7 +57,7 @@ export async function prepareCheckout(
   }
   const reused = matchesStamp(versionsDir, target, manifest, version.digest);
   if (!reused) {
-    await materialise(reg, manifest, versionsDir, target, opts.onProgress);
+    await materialise(reg, manifest, versionsDir, target, { onProgress: opts.onProgress });
     try {
       writeStamp(versionsDir, target, manifest, version.digest);
     } catch (err) {
@@ -88,7 +88,13 @@ export async function prepareCheckout(
  * Write every file of a manifest into a fresh folder `target` (via a temp sibling and one rename).
  * `durable: false` skips the fsyncs, for a private copy that is deleted after use (eval run's).
  */
-export async function materialise(reg: Registry, manifest: Manifest, parent: string, target: string, onProgress?: (done: number, total: number) => void, durable = true): Promise<void> {
+export async function materialise(
+  reg: Registry,
+  manifest: Manifest,
+  parent: string,
+  target: string,
+  { onProgress, durable = true }: { onProgress?: (done: number, total: number) => void; durable?: boolean } = {},
+): Promise<void> {
   const staging = join(parent, `.tmp-${randomBytes(6).toString('hex')}`);
   const total = manifest.files.reduce((s, f) => s + f.size, 0);
   let done = 0;

@@ -102,7 +102,7 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
 /** A private, hash-checked copy, deleted after the run: nothing to fsync. */
 async function checkoutInto(reg: Registry, v: VersionRecord, parent: string, target: string): Promise<void> {
   const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
-  await materialise(reg, manifest, parent, target, undefined, false);
+  await materialise(reg, manifest, parent, target, { durable: false });
 }
 
 function substitute(arg: string, modelDir: string, datasetDir: string, quote: (s: string) => string): string {

@@ -157,8 +157,12 @@ export function versionsOf(reg: Registry, artifactId: number): VersionRow[] {
   return reg.db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.artifact_id = ?`).all(artifactId) as VersionRow[];
 }
 
+function versionRow(reg: Registry, id: number): VersionRow | undefined {
+  return reg.db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(id) as VersionRow | undefined;
+}
+
 export function versionById(reg: Registry, id: number): VersionRecord {
-  const row = reg.db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(id) as VersionRow | undefined;
+  const row = versionRow(reg, id);
   if (!row) throw new NotFoundError(`version id ${id} does not exist`, { code: 'E_VERSION_NOT_FOUND', hint: 'It was removed meanwhile; see `mlreg list NAME`.' });
   return toRecord(row);
 }
@@ -189,7 +193,7 @@ function versionKeys(reg: Registry, artifactId: number): { id: number; version: 
 
 function pickLatestRow(reg: Registry, artifactId: number, range?: string): VersionRow | undefined {
   const key = pickLatest(versionKeys(reg, artifactId), range);
-  return key && (reg.db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(key.id) as VersionRow);
+  return key && versionRow(reg, key.id);
 }
 
 /** Resolve a reference to one version, or throw NotFound / InvalidInput with a helpful hint. */
