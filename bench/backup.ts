@@ -3,8 +3,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from '../src/core/registry.js';
-import { addVersion } from '../src/core/versions.js';
+import { Registry } from '../src/core/registry/registry.js';
+import { addVersion } from '../src/core/versions/add.js';
 import { fmtMs, median, timeCommand, timeShell, type BenchRow } from './lib.js';
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmtMs, median, type BenchRow } from './lib.js';
-import { Registry } from '../src/core/registry.js';
+import { Registry } from '../src/core/registry/registry.js';
 import { checkDataset } from '../src/core/datasets/check.js';
 
 /**

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from '../src/core/registry.js';
-import { addVersion } from '../src/core/versions.js';
-import { recordEvaluation } from '../src/core/evaluations.js';
-import { promote } from '../src/core/stages.js';
+import { Registry } from '../src/core/registry/registry.js';
+import { addVersion } from '../src/core/versions/add.js';
+import { recordEvaluation } from '../src/core/evaluations/record.js';
+import { promote } from '../src/core/stages/promote.js';
 import { fmtMs, median, timeCommand, type BenchRow } from './lib.js';
 
 /**

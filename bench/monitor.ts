@@ -2,9 +2,9 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from '../src/core/registry.js';
-import { addVersion } from '../src/core/versions.js';
-import { promote } from '../src/core/stages.js';
+import { Registry } from '../src/core/registry/registry.js';
+import { addVersion } from '../src/core/versions/add.js';
+import { promote } from '../src/core/stages/promote.js';
 import { fmtMs, median, timeCommand, timeShell, type BenchRow } from './lib.js';
 
 /**

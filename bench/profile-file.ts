@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Registry, defaultRuntime } from '../src/core/registry.js';
+import { Registry, defaultRuntime } from '../src/core/registry/registry.js';
 import { profileFiles } from '../src/core/datasets/profiles.js';
 
 /**

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { Registry } from '../src/core/registry.js';
-import { addVersion } from '../src/core/versions.js';
+import type { Registry } from '../src/core/registry/registry.js';
+import { addVersion } from '../src/core/versions/add.js';
 import assert from 'node:assert/strict';
 import { cli, FIXTURES, tempDir, type CliResult } from './helpers.js';
 import { registryState } from './registry-state.js';

@@ -4,7 +4,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry, type Runtime } from '../src/core/registry.js';
+import { Registry, type Runtime } from '../src/core/registry/registry.js';
 import { processRuntime } from '../src/cli/context.js';
 
 /** Shared test plumbing: temp folders, temp registries, and running the built CLI. */

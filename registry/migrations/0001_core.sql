@@ -1,5 +1,5 @@
 -- mlreg registry format 1: artifacts, versions, stages with their assignment chain, events.
--- Applied by src/core/db.ts when PRAGMA user_version < 1, in one transaction.
+-- Applied by src/core/registry/db.ts when PRAGMA user_version < 1, in one transaction.
 
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,

@@ -1,5 +1,5 @@
 -- mlreg registry format 2: dataset profiles.
--- The profile of a dataset version (per-column statistics, see src/core/datasets/profile-types.ts)
+-- The profile of a dataset version (per-column statistics, see src/core/datasets/profile/types.ts)
 -- is computed once at `add` and kept in the index rather than as an object, so `check` and `compare`
 -- read two small rows instead of re-reading the data. `format` is the profile JSON's own version, so
 -- a newer mlreg can tell an old profile from a new one. A version added with --no-profile has no row.

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { UsageError } from '../core/errors.js';
-import { locateRegistry, Registry, type Runtime } from '../core/registry.js';
+import { locateRegistry, Registry, type Runtime } from '../core/registry/registry.js';
 
 /** Everything a command needs from the process (argv, env, cwd), gathered once and passed to core as plain values. */
 export interface GlobalOptions {

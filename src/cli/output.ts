@@ -1,5 +1,5 @@
 import { ExitCode, MlregError, type ExitCodeValue } from '../core/errors.js';
-import { colorWanted, loadUi, type Ui } from './ui.js';
+import { colorWanted, loadUi, type Ui } from './terminal/style.js';
 
 /**
  * The one place that writes results. With --json: exactly one document on stdout,
@@ -24,7 +24,7 @@ export async function emitResult(result: CommandResult, json: boolean): Promise<
     writeOut(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
   } else if (result.render) {
     const ui = await loadUi(colorWanted(process.stdout, process.env));
-    const { takeMissedExactWidth, loadExactWidths } = await import('./table.js');
+    const { takeMissedExactWidth, loadExactWidths } = await import('./terminal/table.js');
     let text = result.render(result.data, ui);
     if (takeMissedExactWidth()) {
       await loadExactWidths();

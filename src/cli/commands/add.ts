@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, UsageError } from '../../core/errors.js';
-import type { AddResult } from '../../core/versions.js';
+import type { AddResult } from '../../core/versions/add.js';
 import { result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { progressFor } from '../progress.js';
-import { formatBytes } from '../ui.js';
+import { progressFor } from '../terminal/progress.js';
+import { formatBytes } from '../terminal/style.js';
 
 interface AddOpts {
   version?: string;
@@ -53,11 +53,11 @@ export function register(program: Command): void {
         if (kind !== 'model' && kind !== 'dataset') {
           throw new UsageError(`add takes "model" or "dataset", not ${JSON.stringify(kind)}`, { code: 'E_BAD_KIND', hint: 'mlreg add model NAME PATH, or mlreg add dataset NAME PATH.' });
         }
-        const { parseMetricPairs, parseTextPairs, flattenMetricsJson } = await import('../../core/kv.js');
+        const { parseMetricPairs, parseTextPairs, flattenMetricsJson } = await import('../../core/lib/pairs.js');
         const metrics = { ...(opts.metricsFile ? await readMetricsFile(opts.metricsFile, flattenMetricsJson) : {}), ...parseMetricPairs(opts.metric ?? []) };
         const params = parseTextPairs(opts.param ?? [], 'param');
         const tags = parseTextPairs(opts.tag ?? [], 'tag');
-        const { addVersion } = await import('../../core/versions.js');
+        const { addVersion } = await import('../../core/versions/add.js');
         const datasetHooks = kind === 'dataset' ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(ctx.registry(), opts.profile !== false) : {};
         const bar = await progressFor(ctx, `adding ${name}`);
         let added: AddResult;

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import type { BackupResult } from '../../core/backup.js';
-import type { BackupCheck } from '../../core/restore.js';
+import type { BackupResult } from '../../core/backup/create.js';
+import type { BackupCheck } from '../../core/backup/restore.js';
 import { result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { progressFor } from '../progress.js';
-import { formatBytes } from '../ui.js';
+import { progressFor } from '../terminal/progress.js';
+import { formatBytes } from '../terminal/style.js';
 
 export function register(program: Command): void {
   const backup = program
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .action(
       action<{ base: string[] }>(async (ctx, [file], opts) => {
         if (opts.base.length > 1) throw new UsageError('backup takes one --base: the latest backup of the chain', { code: 'E_USAGE', hint: 'Its own bases are found from its manifest.' });
-        const { createBackup } = await import('../../core/backup.js');
+        const { createBackup } = await import('../../core/backup/create.js');
         const bar = await progressFor(ctx, `backing up to ${file}`);
         let done: BackupResult;
         try {
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg backup verify /backups/registry-2026-11-24.tar', 'mlreg backup verify inc.tar --base full.tar --json'))
     .action(
       action<{ base: string[] }>(async (_ctx, [file], opts) => {
-        const { verifyBackup } = await import('../../core/restore.js');
+        const { verifyBackup } = await import('../../core/backup/restore.js');
         const check = await verifyBackup(file!, { bases: [...opts.base, ...(backup.opts() as { base: string[] }).base] });
         return result(check, (c: BackupCheck, ui) =>
           [

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { GateNotMetError, UsageError } from '../../core/errors.js';
-import type { CheckReport } from '../../core/datasets/checks.js';
+import type { CheckReport } from '../../core/datasets/check-profiles.js';
 import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES, type CheckThresholds } from '../../core/datasets/thresholds.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
-import type { Ui } from '../ui.js';
+import type { Ui } from '../terminal/style.js';
 
 type CheckOpts = {
   against?: string;

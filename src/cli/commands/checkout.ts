@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { CheckoutResult } from '../../core/checkout.js';
+import type { CheckoutResult } from '../../core/versions/checkout.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import { progressFor } from '../progress.js';
-import { formatBytes } from '../ui.js';
+import { progressFor } from '../terminal/progress.js';
+import { formatBytes } from '../terminal/style.js';
 
 export function register(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg checkout fraud@production /srv/fraud', 'ls -l /srv/fraud/current'))
     .action(
       action(async (ctx, [ref, dir]) => {
-        const { checkout } = await import('../../core/checkout.js');
+        const { checkout } = await import('../../core/versions/checkout.js');
         const bar = await progressFor(ctx, `checking out ${ref}`);
         let done: CheckoutResult;
         try {

@@ -39,7 +39,7 @@ export function register(program: Command): void {
           throw new InvalidInputError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT', hint: 'e.g. --format markdown for a pull-request comment.' });
         }
         const reg = ctx.registry();
-        const { compareKind } = await import('../../core/compare-kind.js');
+        const { compareKind } = await import('../../core/versions/compare-kind.js');
         const kind = compareKind(reg, a!, b!);
         if (kind === 'model') return compareModelsCommand(reg, a!, b!, format as Format);
         return compareDatasetsCommand(reg, a!, b!, format as Format);
@@ -47,10 +47,10 @@ export function register(program: Command): void {
     );
 }
 
-type Reg = Parameters<typeof import('../../core/compare-models.js').compareModels>[0];
+type Reg = Parameters<typeof import('../../core/evaluations/compare-models.js').compareModels>[0];
 
 async function compareModelsCommand(reg: Reg, a: string, b: string, format: Format) {
-  const { compareModels } = await import('../../core/compare-models.js');
+  const { compareModels } = await import('../../core/evaluations/compare-models.js');
   const { renderCompareTable, renderCompareMarkdown } = await import('../render/compare-models.js');
   const cmp = await compareModels(reg, a, b);
   if (format === 'markdown') return result(cmp, (d) => renderCompareMarkdown(d));

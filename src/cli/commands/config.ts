@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .description('every setting that is set')
     .action(
       action(async (ctx) => {
-        const { configList } = await import('../../core/config.js');
+        const { configList } = await import('../../core/registry/config.js');
         const data = configList(ctx.registry());
         return result(data, (d, ui) => (Object.keys(d).length ? ui.table(['KEY', 'VALUE'], Object.entries(d)) : 'No settings are set.'));
       }),
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .description('print one setting')
     .action(
       action(async (ctx, [key]) => {
-        const { configGet } = await import('../../core/config.js');
+        const { configGet } = await import('../../core/registry/config.js');
         const value = configGet(ctx.registry(), key!);
         return result({ key: key!, value }, (d) => d.value);
       }),
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .description('set a setting (validated: unknown keys and bad values are refused)')
     .action(
       action(async (ctx, [key, value]) => {
-        const { configSet } = await import('../../core/config.js');
+        const { configSet } = await import('../../core/registry/config.js');
         const data = configSet(ctx.registry(), key!, value!, ctx.actor());
         return result(data, (d) => `${d.key} = ${d.value}${d.previous !== null && d.previous !== d.value ? ` (was ${d.previous})` : ''}`);
       }),
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .description('remove a setting (back to the default)')
     .action(
       action(async (ctx, [key]) => {
-        const { configUnset } = await import('../../core/config.js');
+        const { configUnset } = await import('../../core/registry/config.js');
         const data = configUnset(ctx.registry(), key!, ctx.actor());
         return result(data, (d) => (d.previous === null ? `${d.key} was not set` : `${d.key} unset (was ${d.previous})`));
       }),

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { DeleteResult } from '../../core/retire.js';
+import type { DeleteResult } from '../../core/versions/retire.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import { formatBytes } from '../ui.js';
+import { formatBytes } from '../terminal/style.js';
 
 interface DeleteOpts {
   reason?: string;
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg delete fraud@1.0.0 --reason "trained on leaked data"', 'mlreg delete fraud@1.0.0 --force', 'mlreg gc'))
     .action(
       action<DeleteOpts>(async (ctx, [ref], opts) => {
-        const { deleteVersion } = await import('../../core/retire.js');
+        const { deleteVersion } = await import('../../core/versions/retire.js');
         const done = deleteVersion(ctx.registry(), ref!, { actor: ctx.actor(), reason: opts.reason, force: opts.force });
         return result(done, (r: DeleteResult, ui) => {
           let out = `${ui.c.green('Deleted')} ${ui.c.bold(`${r.name}@${r.version}`)} by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`;

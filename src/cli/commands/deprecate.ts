@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { RetireResult } from '../../core/retire.js';
+import type { RetireResult } from '../../core/versions/retire.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import type { Ui } from '../ui.js';
+import type { Ui } from '../terminal/style.js';
 
 interface RetireOpts {
   reason?: string;
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg deprecate fraud@1.2.0 --reason "leaks the label"', 'mlreg undeprecate fraud@1.2.0'))
     .action(
       action<RetireOpts>(async (ctx, [ref], opts) => {
-        const { deprecate } = await import('../../core/retire.js');
+        const { deprecate } = await import('../../core/versions/retire.js');
         return result(deprecate(ctx.registry(), ref!, { actor: ctx.actor(), reason: opts.reason }), (r, ui) => renderRetire(r, ui, 'Deprecated', 'was already deprecated'));
       }),
     );

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidInputError, UsageError } from '../../core/errors.js';
-import type { RecordedEvaluation } from '../../core/evaluations.js';
-import type { EvalRunResult } from '../../core/eval-run.js';
+import type { RecordedEvaluation } from '../../core/evaluations/record.js';
+import type { EvalRunResult } from '../../core/evaluations/run.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import { formatNumber, type Ui } from '../ui.js';
+import { formatNumber, type Ui } from '../terminal/style.js';
 
 interface RecordOpts {
   on?: string;
@@ -38,8 +38,8 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg eval record fraud@1.4.0 --on holdout@latest auc=0.931', 'mlreg eval record fraud@1.4.0 --on holdout@latest --slice recent auc=0.902 --json'))
     .action(
       action<RecordOpts>(async (ctx, [ref, ...pairs], opts) => {
-        const { parseMetricPairs } = await import('../../core/kv.js');
-        const { recordEvaluation, DEFAULT_SLICE, validateSlice } = await import('../../core/evaluations.js');
+        const { parseMetricPairs } = await import('../../core/lib/pairs.js');
+        const { recordEvaluation, DEFAULT_SLICE, validateSlice } = await import('../../core/evaluations/record.js');
         const slice = validateSlice(opts.slice ?? DEFAULT_SLICE);
         const metrics = parseMetricPairs(pairs);
         const recorded = recordEvaluation(ctx.registry(), { model: ref!, dataset: opts.on ?? null, results: { [slice]: metrics }, actor: ctx.actor(), source: 'record' });
@@ -74,7 +74,7 @@ command does not exist). Values of all models are recorded together, or none.
         }
         const refs = args.slice(0, args.length - command.length);
         const timeoutMs = parseTimeout(opts.timeout);
-        const { evalRun } = await import('../../core/eval-run.js');
+        const { evalRun } = await import('../../core/evaluations/run.js');
         const done = await evalRun(ctx.registry(), {
           models: refs,
           dataset: opts.on,

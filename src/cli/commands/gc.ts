@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
-import type { GcReport } from '../../core/gc.js';
+import type { GcReport } from '../../core/store/gc.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import { formatBytes, type Ui } from '../ui.js';
+import { formatBytes, type Ui } from '../terminal/style.js';
 
 interface GcOpts {
   dryRun?: boolean;
@@ -33,7 +33,7 @@ export function register(program: Command): void {
         const keepLast = wholeNumber(opts.keepLast, '--keep-last', 1);
         const stagedWithinDays = wholeNumber(opts.stagedWithin, '--staged-within', 0);
         const grace = wholeNumber(opts.grace, '--grace', 0)!;
-        const { gc } = await import('../../core/gc.js');
+        const { gc } = await import('../../core/store/gc.js');
         const report = gc(ctx.registry(), { actor: ctx.actor(), dryRun: opts.dryRun, keepLast, stagedWithinDays, graceMs: grace * 1000 });
         return result(report, renderGc);
       }),

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
-import type { HistoryEntry } from '../../core/events.js';
+import type { HistoryEntry } from '../../core/registry/history.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import { formatTime } from '../ui.js';
+import { formatTime } from '../terminal/style.js';
 
 interface HistoryOpts {
   stage?: string;
@@ -27,7 +27,7 @@ export function register(program: Command): void {
           limit = Number(opts.limit);
           if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError(`--limit takes a positive whole number, not ${JSON.stringify(opts.limit)}`, { code: 'E_BAD_LIMIT', hint: 'e.g. --limit 20 for the 20 latest moves.' });
         }
-        const { history } = await import('../../core/events.js');
+        const { history } = await import('../../core/registry/history.js');
         const data = history(ctx.registry(), name!, { stage: opts.stage, limit, all: opts.all });
         return result(
           data,

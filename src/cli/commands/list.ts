@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { ArtifactSummary, VersionList } from '../../core/versions.js';
+import type { ArtifactSummary, VersionList } from '../../core/versions/add.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import { formatBytes, formatNumber, formatTime } from '../ui.js';
+import { formatBytes, formatNumber, formatTime } from '../terminal/style.js';
 
 export function register(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg list', 'mlreg list fraud', 'mlreg list fraud --json | jq \'.data.versions[0]\''))
     .action(
       action(async (ctx, [name]) => {
-        const { listArtifacts, listVersions } = await import('../../core/versions.js');
+        const { listArtifacts, listVersions } = await import('../../core/versions/add.js');
         const reg = ctx.registry();
         if (name === undefined) {
           return result({ artifacts: listArtifacts(reg) }, (d: { artifacts: ArtifactSummary[] }, ui) =>

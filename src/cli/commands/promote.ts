@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import type { StageMove } from '../../core/stages.js';
-import type { CheckoutResult } from '../../core/checkout.js';
+import type { StageMove } from '../../core/stages/promote.js';
+import type { CheckoutResult } from '../../core/versions/checkout.js';
 import { GateNotMetError, InvalidInputError, UsageError } from '../../core/errors.js';
-import type { GateSpec } from '../../core/gates.js';
-import type { GatedMove } from '../../core/promote-gated.js';
+import type { GateSpec } from '../../core/evaluations/gates.js';
+import type { GatedMove } from '../../core/stages/gated-promote.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import type { Ui } from '../ui.js';
+import type { Ui } from '../terminal/style.js';
 import { parseTimeout } from './eval.js';
 import { renderGate, renderGateFailure, renderPolicy } from '../render/gate.js';
 
@@ -62,12 +62,12 @@ export function register(program: Command): void {
     .action(
       action<PromoteOpts>(async (ctx, [ref], opts) => {
         const gate = gateSpec(opts);
-        const { promoteGated } = await import('../../core/promote-gated.js');
+        const { promoteGated } = await import('../../core/stages/gated-promote.js');
         const reg = ctx.registry();
         const actor = ctx.actor();
-        let prepared: Awaited<ReturnType<typeof import('../../core/checkout.js').prepareCheckout>> | undefined;
+        let prepared: Awaited<ReturnType<typeof import('../../core/versions/checkout.js').prepareCheckout>> | undefined;
         if (opts.checkout && !opts.dryRun) {
-          const { prepareCheckout } = await import('../../core/checkout.js');
+          const { prepareCheckout } = await import('../../core/versions/checkout.js');
           prepared = await prepareCheckout(reg, ref!, opts.checkout);
         }
         let move: GatedMove;

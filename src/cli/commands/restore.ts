@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { RestoreResult } from '../../core/restore.js';
+import type { RestoreResult } from '../../core/backup/restore.js';
 import { result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { processRuntime } from '../context.js';
-import { progressFor } from '../progress.js';
+import { progressFor } from '../terminal/progress.js';
 
 interface RestoreOpts {
   into: string;
@@ -29,7 +29,7 @@ export function register(program: Command): void {
     )
     .action(
       action<RestoreOpts>(async (ctx, [file], opts) => {
-        const { restoreBackup } = await import('../../core/restore.js');
+        const { restoreBackup } = await import('../../core/backup/restore.js');
         const bar = await progressFor(ctx, `restoring ${file}`);
         let done: RestoreResult;
         try {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ImportResult, SampleResult } from '../../core/monitor/review.js';
 import { action, examples } from '../command.js';
 import { result } from '../output.js';
-import { formatNumber } from '../ui.js';
+import { formatNumber } from '../terminal/style.js';
 
 interface SampleOpts {
   predictions: string;

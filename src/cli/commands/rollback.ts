@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CheckoutResult } from '../../core/checkout.js';
+import type { CheckoutResult } from '../../core/versions/checkout.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
 import { renderMove } from './promote.js';
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     )
     .action(
       action<RollbackOpts>(async (ctx, [name], opts) => {
-        const { rollback } = await import('../../core/stages.js');
+        const { rollback } = await import('../../core/stages/promote.js');
         const reg = ctx.registry();
         const actor = ctx.actor();
         const base = { name: name!, stage: opts.stage, to: opts.to, reason: opts.reason, expect: opts.expect, actor };
@@ -44,7 +44,7 @@ export function register(program: Command): void {
         }
         // Plan, materialise the target, then roll back only if the stage still holds what was planned.
         const plan = rollback(reg, { ...base, dryRun: true });
-        const { prepareCheckout } = await import('../../core/checkout.js');
+        const { prepareCheckout } = await import('../../core/versions/checkout.js');
         const prepared = await prepareCheckout(reg, `${plan.name}@${plan.to}`, opts.checkout);
         // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
         // DIR/current switches inside the rollback transaction: a failed switch leaves the stage where it was.

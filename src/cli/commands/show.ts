@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { VersionDetails } from '../../core/show.js';
+import type { VersionDetails } from '../../core/versions/show.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
-import type { Ui } from '../ui.js';
+import type { Ui } from '../terminal/style.js';
 import { renderProfileSummary } from '../render/profile-summary.js';
-import { formatBytes, formatNumber, formatTime } from '../ui.js';
+import { formatBytes, formatNumber, formatTime } from '../terminal/style.js';
 
 interface ShowOpts {
   at?: string;
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg show fraud@production', 'mlreg show fraud@1.2.0 --json', 'mlreg show fraud --at 2026-11-20T14:00:00Z'))
     .action(
       action<ShowOpts>(async (ctx, [ref], opts) => {
-        const { showVersion } = await import('../../core/show.js');
+        const { showVersion } = await import('../../core/versions/show.js');
         const details = await showVersion(ctx.registry(), ref!, { at: opts.at });
         return result(details, renderDetails);
       }),

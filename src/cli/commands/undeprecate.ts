@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples('mlreg undeprecate fraud@1.2.0 --reason "label leak was a false alarm"'))
     .action(
       action<{ reason?: string }>(async (ctx, [ref], opts) => {
-        const { undeprecate } = await import('../../core/retire.js');
+        const { undeprecate } = await import('../../core/versions/retire.js');
         return result(undeprecate(ctx.registry(), ref!, { actor: ctx.actor(), reason: opts.reason }), (r, ui) => renderRetire(r, ui, 'Undeprecated', 'was not deprecated'));
       }),
     );

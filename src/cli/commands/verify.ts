@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { IntegrityError } from '../../core/errors.js';
-import type { VerifyReport } from '../../core/verify.js';
+import type { VerifyReport } from '../../core/store/verify.js';
 import { failWithReport, result } from '../output.js';
 import { action, examples } from '../command.js';
-import { formatBytes, type Ui } from '../ui.js';
+import { formatBytes, type Ui } from '../terminal/style.js';
 
 export function register(program: Command): void {
   program
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     )
     .action(
       action<{ quick?: boolean }>(async (ctx, _args, opts) => {
-        const { verifyRegistry } = await import('../../core/verify.js');
+        const { verifyRegistry } = await import('../../core/store/verify.js');
         const report = await verifyRegistry(ctx.registry(), { quick: opts.quick });
         if (report.ok) return result(report, renderVerify);
         return failWithReport(

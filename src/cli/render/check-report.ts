@@ -1,5 +1,5 @@
-import type { CheckRecord, CheckReport, CheckStatus } from '../../core/datasets/checks.js';
-import type { Ui } from '../ui.js';
+import type { CheckRecord, CheckReport, CheckStatus } from '../../core/datasets/check-profiles.js';
+import type { Ui } from '../terminal/style.js';
 
 /** Human renderings of a data check report: an aligned table for terminals, markdown for pull requests. */
 

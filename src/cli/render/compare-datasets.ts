@@ -1,6 +1,6 @@
 import type { ColumnChange, DatasetComparison } from '../../core/datasets/compare.js';
-import type { Ui } from '../ui.js';
-import { formatBytes, formatNumber } from '../ui.js';
+import type { Ui } from '../terminal/style.js';
+import { formatBytes, formatNumber } from '../terminal/style.js';
 import { markdownRecords, renderCheckTable } from './check-report.js';
 
 /** `compare DS@a DS@b` for people (table) and pull requests (markdown). */

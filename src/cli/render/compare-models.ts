@@ -1,5 +1,5 @@
-import type { EvaluationDiff, MetricDiffRow, ModelComparison } from '../../core/compare-models.js';
-import { formatBytes, formatNumber, formatTime, type Ui } from '../ui.js';
+import type { EvaluationDiff, MetricDiffRow, ModelComparison } from '../../core/evaluations/compare-models.js';
+import { formatBytes, formatNumber, formatTime, type Ui } from '../terminal/style.js';
 
 /** `compare` of two models as a terminal table or as markdown for a pull-request comment. */
 

@@ -1,6 +1,6 @@
-import type { GateReport } from '../../core/gates.js';
-import type { PolicyReport } from '../../core/stage-policy.js';
-import { formatNumber, type Ui } from '../ui.js';
+import type { GateReport } from '../../core/evaluations/gates.js';
+import type { PolicyReport } from '../../core/stages/policy.js';
+import { formatNumber, type Ui } from '../terminal/style.js';
 
 /** Human output of promotion gates: the if-better table with the numbers, and the stage-order check. */
 

@@ -1,6 +1,6 @@
-import type { ColumnProfile, Profile } from '../../core/datasets/profile-types.js';
-import type { Ui } from '../ui.js';
-import { formatNumber } from '../ui.js';
+import type { ColumnProfile, Profile } from '../../core/datasets/profile/types.js';
+import type { Ui } from '../terminal/style.js';
+import { formatNumber } from '../terminal/style.js';
 
 /** `show DATASET`: one line per column of the profile (the whole profile is in --json). */
 export function renderProfileSummary(p: Profile | null, ui: Ui): string[] {

@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
-import { walkSource } from '../manifest.js';
-import { findArtifact, parseRef, resolveRef, type VersionRecord } from '../refs.js';
-import type { Registry } from '../registry.js';
-import { lineageOf } from '../versions.js';
-import { checkProfiles, type CheckReport } from './checks.js';
-import type { Profile } from './profile-types.js';
+import { walkSource } from '../store/manifest.js';
+import { findArtifact, parseRef, resolveRef, type VersionRecord } from '../versions/refs.js';
+import type { Registry } from '../registry/registry.js';
+import { lineageOf } from '../versions/add.js';
+import { checkProfiles, type CheckReport } from './check-profiles.js';
+import type { Profile } from './profile/types.js';
 import { profileFiles, requireProfile } from './profiles.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
 
-export type { CheckReport, CheckRecord, CheckStatus } from './checks.js';
+export type { CheckReport, CheckRecord, CheckStatus } from './check-profiles.js';
 export type { CheckThresholds } from './thresholds.js';
 
 /**

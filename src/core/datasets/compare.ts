@@ -1,7 +1,7 @@
-import type { Registry } from '../registry.js';
+import type { Registry } from '../registry/registry.js';
 import { checkPair, loadDatasetProfile, type LabelledProfile } from './check.js';
-import type { CheckReport } from './checks.js';
-import type { ColumnProfile } from './profile-types.js';
+import type { CheckReport } from './check-profiles.js';
+import type { ColumnProfile } from './profile/types.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
 
 /**

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InvalidInputError } from '../errors.js';
-import type { DataFormat } from './profile-types.js';
+import type { DataFormat } from './profile/types.js';
 
 /**
  * Which table a dataset version is, before DuckDB sees it: the format from the file names (a folder

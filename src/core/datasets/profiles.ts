@@ -1,14 +1,14 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import type { SourceFile } from '../manifest.js';
-import type { VersionRecord } from '../refs.js';
-import type { Registry } from '../registry.js';
+import type { SourceFile } from '../store/manifest.js';
+import type { VersionRecord } from '../versions/refs.js';
+import type { Registry } from '../registry/registry.js';
 import { detectTable } from './formats.js';
-import { PROFILE_FORMAT, type Profile } from './profile-types.js';
+import { PROFILE_FORMAT, type Profile } from './profile/types.js';
 
 /** Profiles in the index (table dataset_profiles), and the `add dataset` hooks that compute them. */
 
 export async function profileFiles(reg: Registry, files: readonly { path: string; abs: string; size: number }[]): Promise<Profile> {
-  const { profileTable } = await import('./profiler.js');
+  const { profileTable } = await import('./profile/profiler.js');
   return profileTable(detectTable(files), { tempPath: (suffix) => reg.tempPath(suffix) });
 }
 

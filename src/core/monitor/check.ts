@@ -1,10 +1,10 @@
 import { InvalidInputError } from '../errors.js';
-import { insertEvent } from '../events.js';
-import { latestValue } from '../evaluations.js';
-import { metricDirection } from '../metric-direction.js';
-import { resolveRef, versionById } from '../refs.js';
-import type { Registry } from '../registry.js';
-import { rollback } from '../stages.js';
+import { insertEvent } from '../registry/history.js';
+import { latestValue } from '../evaluations/record.js';
+import { metricDirection } from '../evaluations/metric-direction.js';
+import { resolveRef, versionById } from '../versions/refs.js';
+import type { Registry } from '../registry/registry.js';
+import { rollback } from '../stages/promote.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
 import { ALL_SLICE, holderOf, lastValues, metricObserved, observedMetrics, type Holder, type Target } from './observations.js';
 import { compare, type ChangeRule, type Rule, type ThresholdRule } from './rules.js';

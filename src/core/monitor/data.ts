@@ -1,5 +1,5 @@
 import type { CheckReport as DataCheckReport } from '../datasets/check.js';
-import type { Registry } from '../registry.js';
+import type { Registry } from '../registry/registry.js';
 import type { CheckReport, RuleResult } from './check.js';
 import { holderOf, recordObservations, type RecordResult, type Target } from './observations.js';
 

@@ -1,8 +1,8 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { insertEvent } from '../events.js';
-import { getArtifact, validateName, validateStage, versionById, type ArtifactRow } from '../refs.js';
-import type { Registry } from '../registry.js';
-import { DEFAULT_STAGE, stagesAt } from '../stages.js';
+import { insertEvent } from '../registry/history.js';
+import { getArtifact, validateName, validateStage, versionById, type ArtifactRow } from '../versions/refs.js';
+import type { Registry } from '../registry/registry.js';
+import { DEFAULT_STAGE, stagesAt } from '../stages/promote.js';
 
 /**
  * Observations: live metric values of the version that held a stage. The version is resolved when

@@ -1,4 +1,4 @@
-import type { Registry } from '../registry.js';
+import type { Registry } from '../registry/registry.js';
 import { deliver, type AlertChannels, type Delivery } from './alerts.js';
 import { autoRollback, describeValues, recordAlert, type AutoRollbackResult, type CheckReport } from './check.js';
 

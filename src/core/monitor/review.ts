@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConflictError, fromSystemError, InvalidInputError, NotFoundError } from '../errors.js';
-import { insertEvent } from '../events.js';
-import { parseFiniteNumber } from '../kv.js';
-import { writeFileAtomic, type Registry } from '../registry.js';
+import { insertEvent } from '../registry/history.js';
+import { parseFiniteNumber } from '../lib/pairs.js';
+import { writeFileAtomic, type Registry } from '../registry/registry.js';
 import { csvField, openCsv } from './csv.js';
 import { ClassificationAccumulator, RegressionAccumulator } from './metrics.js';
 import { holderOf, recordObservations, type RecordResult, type Target } from './observations.js';

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.js';
-import { insertEvent } from '../events.js';
-import { getArtifact } from '../refs.js';
-import type { Registry } from '../registry.js';
+import { insertEvent } from '../registry/history.js';
+import { getArtifact } from '../versions/refs.js';
+import type { Registry } from '../registry/registry.js';
 import { assertKnownMetric, type RuleSpec } from './check.js';
 import type { Target } from './observations.js';
 import { parseRule } from './rules.js';

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
-import { KEY_RE, parseFiniteNumber } from '../kv.js';
-import { parseRef } from '../refs.js';
+import { KEY_RE, parseFiniteNumber } from '../lib/pairs.js';
+import { parseRef } from '../versions/refs.js';
 import { ALL_SLICE } from './observations.js';
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { parseFiniteNumber } from '../kv.js';
+import { parseFiniteNumber } from '../lib/pairs.js';
 import { openCsv } from './csv.js';
 import { ClassificationAccumulator, RegressionAccumulator } from './metrics.js';
 import { ALL_SLICE } from './observations.js';

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
-import { getArtifact } from '../refs.js';
-import type { Registry } from '../registry.js';
+import { getArtifact } from '../versions/refs.js';
+import type { Registry } from '../registry/registry.js';
 import type { Target } from './observations.js';
 
 /**

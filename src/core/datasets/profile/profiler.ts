@@ -1,0 +1,421 @@
+import { availableParallelism } from 'node:os';
+import { rmSync } from 'node:fs';
+import { InvalidInputError } from '../../errors.js';
+import { csvHeader, NO_PROFILE_HINT, precheckFile, type TableSource } from '../formats.js';
+import { assembleColumn, ProfilerInvariantError, type Row } from './assemble.js';
+import { designPass, followUpSql, passSql, sampleSql, SAMPLE_ROWS, type ColumnPlan, type FollowUps, type PassDesign, type SampleColumn } from './plan.js';
+import { writeSampleWindows } from './sample.js';
+import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, type Profile } from './types.js';
+
+/**
+ * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it), in one
+ * pass over the files on every core, with nothing loaded into a table:
+ * 1. plan: column types (DuckDB's sniffer for CSV, the file's own types otherwise) and a small sample
+ *    spread across the files (profile-sample.ts), which chooses how each column is counted
+ *    (profile-plan.ts) and estimates the rows;
+ * 2. the pass: one aggregate query whose every part is independent of the order rows reach it, so the
+ *    same file always gives the same profile on any number of threads;
+ * 3. assemble (profile-assemble.ts), and in the rare case a column surprised the plan a follow-up pass
+ *    over just what those columns need (FollowUps in profile-plan.ts).
+ * A memory limit and a spill folder in tmp/ keep memory flat however large the table.
+ */
+export interface ProfileOptions {
+  /** A fresh path in the registry's tmp/ (Registry.tempPath), named like every other temp file of this process. */
+  tempPath(suffix: string): string;
+  /** DuckDB's memory limit (peak RSS stays well under 500 MB for a 1 GB CSV). */
+  memoryLimitMb?: number;
+  loadThreads?: number;
+}
+
+const NULL_STRINGS = ['', 'NA', 'N/A', 'NULL', 'null', 'None'];
+/** Rows read for the plan when the spread sample cannot be used (Parquet, a JSON array, a sample that does not parse). */
+const HEAD_ROWS = 20_000;
+
+type Conn = Awaited<ReturnType<Awaited<ReturnType<typeof import('@duckdb/node-api').DuckDBInstance.create>>['connect']>>;
+
+export async function profileTable(src: TableSource, opts: ProfileOptions): Promise<Profile> {
+  for (const f of src.files) await precheckFile(f, src.format);
+  const headers = src.format === 'csv' || src.format === 'tsv' ? await csvHeaders(src) : undefined;
+
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const spill = opts.tempPath('duckdb-spill');
+  const sampleFile = opts.tempPath(`sample.${src.format === 'ndjson' ? 'ndjson' : 'csv'}`);
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(opts.loadThreads ?? Math.min(4, availableParallelism())),
+    memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
+    temp_directory: spill,
+    // Nothing here depends on row order; LIMIT in the plan's fallback sample reads the first rows.
+    preserve_insertion_order: 'true',
+  });
+  const conn = await instance.connect();
+  try {
+    if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
+    const typed = await columnTypes(conn, src, headers);
+    // A CSV value that does not fit its column's sniffed type makes that column text, and a text column
+    // that holds only numbers becomes numeric; either way the plan starts again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await profileOnce(conn, src, typed, sampleFile);
+      } catch (err) {
+        if (err instanceof ProfilerInvariantError) throw err;
+        const changed = err instanceof NumbersAfterAll ? typed.makeNumeric(err.columns) : typed.widen(err);
+        if (changed && attempt <= 2 * typed.plans.length) continue;
+        if (err instanceof InvalidInputError) throw err;
+        if (err instanceof NumbersAfterAll) throw new ProfilerInvariantError(`columns ${err.columns.join(', ')} kept changing type`);
+        // DuckDB's own errors are about the data; anything else (a full disk, a bug) is not reworded as one.
+        throw isEngineError(err) ? readError(err, src) : err;
+      }
+    }
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+    for (const path of [spill, sampleFile]) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** CSV columns sniffed as text for want of values turned out to hold only numbers: profile them again as numbers. */
+class NumbersAfterAll extends Error {
+  constructor(readonly columns: number[]) {
+    super(`columns ${columns.join(', ')} hold only numbers`);
+  }
+}
+
+/** DuckDB reports its errors as "<Kind> Error: …" (Conversion, Invalid Input, IO, Parser …); Node's system errors read "ENOSPC: …". */
+function isEngineError(err: unknown): boolean {
+  return err instanceof Error && /^[A-Za-z ]*Error: /.test(err.message);
+}
+
+async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sampleFile: string): Promise<Profile> {
+  const from = reader(src, typed.columns());
+  const { sample, estimatedRows } = await planSample(conn, src, typed, from, sampleFile);
+  const numbersInSample = [...typed.maybeNumeric].filter((i) => sample[i]!.nonMissing > 0 && sample[i]!.numeric === sample[i]!.nonMissing);
+  if (numbersInSample.length) throw new NumbersAfterAll(numbersInSample);
+  const design = designPass(typed.plans, sample, estimatedRows, typed.maybeNumeric);
+  const raw = await firstRow(conn, passSql(design, from));
+  const rowCount = Number(raw.rows);
+  const numbers = design.columns.flatMap((d, i) => {
+    const nonMissing = Number(raw[`c${i}_nn`]);
+    return d.maybeNumeric && nonMissing > 0 && Number(raw[`c${i}_num`]) === nonMissing ? [i] : [];
+  });
+  if (numbers.length) throw new NumbersAfterAll(numbers);
+  if (rowCount === 0) {
+    throw new InvalidInputError(`${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`, {
+      code: 'E_NO_ROWS',
+      hint: `A dataset needs at least one row. ${NO_PROFILE_HINT}`,
+    });
+  }
+  const columns = await assembleAll(conn, design, raw, rowCount, from);
+  const engine = String((await firstRow(conn, 'SELECT version() AS v')).v);
+  const exact = design.sampleRate === 1 || rowCount <= SAMPLE_ROWS;
+  return {
+    format: PROFILE_FORMAT,
+    table: {
+      rows: rowCount,
+      bytes: src.files.reduce((s, f) => s + f.size, 0),
+      format: src.format,
+      files: src.files.length,
+      engine: `duckdb ${engine}`,
+      sketch: { quantiles: exact ? 'exact' : 'sample', sampleRate: exact ? 1 : design.sampleRate, distinct: 'approx_count_distinct', topValues: TOP_VALUES, bins: BIN_COUNT, exactRows: EXACT_ROWS },
+    },
+    columns,
+  };
+}
+
+/** Every column assembled, after at most one follow-up pass for the columns that asked for one. */
+async function assembleAll(conn: Conn, design: PassDesign, raw: Row, rowCount: number, from: string): Promise<ColumnProfile[]> {
+  for (let round = 0; ; round++) {
+    const labels = await numberLabels(conn, design, raw);
+    const out = design.columns.map((d, i) => assembleColumn(d, i, raw, rowCount, (x) => labels.get(x) ?? String(x)));
+    const f: FollowUps = { count: [], rescale: new Map(), collect: [], negatives: [] };
+    out.forEach((a, i) => {
+      if (!('followUp' in a)) return;
+      if (a.followUp.countValues) f.count.push(i);
+      if (a.followUp.collectValues) f.collect.push(i);
+      if (a.followUp.countNegatives) f.negatives.push(i);
+      if (a.followUp.rescale) f.rescale.set(i, a.followUp.rescale);
+    });
+    if (!f.count.length && !f.collect.length && !f.negatives.length && !f.rescale.size) return out.map((a) => (a as { column: ColumnProfile }).column);
+    if (round > 0) throw new ProfilerInvariantError('a column still needs a follow-up pass after one');
+    Object.assign(raw, await firstRow(conn, followUpSql(design.columns.map((d) => d.plan), f, from)));
+    const { count, rescale, collect, negatives } = f;
+    for (const i of count) design.columns[i]!.strategy = 'counted';
+    for (const i of [...rescale.keys(), ...collect, ...negatives]) raw[`c${i}_followed`] = true;
+    for (const [i, sc] of rescale) design.columns[i]!.scales = sc;
+  }
+}
+
+/**
+ * Category labels of counted float columns as DuckDB writes them (CAST(x AS VARCHAR): "1.0", not "1"), so
+ * a profile's categories read the same as DuckDB's own output and as every earlier profile.
+ */
+async function numberLabels(conn: Conn, design: PassDesign, raw: Row): Promise<Map<number, string>> {
+  const keys = new Set<number>();
+  design.columns.forEach((d, i) => {
+    if (d.strategy !== 'counted' || d.plan.base === 'string') return;
+    const h = raw[`c${i}_h`];
+    if (!Array.isArray(h) || h.length > TOP_VALUES) return;
+    for (const e of h as { key: unknown }[]) {
+      const x = Number(e.key);
+      if (Number.isFinite(x)) keys.add(x);
+    }
+  });
+  if (!keys.size) return new Map();
+  const list = [...keys];
+  const r = await firstRow(conn, `SELECT [CAST(x AS VARCHAR) FOR x IN [${list.map((x) => `CAST('${String(x)}' AS DOUBLE)`).join(', ')}]] AS s`);
+  return new Map(list.map((x, j) => [x, String((r.s as unknown[])[j])]));
+}
+
+/**
+ * The plan's sample: statistics of a few thousand rows spread across the table, and the table's
+ * estimated rows. CSV, TSV and NDJSON: slices of lines at even offsets (profile-sample.ts), or the whole
+ * table when it is small; Parquet, a JSON array, or slices that do not parse: the first rows.
+ */
+async function planSample(conn: Conn, src: TableSource, typed: TypedColumns, from: string, sampleFile: string): Promise<{ sample: SampleColumn[]; estimatedRows: number }> {
+  const tableBytes = src.files.reduce((s, f) => s + f.size, 0);
+  if (src.format === 'parquet') {
+    const rowsInFiles = Number((await firstRow(conn, `SELECT count(*) AS n FROM ${from}`)).n);
+    return { sample: await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`).then((s) => s.columns), estimatedRows: rowsInFiles };
+  }
+  const windows = await writeSampleWindows(src, sampleFile);
+  if (!windows) {
+    const whole = await sampleStats(conn, typed, from);
+    return { sample: whole.columns, estimatedRows: whole.rows };
+  }
+  try {
+    const s = await sampleStats(conn, typed, reader({ format: src.format, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed.columns()));
+    if (s.rows > 0) return { sample: s.columns, estimatedRows: Math.ceil((s.rows * tableBytes) / Math.max(1, windows.dataBytes)) };
+  } catch {
+    // A slice that starts inside a quoted multi-line field (whose garbage may even look like a value of
+    // the wrong type), or a JSON array: plan from the first rows; only the real pass changes a type.
+  }
+  const head = await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`);
+  // Rows unknown: assume short ones (a high estimate only makes the numeric sample sparser; small tables are made exact afterwards).
+  return { sample: head.columns, estimatedRows: head.rows < HEAD_ROWS ? head.rows : Math.max(head.rows, Math.ceil(tableBytes / 32)) };
+}
+
+async function sampleStats(conn: Conn, typed: TypedColumns, from: string): Promise<{ rows: number; columns: SampleColumn[] }> {
+  const r = await firstRow(conn, sampleSql(typed.plans, from, typed.maybeNumeric));
+  const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    rows: Number(r.rows),
+    columns: typed.plans.map((_, i) => ({
+      nonMissing: Number(r[`c${i}_nn`]),
+      distinct: Number(r[`c${i}_d`]),
+      min: orNull(r[`c${i}_min`]),
+      max: orNull(r[`c${i}_max`]),
+      median: orNull(r[`c${i}_median`]),
+      ...(typed.maybeNumeric.has(i) ? { numeric: Number(r[`c${i}_num`]) } : {}),
+    })),
+  };
+}
+
+async function firstRow(conn: Conn, sql: string): Promise<Row> {
+  return (await rows(conn, sql))[0]!;
+}
+
+async function rows(conn: Conn, sql: string): Promise<Row[]> {
+  const reader = await conn.runAndReadAll(sql);
+  return reader.getRowObjectsJson() as Row[];
+}
+
+const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+async function csvHeaders(src: TableSource): Promise<string[]> {
+  const delim = src.format === 'tsv' ? '\t' : ',';
+  const first = await csvHeader(src.files[0]!, delim);
+  for (const f of src.files.slice(1)) {
+    const names = await csvHeader(f, delim);
+    if (names.join('\u0000') !== first.join('\u0000')) {
+      throw new InvalidInputError(`the parts of the folder do not share one schema: ${f.path} has columns [${names.join(', ')}] but ${src.files[0]!.path} has [${first.join(', ')}]`, {
+        code: 'E_SCHEMA_MISMATCH',
+        hint: `Every part of a folder dataset needs the same columns in the same order. ${NO_PROFILE_HINT}`,
+      });
+    }
+  }
+  return first;
+}
+
+/** Parquet and NDJSON parts: compare each part's columns and types with the first part's. */
+async function sameSchemaEverywhere(conn: Conn, src: TableSource): Promise<void> {
+  let first: string | undefined;
+  for (const f of src.files) {
+    let desc: Row[];
+    try {
+      desc = await rows(conn, `DESCRIBE SELECT * FROM ${reader({ format: src.format, files: [f] }, undefined)}`);
+    } catch (err) {
+      throw readError(err, src);
+    }
+    const sig = desc.map((r) => `${r.column_name} ${r.column_type}`).join(', ');
+    if (first === undefined) first = sig;
+    else if (sig !== first) {
+      throw new InvalidInputError(`the parts of the folder do not share one schema: ${f.path} has [${sig}] but ${src.files[0]!.path} has [${first}]`, {
+        code: 'E_SCHEMA_MISMATCH',
+        hint: `Every part of a folder dataset needs the same columns and types. ${NO_PROFILE_HINT}`,
+      });
+    }
+  }
+}
+
+interface CsvColumns {
+  names: string[];
+  types: string[];
+}
+
+const struct = (c: CsvColumns): string => `{${c.names.map((h, i) => `${lit(h)}: ${lit(c.types[i]!)}`).join(', ')}}`;
+
+function reader(src: Pick<TableSource, 'format' | 'files'>, csv: CsvColumns | undefined): string {
+  const list = `[${src.files.map((f) => lit(f.abs)).join(', ')}]`;
+  switch (src.format) {
+    case 'csv':
+    case 'tsv': {
+      const columns = struct(csv!);
+      const delim = src.format === 'tsv' ? '\\t' : ',';
+      return `read_csv(${list}, auto_detect = false, header = true, delim = E'${delim}', quote = '"', escape = '"', strict_mode = true, columns = ${columns}, nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`;
+    }
+    case 'ndjson':
+      // With the types found once given back, the plan's sample and the pass read every value the same way.
+      return csv ? `read_json(${list}, format = 'auto', columns = ${struct(csv)})` : `read_json(${list}, format = 'auto')`;
+    case 'parquet':
+      return `read_parquet(${list})`;
+  }
+}
+
+/** DuckDB's parse errors, reduced to the file, the line and the reason. */
+function readError(err: unknown, src: TableSource): InvalidInputError {
+  let msg = err instanceof Error ? err.message : String(err);
+  for (const f of src.files) msg = msg.split(f.abs).join(f.path);
+  msg = msg.replace(/^[A-Za-z ]*Error: /, '');
+  const lines = msg.split('\n').map((l) => l.trim());
+  const line = /on Line: (\d+)/.exec(msg)?.[1] ?? /in line (\d+)/.exec(msg)?.[1];
+  const reason =
+    lines.find((l) => /^(Expected Number of Columns|Value with unterminated quote|Invalid unicode|Maximum line size|Could not convert)/.test(l)) ??
+    /(Malformed JSON[^\n]*)/.exec(msg)?.[1] ??
+    lines[0]!;
+  const file = /file\s*=\s*(\S+)/.exec(msg)?.[1] ?? (src.files.length === 1 ? src.files[0]!.path : undefined);
+  const unicode = /unicode|utf-8/i.test(reason);
+  return new InvalidInputError(`cannot read ${file ?? 'the dataset'} as ${src.format.toUpperCase()}${line ? `: line ${line}` : ''}: ${reason.replace(/\s+$/, '')}`, {
+    code: unicode ? 'E_NOT_UTF8' : 'E_BAD_DATA_FILE',
+    hint: unicode ? `Convert it to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8). ${NO_PROFILE_HINT}` : NO_PROFILE_HINT,
+    cause: err,
+  });
+}
+
+const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
+const FLOAT_TYPES = /^(FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
+
+function nativePlan(c: { name: string; type: string }): ColumnPlan {
+  const col = q(c.name);
+  if (INTEGER_TYPES.test(c.type)) return { ...c, base: 'integer', expr: `CAST(${col} AS DOUBLE)` };
+  if (FLOAT_TYPES.test(c.type)) return { ...c, base: 'numeric', expr: `CAST(${col} AS DOUBLE)` };
+  if (c.type === 'BOOLEAN') return { ...c, base: 'boolean', expr: col };
+  if (/^(DATE|TIMESTAMP.*|TIME)$/.test(c.type)) return { ...c, base: 'datetime', expr: col };
+  return { ...c, base: 'string', expr: c.type === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)` };
+}
+
+/**
+ * Column plans and the types the reader is told. CSV: DuckDB's sniffed type per column, integers read as
+ * DOUBLE (DuckDB's CSV reader would round a later "1.5" into an integer column without a word; the pass
+ * tells whether every value was whole), widened to text when a later value does not fit. Parquet and
+ * NDJSON: the file's own types (NDJSON's given back to the reader, so the plan's sample reads the same).
+ */
+interface TypedColumns {
+  plans: ColumnPlan[];
+  csv: boolean;
+  columns(): CsvColumns;
+  /** CSV columns sniffed as text because the sniffer saw no value in them: they may hold numbers. */
+  maybeNumeric: Set<number>;
+  /** Makes the column an error names text; false when the error is not a conversion that widening fixes. */
+  widen(err: unknown): boolean;
+  /** Reads these columns as numbers (integers unless a fraction shows up); false when none could change. */
+  makeNumeric(columns: number[]): boolean;
+}
+
+async function columnTypes(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<TypedColumns> {
+  if (!headers) {
+    let desc: Row[];
+    try {
+      desc = await rows(conn, `DESCRIBE SELECT * FROM ${reader(src, undefined)}`);
+    } catch (err) {
+      throw readError(err, src);
+    }
+    const names = desc.map((r) => String(r.column_name));
+    const types = desc.map((r) => String(r.column_type));
+    return {
+      plans: names.map((name, i) => nativePlan({ name, type: types[i]! })),
+      csv: false,
+      columns: () => ({ names, types }),
+      maybeNumeric: new Set(),
+      widen: () => false,
+      makeNumeric: () => false,
+    };
+  }
+  const sniffed = await sniffCsvTypes(conn, src, headers);
+  const integers = new Set(headers.filter((_, i) => INTEGER_TYPES.test(sniffed[i]!)));
+  const types = sniffed.map((t) => (INTEGER_TYPES.test(t) ? 'DOUBLE' : t));
+  const planOf = (name: string, i: number): ColumnPlan => nativePlan({ name, type: integers.has(name) ? 'BIGINT' : types[i]! });
+  /** Columns made text by a value that did not fit: never made numeric again. */
+  const widened = new Set<number>();
+  const typed: TypedColumns = {
+    plans: headers.map(planOf),
+    csv: true,
+    columns: () => ({ names: headers, types }),
+    maybeNumeric: await emptyWhereSniffed(conn, src, headers, types),
+    widen(err) {
+      const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
+      const i = column === undefined ? -1 : headers.indexOf(column);
+      if (i === -1 || types[i] === 'VARCHAR') return false;
+      types[i] = 'VARCHAR';
+      integers.delete(headers[i]!);
+      widened.add(i);
+      typed.plans = headers.map(planOf);
+      return true;
+    },
+    makeNumeric(columns) {
+      const change = columns.filter((i) => types[i] === 'VARCHAR' && !widened.has(i));
+      for (const i of change) {
+        types[i] = 'DOUBLE';
+        integers.add(headers[i]!);
+        typed.maybeNumeric.delete(i);
+      }
+      typed.plans = headers.map(planOf);
+      return change.length > 0;
+    },
+  };
+  return typed;
+}
+
+/** The sniffer's sample: DuckDB's default sample_size. */
+const SNIFF_ROWS = 20_480;
+
+/**
+ * Text columns with no value in the rows the sniffer read: their type is a default, not evidence, so the
+ * profile checks whether their values are numbers after all. (None when those rows cannot be read: the
+ * pass then reports why.)
+ */
+async function emptyWhereSniffed(conn: Conn, src: TableSource, headers: string[], types: string[]): Promise<Set<number>> {
+  const text = types.flatMap((t, i) => (t === 'VARCHAR' ? [i] : []));
+  if (!text.length) return new Set();
+  try {
+    const r = await firstRow(conn, `SELECT ${text.map((i) => `count(${q(headers[i]!)}) AS c${i}`).join(', ')} FROM (SELECT * FROM ${reader({ format: src.format, files: [src.files[0]!] }, { names: headers, types })} LIMIT ${SNIFF_ROWS})`);
+    return new Set(text.filter((i) => Number(r[`c${i}`]) === 0));
+  } catch {
+    return new Set();
+  }
+}
+
+/** DuckDB's sniffed type per header column; text for all when the sniffer fails or disagrees with the header (the strict read then says why). */
+async function sniffCsvTypes(conn: Conn, src: TableSource, headers: string[]): Promise<string[]> {
+  const text = headers.map(() => 'VARCHAR');
+  let desc: Row[];
+  try {
+    desc = await rows(conn, `DESCRIBE SELECT * FROM read_csv(${lit(src.files[0]!.abs)}, header = true, delim = E'${src.format === 'tsv' ? '\\t' : ','}', quote = '"', escape = '"', nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`);
+  } catch {
+    return text;
+  }
+  if (desc.length !== headers.length || desc.some((r, i) => String(r.column_name) !== headers[i])) return text;
+  return desc.map((r) => (KNOWN_CSV_TYPES.test(String(r.column_type)) ? String(r.column_type) : 'VARCHAR'));
+}
+
+const KNOWN_CSV_TYPES = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|DOUBLE|FLOAT|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR)$/;
+

@@ -1,0 +1,114 @@
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { insertEvent } from './history.js';
+import type { Registry } from './registry.js';
+import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES } from '../datasets/thresholds.js';
+import { STAGE_RE } from '../versions/refs.js';
+
+/**
+ * Registry-wide settings (`mlreg config set KEY VALUE`), stored in the index so that every user and
+ * CI job of one registry shares them. Each known key has a validator, so a typo is refused at `set`
+ * rather than silently ignored later. Features add their keys to CONFIG_KEYS.
+ */
+export interface ConfigKey {
+  /** Matched against the whole key, e.g. /^metric\.[A-Za-z0-9_.:/-]+\.direction$/. */
+  pattern: RegExp;
+  example: string;
+  describe: string;
+  /** Returns the normalised value, or throws InvalidInputError. */
+  validate(value: string, key: string): string;
+}
+
+export function oneOf(...allowed: string[]): (value: string, key: string) => string {
+  return (value, key) => {
+    if (!allowed.includes(value)) throw new InvalidInputError(`${key} takes ${allowed.join(' or ')}, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE', hint: `e.g. mlreg config set ${key} ${allowed[0]}` });
+    return value;
+  };
+}
+
+export function nonNegativeNumber(value: string, key: string): string {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidInputError(`${key} takes a number ≥ 0, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE', hint: `e.g. mlreg config set ${key} 0.1` });
+  return String(n);
+}
+
+/** `stage.order`: stage names separated by commas, at least two, each once (e.g. staging,production). */
+export function stageOrder(value: string, key: string): string {
+  const stages = value.split(',').map((s) => s.trim());
+  const bad = stages.find((s) => !STAGE_RE.test(s) || s === 'latest');
+  if (stages.length < 2 || bad !== undefined || new Set(stages).size !== stages.length) {
+    throw new InvalidInputError(`${key} takes two or more distinct stage names separated by commas, not ${JSON.stringify(value)}`, {
+      code: 'E_BAD_CONFIG_VALUE',
+      hint: 'For example: mlreg config set stage.order staging,production',
+    });
+  }
+  return stages.join(',');
+}
+
+export const CONFIG_KEYS: ConfigKey[] = [
+  // Thresholds of `mlreg check` / `compare` for datasets (src/core/datasets/thresholds.ts).
+  ...THRESHOLD_KEYS.map((k) => ({
+    pattern: new RegExp(`^check\\.${THRESHOLD_NAMES[k]}$`),
+    example: `check.${THRESHOLD_NAMES[k]}`,
+    describe: `data check threshold (default ${DEFAULT_THRESHOLDS[k]})`,
+    validate: nonNegativeNumber,
+  })),
+  {
+    pattern: /^metric\.[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}\.direction$/,
+    example: 'metric.<name>.direction',
+    describe: 'whether a higher or a lower value of the metric is better (compare verdicts, promote --if-better)',
+    validate: oneOf('higher', 'lower'),
+  },
+  {
+    pattern: /^stage\.order$/,
+    example: 'stage.order',
+    describe: 'stages a model version must pass through in order: it must have held the previous one (promote --force overrides)',
+    validate: stageOrder,
+  },
+];
+
+function keySpec(key: string): ConfigKey {
+  const spec = CONFIG_KEYS.find((k) => k.pattern.test(key));
+  if (!spec) {
+    throw new InvalidInputError(`unknown setting ${JSON.stringify(key)}`, {
+      code: 'E_UNKNOWN_CONFIG_KEY',
+      hint: CONFIG_KEYS.length ? `Known settings: ${CONFIG_KEYS.map((k) => k.example).join(', ')}.` : 'This mlreg has no settings yet.',
+    });
+  }
+  return spec;
+}
+
+export function configList(reg: Registry): Record<string, string> {
+  const rows = reg.db.prepare('SELECT key, value FROM config ORDER BY key').all() as { key: string; value: string }[];
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+export function configGet(reg: Registry, key: string): string {
+  const value = reg.getConfig(key);
+  if (value === undefined) throw new NotFoundError(`setting ${key} is not set`, { code: 'E_CONFIG_NOT_SET', hint: 'See what is set with `mlreg config list`.' });
+  return value;
+}
+
+export function configSet(reg: Registry, key: string, value: string, actor: string): { key: string; value: string; previous: string | null } {
+  const normalised = keySpec(key).validate(value, key);
+  return reg.write(() => {
+    const previous = reg.getConfig(key) ?? null;
+    reg.db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, normalised);
+    logConfigChange(reg, key, previous, normalised, actor);
+    return { key, value: normalised, previous };
+  });
+}
+
+export function configUnset(reg: Registry, key: string, actor: string): { key: string; previous: string | null } {
+  return reg.write(() => {
+    const previous = reg.getConfig(key) ?? null;
+    if (previous === null) return { key, previous };
+    reg.db.prepare('DELETE FROM config WHERE key = ?').run(key);
+    logConfigChange(reg, key, previous, null, actor);
+    return { key, previous };
+  });
+}
+
+/** Config changes are audited like everything else, as registry-wide events (no artifact). */
+function logConfigChange(reg: Registry, key: string, from: string | null, to: string | null, actor: string): void {
+  insertEvent(reg, { artifactId: null, kind: 'config', actor, at: reg.nowIso(), details: { key, from, to } });
+}

@@ -1,0 +1,249 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { openDb, translateSqliteError, type Db } from './db.js';
+import { ConflictError, fromSystemError, InvalidInputError, NotFoundError } from '../errors.js';
+import { currentFormatVersion } from './migrations.js';
+
+export const DB_FILE = 'mlreg.db';
+export const DEFAULT_DIR_NAME = '.mlreg';
+
+/** What the host process tells core about itself; the CLI fills it from `process`, tests set it directly. */
+export interface Runtime {
+  pid: number;
+  /** True while a process with this pid runs on this machine (used to clean temp files of dead writers). */
+  isProcessAlive(pid: number): boolean;
+  now(): Date;
+  /** Milliseconds a writer waits for the lock before giving up. */
+  busyTimeoutMs: number;
+  /**
+   * Signal a whole process group (a timed-out evaluation command and everything it started).
+   * Without it only the command itself is signalled.
+   */
+  signalProcessGroup?(pgid: number, signal: NodeJS.Signals): void;
+}
+
+export const defaultRuntime: Runtime = {
+  pid: 0,
+  isProcessAlive: () => true,
+  now: () => new Date(),
+  busyTimeoutMs: 60_000,
+};
+
+export interface LocateOptions {
+  /** --registry DIR */
+  explicit?: string | undefined;
+  /** MLREG_REGISTRY */
+  env?: string | undefined;
+  cwd: string;
+}
+
+/**
+ * Find the registry folder: --registry, else MLREG_REGISTRY, else the nearest `.mlreg/` walking up
+ * from the working directory (like git finds `.git`).
+ */
+export function locateRegistry(opts: LocateOptions): string {
+  const given = opts.explicit ?? (opts.env ? opts.env : undefined);
+  if (given !== undefined) return resolve(opts.cwd, given);
+  let dir = resolve(opts.cwd);
+  for (;;) {
+    const candidate = join(dir, DEFAULT_DIR_NAME);
+    if (existsSync(join(candidate, DB_FILE))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new NotFoundError(`no mlreg registry found in ${opts.cwd} or any folder above it`, {
+    code: 'E_NO_REGISTRY',
+    hint: 'Create one with `mlreg init` (makes ./.mlreg), or point to one with --registry DIR or MLREG_REGISTRY.',
+  });
+}
+
+export class Registry {
+  readonly root: string;
+  readonly db: Db;
+  readonly runtime: Runtime;
+
+  private constructor(root: string, db: Db, runtime: Runtime) {
+    this.root = root;
+    this.db = db;
+    this.runtime = runtime;
+  }
+
+  get dbPath(): string {
+    return join(this.root, DB_FILE);
+  }
+  get objectsDir(): string {
+    return join(this.root, 'objects');
+  }
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+
+  /** Create an empty registry in `dir` (made if missing). Refuses a folder that already holds one. */
+  static init(dir: string, runtime: Runtime = defaultRuntime): { root: string; format: number } {
+    const root = resolve(dir);
+    if (existsSync(join(root, DB_FILE))) {
+      throw new ConflictError(`${root} already holds an mlreg registry`, {
+        code: 'E_REGISTRY_EXISTS',
+        hint: 'Use it as it is, or choose another folder.',
+      });
+    }
+    try {
+      if (existsSync(root) && !statSync(root).isDirectory()) {
+        throw new InvalidInputError(`${root} exists and is not a folder`, { hint: 'Choose a folder path for the registry.' });
+      }
+      for (const sub of ['', 'objects', 'objects/sha256', 'tmp']) mkdirSync(join(root, sub), { recursive: true });
+      const db = openDb(join(root, DB_FILE), { busyTimeoutMs: runtime.busyTimeoutMs, create: true });
+      const reg = new Registry(root, db, runtime);
+      reg.write(() => {
+        const ins = db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+        ins.run('created_at', runtime.now().toISOString());
+        ins.run('format', String(currentFormatVersion()));
+      });
+      db.close();
+      fsyncDir(root);
+      return { root, format: currentFormatVersion() };
+    } catch (err) {
+      throw fromSystemError(err, 'mlreg init');
+    }
+  }
+
+  /** Open an existing registry; migrates an older format forward (in one transaction). */
+  static open(dir: string, runtime: Runtime = defaultRuntime): Registry {
+    const root = resolve(dir);
+    const dbFile = join(root, DB_FILE);
+    if (!existsSync(dbFile)) {
+      throw new NotFoundError(`no mlreg registry at ${root} (no ${DB_FILE} there)`, {
+        code: 'E_NO_REGISTRY',
+        hint: `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
+      });
+    }
+    for (const sub of ['objects', 'tmp']) {
+      if (!existsSync(join(root, sub))) {
+        throw new NotFoundError(`${root} is missing its ${sub}/ folder`, {
+          code: 'E_REGISTRY_INCOMPLETE',
+          hint: 'The registry folder was damaged; restore it from a backup (mlreg restore).',
+        });
+      }
+    }
+    const db = openDb(dbFile, { busyTimeoutMs: runtime.busyTimeoutMs, create: false });
+    return new Registry(root, db, runtime);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Run `fn` as one `BEGIN IMMEDIATE` transaction: the write lock is taken first, so reads inside
+   * see the latest state and version numbers allocated here are unique across processes.
+   */
+  write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      throw translateSqliteError(err, this.dbPath);
+    }
+  }
+
+  /** A consistent read (one snapshot) across several queries. */
+  read<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).deferred();
+    } catch (err) {
+      throw translateSqliteError(err, this.dbPath);
+    }
+  }
+
+  nowIso(): string {
+    return this.runtime.now().toISOString();
+  }
+
+  /** Name for a temp file owned by this process: `<host>-<pid>-<random>.<suffix>`. */
+  tempPath(suffix: string): string {
+    const rand = Math.random().toString(36).slice(2, 10);
+    return join(this.tmpDir, `${safeHost()}-${this.runtime.pid}-${rand}.${suffix}`);
+  }
+
+  /**
+   * Remove temp files left by writers that died (kill -9, power loss). A file belongs to a dead
+   * writer when its pid no longer runs on this host; files from other hosts (a shared folder) go
+   * only once they are a day old. Returns the names removed.
+   */
+  cleanStaleTemp(): string[] {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.tmpDir);
+    } catch {
+      return removed;
+    }
+    const host = safeHost();
+    const dayAgo = this.runtime.now().getTime() - 86_400_000;
+    for (const name of names) {
+      const m = /^(.+)-(\d+)-[a-z0-9]+\./.exec(name);
+      const path = join(this.tmpDir, name);
+      let stale: boolean;
+      if (m && m[1] === host) stale = Number(m[2]) !== this.runtime.pid && !this.runtime.isProcessAlive(Number(m[2]));
+      else {
+        try {
+          stale = statSync(path).mtimeMs < dayAgo;
+        } catch {
+          continue;
+        }
+      }
+      if (!stale) continue;
+      try {
+        // Folders too: `eval run` works in a private folder named like a temp file.
+        rmSync(path, { recursive: true, force: true });
+        removed.push(name);
+      } catch {
+        /* another cleaner got there first, or it cannot be removed: leave it */
+      }
+    }
+    return removed;
+  }
+
+  getConfig(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM config WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+}
+
+function safeHost(): string {
+  return hostname().replace(/[^A-Za-z0-9.]/g, '_') || 'host';
+}
+
+/** fsync a folder so a rename or create inside it survives a crash. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* some filesystems refuse fsync on folders; the rename is still atomic */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Write a small file atomically: temp, fsync, rename, fsync folder. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, tmp: string): void {
+  writeFileSync(tmp, data, { flush: true });
+  renameSyncSafe(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+function renameSyncSafe(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    try {
+      unlinkSync(from);
+    } catch {
+      /* already gone */
+    }
+    throw err;
+  }
+}

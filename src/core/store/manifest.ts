@@ -1,0 +1,162 @@
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fromSystemError, InvalidInputError } from '../errors.js';
+
+/**
+ * A version's content: every file with its relative path, size, mode and sha256, sorted by path
+ * bytes, serialised with a fixed key order, so the same tree always yields the same manifest digest.
+ */
+export interface ManifestEntry {
+  path: string;
+  size: number;
+  /** 0o644, or 0o755 for executables: only the executable bit is kept, so umask does not change digests. */
+  mode: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  format: 1;
+  type: 'file' | 'dir';
+  files: ManifestEntry[];
+}
+
+/** A file found under the source path, before it is stored. */
+export interface SourceFile {
+  path: string; // relative, '/'-separated
+  abs: string;
+  size: number;
+  mode: number;
+}
+
+export interface WalkOptions {
+  followSymlinks?: boolean;
+}
+
+const MAX_DEPTH = 64;
+
+export function normaliseMode(mode: number): number {
+  return mode & 0o111 ? 0o755 : 0o644;
+}
+
+/** List the regular files of a file or folder, refusing what a version cannot hold. */
+export async function walkSource(source: string, opts: WalkOptions = {}): Promise<{ type: 'file' | 'dir'; files: SourceFile[] }> {
+  let st: Stats;
+  try {
+    st = opts.followSymlinks ? await stat(source) : await lstat(source);
+  } catch (err) {
+    throw fromSystemError(err, 'the path to add');
+  }
+  if (st.isSymbolicLink()) throw symlinkRefused(source);
+  if (st.isFile()) {
+    return { type: 'file', files: [{ path: basename(source), abs: source, size: st.size, mode: normaliseMode(st.mode) }] };
+  }
+  if (!st.isDirectory()) throw specialRefused(source, st);
+  const files: SourceFile[] = [];
+  const seen = new Set<string>();
+  await walkDir(source, '', 0, files, seen, opts);
+  if (files.length === 0) {
+    throw new InvalidInputError(`${source} is an empty folder: there is nothing to register`, {
+      code: 'E_EMPTY_FOLDER',
+      hint: 'Point to the model file itself, or to a folder that holds its files.',
+    });
+  }
+  files.sort((a, b) => comparePaths(a.path, b.path));
+  return { type: 'dir', files };
+}
+
+async function walkDir(abs: string, rel: string, depth: number, out: SourceFile[], seen: Set<string>, opts: WalkOptions): Promise<void> {
+  if (depth > MAX_DEPTH) {
+    throw new InvalidInputError(`${abs} is nested more than ${MAX_DEPTH} folders deep`, { code: 'E_TOO_DEEP', hint: 'Flatten the folder, or check for a symlink loop.' });
+  }
+  if (opts.followSymlinks) {
+    const real = await realpath(abs);
+    if (seen.has(real)) throw new InvalidInputError(`symlink loop at ${abs}`, { code: 'E_SYMLINK_LOOP', hint: 'Remove the link that points back up the tree.' });
+    seen.add(real);
+  }
+  let names: string[];
+  try {
+    names = await readdir(abs);
+  } catch (err) {
+    throw fromSystemError(err, 'the folder to add');
+  }
+  if (names.length === 0 && depth > 0) {
+    throw new InvalidInputError(`${abs} is an empty folder inside the version`, {
+      code: 'E_EMPTY_FOLDER',
+      hint: 'A version stores files only: remove the empty folder or put a file (for instance .keep) in it.',
+    });
+  }
+  for (const name of names) {
+    const childAbs = join(abs, name);
+    const childRel = rel ? `${rel}/${name}` : name;
+    let st: Stats;
+    try {
+      st = await lstat(childAbs);
+      if (st.isSymbolicLink()) {
+        if (!opts.followSymlinks) throw symlinkRefused(childAbs);
+        st = await stat(childAbs);
+      }
+    } catch (err) {
+      throw fromSystemError(err, 'the folder to add');
+    }
+    if (st.isDirectory()) await walkDir(childAbs, childRel, depth + 1, out, seen, opts);
+    else if (st.isFile()) out.push({ path: childRel, abs: childAbs, size: st.size, mode: normaliseMode(st.mode) });
+    else throw specialRefused(childAbs, st);
+  }
+}
+
+function symlinkRefused(path: string): InvalidInputError {
+  return new InvalidInputError(`${path} is a symbolic link`, {
+    code: 'E_SYMLINK',
+    hint: 'Links are not stored, so a version never depends on files outside it. Pass --follow-symlinks to store the files they point to.',
+  });
+}
+
+function specialRefused(path: string, st: Stats): InvalidInputError {
+  const what = st.isSocket() ? 'a socket' : st.isFIFO() ? 'a named pipe' : st.isBlockDevice() || st.isCharacterDevice() ? 'a device' : 'not a regular file';
+  return new InvalidInputError(`${path} is ${what}: only regular files and folders can be registered`, {
+    code: 'E_SPECIAL_FILE',
+    hint: 'Point to the model file or the folder of its files.',
+  });
+}
+
+/** Order paths by their UTF-8 bytes (what `sort` does in the C locale), not UTF-16 units. */
+export function comparePaths(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The canonical bytes of a manifest: fixed key order, no whitespace, a trailing newline. */
+export function serialiseManifest(m: Manifest): Buffer {
+  const files = [...m.files].sort((a, b) => comparePaths(a.path, b.path));
+  const body = {
+    format: m.format,
+    type: m.type,
+    files: files.map((f) => ({ path: f.path, size: f.size, mode: f.mode, sha256: f.sha256 })),
+  };
+  return Buffer.from(JSON.stringify(body) + '\n', 'utf8');
+}
+
+/** Parse and sanity-check a manifest read from the store. */
+export function parseManifest(bytes: Buffer, digest: string): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(bytes.toString('utf8')) as Manifest;
+  } catch {
+    throw new InvalidInputError(`manifest sha256:${digest} is not valid JSON`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
+  }
+  if (m.format !== 1 || (m.type !== 'file' && m.type !== 'dir') || !Array.isArray(m.files)) {
+    throw new InvalidInputError(`manifest sha256:${digest} is not an mlreg manifest of format 1`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
+  }
+  for (const f of m.files) {
+    if (typeof f.path !== 'string' || !isSafeRelativePath(f.path) || !Number.isSafeInteger(f.size) || !/^[0-9a-f]{64}$/.test(f.sha256)) {
+      throw new InvalidInputError(`manifest sha256:${digest} has an invalid entry ${JSON.stringify(f.path)}`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
+    }
+  }
+  return m;
+}
+
+/** A relative '/'-path that cannot escape its folder: no '..', no '.', no empty or absolute parts. */
+export function isSafeRelativePath(p: string): boolean {
+  if (p.length === 0 || p.startsWith('/') || p.includes('\\') || p.includes('\0')) return false;
+  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}

@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, unlinkSync, utimesSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fromSystemError, IntegrityError } from '../errors.js';
+import { fsyncDir, type Registry } from '../registry/registry.js';
+import { EarlyFlush } from '../lib/early-flush.js';
+
+/**
+ * The content-addressed object store: `objects/sha256/<first 2 hex>/<other 62 hex>`.
+ * Writes follow cacache/restic: stream through the hash into a temp file in `tmp/`, fsync, make it
+ * read-only, then link it into place (link never replaces an existing object) and fsync the folder.
+ * Reads re-hash while streaming, so corrupt bytes never leave the store unnoticed.
+ */
+
+export const DIGEST_RE = /^[0-9a-f]{64}$/;
+// 256 KiB: copies through larger buffers cost more system time on the machines measured here (dd: 0.65 s
+// per GiB at 256 KiB, 1.0 s at 1 MiB, 1.8 s at 4 MiB), and memory stays flat.
+const CHUNK = 256 << 10;
+
+export interface StoredObject {
+  digest: string;
+  size: number;
+  /** False when identical content was already stored (nothing new written). */
+  written: boolean;
+}
+
+export type ProgressFn = (doneBytes: number) => void;
+
+export function objectPath(reg: Registry, digest: string): string {
+  return join(reg.objectsDir, 'sha256', digest.slice(0, 2), digest.slice(2));
+}
+
+export function hasObject(reg: Registry, digest: string): boolean {
+  return existsSync(objectPath(reg, digest));
+}
+
+/**
+ * Store a file: stream it through the hash into a temp file in tmp/ (so the digest names exactly the
+ * bytes written), fsync, and link it into place under its digest. `expectedSize` guards against a file
+ * that changed size since it was listed.
+ */
+export async function putFile(reg: Registry, source: string, opts: { expectedSize?: number; onProgress?: ProgressFn } = {}): Promise<StoredObject> {
+  const tmp = reg.tempPath('obj');
+  let stored: { digest: string; size: number; known: boolean };
+  try {
+    stored = await streamInto(reg, source, tmp, opts.onProgress);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw fromSystemError(err, source);
+  }
+  const { digest, size, known } = stored;
+  if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+    removeQuietly(tmp);
+    throw new IntegrityError(`${source} changed while it was being added (${opts.expectedSize} bytes when listed, ${size} read)`, {
+      code: 'E_SOURCE_CHANGED',
+      hint: 'Wait until whatever writes the file has finished, then add it again; nothing was registered.',
+    });
+  }
+  if (known) {
+    removeQuietly(tmp);
+    return { digest, size, written: false };
+  }
+  return { digest, size, written: commitTemp(reg, tmp, digest) };
+}
+
+/** Each in-flight promise gets a no-op handler so a failure is not reported as unhandled before it is awaited (the await still throws). */
+const track = <T>(p: Promise<T>): Promise<T> => (p.catch(() => {}), p);
+
+/**
+ * Stream the source through the hash into the temp file: three buffers in a pipeline, so while one
+ * chunk is hashed the next is read and the previous written (on libuv's threads), and writeback starts
+ * as it goes (EarlyFlush) instead of leaving the whole file dirty for the final fsync. (A kernel copy,
+ * `cp --reflink=auto` then hashing the copy, measured no faster here: 1.5 s against 1.15 s for 1 GiB;
+ * fs.copyFile is out anyway, as libuv's copy loop never ends if the source shrinks meanwhile.)
+ */
+async function streamInto(reg: Registry, source: string, tmp: string, onProgress?: ProgressFn): Promise<{ digest: string; size: number; known: boolean }> {
+  const src = await open(source, 'r');
+  try {
+    const dst = await open(tmp, 'wx', 0o600);
+    try {
+      const hash = createHash('sha256');
+      const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+      const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
+      let size = 0;
+      let i = 0;
+      let reading = track(src.read(bufs[0]!, 0, CHUNK, 0));
+      const flush = new EarlyFlush(dst);
+      for (;;) {
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) break;
+        const chunk = bufs[i % 3]!.subarray(0, bytesRead);
+        const at = size;
+        size += bytesRead;
+        const next = (i + 1) % 3;
+        await writes[next]; // its buffer is free again once its write is done
+        reading = track(src.read(bufs[next]!, 0, CHUNK, size));
+        hash.update(chunk);
+        writes[i % 3] = track(writeAll(dst, chunk, at));
+        i++;
+        await flush.wrote(size);
+        onProgress?.(size);
+      }
+      await Promise.all(writes);
+      await flush.done();
+      const digest = hash.digest('hex');
+      // Content already stored (a re-add): the copy is thrown away, so it need not reach the disk.
+      const known = hasObject(reg, digest) && freshen(objectPath(reg, digest));
+      if (!known) await dst.sync();
+      return { digest, size, known };
+    } finally {
+      await dst.close();
+    }
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Write all of `data` at `position`. A write may take fewer bytes than asked (disk full, a file size
+ * limit); without the loop the rest would be silently missing from a file hashed as complete.
+ * The retry of the rest is what surfaces the error (ENOSPC, EFBIG).
+ */
+async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await fh.write(data, off, data.length - off, position + off)).bytesWritten;
+}
+
+/** Store a small in-memory object (manifests, profiles). */
+export async function putBytes(reg: Registry, bytes: Uint8Array): Promise<StoredObject> {
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (hasObject(reg, digest) && freshen(objectPath(reg, digest))) return { digest, size: bytes.length, written: false };
+  const tmp = reg.tempPath('obj');
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    removeQuietly(tmp);
+    throw fromSystemError(err, reg.tmpDir);
+  }
+  return { digest, size: bytes.length, written: commitTemp(reg, tmp, digest) };
+}
+
+/** Move a fsynced temp file into place under its digest, never replacing an existing object. */
+function commitTemp(reg: Registry, tmp: string, digest: string): boolean {
+  const final = objectPath(reg, digest);
+  const dir = join(reg.objectsDir, 'sha256', digest.slice(0, 2));
+  try {
+    chmodSync(tmp, 0o444);
+    // A new fan-out folder must itself survive a crash: fsync its parent once it is made.
+    if (mkdirSync(dir, { recursive: true }) !== undefined) fsyncDir(join(reg.objectsDir, 'sha256'));
+    try {
+      linkSync(tmp, final);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        freshen(final); // identical content is already stored
+        return false;
+      }
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
+      // Filesystems without hard links: rename, but only when nothing is there yet.
+      if (existsSync(final)) return false;
+      renameSync(tmp, final);
+    }
+    fsyncDir(dir);
+    return true;
+  } catch (err) {
+    throw fromSystemError(err, reg.objectsDir);
+  } finally {
+    removeQuietly(tmp);
+  }
+}
+
+/**
+ * Touch an object that a writer is about to reference again (git's "freshen"): gc only sweeps
+ * unreferenced objects older than its grace period, so an object reused by a running `add` is
+ * left alone. False when it vanished meanwhile (then the caller writes it anew).
+ */
+function freshen(path: string): boolean {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+
+/** Read a whole (small) object, checking its digest. */
+export async function readObject(reg: Registry, digest: string): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    const fh = await open(objectPath(reg, digest), 'r');
+    try {
+      data = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
+    throw fromSystemError(err, objectPath(reg, digest));
+  }
+  const actual = createHash('sha256').update(data).digest('hex');
+  if (actual !== digest) throw corruptObject(digest, actual);
+  return data;
+}
+
+/**
+ * Copy an object to `dest` (created new, mode `mode`), re-hashing on the way. On a mismatch the
+ * partial copy is removed and an IntegrityError thrown, so bad bytes never reach the caller's folder.
+ */
+export async function copyObjectVerified(reg: Registry, digest: string, dest: string, mode: number, onProgress?: ProgressFn, durable = true): Promise<number> {
+  const hash = createHash('sha256');
+  let src: FileHandle | undefined;
+  let dst: FileHandle | undefined;
+  let size = 0;
+  try {
+    try {
+      src = await open(objectPath(reg, digest), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
+      throw err;
+    }
+    dst = await open(dest, 'wx', mode);
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const { bytesRead } = await src.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      await writeAll(dst, buf.subarray(0, bytesRead), size);
+      size += bytesRead;
+      onProgress?.(size);
+    }
+    if (durable) await dst.sync();
+  } catch (err) {
+    await dst?.close().catch(() => {});
+    dst = undefined;
+    removeQuietly(dest);
+    throw fromSystemError(err, dest);
+  } finally {
+    await dst?.close();
+    await src?.close().catch(() => {});
+  }
+  const actual = hash.digest('hex');
+  if (actual !== digest) {
+    removeQuietly(dest);
+    throw corruptObject(digest, actual);
+  }
+  return size;
+}
+
+
+function missingObject(digest: string): IntegrityError {
+  return new IntegrityError(`object sha256:${digest} is missing from the registry`, {
+    code: 'E_OBJECT_MISSING',
+    hint: 'The registry lost bytes it needs: run `mlreg verify` to see what is affected, and restore from a backup.',
+  });
+}
+
+function corruptObject(digest: string, actual: string): IntegrityError {
+  return new IntegrityError(`object sha256:${digest} is corrupt: its bytes hash to sha256:${actual}`, {
+    code: 'E_OBJECT_CORRUPT',
+    hint: 'Nothing was written from it. Run `mlreg verify` to see every affected version, and restore from a backup.',
+  });
+}

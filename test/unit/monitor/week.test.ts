@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry, type Runtime } from '../../../src/core/registry/registry.js';
+import { addVersion } from '../../../src/core/versions/add.js';
+import { promote } from '../../../src/core/stages/promote.js';
+import { history } from '../../../src/core/registry/history.js';
+import { resolveRef } from '../../../src/core/versions/refs.js';
+import { recordObservations } from '../../../src/core/monitor/observations.js';
+import { autoRollback, checkRules, type RuleSpec } from '../../../src/core/monitor/check.js';
+import { raiseAlert } from '../../../src/core/monitor/raise.js';
+import { parseRule } from '../../../src/core/monitor/rules.js';
+import { series } from '../../../src/core/monitor/series.js';
+import { tempDir, testRuntime } from '../../helpers.js';
+
+const HOUR = 3_600_000;
+const MONDAY = Date.parse('2026-11-16T00:00:00Z');
+
+/** A registry whose clock the test moves. */
+function clockRegistry() {
+  const t = tempDir();
+  let now = MONDAY;
+  const runtime: Runtime = { ...testRuntime, now: () => new Date(now) };
+  const root = join(t.path, 'reg');
+  Registry.init(root, runtime);
+  const reg = Registry.open(root, runtime);
+  return { reg, dir: t.path, setTime: (ms: number) => (now = ms), cleanup: () => (reg.close(), t.cleanup()) };
+}
+
+test('a simulated week: version 2 degrades after promotion, auto-rollback fires once, back to version 1, a second run does nothing', async () => {
+  const w = clockRegistry();
+  try {
+    for (const i of [1, 2]) {
+      writeFileSync(join(w.dir, `m${i}.bin`), `weights ${i}`);
+      await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, `m${i}.bin`), version: `${i}.0.0`, actor: 'ml' });
+    }
+    promote(w.reg, { ref: 'fraud@1.0.0', stage: 'production', actor: 'ml' });
+    const specs: RuleSpec[] = [
+      { rule: parseRule('auc < 0.85'), window: 6 },
+      { rule: parseRule('auc drops 0.05 vs previous'), window: 6 },
+    ];
+    const firings: { at: string; version: string }[] = [];
+    const statuses = new Set<string>();
+    // Hourly scores of whatever version serves; a cron check every 3 hours.
+    for (let h = 0; h < 7 * 24; h++) {
+      const at = MONDAY + h * HOUR;
+      w.setTime(at);
+      if (h === 3 * 24 + 9) promote(w.reg, { ref: 'fraud@2.0.0', stage: 'production', actor: 'ml', reason: 'beats 1.0.0 on holdout' });
+      const serving = resolveRef(w.reg, 'fraud@production').version;
+      // 1.0.0 holds steady around 0.91; 2.0.0 starts at 0.93 and loses 0.004 an hour from Thursday noon.
+      const sinceV2 = h - (3 * 24 + 9);
+      const auc = serving === '1.0.0' ? 0.91 + 0.005 * Math.sin(h) : 0.93 - Math.max(0, sinceV2 - 3) * 0.004;
+      recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: auc }], source: 'score', actor: 'labels-job' });
+      if (h % 3 === 2) {
+        const report = checkRules(w.reg, { name: 'fraud', stage: 'production' }, specs);
+        statuses.add(report.status);
+        if (report.status === 'alert') {
+          const raised = await raiseAlert(w.reg, report, { actor: 'monitor-cron', autoRollback: true, channels: {} });
+          assert.ok(raised.rollback?.done, 'the first firing rolls back');
+          firings.push({ at: new Date(at).toISOString(), version: report.version });
+          // The same cron job running again right away finds 1.0.0 healthy: nothing to do.
+          const again = checkRules(w.reg, { name: 'fraud', stage: 'production' }, specs);
+          assert.equal(again.version, '1.0.0');
+          assert.notEqual(again.status, 'alert');
+        }
+      }
+    }
+    assert.equal(firings.length, 1, `fired ${JSON.stringify(firings)}`);
+    assert.equal(firings[0]!.version, '2.0.0');
+    assert.ok(statuses.has('insufficient data'), 'right after the promotion 2.0.0 had too few observations: insufficient data, not an alert');
+    assert.equal(resolveRef(w.reg, 'fraud@production').version, '1.0.0');
+    const h = history(w.reg, 'fraud');
+    const rollbacks = h.events.filter((e) => e.kind === 'rollback');
+    assert.equal(rollbacks.length, 1);
+    assert.equal(rollbacks[0]!.actor, 'monitor-cron');
+    assert.match(rollbacks[0]!.reason!, /^auto: auc drops 0\.05 vs previous \(2\.0\.0 0\.8\d+ vs 1\.0\.0 0\.9\d+\)$/);
+    const alerts = history(w.reg, 'fraud', { all: true }).events.filter((e) => e.kind === 'alert');
+    assert.equal(alerts.length, 1);
+    // The series keeps the versions apart: 1.0.0, 2.0.0, then 1.0.0 again.
+    const s = series(w.reg, { name: 'fraud', stage: 'production' }, { metric: 'auc' });
+    assert.deepEqual(s.series[0]!.segments.map((g) => g.version), ['1.0.0', '2.0.0', '1.0.0']);
+    assert.equal(s.series[0]!.segments.reduce((n, g) => n + g.count, 0), 7 * 24);
+    assert.deepEqual(s.changes.map((c) => `${c.kind} ${c.from}→${c.to}`), ['promote null→1.0.0', 'promote 1.0.0→2.0.0', 'rollback 2.0.0→1.0.0']);
+  } finally {
+    w.cleanup();
+  }
+});
+
+test('two cron jobs that see the same failure roll back once (compare-and-swap on the failing version)', async () => {
+  const w = clockRegistry();
+  try {
+    for (const i of [1, 2, 3]) {
+      writeFileSync(join(w.dir, `m${i}.bin`), `weights ${i}`);
+      await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, `m${i}.bin`), version: `${i}.0.0`, actor: 'ml' });
+    }
+    for (const v of ['1.0.0', '2.0.0', '3.0.0']) promote(w.reg, { ref: `fraud@${v}`, stage: 'production', actor: 'ml' });
+    for (let i = 0; i < 3; i++) {
+      w.setTime(MONDAY + (i + 1) * HOUR);
+      recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.7 }], source: 'live', actor: 'x' });
+    }
+    const specs = [{ rule: parseRule('auc < 0.85'), window: 3 }];
+    const a = checkRules(w.reg, { name: 'fraud', stage: 'production' }, specs);
+    const b = checkRules(w.reg, { name: 'fraud', stage: 'production' }, specs);
+    const first = autoRollback(w.reg, a, 'cron-a');
+    const second = autoRollback(w.reg, b, 'cron-b');
+    assert.deepEqual([first.done, first.to], [true, '2.0.0']);
+    assert.equal(second.done, false);
+    assert.equal(second.code, 'E_STAGE_MOVED');
+    assert.equal(resolveRef(w.reg, 'fraud@production').version, '2.0.0', 'not rolled back twice (to 1.0.0)');
+  } finally {
+    w.cleanup();
+  }
+});
+
+test('observations go to the version holding the stage at --at, not to whoever holds it when the labels arrive', async () => {
+  const w = clockRegistry();
+  try {
+    for (const i of [1, 2]) {
+      writeFileSync(join(w.dir, `m${i}.bin`), `weights ${i}`);
+      await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, `m${i}.bin`), version: `${i}.0.0`, actor: 'ml' });
+    }
+    promote(w.reg, { ref: 'fraud@1.0.0', stage: 'production', actor: 'ml' });
+    w.setTime(MONDAY + 24 * HOUR);
+    promote(w.reg, { ref: 'fraud@2.0.0', stage: 'production', actor: 'ml' });
+    w.setTime(MONDAY + 48 * HOUR);
+    const late = recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], at: new Date(MONDAY + 12 * HOUR).toISOString(), source: 'score', actor: 'x' });
+    assert.equal(late.version, '1.0.0');
+    const now = recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], source: 'score', actor: 'x' });
+    assert.equal(now.version, '2.0.0');
+    assert.throws(() => recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], at: '2026-11-01T00:00:00Z', source: 'score', actor: 'x' }), /had no \(existing\) version at/);
+    assert.throws(() => recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], at: '2027-01-01T00:00:00Z', source: 'score', actor: 'x' }), /is in the future/);
+  } finally {
+    w.cleanup();
+  }
+});
