@@ -59,7 +59,14 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
     const reg = await buildRegistry(work, mib);
-    const t = { backup: [] as number[], tar: [] as number[], restore: [] as number[], untar: [] as number[], verify: [] as number[], openssl: [] as number[] };
+    const t = {
+      backup: [] as number[],
+      tar: [] as number[],
+      restore: [] as number[],
+      untar: [] as number[],
+      verify: [] as number[],
+      openssl: [] as number[],
+    };
     const rss = { backup: 0, restore: 0, verify: 0 };
     for (let i = 0; i < RUNS; i++) {
       const floorTar = join(work, `floor-${i}.tar`);
@@ -76,7 +83,11 @@ export async function run(): Promise<BenchRow[]> {
 
       const floorDir = join(work, `untar-${i}`);
       mkdirSync(floorDir);
-      t.untar.push(timeShell(`tar -xf ${floorTar} -C ${floorDir} && find ${floorDir}/objects -type f -print0 | xargs -0 openssl dgst -sha256 >/dev/null && sync`));
+      t.untar.push(
+        timeShell(
+          `tar -xf ${floorTar} -C ${floorDir} && find ${floorDir}/objects -type f -print0 | xargs -0 openssl dgst -sha256 >/dev/null && sync`,
+        ),
+      );
       rmSync(floorDir, { recursive: true, force: true });
       rmSync(floorTar);
       const into = join(work, `restored-${i}`);
@@ -96,10 +107,39 @@ export async function run(): Promise<BenchRow[]> {
     const backupRatio = m.tar / m.backup;
     const restoreRatio = m.untar / m.restore;
     const verifyRatio = m.openssl / m.verify;
-    rows.push({ name: `backup ${mib} MiB (throughput)`, measured: fmtMs(m.backup), floor: `tar -cf + sync ${fmtMs(m.tar)}`, ratio: backupRatio, target: '≥ 0.8×', pass: backupRatio >= 0.8 });
-    rows.push({ name: `restore ${mib} MiB, full re-hash (throughput)`, measured: fmtMs(m.restore), floor: `tar -xf + openssl + sync ${fmtMs(m.untar)}`, ratio: restoreRatio, target: '≥ 0.5×', pass: restoreRatio >= 0.5 });
-    rows.push({ name: `verify ${mib} MiB (throughput)`, measured: fmtMs(m.verify), floor: `openssl dgst each object ${fmtMs(m.openssl)}`, ratio: verifyRatio, target: '≥ 1.0×', pass: verifyRatio >= 1.0 });
-    for (const [k, mb] of Object.entries(rss)) rows.push({ name: `${k} peak RSS`, measured: `${mb.toFixed(0)} MB`, floor: '-', ratio: mb, target: '≤ 200 MB', pass: mb <= 200 });
+    rows.push({
+      name: `backup ${mib} MiB (throughput)`,
+      measured: fmtMs(m.backup),
+      floor: `tar -cf + sync ${fmtMs(m.tar)}`,
+      ratio: backupRatio,
+      target: '≥ 0.8×',
+      pass: backupRatio >= 0.8,
+    });
+    rows.push({
+      name: `restore ${mib} MiB, full re-hash (throughput)`,
+      measured: fmtMs(m.restore),
+      floor: `tar -xf + openssl + sync ${fmtMs(m.untar)}`,
+      ratio: restoreRatio,
+      target: '≥ 0.5×',
+      pass: restoreRatio >= 0.5,
+    });
+    rows.push({
+      name: `verify ${mib} MiB (throughput)`,
+      measured: fmtMs(m.verify),
+      floor: `openssl dgst each object ${fmtMs(m.openssl)}`,
+      ratio: verifyRatio,
+      target: '≥ 1.0×',
+      pass: verifyRatio >= 1.0,
+    });
+    for (const [k, mb] of Object.entries(rss))
+      rows.push({
+        name: `${k} peak RSS`,
+        measured: `${mb.toFixed(0)} MB`,
+        floor: '-',
+        ratio: mb,
+        target: '≤ 200 MB',
+        pass: mb <= 200,
+      });
     return rows;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -50,7 +50,8 @@ export async function run(): Promise<BenchRow[]> {
       // commands; the copies go after both, followed by a sync, before the next run.
       // Which of the two goes first alternates, so neither always follows the other's writes.
       timeShell('sync');
-      const floor = () => floorTimes.push(timeShell(`openssl dgst -sha256 ${big} >/dev/null && cp ${big} ${copy} && sync`));
+      const floor = () =>
+        floorTimes.push(timeShell(`openssl dgst -sha256 ${big} >/dev/null && cp ${big} ${copy} && sync`));
       if (i % 2) floor();
       const t = timeCommand(`node ${BIN} add model big ${big} --registry ${reg}`, env);
       if (i % 2 === 0) floor();
@@ -62,8 +63,22 @@ export async function run(): Promise<BenchRow[]> {
     }
     const addMs = median(addTimes);
     const floorMs = median(floorTimes);
-    rows.push({ name: `add ${mib} MiB file`, measured: fmtMs(addMs), floor: `openssl+cp+sync ${fmtMs(floorMs)}`, ratio: addMs / floorMs, target: '≤ 1.3×', pass: addMs / floorMs <= 1.3 });
-    rows.push({ name: `add ${mib} MiB peak RSS`, measured: `${peakRss.toFixed(0)} MB`, floor: '-', ratio: peakRss, target: '≤ 150 MB', pass: peakRss <= 150 });
+    rows.push({
+      name: `add ${mib} MiB file`,
+      measured: fmtMs(addMs),
+      floor: `openssl+cp+sync ${fmtMs(floorMs)}`,
+      ratio: addMs / floorMs,
+      target: '≤ 1.3×',
+      pass: addMs / floorMs <= 1.3,
+    });
+    rows.push({
+      name: `add ${mib} MiB peak RSS`,
+      measured: `${peakRss.toFixed(0)} MB`,
+      floor: '-',
+      ratio: peakRss,
+      target: '≤ 150 MB',
+      pass: peakRss <= 150,
+    });
 
     // Re-adding identical content writes nothing new.
     const dedupReg = join(work, 'reg-dedup');
@@ -71,7 +86,14 @@ export async function run(): Promise<BenchRow[]> {
     timeCommand(`node ${BIN} add model big ${big} --registry ${dedupReg}`, env);
     const again = timeCommand(`node ${BIN} add model big ${big} --registry ${dedupReg} --json`, env);
     const written = JSON.parse(again.stdout).data.bytesWritten as number;
-    rows.push({ name: 're-add identical content', measured: `${written} bytes new`, floor: '-', ratio: written, target: '0 bytes', pass: written === 0 });
+    rows.push({
+      name: 're-add identical content',
+      measured: `${written} bytes new`,
+      floor: '-',
+      ratio: written,
+      target: '0 bytes',
+      pass: written === 0,
+    });
     rmSync(dedupReg, { recursive: true, force: true });
     rmSync(big);
 
@@ -84,16 +106,36 @@ export async function run(): Promise<BenchRow[]> {
     const small = join(work, 'small.bin');
     for (let i = 0; i < n; i++) {
       writeFileSync(small, `weights ${i}`);
-      const v = await addVersion(reg, { kind: 'model', name: 'fraud', path: small, bump: 'patch', metrics: { auc: 0.8 + (i % 100) / 1000 }, actor: 'bench' });
-      promote(reg, { ref: `fraud@${v.version.version}`, stage: i % 2 ? 'production' : 'staging', actor: 'bench', reason: `build ${i}` });
+      const v = await addVersion(reg, {
+        kind: 'model',
+        name: 'fraud',
+        path: small,
+        bump: 'patch',
+        metrics: { auc: 0.8 + (i % 100) / 1000 },
+        actor: 'bench',
+      });
+      promote(reg, {
+        ref: `fraud@${v.version.version}`,
+        stage: i % 2 ? 'production' : 'staging',
+        actor: 'bench',
+        reason: `build ${i}`,
+      });
     }
     reg.close();
     const buildSecs = (Date.now() - built) / 1000;
 
     const startFloor = median(
-      Array.from({ length: RUNS * 2 }, () => timeCommand(`node -e "require('better-sqlite3')('${join(regDir, 'mlreg.db')}').prepare('select count(*) from versions').get()"`, env).ms),
+      Array.from(
+        { length: RUNS * 2 },
+        () =>
+          timeCommand(
+            `node -e "require('better-sqlite3')('${join(regDir, 'mlreg.db')}').prepare('select count(*) from versions').get()"`,
+            env,
+          ).ms,
+      ),
     );
-    const cmd = (args: string) => median(Array.from({ length: RUNS * 2 }, () => timeCommand(`node ${BIN} ${args} --registry ${regDir}`, env).ms));
+    const cmd = (args: string) =>
+      median(Array.from({ length: RUNS * 2 }, () => timeCommand(`node ${BIN} ${args} --registry ${regDir}`, env).ms));
     const promoteMs = cmd('promote fraud@1.0.5 --to canary');
     const rollbackMs = median(
       Array.from({ length: RUNS * 2 }, (_, i) => {
@@ -102,14 +144,39 @@ export async function run(): Promise<BenchRow[]> {
       }),
     );
     const showMs = cmd('show fraud@production');
-    for (const [name, ms] of [['promote', promoteMs], ['rollback', rollbackMs], ['show', showMs]] as const) {
-      rows.push({ name: `${name} (${n} versions)`, measured: fmtMs(ms), floor: `node+better-sqlite3 open ${fmtMs(startFloor)}`, ratio: ms / startFloor, target: '≤ 2×', pass: ms / startFloor <= 2 });
+    for (const [name, ms] of [
+      ['promote', promoteMs],
+      ['rollback', rollbackMs],
+      ['show', showMs],
+    ] as const) {
+      rows.push({
+        name: `${name} (${n} versions)`,
+        measured: fmtMs(ms),
+        floor: `node+better-sqlite3 open ${fmtMs(startFloor)}`,
+        ratio: ms / startFloor,
+        target: '≤ 2×',
+        pass: ms / startFloor <= 2,
+      });
     }
     for (const args of ['list fraud', 'history fraud', 'list fraud --json', 'history fraud --json']) {
       const ms = cmd(args);
-      rows.push({ name: `${args} (${n} versions)`, measured: fmtMs(ms), floor: '-', ratio: ms, target: '≤ 300 ms', pass: ms <= 300 });
+      rows.push({
+        name: `${args} (${n} versions)`,
+        measured: fmtMs(ms),
+        floor: '-',
+        ratio: ms,
+        target: '≤ 300 ms',
+        pass: ms <= 300,
+      });
     }
-    rows.push({ name: `build ${n} versions via core API`, measured: `${buildSecs.toFixed(1)} s`, floor: '-', ratio: (buildSecs * 1000) / n, target: '(info: ms per add+promote)', pass: true });
+    rows.push({
+      name: `build ${n} versions via core API`,
+      measured: `${buildSecs.toFixed(1)} s`,
+      floor: '-',
+      ratio: (buildSecs * 1000) / n,
+      target: '(info: ms per add+promote)',
+      pass: true,
+    });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -34,7 +34,7 @@ print(len(df))
 async function writeCsv(path: string, mb: number, seed: number): Promise<number> {
   const out = createWriteStream(path);
   let s = seed >>> 0;
-  const u = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const u = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const cities = Array.from({ length: 50 }, (_, i) => `city_${i}`);
   const channels = ['web', 'app', 'store', 'phone'];
   out.write('amount,balance,score,ratio,age,items,channel,city,segment,flag\n');
@@ -67,7 +67,10 @@ function timeWithRss(dir: string, argv: string[]): { ms: number; rssMb: number }
 }
 
 function mlreg(reg: string, ...args: string[]): void {
-  const r = spawnSync(process.execPath, [BIN, '--registry', reg, '--json', ...args], { encoding: 'utf8', env: { ...process.env, MLREG_ACTOR: 'bench' } });
+  const r = spawnSync(process.execPath, [BIN, '--registry', reg, '--json', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, MLREG_ACTOR: 'bench' },
+  });
   if (r.status !== 0) throw new Error(`mlreg ${args.join(' ')} failed: ${r.stderr}`);
 }
 
@@ -104,7 +107,9 @@ export async function run(): Promise<BenchRow[]> {
     const checks: number[] = [];
     for (let i = 0; i < 7; i++) {
       const start = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, [BIN, '--registry', reg, 'check', 'cur', '--against', 'ref', '--json'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [BIN, '--registry', reg, 'check', 'cur', '--against', 'ref', '--json'], {
+        encoding: 'utf8',
+      });
       checks.push(Number(process.hrtime.bigint() - start) / 1e6);
       if (r.status !== 0 && r.status !== 1) throw new Error(`check failed: ${r.stdout}${r.stderr}`);
     }
@@ -124,10 +129,38 @@ export async function run(): Promise<BenchRow[]> {
     const coreMs = median(inProcess);
     const label = `${mb} MiB CSV, ${rows.toLocaleString('en')} rows × 10 columns`;
     return [
-      { name: `profile ${label}`, measured: fmtMs(oursMs), floor: `pandas read_csv+describe+value_counts ${fmtMs(theirsMs)}`, ratio: oursMs / theirsMs, target: '≤ 0.5 (2× faster)', pass: oursMs / theirsMs <= 0.5 },
-      { name: 'profile peak RSS', measured: `${peak.toFixed(0)} MB`, floor: `pandas ${pandasPeak.toFixed(0)} MB`, ratio: peak, target: '≤ 500 MB', pass: peak <= 500 },
-      { name: 'check of two stored profiles (CLI, end to end)', measured: fmtMs(checkMs), floor: '-', ratio: checkMs, target: '≤ 200 ms', pass: checkMs <= 200 },
-      { name: 'check of two stored profiles (core checkDataset)', measured: fmtMs(coreMs), floor: '-', ratio: coreMs, target: '≤ 200 ms', pass: coreMs <= 200 },
+      {
+        name: `profile ${label}`,
+        measured: fmtMs(oursMs),
+        floor: `pandas read_csv+describe+value_counts ${fmtMs(theirsMs)}`,
+        ratio: oursMs / theirsMs,
+        target: '≤ 0.5 (2× faster)',
+        pass: oursMs / theirsMs <= 0.5,
+      },
+      {
+        name: 'profile peak RSS',
+        measured: `${peak.toFixed(0)} MB`,
+        floor: `pandas ${pandasPeak.toFixed(0)} MB`,
+        ratio: peak,
+        target: '≤ 500 MB',
+        pass: peak <= 500,
+      },
+      {
+        name: 'check of two stored profiles (CLI, end to end)',
+        measured: fmtMs(checkMs),
+        floor: '-',
+        ratio: checkMs,
+        target: '≤ 200 ms',
+        pass: checkMs <= 200,
+      },
+      {
+        name: 'check of two stored profiles (core checkDataset)',
+        measured: fmtMs(coreMs),
+        floor: '-',
+        ratio: coreMs,
+        target: '≤ 200 ms',
+        pass: coreMs <= 200,
+      },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -136,5 +169,8 @@ export async function run(): Promise<BenchRow[]> {
 
 // Run alone: node dist/bench/datasets.js
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const r of await run()) console.log(`${r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${r.measured} vs ${r.floor} → ${typeof r.ratio === 'number' ? r.ratio.toFixed(3) : r.ratio} (${r.target})`);
+  for (const r of await run())
+    console.log(
+      `${r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${r.measured} vs ${r.floor} → ${typeof r.ratio === 'number' ? r.ratio.toFixed(3) : r.ratio} (${r.target})`,
+    );
 }

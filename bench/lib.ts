@@ -26,10 +26,18 @@ export function median(xs: number[]): number {
 }
 
 /** Run a shell command and return its wall time in ms and the peak RSS of the child in MB (GNU time). */
-export function timeCommand(cmd: string, env: NodeJS.ProcessEnv = process.env): { ms: number; rssMb: number; stdout: string } {
+export function timeCommand(
+  cmd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { ms: number; rssMb: number; stdout: string } {
   const out = join(tmpdir(), `mlreg-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, '/bin/bash', '-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, '/bin/bash', '-c', cmd], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.error) throw new Error(`benchmarks need GNU time (Debian package "time"): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${cmd}\n${r.stderr}`);

@@ -23,7 +23,14 @@ for (const [name, load] of Object.entries(SUITES)) {
 }
 
 const header = ['benchmark', 'measured', 'floor', 'ratio / figure', 'target', 'ok'];
-const body = rows.map((r) => [r.name, r.measured, r.floor, r.ratio < 10 ? r.ratio.toFixed(2) : r.ratio.toFixed(0), r.target, r.pass ? 'yes' : 'NO']);
+const body = rows.map((r) => [
+  r.name,
+  r.measured,
+  r.floor,
+  r.ratio < 10 ? r.ratio.toFixed(2) : r.ratio.toFixed(0),
+  r.target,
+  r.pass ? 'yes' : 'NO',
+]);
 const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
 const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
 console.log(line(header));

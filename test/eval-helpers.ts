@@ -36,12 +36,23 @@ export function holdoutRegistry(): HoldoutRegistry {
 /** Three threshold models (a: 0.6, b: 0.5, c: 0.42 → m@1.0.0, 1.1.0, 1.2.0) and the holdout (hold@1.0.0). */
 export async function seedModels(reg: Registry): Promise<void> {
   await addVersion(reg, { kind: 'dataset', name: 'hold', path: join(EVAL_FIXTURES, 'holdout.csv'), actor: 'tester' });
-  for (const m of ['a', 'b', 'c']) await addVersion(reg, { kind: 'model', name: 'm', path: join(EVAL_FIXTURES, `model-${m}`), actor: 'tester', trainedOn: ['hold'] });
+  for (const m of ['a', 'b', 'c'])
+    await addVersion(reg, {
+      kind: 'model',
+      name: 'm',
+      path: join(EVAL_FIXTURES, `model-${m}`),
+      actor: 'tester',
+      trainedOn: ['hold'],
+    });
 }
 
 /** Accuracy of a threshold model on the holdout, computed here independently of the evaluation script. */
 export function expectedAccuracy(csv: string, threshold: number, onlyRecent = false): number {
-  const rows = csv.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  const rows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number));
   const used = rows.filter((r) => !onlyRecent || r[2] === 1);
   return used.filter(([x, label]) => (x! > threshold ? 1 : 0) === label).length / used.length;
 }

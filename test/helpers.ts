@@ -86,7 +86,11 @@ export function cli(args: string[], opts: CliOptions = {}): CliResult {
 /** Run the built CLI without blocking the test (for parallel runs). */
 export function cliAsync(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? process.cwd(), env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? process.cwd(),
+      env: baseEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -112,7 +116,11 @@ export function writeBigFile(path: string, mib: number): void {
 /** Run the CLI and SIGKILL it after `ms`; resolves with its exit code (null when it was killed). */
 export function killAfter(args: string[], cwd: string, ms: number): Promise<number | null> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' },
+      stdio: 'ignore',
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.on('exit', (code) => {
       clearTimeout(timer);

@@ -9,7 +9,11 @@ import Database from 'better-sqlite3';
 export function registryState(root: string): { tables: Record<string, unknown[]>; objects: string[] } {
   const db = new Database(join(root, 'mlreg.db'), { readonly: true, fileMustExist: true });
   try {
-    const names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    const names = (
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .all() as { name: string }[]
+    ).map((r) => r.name);
     const tables: Record<string, unknown[]> = {};
     for (const n of names) tables[n] = db.prepare(`SELECT * FROM "${n}"`).all();
     return { tables, objects: listFiles(join(root, 'objects')) };

@@ -46,7 +46,11 @@ export class Context {
   actor(): string {
     const given = this.globals.actor ?? process.env.MLREG_ACTOR;
     if (given !== undefined) {
-      if (!given.trim()) throw new UsageError('the actor is empty', { code: 'E_BAD_ACTOR', hint: 'Pass --actor NAME or set MLREG_ACTOR.' });
+      if (!given.trim())
+        throw new UsageError('the actor is empty', {
+          code: 'E_BAD_ACTOR',
+          hint: 'Pass --actor NAME or set MLREG_ACTOR.',
+        });
       return given.trim();
     }
     const git = gitIdentity();
@@ -67,7 +71,11 @@ export class Context {
 function gitIdentity(): string | undefined {
   const get = (key: string): string => {
     try {
-      return execFileSync('git', ['config', '--get', key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim();
+      return execFileSync('git', ['config', '--get', key], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 2000,
+      }).trim();
     } catch {
       return '';
     }

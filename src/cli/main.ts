@@ -5,7 +5,9 @@ import { COMMAND_LOADERS } from './commands/index.js';
 import { emitError } from './output.js';
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -13,7 +15,10 @@ function packageVersion(): string {
 function addGlobalOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'print exactly one JSON document on stdout: {"ok":true,"data":…} or {"ok":false,"error":…}')
-    .option('--registry <dir>', 'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)')
+    .option(
+      '--registry <dir>',
+      'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)',
+    )
     .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)');
 }
 
@@ -34,7 +39,9 @@ export function commandNamed(argv: readonly string[]): (typeof COMMAND_LOADERS)[
 /** The program with every command (`only` given: with just that one, which is all a run needs). */
 export async function buildProgram(only?: (typeof COMMAND_LOADERS)[number]): Promise<Command> {
   const program = new Command('mlreg')
-    .description('A model registry in one folder: versions of models and datasets, stages, promotion gates, drift checks, backups and instant rollback.')
+    .description(
+      'A model registry in one folder: versions of models and datasets, stages, promotion gates, drift checks, backups and instant rollback.',
+    )
     .version(packageVersion(), '-V, --version', 'print the mlreg version')
     // Program options only before the command name, so `add --version 1.2.0` is add's option, not ours.
     .enablePositionalOptions()
@@ -75,7 +82,10 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       const message = err.message.replace(/^error: /, '');
-      await emitError(new UsageError(message, { code: 'E_USAGE', hint: 'See `mlreg --help` or `mlreg COMMAND --help`.' }), json);
+      await emitError(
+        new UsageError(message, { code: 'E_USAGE', hint: 'See `mlreg --help` or `mlreg COMMAND --help`.' }),
+        json,
+      );
       return;
     }
     await emitError(err, json);

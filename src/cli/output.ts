@@ -16,7 +16,11 @@ export interface CommandResult<T = unknown> {
 
 /** Pair data with its renderer, keeping the renderer's parameter typed by the data. */
 export function result<T>(data: T, render?: (data: T, ui: Ui) => string, exitCode?: ExitCodeValue): CommandResult {
-  return { data, ...(render ? { render: render as (d: unknown, ui: Ui) => string } : {}), ...(exitCode !== undefined ? { exitCode } : {}) };
+  return {
+    data,
+    ...(render ? { render: render as (d: unknown, ui: Ui) => string } : {}),
+    ...(exitCode !== undefined ? { exitCode } : {}),
+  };
 }
 
 export async function emitResult(result: CommandResult, json: boolean): Promise<void> {
@@ -39,7 +43,9 @@ export async function emitError(err: unknown, json: boolean): Promise<void> {
   const known = err instanceof MlregError;
   const code = known ? err.code : 'E_INTERNAL';
   const message = known ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
-  const hint = known ? err.hint : 'This is a bug in mlreg. Please report it with the command you ran and the output of MLREG_DEBUG=1.';
+  const hint = known
+    ? err.hint
+    : 'This is a bug in mlreg. Please report it with the command you ran and the output of MLREG_DEBUG=1.';
   const exitCode = known ? err.exitCode : ExitCode.internal;
   if (json) {
     const error: Record<string, unknown> = { code, message, hint };
@@ -69,7 +75,12 @@ export function notice(text: string): void {
  * report on stdout and the error on stderr; `--json` gets one document, `{"ok":false,"error":{…,
  * "details": report}}`. The exit code is the error's (1 for gates).
  */
-export async function failWithReport<T>(json: boolean, report: T, render: (data: T, ui: Ui) => string, err: MlregError): Promise<never> {
+export async function failWithReport<T>(
+  json: boolean,
+  report: T,
+  render: (data: T, ui: Ui) => string,
+  err: MlregError,
+): Promise<never> {
   if (!json) await emitResult(result(report, render), false);
   throw err;
 }

@@ -11,6 +11,8 @@ export const ExitCode = {
   notFound: 3,
   conflict: 4,
   integrity: 5,
+  /** A remote registry (S3 or a shared folder) did not answer; nothing was changed. */
+  unavailable: 6,
   internal: 70,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -49,6 +51,13 @@ export class UsageError extends MlregError {
 export class InvalidInputError extends MlregError {
   constructor(message: string, opts: ErrorOptions & { code?: string } = {}) {
     super(opts.code ?? 'E_INVALID_INPUT', ExitCode.usage, message, opts);
+  }
+}
+
+/** The remote of a team registry did not answer in time or refused the connection (exit 6). */
+export class UnavailableError extends MlregError {
+  constructor(message: string, opts: ErrorOptions & { code?: string } = {}) {
+    super(opts.code ?? 'E_REMOTE_UNAVAILABLE', ExitCode.unavailable, message, opts);
   }
 }
 
@@ -124,7 +133,11 @@ export function fromSystemError(err: unknown, what: string): unknown {
       });
     case 'ENOTDIR':
     case 'EISDIR':
-      return new InvalidInputError(`${what}: ${err.message}`, { code: 'E_BAD_PATH', hint: 'A folder was expected where a file is, or a file where a folder is: check the path.', cause: err });
+      return new InvalidInputError(`${what}: ${err.message}`, {
+        code: 'E_BAD_PATH',
+        hint: 'A folder was expected where a file is, or a file where a folder is: check the path.',
+        cause: err,
+      });
     default:
       return err;
   }

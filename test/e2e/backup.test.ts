@@ -1,7 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliAsync, FIXTURES, killAfter, tempDir, writeBigFile } from '../helpers.js';
 import { registryState } from '../registry-state.js';
@@ -19,12 +33,48 @@ function ok(r: ReturnType<typeof cli>): NonNullable<ReturnType<typeof cli>['json
 function buildRegistry(cwd: string): void {
   ok(cli(['init'], { cwd }));
   const csv = join(cwd, 'train.csv');
-  writeFileSync(csv, 'amount,country,label\n' + Array.from({ length: 500 }, (_, i) => `${(i * 7.31) % 1000},${['DE', 'FR', 'US'][i % 3]},${i % 2}`).join('\n') + '\n');
+  writeFileSync(
+    csv,
+    'amount,country,label\n' +
+      Array.from({ length: 500 }, (_, i) => `${(i * 7.31) % 1000},${['DE', 'FR', 'US'][i % 3]},${i % 2}`).join('\n') +
+      '\n',
+  );
   ok(cli(['add', 'dataset', 'train', csv, '--json'], { cwd }));
-  ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--metrics-file', join(MODELS, 'cancer-v1.metrics.json'), '--trained-on', 'train@1.0.0', '--param', 'C=0.05', '--json'], { cwd }));
-  ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v2.joblib'), '--metrics-file', join(MODELS, 'cancer-v2.metrics.json'), '--json'], { cwd }));
+  ok(
+    cli(
+      [
+        'add',
+        'model',
+        'cancer',
+        join(MODELS, 'cancer-v1.joblib'),
+        '--metrics-file',
+        join(MODELS, 'cancer-v1.metrics.json'),
+        '--trained-on',
+        'train@1.0.0',
+        '--param',
+        'C=0.05',
+        '--json',
+      ],
+      { cwd },
+    ),
+  );
+  ok(
+    cli(
+      [
+        'add',
+        'model',
+        'cancer',
+        join(MODELS, 'cancer-v2.joblib'),
+        '--metrics-file',
+        join(MODELS, 'cancer-v2.metrics.json'),
+        '--json',
+      ],
+      { cwd },
+    ),
+  );
   ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-folder'), '--bump', 'major', '--json'], { cwd }));
-  for (const v of ['1.0.0', '1.1.0', '2.0.0']) ok(cli(['promote', `cancer@${v}`, '--to', 'production', '--json'], { cwd }));
+  for (const v of ['1.0.0', '1.1.0', '2.0.0'])
+    ok(cli(['promote', `cancer@${v}`, '--to', 'production', '--json'], { cwd }));
   ok(cli(['promote', 'cancer@2.0.0', '--to', 'staging', '--json'], { cwd }));
   ok(cli(['rollback', 'cancer', '--reason', 'INC-7', '--json'], { cwd }));
   ok(cli(['deprecate', 'cancer@2.0.0', '--reason', 'bad recall', '--json'], { cwd }));
@@ -33,7 +83,16 @@ function buildRegistry(cwd: string): void {
 /** Everything a person sees of a registry through the CLI. */
 function views(cwd: string, registry?: string): unknown[] {
   const r = registry ? ['--registry', registry] : [];
-  const cmds = [['list'], ['list', 'cancer'], ['list', 'train'], ['history', 'cancer', '--all'], ['history', 'train', '--all'], ['show', 'cancer@1.0.0'], ['show', 'cancer@2.0.0'], ['show', 'train@1.0.0']];
+  const cmds = [
+    ['list'],
+    ['list', 'cancer'],
+    ['list', 'train'],
+    ['history', 'cancer', '--all'],
+    ['history', 'train', '--all'],
+    ['show', 'cancer@1.0.0'],
+    ['show', 'cancer@2.0.0'],
+    ['show', 'train@1.0.0'],
+  ];
   return cmds.map((c) => ok(cli([...r, ...c, '--json'], { cwd })));
 }
 
@@ -53,7 +112,22 @@ test('round trip: full and incremental backups restore to identical registries (
     assert.deepEqual(ok(cli(['backup', 'verify', join(cwd, 'full.tar'), '--json'], { cwd })).unchecked, 0);
 
     // More work after the full backup, then an incremental one.
-    ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v2.joblib'), '--version', '2.1.0', '--param', 'retrain=1', '--json'], { cwd }));
+    ok(
+      cli(
+        [
+          'add',
+          'model',
+          'cancer',
+          join(MODELS, 'cancer-v2.joblib'),
+          '--version',
+          '2.1.0',
+          '--param',
+          'retrain=1',
+          '--json',
+        ],
+        { cwd },
+      ),
+    );
     ok(cli(['promote', 'cancer@2.1.0', '--to', 'canary', '--json'], { cwd }));
     const inc = ok(cli(['backup', join(cwd, 'inc.tgz'), '--base', join(cwd, 'full.tar'), '--json'], { cwd }));
     assert.equal(inc.kind, 'incremental');
@@ -70,12 +144,19 @@ test('round trip: full and incremental backups restore to identical registries (
     assert.ok(!existsSync(join(cwd, 'r0')));
     assert.deepEqual(leftovers(cwd), []);
 
-    ok(cli(['restore', join(cwd, 'inc.tgz'), '--base', join(cwd, 'full.tar'), '--into', join(cwd, 'r1'), '--json'], { cwd }));
+    ok(
+      cli(['restore', join(cwd, 'inc.tgz'), '--base', join(cwd, 'full.tar'), '--into', join(cwd, 'r1'), '--json'], {
+        cwd,
+      }),
+    );
     assert.deepEqual(views(cwd, join(cwd, 'r1')), original);
     assert.equal(ok(cli(['--registry', join(cwd, 'r1'), 'verify', '--json'], { cwd })).ok, true);
     // The restored registry works: rollback walks the same chain, checkout gives the same bytes.
     ok(cli(['--registry', join(cwd, 'r1'), 'checkout', 'cancer@production', join(cwd, 'srv'), '--json'], { cwd }));
-    assert.deepEqual(readFileSync(join(cwd, 'srv', 'current', 'cancer-v2.joblib')), readFileSync(join(MODELS, 'cancer-v2.joblib')));
+    assert.deepEqual(
+      readFileSync(join(cwd, 'srv', 'current', 'cancer-v2.joblib')),
+      readFileSync(join(MODELS, 'cancer-v2.joblib')),
+    );
     const rb = ok(cli(['--registry', join(cwd, 'r1'), 'rollback', 'cancer', '--json'], { cwd }));
     assert.deepEqual([rb.from, rb.to], ['1.1.0', '1.0.0']);
     // A version number deleted before the backup stays taken after the restore.
@@ -83,7 +164,20 @@ test('round trip: full and incremental backups restore to identical registries (
     ok(cli(['delete', 'cancer@2.2.0', '--json'], { cwd }));
     ok(cli(['backup', join(cwd, 'after-delete.tar'), '--json'], { cwd }));
     ok(cli(['restore', join(cwd, 'after-delete.tar'), '--into', join(cwd, 'r2'), '--json'], { cwd }));
-    const re = cli(['--registry', join(cwd, 'r2'), 'add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--version', '2.2.0', '--json'], { cwd });
+    const re = cli(
+      [
+        '--registry',
+        join(cwd, 'r2'),
+        'add',
+        'model',
+        'cancer',
+        join(MODELS, 'cancer-v1.joblib'),
+        '--version',
+        '2.2.0',
+        '--json',
+      ],
+      { cwd },
+    );
     assert.equal(re.code, 4, `a deleted number is never reused: ${re.stdout}`);
     assert.equal(re.json?.error?.code, 'E_VERSION_EXISTS');
 
@@ -172,7 +266,11 @@ test('a flipped byte in an object: verify finds it (exit 5, naming the versions)
     const v = cli(['verify', '--json'], { cwd });
     assert.equal(v.code, 5);
     assert.equal(v.json?.error?.code, 'E_VERIFY_FAILED');
-    const problems = v.json!.error!.details.problems as { kind: string; digest: string; affects: { name: string; version: string }[] }[];
+    const problems = v.json!.error!.details.problems as {
+      kind: string;
+      digest: string;
+      affects: { name: string; version: string }[];
+    }[];
     assert.equal(problems.length, 1);
     assert.equal(problems[0]!.kind, 'object-corrupt');
     assert.equal(problems[0]!.digest, digest);
@@ -203,9 +301,9 @@ test('a flipped byte in an object: verify finds it (exit 5, naming the versions)
   }
 });
 
-
-
-test('kill -9 during backup and during restore: never a file or registry that looks whole; the next run succeeds', { timeout: 240_000 }, async () => {
+test('kill -9 during backup and during restore: never a file or registry that looks whole; the next run succeeds', {
+  timeout: 240_000,
+}, async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
@@ -248,7 +346,9 @@ function views2(cwd: string, registry?: string): unknown[] {
   return [['list'], ['list', 'big'], ['history', 'big', '--all']].map((c) => ok(cli([...r, ...c, '--json'], { cwd })));
 }
 
-test('a backup taken while another process adds and promotes is consistent and restores exactly what it captured', { timeout: 180_000 }, async () => {
+test('a backup taken while another process adds and promotes is consistent and restores exactly what it captured', {
+  timeout: 180_000,
+}, async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
@@ -264,7 +364,9 @@ test('a backup taken while another process adds and promotes is consistent and r
         writeFileSync(f, randomBytes(1 << 20));
         const a = await cliAsync(['add', 'model', 'busy', f, '--json'], { cwd });
         assert.equal(a.code, 0, a.stderr);
-        const p = await cliAsync(['promote', `busy@${a.json!.data.version.version}`, '--to', 'production', '--json'], { cwd });
+        const p = await cliAsync(['promote', `busy@${a.json!.data.version.version}`, '--to', 'production', '--json'], {
+          cwd,
+        });
         assert.equal(p.code, 0, p.stderr);
         i++;
       }
@@ -324,7 +426,7 @@ test('backup refuses to overwrite a file and to write into a missing folder; the
   }
 });
 
-test('a .tgz of highly compressible content (64 MiB of zeros) restores: the bomb cap never hits mlreg\'s own archives', () => {
+test("a .tgz of highly compressible content (64 MiB of zeros) restores: the bomb cap never hits mlreg's own archives", () => {
   const t = tempDir();
   try {
     const cwd = t.path;

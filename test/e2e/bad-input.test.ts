@@ -31,37 +31,210 @@ function expectRefused(r: CliResult, exit: number, code: string, message: RegExp
   assert.ok((r.json?.error?.hint ?? '').length > 10, `a hint is given for ${code}`);
 }
 
-const cases: { name: string; args: (cwd: string) => string[]; setup?: (cwd: string) => void; exit: number; code: string; message: RegExp }[] = [
-  { name: 'missing path', args: (cwd) => ['add', 'model', 'fraud', join(cwd, 'nope.joblib')], exit: 3, code: 'E_PATH_NOT_FOUND', message: /no such file/ },
-  { name: 'path that is a device', args: () => ['add', 'model', 'fraud', '/dev/zero'], exit: 2, code: 'E_SPECIAL_FILE', message: /is a device/ },
-  { name: 'empty folder', setup: (cwd) => mkdirSync(join(cwd, 'empty')), args: (cwd) => ['add', 'model', 'fraud', join(cwd, 'empty')], exit: 2, code: 'E_EMPTY_FOLDER', message: /empty folder/ },
-  { name: 'invalid artifact name', args: () => ['add', 'model', 'Fraud Model', MODEL], exit: 2, code: 'E_BAD_NAME', message: /invalid artifact name/ },
-  { name: 'name too long', args: () => ['add', 'model', 'a'.repeat(129), MODEL], exit: 2, code: 'E_BAD_NAME', message: /invalid artifact name/ },
-  { name: 'invalid semver', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.2'], exit: 2, code: 'E_BAD_VERSION', message: /not a semantic version/ },
-  { name: 'invalid bump', args: () => ['add', 'model', 'fraud', MODEL, '--bump', 'huge'], exit: 2, code: 'E_BAD_BUMP', message: /--bump takes/ },
-  { name: 'a version that exists', args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.0.0'], exit: 4, code: 'E_VERSION_EXISTS', message: /already exists/ },
+const cases: {
+  name: string;
+  args: (cwd: string) => string[];
+  setup?: (cwd: string) => void;
+  exit: number;
+  code: string;
+  message: RegExp;
+}[] = [
+  {
+    name: 'missing path',
+    args: (cwd) => ['add', 'model', 'fraud', join(cwd, 'nope.joblib')],
+    exit: 3,
+    code: 'E_PATH_NOT_FOUND',
+    message: /no such file/,
+  },
+  {
+    name: 'path that is a device',
+    args: () => ['add', 'model', 'fraud', '/dev/zero'],
+    exit: 2,
+    code: 'E_SPECIAL_FILE',
+    message: /is a device/,
+  },
+  {
+    name: 'empty folder',
+    setup: (cwd) => mkdirSync(join(cwd, 'empty')),
+    args: (cwd) => ['add', 'model', 'fraud', join(cwd, 'empty')],
+    exit: 2,
+    code: 'E_EMPTY_FOLDER',
+    message: /empty folder/,
+  },
+  {
+    name: 'invalid artifact name',
+    args: () => ['add', 'model', 'Fraud Model', MODEL],
+    exit: 2,
+    code: 'E_BAD_NAME',
+    message: /invalid artifact name/,
+  },
+  {
+    name: 'name too long',
+    args: () => ['add', 'model', 'a'.repeat(129), MODEL],
+    exit: 2,
+    code: 'E_BAD_NAME',
+    message: /invalid artifact name/,
+  },
+  {
+    name: 'invalid semver',
+    args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.2'],
+    exit: 2,
+    code: 'E_BAD_VERSION',
+    message: /not a semantic version/,
+  },
+  {
+    name: 'invalid bump',
+    args: () => ['add', 'model', 'fraud', MODEL, '--bump', 'huge'],
+    exit: 2,
+    code: 'E_BAD_BUMP',
+    message: /--bump takes/,
+  },
+  {
+    name: 'a version that exists',
+    args: () => ['add', 'model', 'fraud', MODEL, '--version', '1.0.0'],
+    exit: 4,
+    code: 'E_VERSION_EXISTS',
+    message: /already exists/,
+  },
   // Other content than 1.0.0 holds: refused before its bytes reach objects/.
-  { name: 'a version that exists, with new content', args: () => ['add', 'model', 'fraud', join(FIXTURES, 'models', 'cancer-v2.joblib'), '--version', '1.0.0'], exit: 4, code: 'E_VERSION_EXISTS', message: /already exists/ },
-  { name: 'a metric that is not a number', args: () => ['add', 'model', 'fraud', MODEL, '--metric', 'auc=high'], exit: 2, code: 'E_BAD_METRIC', message: /not a finite number/ },
-  { name: 'a metrics file that is not JSON', setup: (cwd) => writeFileSync(join(cwd, 'm.json'), '{auc: 1'), args: (cwd) => ['add', 'model', 'fraud', MODEL, '--metrics-file', join(cwd, 'm.json')], exit: 2, code: 'E_BAD_METRICS_FILE', message: /not valid JSON/ },
-  { name: 'trained on a dataset that does not exist', args: () => ['add', 'model', 'fraud', MODEL, '--trained-on', 'transactions@1.0.0'], exit: 3, code: 'E_ARTIFACT_NOT_FOUND', message: /transactions/ },
-  { name: 'unknown ref', args: () => ['show', 'fraud@2.0.0'], exit: 3, code: 'E_VERSION_NOT_FOUND', message: /no version 2\.0\.0/ },
-  { name: 'unknown artifact', args: () => ['promote', 'churn@1.0.0', '--to', 'production'], exit: 3, code: 'E_ARTIFACT_NOT_FOUND', message: /churn/ },
-  { name: 'unknown stage', args: () => ['show', 'fraud@staging'], exit: 3, code: 'E_STAGE_NOT_FOUND', message: /no stage "staging"/ },
-  { name: 'rollback of a stage never set', args: () => ['rollback', 'fraud', '--stage', 'canary'], exit: 3, code: 'E_STAGE_NOT_FOUND', message: /no canary stage/ },
-  { name: 'invalid stage name', args: () => ['promote', 'fraud@1.0.0', '--to', 'Prod'], exit: 2, code: 'E_BAD_STAGE', message: /invalid stage name/ },
-  { name: 'the reserved stage latest', args: () => ['promote', 'fraud@1.0.0', '--to', 'latest'], exit: 2, code: 'E_BAD_STAGE', message: /invalid stage name/ },
-  { name: 'rollback with nowhere to go', args: () => ['rollback', 'fraud'], exit: 4, code: 'E_NO_ROLLBACK_TARGET', message: /nowhere to roll back/ },
-  { name: 'stage moved since --expect', args: () => ['promote', 'fraud@1.0.0', '--to', 'production', '--expect', '0.9.0'], exit: 4, code: 'E_STAGE_MOVED', message: /not 0\.9\.0/ },
-  { name: 'init over an existing registry', args: () => ['init'], exit: 4, code: 'E_REGISTRY_EXISTS', message: /already holds/ },
-  { name: 'bad --at time', args: () => ['show', 'fraud', '--at', 'yesterday-ish'], exit: 2, code: 'E_BAD_TIME', message: /not a date/ },
+  {
+    name: 'a version that exists, with new content',
+    args: () => ['add', 'model', 'fraud', join(FIXTURES, 'models', 'cancer-v2.joblib'), '--version', '1.0.0'],
+    exit: 4,
+    code: 'E_VERSION_EXISTS',
+    message: /already exists/,
+  },
+  {
+    name: 'a metric that is not a number',
+    args: () => ['add', 'model', 'fraud', MODEL, '--metric', 'auc=high'],
+    exit: 2,
+    code: 'E_BAD_METRIC',
+    message: /not a finite number/,
+  },
+  {
+    name: 'a metrics file that is not JSON',
+    setup: (cwd) => writeFileSync(join(cwd, 'm.json'), '{auc: 1'),
+    args: (cwd) => ['add', 'model', 'fraud', MODEL, '--metrics-file', join(cwd, 'm.json')],
+    exit: 2,
+    code: 'E_BAD_METRICS_FILE',
+    message: /not valid JSON/,
+  },
+  {
+    name: 'trained on a dataset that does not exist',
+    args: () => ['add', 'model', 'fraud', MODEL, '--trained-on', 'transactions@1.0.0'],
+    exit: 3,
+    code: 'E_ARTIFACT_NOT_FOUND',
+    message: /transactions/,
+  },
+  {
+    name: 'unknown ref',
+    args: () => ['show', 'fraud@2.0.0'],
+    exit: 3,
+    code: 'E_VERSION_NOT_FOUND',
+    message: /no version 2\.0\.0/,
+  },
+  {
+    name: 'unknown artifact',
+    args: () => ['promote', 'churn@1.0.0', '--to', 'production'],
+    exit: 3,
+    code: 'E_ARTIFACT_NOT_FOUND',
+    message: /churn/,
+  },
+  {
+    name: 'unknown stage',
+    args: () => ['show', 'fraud@staging'],
+    exit: 3,
+    code: 'E_STAGE_NOT_FOUND',
+    message: /no stage "staging"/,
+  },
+  {
+    name: 'rollback of a stage never set',
+    args: () => ['rollback', 'fraud', '--stage', 'canary'],
+    exit: 3,
+    code: 'E_STAGE_NOT_FOUND',
+    message: /no canary stage/,
+  },
+  {
+    name: 'invalid stage name',
+    args: () => ['promote', 'fraud@1.0.0', '--to', 'Prod'],
+    exit: 2,
+    code: 'E_BAD_STAGE',
+    message: /invalid stage name/,
+  },
+  {
+    name: 'the reserved stage latest',
+    args: () => ['promote', 'fraud@1.0.0', '--to', 'latest'],
+    exit: 2,
+    code: 'E_BAD_STAGE',
+    message: /invalid stage name/,
+  },
+  {
+    name: 'rollback with nowhere to go',
+    args: () => ['rollback', 'fraud'],
+    exit: 4,
+    code: 'E_NO_ROLLBACK_TARGET',
+    message: /nowhere to roll back/,
+  },
+  {
+    name: 'stage moved since --expect',
+    args: () => ['promote', 'fraud@1.0.0', '--to', 'production', '--expect', '0.9.0'],
+    exit: 4,
+    code: 'E_STAGE_MOVED',
+    message: /not 0\.9\.0/,
+  },
+  {
+    name: 'init over an existing registry',
+    args: () => ['init'],
+    exit: 4,
+    code: 'E_REGISTRY_EXISTS',
+    message: /already holds/,
+  },
+  {
+    name: 'bad --at time',
+    args: () => ['show', 'fraud', '--at', 'yesterday-ish'],
+    exit: 2,
+    code: 'E_BAD_TIME',
+    message: /not a date/,
+  },
   { name: 'an unknown option', args: () => ['list', '--colour'], exit: 2, code: 'E_USAGE', message: /unknown option/ },
   // Refusals that used to come without a hint.
-  { name: 'a bad --limit', args: () => ['history', 'fraud', '--limit', 'abc'], exit: 2, code: 'E_BAD_LIMIT', message: /--limit takes/ },
-  { name: 'a bad --format', args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'html'], exit: 2, code: 'E_BAD_FORMAT', message: /--format takes/ },
-  { name: '--preid without --bump prerelease', args: () => ['add', 'model', 'fraud', MODEL, '--preid', 'rc'], exit: 2, code: 'E_PREID_WITHOUT_PRERELEASE', message: /--preid goes with/ },
-  { name: 'checkout into a DIR whose versions is a file', setup: (cwd) => (mkdirSync(join(cwd, 'srv')), writeFileSync(join(cwd, 'srv', 'versions'), 'a file')), args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')], exit: 2, code: 'E_PATH_EXISTS', message: /already at/ },
-  { name: 'checkout into a file', setup: (cwd) => writeFileSync(join(cwd, 'srv'), 'a file'), args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')], exit: 2, code: 'E_BAD_PATH', message: /not a directory/ },
+  {
+    name: 'a bad --limit',
+    args: () => ['history', 'fraud', '--limit', 'abc'],
+    exit: 2,
+    code: 'E_BAD_LIMIT',
+    message: /--limit takes/,
+  },
+  {
+    name: 'a bad --format',
+    args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'html'],
+    exit: 2,
+    code: 'E_BAD_FORMAT',
+    message: /--format takes/,
+  },
+  {
+    name: '--preid without --bump prerelease',
+    args: () => ['add', 'model', 'fraud', MODEL, '--preid', 'rc'],
+    exit: 2,
+    code: 'E_PREID_WITHOUT_PRERELEASE',
+    message: /--preid goes with/,
+  },
+  {
+    name: 'checkout into a DIR whose versions is a file',
+    setup: (cwd) => (mkdirSync(join(cwd, 'srv')), writeFileSync(join(cwd, 'srv', 'versions'), 'a file')),
+    args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')],
+    exit: 2,
+    code: 'E_PATH_EXISTS',
+    message: /already at/,
+  },
+  {
+    name: 'checkout into a file',
+    setup: (cwd) => writeFileSync(join(cwd, 'srv'), 'a file'),
+    args: (cwd) => ['checkout', 'fraud@1.0.0', join(cwd, 'srv')],
+    exit: 2,
+    code: 'E_BAD_PATH',
+    message: /not a directory/,
+  },
 ];
 
 for (const c of cases) {
@@ -112,7 +285,10 @@ test('a registry written by a newer format is refused, untouched', () => {
 test('a corrupt or non-SQLite mlreg.db is an integrity error (exit 5) pointing to restore', () => {
   const s = seeded();
   try {
-    writeFileSync(join(s.reg, 'mlreg.db'), 'this is not a database, it is a text file that got copied over it\n'.repeat(100));
+    writeFileSync(
+      join(s.reg, 'mlreg.db'),
+      'this is not a database, it is a text file that got copied over it\n'.repeat(100),
+    );
     for (const args of [['list'], ['add', 'model', 'fraud', MODEL]]) {
       const r = cli([...args, '--json'], { cwd: s.cwd });
       expectRefused(r, 5, 'E_INDEX_CORRUPT', /not a readable SQLite database/);

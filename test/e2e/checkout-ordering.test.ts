@@ -12,7 +12,10 @@ import { cli, tempDir } from '../helpers.js';
 
 function setup(cwd: string): void {
   assert.equal(cli(['init'], { cwd }).code, 0);
-  for (const [v, body] of [['1.0.0', 'weights one'], ['2.0.0', 'weights two!']] as const) {
+  for (const [v, body] of [
+    ['1.0.0', 'weights one'],
+    ['2.0.0', 'weights two!'],
+  ] as const) {
     writeFileSync(join(cwd, `${v}.bin`), body);
     assert.equal(cli(['add', 'model', 'm', join(cwd, `${v}.bin`), '--version', v], { cwd }).code, 0);
   }
@@ -67,7 +70,8 @@ test('rollback --checkout walks back like rollback: it reports and logs the depr
     setup(cwd);
     writeFileSync(join(cwd, '3.0.0.bin'), 'weights three');
     assert.equal(cli(['add', 'model', 'm', join(cwd, '3.0.0.bin'), '--version', '3.0.0'], { cwd }).code, 0);
-    for (const v of ['1.0.0', '2.0.0', '3.0.0']) assert.equal(cli(['promote', `m@${v}`, '--to', 'production'], { cwd }).code, 0);
+    for (const v of ['1.0.0', '2.0.0', '3.0.0'])
+      assert.equal(cli(['promote', `m@${v}`, '--to', 'production'], { cwd }).code, 0);
     assert.equal(cli(['deprecate', 'm@2.0.0'], { cwd }).code, 0);
     const srv = join(cwd, 'srv');
     const r = cli(['rollback', 'm', '--checkout', srv, '--json'], { cwd });
@@ -76,7 +80,11 @@ test('rollback --checkout walks back like rollback: it reports and logs the depr
     assert.deepEqual(r.json?.data.skipped, [{ version: '2.0.0', why: 'deprecated' }]);
     const last = (stageMoves(cwd) as { kind: string; details: unknown }[])[0]!;
     assert.equal(last.kind, 'rollback');
-    assert.deepEqual(last.details, { skipped: [{ version: '2.0.0', why: 'deprecated' }] }, 'the audit log says what was skipped');
+    assert.deepEqual(
+      last.details,
+      { skipped: [{ version: '2.0.0', why: 'deprecated' }] },
+      'the audit log says what was skipped',
+    );
   } finally {
     t.cleanup();
   }

@@ -19,7 +19,8 @@ const commands = leaves(await buildProgram());
 
 test('the CLI defines the core commands', () => {
   const names = commands.map((c) => c.path.join(' '));
-  for (const n of ['init', 'add', 'list', 'show', 'promote', 'rollback', 'history', 'checkout', 'config set']) assert.ok(names.includes(n), n);
+  for (const n of ['init', 'add', 'list', 'show', 'promote', 'rollback', 'history', 'checkout', 'config set'])
+    assert.ok(names.includes(n), n);
 });
 
 for (const { path, cmd, parent } of commands) {
@@ -30,7 +31,11 @@ for (const { path, cmd, parent } of commands) {
     assert.ok(help.stdout.replace(/\s+/g, ' ').includes(cmd.description()), 'help shows the description');
     assert.match(help.stdout, /--json/, 'help lists --json');
     const examplesAt = path.length > 1 ? cli([...path.slice(0, -1), '--help']).stdout + help.stdout : help.stdout;
-    assert.match(examplesAt, /Examples:\n {2}\$ mlreg /, `examples in the help of ${path.join(' ')} or ${parent.name()}`);
+    assert.match(
+      examplesAt,
+      /Examples:\n {2}\$ mlreg /,
+      `examples in the help of ${path.join(' ')} or ${parent.name()}`,
+    );
 
     const t = tempDir();
     try {
@@ -38,7 +43,11 @@ for (const { path, cmd, parent } of commands) {
       const r = cli([...path, '--json'], { cwd: t.path });
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, 1, `exactly one line on stdout, got: ${r.stdout}`);
-      const doc = JSON.parse(lines[0]!) as { ok: boolean; data?: unknown; error?: { code: string; message: string; hint: string } };
+      const doc = JSON.parse(lines[0]!) as {
+        ok: boolean;
+        data?: unknown;
+        error?: { code: string; message: string; hint: string };
+      };
       if (doc.ok) assert.ok('data' in doc);
       else {
         assert.match(doc.error!.code, /^E_[A-Z_]+$/);

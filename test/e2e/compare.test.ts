@@ -7,13 +7,47 @@ import { dbSnapshot, EVAL_FIXTURES, holdoutRegistry, SCORE } from '../eval-helpe
 function setup() {
   const h = holdoutRegistry();
   const { run } = h;
-  assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-a'), '--metric', 'log_loss=0.4', '--metric', 'latency_ms=12', '--param', 'threshold=0.6', '--param', 'kind=stump', '--trained-on', 'hold']).code, 0);
+  assert.equal(
+    run([
+      'add',
+      'model',
+      'm',
+      join(EVAL_FIXTURES, 'model-a'),
+      '--metric',
+      'log_loss=0.4',
+      '--metric',
+      'latency_ms=12',
+      '--param',
+      'threshold=0.6',
+      '--param',
+      'kind=stump',
+      '--trained-on',
+      'hold',
+    ]).code,
+    0,
+  );
   // B: the same model file changed, plus a new file
   const b = join(h.dir, 'b');
   mkdirSync(b);
   copyFileSync(join(EVAL_FIXTURES, 'model-b', 'model.json'), join(b, 'model.json'));
   writeFileSync(join(b, 'NOTES.md'), 'threshold lowered\n');
-  assert.equal(run(['add', 'model', 'm', b, '--metric', 'log_loss=0.3', '--metric', 'latency_ms=15', '--param', 'threshold=0.5', '--param', 'seed=1']).code, 0);
+  assert.equal(
+    run([
+      'add',
+      'model',
+      'm',
+      b,
+      '--metric',
+      'log_loss=0.3',
+      '--metric',
+      'latency_ms=15',
+      '--param',
+      'threshold=0.5',
+      '--param',
+      'seed=1',
+    ]).code,
+    0,
+  );
   assert.equal(run(['eval', 'run', 'm@1.0.0', 'm@1.1.0', '--on', 'hold', '--', process.execPath, SCORE]).code, 0);
   assert.equal(run(['eval', 'record', 'm@1.1.0', '--slice', 'mobile', 'accuracy=0.7']).code, 0);
   assert.equal(run(['promote', 'm@1.0.0', '--to', 'production']).code, 0);
@@ -35,8 +69,21 @@ test('compare two models: metrics and shared evaluations with verdicts, params, 
     const acc = all.rows.find((x: any) => x.metric === 'accuracy');
     assert.equal(acc.verdict, acc.b > acc.a ? 'better' : acc.b < acc.a ? 'worse' : 'same');
     assert.deepEqual(c.unshared.b, [{ dataset: null, slice: 'mobile' }]);
-    assert.deepEqual(c.params.map((p: any) => [p.key, p.status]), [['kind', 'removed'], ['seed', 'added'], ['threshold', 'changed']]);
-    assert.deepEqual(c.files.changes.map((f: any) => [f.path, f.status, f.sizeA, f.sizeB]), [['NOTES.md', 'added', null, 18], ['model.json', 'changed', 32, 32]]);
+    assert.deepEqual(
+      c.params.map((p: any) => [p.key, p.status]),
+      [
+        ['kind', 'removed'],
+        ['seed', 'added'],
+        ['threshold', 'changed'],
+      ],
+    );
+    assert.deepEqual(
+      c.files.changes.map((f: any) => [f.path, f.status, f.sizeA, f.sizeB]),
+      [
+        ['NOTES.md', 'added', null, 18],
+        ['model.json', 'changed', 32, 32],
+      ],
+    );
     assert.deepEqual(c.lineage.a, [{ name: 'hold', version: '1.0.0' }]);
     assert.deepEqual(c.a.stages, ['production']);
   } finally {
@@ -50,7 +97,10 @@ test('compare --format markdown is a PR-ready table; --format table for people; 
     const md = s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'markdown']);
     assert.equal(md.code, 0, md.stderr);
     assert.match(md.stdout, /^### `m@1\.0\.0` → `m@1\.1\.0`/);
-    assert.match(md.stdout, /\| Metric \| Source \| Slice \| m@1\.0\.0 \| m@1\.1\.0 \| Change \| \|\n\|---\|---\|---\|--:\|--:\|--:\|---\|/);
+    assert.match(
+      md.stdout,
+      /\| Metric \| Source \| Slice \| m@1\.0\.0 \| m@1\.1\.0 \| Change \| \|\n\|---\|---\|---\|--:\|--:\|--:\|---\|/,
+    );
     assert.match(md.stdout, /\| log_loss \| at add \|  \| 0\.4 \| 0\.3 \| -0\.1 \| \*\*better\*\* \|/);
     assert.match(md.stdout, /\| NOTES\.md \| added \| - \| 18 B \|/);
     const table = s.run(['compare', 'm@1.0.0', 'm@1.1.0']);

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { cli, FIXTURES, tempDir } from '../helpers.js';
 
 const MODELS = join(FIXTURES, 'models');
-const expectedMetrics = JSON.parse(readFileSync(join(MODELS, 'metrics.json'), 'utf8')) as Record<string, Record<string, number>>;
+const expectedMetrics = JSON.parse(readFileSync(join(MODELS, 'metrics.json'), 'utf8')) as Record<
+  string,
+  Record<string, number>
+>;
 
 test('the on-call story with real scikit-learn models: add, promote, roll back, history, checkout', () => {
   const t = tempDir();
@@ -14,11 +17,39 @@ test('the on-call story with real scikit-learn models: add, promote, roll back, 
     assert.equal(cli(['init'], { cwd }).code, 0);
     assert.ok(existsSync(join(cwd, '.mlreg', 'mlreg.db')));
 
-    const v1 = cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--metrics-file', join(MODELS, 'cancer-v1.metrics.json'), '--param', 'C=0.05', '--tag', 'team=risk', '--description', 'logistic regression', '--json'], { cwd });
+    const v1 = cli(
+      [
+        'add',
+        'model',
+        'cancer',
+        join(MODELS, 'cancer-v1.joblib'),
+        '--metrics-file',
+        join(MODELS, 'cancer-v1.metrics.json'),
+        '--param',
+        'C=0.05',
+        '--tag',
+        'team=risk',
+        '--description',
+        'logistic regression',
+        '--json',
+      ],
+      { cwd },
+    );
     assert.equal(v1.code, 0, v1.stderr);
     assert.equal(v1.json?.data.version.version, '1.0.0');
     assert.equal(v1.json?.data.version.size, readFileSync(join(MODELS, 'cancer-v1.joblib')).length);
-    const v2 = cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v2.joblib'), '--metrics-file', join(MODELS, 'cancer-v2.metrics.json'), '--json'], { cwd });
+    const v2 = cli(
+      [
+        'add',
+        'model',
+        'cancer',
+        join(MODELS, 'cancer-v2.joblib'),
+        '--metrics-file',
+        join(MODELS, 'cancer-v2.metrics.json'),
+        '--json',
+      ],
+      { cwd },
+    );
     assert.equal(v2.json?.data.version.version, '1.1.0');
     const v3 = cli(['add', 'model', 'cancer', join(MODELS, 'cancer-folder'), '--bump', 'major', '--json'], { cwd });
     assert.equal(v3.json?.data.version.version, '2.0.0');
@@ -35,13 +66,21 @@ test('the on-call story with real scikit-learn models: add, promote, roll back, 
       const p = cli(['promote', `cancer@${v}`, '--to', 'production', '--reason', `ship ${v}`, '--json'], { cwd });
       assert.equal(p.code, 0, p.stderr);
     }
-    const rb = cli(['rollback', 'cancer', '--reason', 'INC-42: recall dropped', '--actor', 'oncall-bob', '--json'], { cwd });
+    const rb = cli(['rollback', 'cancer', '--reason', 'INC-42: recall dropped', '--actor', 'oncall-bob', '--json'], {
+      cwd,
+    });
     assert.equal(rb.code, 0, rb.stderr);
     assert.deepEqual([rb.json?.data.from, rb.json?.data.to, rb.json?.data.actor], ['2.0.0', '1.1.0', 'oncall-bob']);
 
     const hist = cli(['history', 'cancer', '--json'], { cwd }).json?.data.events;
     assert.deepEqual(
-      hist.map((e: { kind: string; from: string | null; to: string; actor: string; reason: string }) => [e.kind, e.from, e.to, e.actor, e.reason]),
+      hist.map((e: { kind: string; from: string | null; to: string; actor: string; reason: string }) => [
+        e.kind,
+        e.from,
+        e.to,
+        e.actor,
+        e.reason,
+      ]),
       [
         ['rollback', '2.0.0', '1.1.0', 'oncall-bob', 'INC-42: recall dropped'],
         ['promote', '1.1.0', '2.0.0', 'tester', 'ship 2.0.0'],
@@ -57,7 +96,10 @@ test('the on-call story with real scikit-learn models: add, promote, roll back, 
     const co = cli(['checkout', 'cancer@production', srv, '--json'], { cwd });
     assert.equal(co.code, 0, co.stderr);
     assert.equal(readlinkSync(join(srv, 'current')), 'versions/1.1.0');
-    assert.deepEqual(readFileSync(join(srv, 'current', 'cancer-v2.joblib')), readFileSync(join(MODELS, 'cancer-v2.joblib')));
+    assert.deepEqual(
+      readFileSync(join(srv, 'current', 'cancer-v2.joblib')),
+      readFileSync(join(MODELS, 'cancer-v2.joblib')),
+    );
     const rb2 = cli(['rollback', 'cancer', '--checkout', srv, '--json'], { cwd });
     assert.equal(rb2.code, 0, rb2.stderr);
     assert.equal(readlinkSync(join(srv, 'current')), 'versions/1.0.0');
@@ -67,9 +109,20 @@ test('the on-call story with real scikit-learn models: add, promote, roll back, 
     assert.deepEqual(readdirSync(join(srv, 'current')).sort(), ['config.json', 'model.joblib', 'preprocessing']);
 
     const listed = cli(['list', '--json'], { cwd }).json?.data.artifacts;
-    assert.deepEqual(listed.map((a: { name: string; versions: number; latest: string; stages: object }) => [a.name, a.versions, a.latest, a.stages]), [['cancer', 3, '2.0.0', { production: '2.0.0' }]]);
+    assert.deepEqual(
+      listed.map((a: { name: string; versions: number; latest: string; stages: object }) => [
+        a.name,
+        a.versions,
+        a.latest,
+        a.stages,
+      ]),
+      [['cancer', 3, '2.0.0', { production: '2.0.0' }]],
+    );
     const versions = cli(['list', 'cancer', '--json'], { cwd }).json?.data.versions;
-    assert.deepEqual(versions.map((v: { version: string }) => v.version), ['2.0.0', '1.1.0', '1.0.0']);
+    assert.deepEqual(
+      versions.map((v: { version: string }) => v.version),
+      ['2.0.0', '1.1.0', '1.0.0'],
+    );
   } finally {
     t.cleanup();
   }
@@ -99,9 +152,18 @@ test('registry discovery: --registry, then MLREG_REGISTRY, then the nearest .mlr
     cli(['init'], { cwd: project });
     cli(['init', join(t.path, 'other')], { cwd: t.path });
     cli(['add', 'model', 'walked', join(MODELS, 'cancer-v1.joblib')], { cwd: deep });
-    cli(['add', 'model', 'by-env', join(MODELS, 'cancer-v1.joblib')], { cwd: deep, env: { MLREG_REGISTRY: join(t.path, 'other') } });
-    cli(['add', 'model', 'by-flag', join(MODELS, 'cancer-v1.joblib'), '--registry', join(t.path, 'other')], { cwd: deep, env: { MLREG_REGISTRY: join(project, '.mlreg') } });
-    const names = (dir: string) => cli(['list', '--json', '--registry', dir], { cwd: t.path }).json?.data.artifacts.map((a: { name: string }) => a.name);
+    cli(['add', 'model', 'by-env', join(MODELS, 'cancer-v1.joblib')], {
+      cwd: deep,
+      env: { MLREG_REGISTRY: join(t.path, 'other') },
+    });
+    cli(['add', 'model', 'by-flag', join(MODELS, 'cancer-v1.joblib'), '--registry', join(t.path, 'other')], {
+      cwd: deep,
+      env: { MLREG_REGISTRY: join(project, '.mlreg') },
+    });
+    const names = (dir: string) =>
+      cli(['list', '--json', '--registry', dir], { cwd: t.path }).json?.data.artifacts.map(
+        (a: { name: string }) => a.name,
+      );
     assert.deepEqual(names(join(project, '.mlreg')), ['walked']);
     assert.deepEqual(names(join(t.path, 'other')), ['by-env', 'by-flag']);
     // init creates the registry where the others would look for it.
@@ -140,7 +202,8 @@ test('--json prints exactly one document on stdout, and errors go to stderr in h
 test('a newcomer gets help: every command explains itself', () => {
   const top = cli(['--help']);
   assert.equal(top.code, 0);
-  for (const cmd of ['init', 'add', 'list', 'show', 'promote', 'rollback', 'history', 'checkout']) assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\b`));
+  for (const cmd of ['init', 'add', 'list', 'show', 'promote', 'rollback', 'history', 'checkout'])
+    assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\b`));
   const version = cli(['--version']);
   assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+/);
 });

@@ -19,7 +19,8 @@ function setup(): { dir: string; reg: string; run: (...args: string[]) => CliRes
 /** Every row of every table and every stored object (see state.ts). */
 const snapshot = (reg: string): string => JSON.stringify(registryState(reg));
 
-const failingColumns = (report: { records: { column: string; status: string }[] }): string[] => [...new Set(report.records.filter((r) => r.status === 'FAIL').map((r) => r.column))].sort();
+const failingColumns = (report: { records: { column: string; status: string }[] }): string[] =>
+  [...new Set(report.records.filter((r) => r.status === 'FAIL').map((r) => r.column))].sort();
 
 test('add dataset profiles it; show prints a per-column summary, --json the full profile; lineage both ways', () => {
   const s = setup();
@@ -37,7 +38,9 @@ test('add dataset profiles it; show prints a per-column summary, --json the full
     assert.match(human.stdout, /mean_texture\s+DOUBLE\s+numeric\s+0\s+\d+\s+19\.32/);
 
     assert.equal(s.run('add', 'model', 'clf', join(DATA, 'make_datasets.py'), '--trained-on', 'train@1.0.0').code, 0);
-    assert.deepEqual(s.run('show', 'clf', '--json').json!.data.lineage.trainedOn, [{ name: 'train', version: '1.0.0' }]);
+    assert.deepEqual(s.run('show', 'clf', '--json').json!.data.lineage.trainedOn, [
+      { name: 'train', version: '1.0.0' },
+    ]);
     assert.deepEqual(s.run('show', 'train', '--json').json!.data.lineage.usedBy, [{ name: 'clf', version: '1.0.0' }]);
     assert.match(s.run('show', 'train').stdout, /models trained on it {2}clf@1\.0\.0/);
     assert.equal(s.run('show', 'clf', '--json').json!.data.profile, undefined, 'models have no profile');
@@ -59,7 +62,15 @@ test('check: the drifted batch fails (exit 1) on exactly its three changed colum
     assert.equal(bad.json!.error!.code, 'E_CHECK_FAILED');
     assert.deepEqual(failingColumns(bad.json!.error!.details), [...expected.batch_changed].sort());
     const record = bad.json!.error!.details.records[0];
-    assert.deepEqual(Object.keys(record).sort(), ['check', 'column', 'message', 'statistic', 'status', 'threshold', 'value']);
+    assert.deepEqual(Object.keys(record).sort(), [
+      'check',
+      'column',
+      'message',
+      'statistic',
+      'status',
+      'threshold',
+      'value',
+    ]);
 
     const human = s.run('check', join(DATA, 'batch_drifted.csv'), '--against', 'train@production');
     assert.equal(human.code, 1);
@@ -78,8 +89,29 @@ test('check: the drifted batch fails (exit 1) on exactly its three changed colum
     // --strict: the holdout's warnings (std ratios of a 114-row sample) now fail.
     assert.equal(s.run('check', join(DATA, 'holdout_shuffled.csv'), '--against', 'train', '--strict').code, 1);
     // A looser threshold by flag and by setting.
-    assert.equal(s.run('check', join(DATA, 'batch_drifted.csv'), '--against', 'train', '--json', '--max-unseen-share', '0.2', '--mean-shift-std', '4', '--missing-min-increase', '0.3', '--missing-ratio', '100').code, 1, 'missing rate FAILs when the reference had none');
-    assert.equal(s.run('check', join(DATA, 'batch_drifted.csv'), '--against', 'train', '--drift-share', 'lots').code, 2);
+    assert.equal(
+      s.run(
+        'check',
+        join(DATA, 'batch_drifted.csv'),
+        '--against',
+        'train',
+        '--json',
+        '--max-unseen-share',
+        '0.2',
+        '--mean-shift-std',
+        '4',
+        '--missing-min-increase',
+        '0.3',
+        '--missing-ratio',
+        '100',
+      ).code,
+      1,
+      'missing rate FAILs when the reference had none',
+    );
+    assert.equal(
+      s.run('check', join(DATA, 'batch_drifted.csv'), '--against', 'train', '--drift-share', 'lots').code,
+      2,
+    );
     assert.equal(snapshot(s.reg), before, 'checks change nothing');
   } finally {
     s.cleanup();
@@ -100,7 +132,11 @@ test('check --against-model, a registered current, --fail-on-column, and config 
     assert.equal(critical.code, 1, 'mean_area warns (std ratio 0.79): critical, so it fails');
     assert.deepEqual(failingColumns(critical.json!.error!.details), ['mean_area']);
     assert.equal(s.run('config', 'set', 'check.std_ratio_warn_min', '0.7').code, 0);
-    assert.equal(s.run('check', 'batch', '--against', 'train', '--fail-on-column', 'mean_area').code, 0, 'the setting widens the band');
+    assert.equal(
+      s.run('check', 'batch', '--against', 'train', '--fail-on-column', 'mean_area').code,
+      0,
+      'the setting widens the band',
+    );
     assert.equal(s.run('config', 'set', 'check.std_ratio_warn_min', 'wide').code, 2);
     const unknown = s.run('check', 'batch', '--against', 'train', '--fail-on-column', 'nope');
     assert.equal(unknown.code, 2);
@@ -138,14 +174,44 @@ test('bad input at add: clear message, exit 2, nothing registered', () => {
     const cases: [string, string, string, RegExp][] = [
       ['empty file', w('empty.csv', ''), 'E_EMPTY_DATASET', /empty\.csv is empty/],
       ['header only', w('header.csv', 'a,b,c\n'), 'E_NO_ROWS', /header\.csv has a header but no rows/],
-      ['ragged rows', w('ragged.csv', 'a,b\n1,2\n3,4,5\n6,7\n'), 'E_BAD_DATA_FILE', /ragged\.csv as CSV: line 3: Expected Number of Columns: 2 Found: 3/],
-      ['bad quoting', w('quote.csv', 'a,b\n1,2\n3,"x,y\n4,5\n'), 'E_BAD_DATA_FILE', /quote\.csv as CSV: line 3: Value with unterminated quote/],
+      [
+        'ragged rows',
+        w('ragged.csv', 'a,b\n1,2\n3,4,5\n6,7\n'),
+        'E_BAD_DATA_FILE',
+        /ragged\.csv as CSV: line 3: Expected Number of Columns: 2 Found: 3/,
+      ],
+      [
+        'bad quoting',
+        w('quote.csv', 'a,b\n1,2\n3,"x,y\n4,5\n'),
+        'E_BAD_DATA_FILE',
+        /quote\.csv as CSV: line 3: Value with unterminated quote/,
+      ],
       ['binary garbage named .csv', w('garbage.csv', garbage), 'E_NOT_TEXT', /garbage\.csv holds binary data/],
-      ['non-UTF-8 text', w('latin1.csv', Buffer.from('name,city\n1,M\xfcnchen\n', 'latin1')), 'E_NOT_UTF8', /latin1\.csv as CSV: line 2: .*not utf-8/i],
+      [
+        'non-UTF-8 text',
+        w('latin1.csv', Buffer.from('name,city\n1,M\xfcnchen\n', 'latin1')),
+        'E_NOT_UTF8',
+        /latin1\.csv as CSV: line 2: .*not utf-8/i,
+      ],
       ['a folder mixing formats', mixed, 'E_MIXED_FORMATS', /mixes formats \(csv: a\.csv; parquet: b\.parquet\)/],
-      ['mismatched schemas in a folder', parts, 'E_SCHEMA_MISMATCH', /part-1\.csv has columns \[x, z\] but part-0\.csv has \[x, y\]/],
-      ['a compressed file', w('data.csv.gz', Buffer.from([0x1f, 0x8b, 8, 0])), 'E_UNKNOWN_FORMAT', /cannot tell the format of data\.csv\.gz/],
-      ['a column that is all missing', w('hole.csv', 'a,b\n1,\n2,NA\n3,\n'), 'E_EMPTY_COLUMN', /column "b" has no value in any of the 3 rows/],
+      [
+        'mismatched schemas in a folder',
+        parts,
+        'E_SCHEMA_MISMATCH',
+        /part-1\.csv has columns \[x, z\] but part-0\.csv has \[x, y\]/,
+      ],
+      [
+        'a compressed file',
+        w('data.csv.gz', Buffer.from([0x1f, 0x8b, 8, 0])),
+        'E_UNKNOWN_FORMAT',
+        /cannot tell the format of data\.csv\.gz/,
+      ],
+      [
+        'a column that is all missing',
+        w('hole.csv', 'a,b\n1,\n2,NA\n3,\n'),
+        'E_EMPTY_COLUMN',
+        /column "b" has no value in any of the 3 rows/,
+      ],
     ];
     const before = snapshot(s.reg);
     for (const [what, path, code, message] of cases) {
@@ -205,7 +271,12 @@ test('compare two dataset versions: schema, rows, columns and drift; table, mark
     const changed = join(s.dir, 'changed.csv');
     const lines = readFileSync(join(DATA, 'batch_drifted.csv'), 'utf8').trimEnd().split('\n');
     // Drop the last column (size_class) and add one.
-    writeFileSync(changed, lines.map((l, i) => `${l.slice(0, l.lastIndexOf(','))},${i === 0 ? 'site' : i % 2 ? 'north' : 'south'}`).join('\n') + '\n');
+    writeFileSync(
+      changed,
+      lines
+        .map((l, i) => `${l.slice(0, l.lastIndexOf(','))},${i === 0 ? 'site' : i % 2 ? 'north' : 'south'}`)
+        .join('\n') + '\n',
+    );
     s.run('add', 'dataset', 'train', changed);
     const j = s.run('compare', 'train@1.0.0', 'train@1.1.0', '--json');
     assert.equal(j.code, 0, j.stderr);
@@ -213,8 +284,17 @@ test('compare two dataset versions: schema, rows, columns and drift; table, mark
     assert.deepEqual(d.rows, { a: 455, b: 114, delta: -341, change: -341 / 455 });
     assert.deepEqual(d.schema.added, [{ name: 'site', type: 'VARCHAR' }]);
     assert.deepEqual(d.schema.removed, [{ name: 'size_class', type: 'VARCHAR' }]);
-    assert.equal(d.columns.find((c: { column: string }) => c.column === 'mean_texture').mean[1] > d.columns.find((c: { column: string }) => c.column === 'mean_texture').mean[0], true);
-    assert.ok(d.drift.records.some((r: { column: string; check: string; status: string }) => r.column === 'size_class' && r.check === 'column' && r.status === 'FAIL'));
+    assert.equal(
+      d.columns.find((c: { column: string }) => c.column === 'mean_texture').mean[1] >
+        d.columns.find((c: { column: string }) => c.column === 'mean_texture').mean[0],
+      true,
+    );
+    assert.ok(
+      d.drift.records.some(
+        (r: { column: string; check: string; status: string }) =>
+          r.column === 'size_class' && r.check === 'column' && r.status === 'FAIL',
+      ),
+    );
     const table = s.run('compare', 'train@1.0.0', 'train@1.1.0');
     assert.equal(table.code, 0);
     assert.match(table.stdout, /rows {5}455 → 114 \(-341, -74\.9%\)/);
@@ -248,10 +328,17 @@ test('datasets have stages, history, rollback and checkout like models', () => {
     assert.equal(rb.json!.data.to, '1.0.0');
     const hist = s.run('history', 'train', '--json');
     assert.equal(hist.code, 0);
-    assert.deepEqual(hist.json!.data.events.map((e: { kind: string; to: string }) => `${e.kind} ${e.to}`).sort(), ['promote 1.0.0', 'promote 1.1.0', 'rollback 1.0.0']);
+    assert.deepEqual(hist.json!.data.events.map((e: { kind: string; to: string }) => `${e.kind} ${e.to}`).sort(), [
+      'promote 1.0.0',
+      'promote 1.1.0',
+      'rollback 1.0.0',
+    ]);
     const out = join(s.dir, 'serve');
     assert.equal(s.run('checkout', 'train@training', out).code, 0);
-    assert.equal(readFileSync(join(out, 'current', 'train.csv'), 'utf8'), readFileSync(join(DATA, 'train.csv'), 'utf8'));
+    assert.equal(
+      readFileSync(join(out, 'current', 'train.csv'), 'utf8'),
+      readFileSync(join(DATA, 'train.csv'), 'utf8'),
+    );
     // The profile follows the version the stage points at.
     assert.equal(s.run('show', 'train@training', '--json').json!.data.profile.table.rows, 455);
   } finally {

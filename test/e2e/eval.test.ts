@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dbSnapshot, EVAL_FIXTURES, expectedAccuracy, holdoutRegistry, MISBEHAVE, SCORE, type HoldoutRegistry } from '../eval-helpers.js';
+import {
+  dbSnapshot,
+  EVAL_FIXTURES,
+  expectedAccuracy,
+  holdoutRegistry,
+  MISBEHAVE,
+  SCORE,
+  type HoldoutRegistry,
+} from '../eval-helpers.js';
 
 /** True while `pid` runs (a zombie waiting to be reaped does not count), polling up to 3 s for it to go. */
 async function stillRuns(pid: number): Promise<boolean> {
@@ -31,7 +39,18 @@ function setup(): HoldoutRegistry {
 test('eval run: checks out each model and the dataset, runs the command, records what it prints', () => {
   const s = setup();
   try {
-    const r = s.run(['--json', 'eval', 'run', 'm@1.0.0', 'm@1.1.0', '--on', 'hold@latest', '--', process.execPath, SCORE]);
+    const r = s.run([
+      '--json',
+      'eval',
+      'run',
+      'm@1.0.0',
+      'm@1.1.0',
+      '--on',
+      'hold@latest',
+      '--',
+      process.execPath,
+      SCORE,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /scoring m@1\.0\.0 on hold@1\.0\.0: 200 rows/, 'stderr streams through, with MLREG_* set');
     const csv = readFileSync(join(EVAL_FIXTURES, 'holdout.csv'), 'utf8');
@@ -41,10 +60,30 @@ test('eval run: checks out each model and the dataset, runs the command, records
     const shown = s.run(['--json', 'show', 'm@1.1.0']).json!.data.evaluations;
     assert.deepEqual(
       shown.map((e: any) => [e.dataset.version, e.slice, e.metric, e.source]),
-      [['1.0.0', 'all', 'accuracy', 'run'], ['1.0.0', 'all', 'error', 'run'], ['1.0.0', 'recent', 'accuracy', 'run'], ['1.0.0', 'recent', 'error', 'run']],
+      [
+        ['1.0.0', 'all', 'accuracy', 'run'],
+        ['1.0.0', 'all', 'error', 'run'],
+        ['1.0.0', 'recent', 'accuracy', 'run'],
+        ['1.0.0', 'recent', 'error', 'run'],
+      ],
     );
     // {model} and {dataset} are substituted in arguments
-    const sub = s.run(['--json', 'eval', 'run', 'm@1.0.0', '--on', 'hold', '--', process.execPath, SCORE, '--model', '{model}', '--data', '{dataset}', '--only-all']);
+    const sub = s.run([
+      '--json',
+      'eval',
+      'run',
+      'm@1.0.0',
+      '--on',
+      'hold',
+      '--',
+      process.execPath,
+      SCORE,
+      '--model',
+      '{model}',
+      '--data',
+      '{dataset}',
+      '--only-all',
+    ]);
     assert.equal(sub.code, 0, sub.stderr);
     assert.deepEqual(Object.keys(sub.json!.data.runs[0].results), ['all']);
     assert.deepEqual(readdirSync(join(s.reg, 'tmp')), [], 'the private checkout folder is removed');
@@ -56,7 +95,18 @@ test('eval run: checks out each model and the dataset, runs the command, records
 test('eval record: values, slices, and a value that is not a number (exit 2, nothing recorded)', () => {
   const s = setup();
   try {
-    const ok = s.run(['--json', 'eval', 'record', 'm@1.0.0', '--on', 'hold', '--slice', 'recent', 'auc=0.91', 'f1=0.8']);
+    const ok = s.run([
+      '--json',
+      'eval',
+      'record',
+      'm@1.0.0',
+      '--on',
+      'hold',
+      '--slice',
+      'recent',
+      'auc=0.91',
+      'f1=0.8',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(ok.json!.data.results, { recent: { auc: 0.91, f1: 0.8 } });
     const before = dbSnapshot(s.reg);
@@ -80,10 +130,30 @@ test('eval run bad input: missing command, non-zero exit, non-JSON, NaN, no comm
   try {
     const before = dbSnapshot(s.reg);
     const cases: { args: string[]; code: number; err: string; message: RegExp }[] = [
-      { args: ['--', 'mlreg-no-such-evaluator'], code: 3, err: 'E_EVAL_COMMAND_NOT_FOUND', message: /evaluation command not found: mlreg-no-such-evaluator/ },
-      { args: ['--', process.execPath, MISBEHAVE, 'fail'], code: 2, err: 'E_EVAL_COMMAND_FAILED', message: /the evaluation command for m@1\.1\.0 exited with status 3/ },
-      { args: ['--', process.execPath, MISBEHAVE, 'nonjson'], code: 2, err: 'E_EVAL_OUTPUT', message: /not one JSON document \(it starts "accuracy: 0\.93"\)/ },
-      { args: ['--', process.execPath, MISBEHAVE, 'nan'], code: 2, err: 'E_EVAL_OUTPUT', message: /metric "accuracy" is NaN, not a finite number/ },
+      {
+        args: ['--', 'mlreg-no-such-evaluator'],
+        code: 3,
+        err: 'E_EVAL_COMMAND_NOT_FOUND',
+        message: /evaluation command not found: mlreg-no-such-evaluator/,
+      },
+      {
+        args: ['--', process.execPath, MISBEHAVE, 'fail'],
+        code: 2,
+        err: 'E_EVAL_COMMAND_FAILED',
+        message: /the evaluation command for m@1\.1\.0 exited with status 3/,
+      },
+      {
+        args: ['--', process.execPath, MISBEHAVE, 'nonjson'],
+        code: 2,
+        err: 'E_EVAL_OUTPUT',
+        message: /not one JSON document \(it starts "accuracy: 0\.93"\)/,
+      },
+      {
+        args: ['--', process.execPath, MISBEHAVE, 'nan'],
+        code: 2,
+        err: 'E_EVAL_OUTPUT',
+        message: /metric "accuracy" is NaN, not a finite number/,
+      },
       { args: [], code: 2, err: 'E_NO_COMMAND', message: /needs the evaluation command after --/ },
     ];
     for (const c of cases) {
@@ -96,7 +166,11 @@ test('eval run bad input: missing command, non-zero exit, non-JSON, NaN, no comm
       assert.equal(human.code, c.code);
       assert.match(human.stderr, c.message);
     }
-    assert.match(s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', '--', process.execPath, MISBEHAVE, 'fail']).stderr, /Traceback: model file is corrupt/, 'the command stderr is shown');
+    assert.match(
+      s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', '--', process.execPath, MISBEHAVE, 'fail']).stderr,
+      /Traceback: model file is corrupt/,
+      'the command stderr is shown',
+    );
     assert.equal(dbSnapshot(s.reg), before);
     assert.deepEqual(readdirSync(join(s.reg, 'tmp')), []);
   } finally {
@@ -109,7 +183,19 @@ test('eval run: all or nothing across models', () => {
   try {
     const before = dbSnapshot(s.reg);
     // The first model's run succeeds, the second one's fails.
-    const r = s.run(['--json', 'eval', 'run', 'm@1.0.0', 'm@1.1.0', '--on', 'hold', '--', '/bin/sh', '-c', `case "$MLREG_MODEL_REF" in *1.1.0) exit 7;; *) echo '{"auc": 0.9}';; esac`]);
+    const r = s.run([
+      '--json',
+      'eval',
+      'run',
+      'm@1.0.0',
+      'm@1.1.0',
+      '--on',
+      'hold',
+      '--',
+      '/bin/sh',
+      '-c',
+      `case "$MLREG_MODEL_REF" in *1.1.0) exit 7;; *) echo '{"auc": 0.9}';; esac`,
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.json!.error!.message, /m@1\.1\.0 exited with status 7/);
     assert.equal(dbSnapshot(s.reg), before, 'm@1.0.0 succeeded, but nothing was recorded');
@@ -124,7 +210,21 @@ test('eval run that hangs past --timeout: the process group is killed, nothing r
     const before = dbSnapshot(s.reg);
     const pids = join(s.dir, 'pids');
     const started = Date.now();
-    const r = s.run(['--json', 'eval', 'run', 'm@1.0.0', '--on', 'hold', '--timeout', '0.5', '--', process.execPath, MISBEHAVE, 'hang', pids]);
+    const r = s.run([
+      '--json',
+      'eval',
+      'run',
+      'm@1.0.0',
+      '--on',
+      'hold',
+      '--timeout',
+      '0.5',
+      '--',
+      process.execPath,
+      MISBEHAVE,
+      'hang',
+      pids,
+    ]);
     assert.ok(Date.now() - started < 15_000);
     assert.equal(r.code, 2);
     assert.equal(r.json!.error!.code, 'E_EVAL_TIMEOUT');
@@ -147,7 +247,18 @@ test('eval run checks every byte it checks out: a corrupt model blob is exit 5, 
     writeFileSync(blob, JSON.stringify({ feature: 'x', threshold: 0.1 }) + '\n');
     const before = dbSnapshot(s.reg);
     const marker = join(s.dir, 'ran');
-    const r = s.run(['--json', 'eval', 'run', 'm@1.1.0', '--on', 'hold', '--', '/bin/sh', '-c', `touch ${marker}; echo '{"auc": 1}'`]);
+    const r = s.run([
+      '--json',
+      'eval',
+      'run',
+      'm@1.1.0',
+      '--on',
+      'hold',
+      '--',
+      '/bin/sh',
+      '-c',
+      `touch ${marker}; echo '{"auc": 1}'`,
+    ]);
     assert.equal(r.code, 5);
     assert.equal(r.json!.error!.code, 'E_OBJECT_CORRUPT');
     assert.throws(() => readFileSync(marker), { code: 'ENOENT' }, 'the command did not run on corrupt bytes');

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { Header } from 'tar';
@@ -20,7 +29,18 @@ interface RawEntry {
 }
 
 function block(e: RawEntry): Buffer {
-  const h = new Header({ path: e.path, type: e.type ?? 'File', size: e.data?.length ?? 0, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, linkpath: e.linkpath ?? '', devmaj: 0, devmin: 0 });
+  const h = new Header({
+    path: e.path,
+    type: e.type ?? 'File',
+    size: e.data?.length ?? 0,
+    mode: 0o644,
+    mtime: new Date(0),
+    uid: 0,
+    gid: 0,
+    linkpath: e.linkpath ?? '',
+    devmaj: 0,
+    devmin: 0,
+  });
   h.encode();
   return h.block!;
 }
@@ -49,7 +69,15 @@ function manifest(members: { path: string; data: Buffer }[]): RawEntry {
     kind: 'full',
     base: null,
     requires: [],
-    counts: { artifacts: 0, versions: 0, events: 0, objects: 0, objectBytes: 0, members: members.length, memberBytes: members.reduce((s, x) => s + x.data.length, 0) },
+    counts: {
+      artifacts: 0,
+      versions: 0,
+      events: 0,
+      objects: 0,
+      objectBytes: 0,
+      members: members.length,
+      memberBytes: members.reduce((s, x) => s + x.data.length, 0),
+    },
     members: members.map((x) => ({ path: x.path, size: x.data.length, sha256: sha(x.data) })),
     external: [],
   };
@@ -62,14 +90,21 @@ const OBJ_PATH = `objects/sha256/${sha(OBJ).slice(0, 2)}/${sha(OBJ).slice(2)}`;
 
 function expectRefused(cwd: string, archive: string, pattern: RegExp, outside: string[] = []): void {
   const into = join(cwd, 'target', 'restored');
-  for (const args of [['restore', archive, '--into', into, '--json'], ['backup', 'verify', archive, '--json']]) {
+  for (const args of [
+    ['restore', archive, '--into', into, '--json'],
+    ['backup', 'verify', archive, '--json'],
+  ]) {
     const r = cli(args, { cwd });
     assert.equal(r.code, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
     assert.equal(r.json?.error?.code, 'E_BAD_BACKUP', r.stdout);
     assert.match(r.json!.error!.message, pattern);
   }
   assert.ok(!existsSync(into), 'no target folder');
-  assert.deepEqual(existsSync(join(cwd, 'target')) ? readdirSync(join(cwd, 'target')) : [], [], 'no temp folder left next to the target');
+  assert.deepEqual(
+    existsSync(join(cwd, 'target')) ? readdirSync(join(cwd, 'target')) : [],
+    [],
+    'no temp folder left next to the target',
+  );
   for (const p of outside) assert.ok(!existsSync(p), `nothing written at ${p}`);
 }
 
@@ -86,11 +121,20 @@ test('hostile archives are refused, naming the entry, and nothing is written any
   };
   try {
     await t.test('path traversal with ..', () => {
-      const a = write('traversal.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: '../../escape.txt', data: OBJ }]));
-      expectRefused(cwd, a, /"\.\.\/\.\.\/escape\.txt".*climbs out/, [join(cwd, 'escape.txt'), join(cwd, '..', 'escape.txt')]);
+      const a = write(
+        'traversal.tar',
+        tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: '../../escape.txt', data: OBJ }]),
+      );
+      expectRefused(cwd, a, /"\.\.\/\.\.\/escape\.txt".*climbs out/, [
+        join(cwd, 'escape.txt'),
+        join(cwd, '..', 'escape.txt'),
+      ]);
     });
     await t.test('a manifest that lists a path with ..', () => {
-      const m = manifest([{ path: 'mlreg.db', data: DB }, { path: 'objects/../../evil', data: OBJ }]);
+      const m = manifest([
+        { path: 'mlreg.db', data: DB },
+        { path: 'objects/../../evil', data: OBJ },
+      ]);
       const a = write('manifest-traversal.tar', tarOf([m, { path: 'mlreg.db', data: DB }]));
       expectRefused(cwd, a, /objects\/\.\.\/\.\.\/evil.*climbs out/, [join(cwd, 'evil')]);
     });
@@ -100,16 +144,35 @@ test('hostile archives are refused, naming the entry, and nothing is written any
       expectRefused(cwd, a, /absolute path/, [abs]);
     });
     await t.test('symlink, then a file through it', () => {
-      const a = write('symlink.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }, { path: OBJ_PATH, data: OBJ }]), { path: 'objects', type: 'SymbolicLink', linkpath: outsideDir }, { path: OBJ_PATH, data: OBJ }]));
+      const a = write(
+        'symlink.tar',
+        tarOf([
+          manifest([
+            { path: 'mlreg.db', data: DB },
+            { path: OBJ_PATH, data: OBJ },
+          ]),
+          { path: 'objects', type: 'SymbolicLink', linkpath: outsideDir },
+          { path: OBJ_PATH, data: OBJ },
+        ]),
+      );
       expectRefused(cwd, a, /"objects" is a symbolic link/);
       assert.deepEqual(readdirSync(outsideDir), []);
     });
     await t.test('hard link to a system file', () => {
-      const a = write('hardlink.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', type: 'Link', linkpath: '/etc/passwd' }]));
+      const a = write(
+        'hardlink.tar',
+        tarOf([
+          manifest([{ path: 'mlreg.db', data: DB }]),
+          { path: 'mlreg.db', type: 'Link', linkpath: '/etc/passwd' },
+        ]),
+      );
       expectRefused(cwd, a, /"mlreg\.db" is a hard link \(to "\/etc\/passwd"\)/);
     });
     await t.test('a device', () => {
-      const a = write('device.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', type: 'CharacterDevice' }]));
+      const a = write(
+        'device.tar',
+        tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', type: 'CharacterDevice' }]),
+      );
       expectRefused(cwd, a, /"mlreg\.db" is a device/);
     });
     await t.test('an over-deep path', () => {
@@ -118,11 +181,21 @@ test('hostile archives are refused, naming the entry, and nothing is written any
       expectRefused(cwd, a, /deeper than 4 levels/);
     });
     await t.test('an entry not in the manifest', () => {
-      const a = write('extra.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', data: DB }, { path: OBJ_PATH, data: OBJ }]));
+      const a = write(
+        'extra.tar',
+        tarOf([
+          manifest([{ path: 'mlreg.db', data: DB }]),
+          { path: 'mlreg.db', data: DB },
+          { path: OBJ_PATH, data: OBJ },
+        ]),
+      );
       expectRefused(cwd, a, new RegExp(`"${OBJ_PATH}" is not listed in its manifest`));
     });
     await t.test('an entry whose size differs from the manifest', () => {
-      const a = write('size.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', data: Buffer.concat([DB, DB]) }]));
+      const a = write(
+        'size.tar',
+        tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', data: Buffer.concat([DB, DB]) }]),
+      );
       expectRefused(cwd, a, /"mlreg\.db" has \d+ bytes; the manifest says \d+/);
     });
     await t.test('no manifest first', () => {
@@ -135,7 +208,18 @@ test('hostile archives are refused, naming the entry, and nothing is written any
     });
     await t.test('a truncated archive (a real backup cut short)', () => {
       cli(['init', join(cwd, 'reg')], { cwd });
-      const add = cli(['--registry', join(cwd, 'reg'), 'add', 'model', 'cancer', join(FIXTURES, 'models', 'cancer-v1.joblib'), '--json'], { cwd });
+      const add = cli(
+        [
+          '--registry',
+          join(cwd, 'reg'),
+          'add',
+          'model',
+          'cancer',
+          join(FIXTURES, 'models', 'cancer-v1.joblib'),
+          '--json',
+        ],
+        { cwd },
+      );
       assert.equal(add.code, 0, add.stderr);
       const full = join(cwd, 'real.tar');
       assert.equal(cli(['--registry', join(cwd, 'reg'), 'backup', full, '--json'], { cwd }).code, 0);

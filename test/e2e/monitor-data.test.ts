@@ -26,13 +26,24 @@ test('monitor data: a batch like the training data passes and records drift shar
     assert.equal(ok.json!.data.recorded.source, 'data');
 
     const out = join(t.path, 'alert.json');
-    const bad = run('monitor', 'data', 'cancer', '--batch', join(DATA, 'batch_drifted.csv'), '--alert-cmd', `cat > '${out}'`);
+    const bad = run(
+      'monitor',
+      'data',
+      'cancer',
+      '--batch',
+      join(DATA, 'batch_drifted.csv'),
+      '--alert-cmd',
+      `cat > '${out}'`,
+    );
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /fails the data check against train@1\.0\.0/);
     assert.match(bad.stdout, /FAIL/);
     assert.match(bad.stdout, /Alert sent to command/);
     const alert = JSON.parse(readFileSync(out, 'utf8'));
-    assert.deepEqual([alert.artifact, alert.stage, alert.version, alert.status], ['cancer', 'production', '1.0.0', 'alert']);
+    assert.deepEqual(
+      [alert.artifact, alert.stage, alert.version, alert.status],
+      ['cancer', 'production', '1.0.0', 'alert'],
+    );
     assert.match(alert.rules[0].message, /data check against train@1\.0\.0: FAIL on .*mean_texture/);
     const rate = run('--json', 'monitor', 'show', 'cancer', '--metric', 'missing_rate:worst_smoothness');
     const points = rate.json!.data.series[0].segments[0].points.map((p: { value: number }) => p.value);

@@ -25,7 +25,11 @@ function setup() {
   const snapshot = () => {
     const db = new Database(join(reg, 'mlreg.db'), { readonly: true });
     try {
-      return JSON.stringify(['events', 'stages', 'observations', 'monitor_rules', 'review_samples'].map((tb) => db.prepare(`SELECT * FROM ${tb} ORDER BY 1`).all()));
+      return JSON.stringify(
+        ['events', 'stages', 'observations', 'monitor_rules', 'review_samples'].map((tb) =>
+          db.prepare(`SELECT * FROM ${tb} ORDER BY 1`).all(),
+        ),
+      );
     } finally {
       db.close();
     }
@@ -49,7 +53,10 @@ test('record, check insufficient → ok → alert with --auto-rollback, then a s
     const fired = s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--auto-rollback');
     assert.equal(fired.code, 1);
     assert.match(fired.stdout, /FIRED\s+auc < 0\.85: mean of last 3 = 0\.8\b/);
-    assert.match(fired.stdout, /Rolled back fraud@production: 2\.0\.0 → 1\.0\.0 \(auto: auc < 0\.85 \(mean 0\.8 of 3\)\)/);
+    assert.match(
+      fired.stdout,
+      /Rolled back fraud@production: 2\.0\.0 → 1\.0\.0 \(auto: auc < 0\.85 \(mean 0\.8 of 3\)\)/,
+    );
     assert.match(fired.stderr, /1 monitoring rule\(s\) fired for fraud@production \(2\.0\.0\)/);
     const again = s.run('--json', 'monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--auto-rollback');
     assert.equal(again.code, 0);
@@ -60,7 +67,13 @@ test('record, check insufficient → ok → alert with --auto-rollback, then a s
     assert.equal(rb.length, 1);
     assert.equal(rb[0].reason, 'auto: auc < 0.85 (mean 0.8 of 3)');
     const show = s.run('--json', 'monitor', 'show', 'fraud', '--metric', 'auc');
-    assert.deepEqual(show.json!.data.series[0].segments.map((g: { version: string; count: number }) => [g.version, g.count]), [['1.0.0', 3], ['2.0.0', 3]]);
+    assert.deepEqual(
+      show.json!.data.series[0].segments.map((g: { version: string; count: number }) => [g.version, g.count]),
+      [
+        ['1.0.0', 3],
+        ['2.0.0', 3],
+      ],
+    );
     const text = s.run('monitor', 'show', 'fraud');
     assert.match(text.stdout, /── promote 1\.0\.0 → 2\.0\.0/);
   } finally {
@@ -74,16 +87,28 @@ test('stored rules: add, list, check uses them, remove', () => {
     const add = s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'auc<0.85', '--window', '2');
     assert.equal(add.code, 0);
     assert.equal(add.json!.data.rule, 'auc < 0.85');
-    assert.equal(s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'auc < 0.85', '--window', '2').json!.data.added, false);
+    assert.equal(
+      s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'auc < 0.85', '--window', '2').json!.data.added,
+      false,
+    );
     s.run('monitor', 'rule', 'add', 'fraud', 'auc drops 0.03 vs previous');
     const list = s.run('--json', 'monitor', 'rule', 'list', 'fraud');
-    assert.deepEqual(list.json!.data.map((r: { rule: string; window: number }) => [r.rule, r.window]), [['auc < 0.85', 2], ['auc drops 0.03 vs previous', 3]]);
+    assert.deepEqual(
+      list.json!.data.map((r: { rule: string; window: number }) => [r.rule, r.window]),
+      [
+        ['auc < 0.85', 2],
+        ['auc drops 0.03 vs previous', 3],
+      ],
+    );
     s.run('monitor', 'record', 'fraud', 'auc=0.8');
     s.run('monitor', 'record', 'fraud', 'auc=0.8');
     const check = s.run('--json', 'monitor', 'check', 'fraud');
     assert.equal(check.code, 1);
     assert.equal(check.json!.error!.code, 'E_MONITOR_ALERT');
-    assert.deepEqual(check.json!.error!.details.results.map((r: { status: string }) => r.status), ['fired', 'insufficient data']);
+    assert.deepEqual(
+      check.json!.error!.details.results.map((r: { status: string }) => r.status),
+      ['fired', 'insufficient data'],
+    );
     assert.equal(s.run('monitor', 'rule', 'remove', 'fraud', 'auc < 0.85').code, 0);
     assert.equal(s.run('monitor', 'rule', 'remove', 'fraud', '99').code, 3);
     assert.equal(s.run('--json', 'monitor', 'rule', 'list', 'fraud').json!.data.length, 1);
@@ -107,7 +132,10 @@ test('bad input changes nothing: unknown metric, malformed rule, no rules, bad r
     const malformed = s.run('--json', 'monitor', 'check', 'fraud', '--rule', 'auc below 0.8');
     assert.equal(malformed.code, 2);
     assert.equal(malformed.json!.error!.code, 'E_BAD_RULE');
-    assert.match(malformed.json!.error!.message, /malformed rule "auc below 0.8": "below" is not <, <=, >, >=, drops, rises or worsens/);
+    assert.match(
+      malformed.json!.error!.message,
+      /malformed rule "auc below 0.8": "below" is not <, <=, >, >=, drops, rises or worsens/,
+    );
     const none = s.run('monitor', 'check', 'fraud');
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no stored rules and no --rule/);
@@ -115,7 +143,19 @@ test('bad input changes nothing: unknown metric, malformed rule, no rules, bad r
     assert.equal(s.run('monitor', 'record', 'fraud@staging', 'auc=0.9').code, 3);
     assert.equal(s.run('monitor', 'record', 'fraud@1.0.0', 'auc=0.9').code, 2);
     assert.equal(s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.95', '--webhook', 'ftp://x').code, 2);
-    const timeout = s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.95', '--window', '1', '--webhook', 'http://127.0.0.1:9/x', '--webhook-timeout', '0');
+    const timeout = s.run(
+      'monitor',
+      'check',
+      'fraud',
+      '--rule',
+      'auc < 0.95',
+      '--window',
+      '1',
+      '--webhook',
+      'http://127.0.0.1:9/x',
+      '--webhook-timeout',
+      '0',
+    );
     assert.equal(timeout.code, 2);
     assert.match(timeout.stderr, /--webhook-timeout takes milliseconds/);
     assert.equal(s.snapshot(), before);
@@ -151,13 +191,27 @@ test('a fired alert is POSTed to a webhook (retried after a 503) and given to --
     for (const v of ['0.7', '0.72', '0.71']) s.run('monitor', 'record', 'fraud', `auc=${v}`);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const out = join(s.dir, 'alert.json');
-    const r = await s.runAsync('--json', 'monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--webhook', url, '--alert-cmd', `cat > '${out}'`);
+    const r = await s.runAsync(
+      '--json',
+      'monitor',
+      'check',
+      'fraud',
+      '--rule',
+      'auc < 0.85',
+      '--webhook',
+      url,
+      '--alert-cmd',
+      `cat > '${out}'`,
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.equal(calls, 2);
     assert.equal(received.length, 1);
     const alert = received[0]!.body;
     assert.equal(received[0]!.type, 'application/json');
-    assert.deepEqual([alert.artifact, alert.stage, alert.version, alert.status], ['fraud', 'production', '1.0.0', 'alert']);
+    assert.deepEqual(
+      [alert.artifact, alert.stage, alert.version, alert.status],
+      ['fraud', 'production', '1.0.0', 'alert'],
+    );
     assert.equal(alert.rules[0].rule, 'auc < 0.85');
     assert.deepEqual([alert.rule, alert.values], ['auc < 0.85', 'mean 0.71 of 3']);
     assert.deepEqual(alert.rules[0].values, [0.71, 0.72, 0.7]);
@@ -165,7 +219,13 @@ test('a fired alert is POSTed to a webhook (retried after a 503) and given to --
     assert.ok(!Number.isNaN(Date.parse(alert.time)));
     assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), alert);
     const d = r.json!.error!.details.deliveries;
-    assert.deepEqual(d.map((x: { channel: string; ok: boolean; attempts: number }) => [x.channel, x.ok, x.attempts]), [['webhook', true, 2], ['command', true, 1]]);
+    assert.deepEqual(
+      d.map((x: { channel: string; ok: boolean; attempts: number }) => [x.channel, x.ok, x.attempts]),
+      [
+        ['webhook', true, 2],
+        ['command', true, 1],
+      ],
+    );
   } finally {
     server.close();
     s.cleanup();
@@ -181,10 +241,23 @@ test('an unreachable webhook is reported after bounded retries, and the alert st
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     for (const v of ['0.7', '0.72', '0.71']) s.run('monitor', 'record', 'fraud', `auc=${v}`);
-    const r = await s.runAsync('monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--webhook', `http://127.0.0.1:${port}/hook`, '--webhook-timeout', '1000');
+    const r = await s.runAsync(
+      'monitor',
+      'check',
+      'fraud',
+      '--rule',
+      'auc < 0.85',
+      '--webhook',
+      `http://127.0.0.1:${port}/hook`,
+      '--webhook-timeout',
+      '1000',
+    );
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FIRED\s+auc < 0\.85/);
-    assert.match(r.stdout, /Alert NOT delivered to webhook http:\/\/127\.0\.0\.1:\d+\/hook: ECONNREFUSED \(after 3 attempts\)/);
+    assert.match(
+      r.stdout,
+      /Alert NOT delivered to webhook http:\/\/127\.0\.0\.1:\d+\/hook: ECONNREFUSED \(after 3 attempts\)/,
+    );
     assert.match(r.stderr, /monitoring rule\(s\) fired/);
   } finally {
     s.cleanup();
@@ -196,21 +269,68 @@ test('monitor score records the metrics of a real prediction file, per slice; un
   try {
     const dir = join(FIXTURES, 'monitor');
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
-    const r = s.run('--json', 'monitor', 'score', 'fraud', '--predictions', join(dir, 'cls_predictions.csv'), '--labels', join(dir, 'cls_labels.csv'), '--id', 'case_id', '--prediction-column', 'p_benign', '--slice-column', 'size');
+    const r = s.run(
+      '--json',
+      'monitor',
+      'score',
+      'fraud',
+      '--predictions',
+      join(dir, 'cls_predictions.csv'),
+      '--labels',
+      join(dir, 'cls_labels.csv'),
+      '--id',
+      'case_id',
+      '--prediction-column',
+      'p_benign',
+      '--slice-column',
+      'size',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Math.abs(r.json!.data.metrics.auc - expected.classification.all.auc) < 1e-9);
     const obs = r.json!.data.recorded.observations as { metric: string; slice: string; value: number }[];
     assert.equal(obs.length, 12);
-    assert.ok(Math.abs(obs.find((o) => o.metric === 'f1' && o.slice === 'small')!.value - expected.classification.slices.small.f1) < 1e-9);
+    assert.ok(
+      Math.abs(
+        obs.find((o) => o.metric === 'f1' && o.slice === 'small')!.value - expected.classification.slices.small.f1,
+      ) < 1e-9,
+    );
     const before = s.snapshot();
     const labels = join(s.dir, 'labels.csv');
     copyFileSync(join(dir, 'cls_labels.csv'), labels);
     writeFileSync(labels, readFileSync(labels, 'utf8') + 'case-9998,1\ncase-9999,0\n');
-    const bad = s.run('monitor', 'score', 'fraud', '--predictions', join(dir, 'cls_predictions.csv'), '--labels', labels, '--id', 'case_id', '--prediction-column', 'p_benign');
+    const bad = s.run(
+      'monitor',
+      'score',
+      'fraud',
+      '--predictions',
+      join(dir, 'cls_predictions.csv'),
+      '--labels',
+      labels,
+      '--id',
+      'case_id',
+      '--prediction-column',
+      'p_benign',
+    );
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /2 of 202 labels have no prediction with the same case_id \(e\.g\. "case-9998", "case-9999"\); nothing was recorded/);
+    assert.match(
+      bad.stderr,
+      /2 of 202 labels have no prediction with the same case_id \(e\.g\. "case-9998", "case-9999"\); nothing was recorded/,
+    );
     assert.equal(s.snapshot(), before);
-    const allowed = s.run('monitor', 'score', 'fraud', '--predictions', join(dir, 'cls_predictions.csv'), '--labels', labels, '--id', 'case_id', '--prediction-column', 'p_benign', '--allow-unmatched-labels');
+    const allowed = s.run(
+      'monitor',
+      'score',
+      'fraud',
+      '--predictions',
+      join(dir, 'cls_predictions.csv'),
+      '--labels',
+      labels,
+      '--id',
+      'case_id',
+      '--prediction-column',
+      'p_benign',
+      '--allow-unmatched-labels',
+    );
     assert.equal(allowed.code, 0);
     assert.match(allowed.stdout, /2 labels have no prediction, e\.g\. case-9998, case-9999/);
   } finally {

@@ -12,13 +12,22 @@ test('the npm pack tarball installs into a fresh folder and runs', { timeout: 60
     const tarball = readdirSync(t.path).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack made a tarball');
     const listing = execFileSync('tar', ['-tzf', join(t.path, tarball)], { encoding: 'utf8' });
-    for (const must of ['package/bin/mlreg.js', 'package/dist/src/cli/main.js', 'package/registry/migrations/0001_core.sql', 'package/README.md']) assert.ok(listing.includes(must), `${must} is packed`);
+    for (const must of [
+      'package/bin/mlreg.js',
+      'package/dist/src/cli/main.js',
+      'package/registry/migrations/0001_core.sql',
+      'package/README.md',
+    ])
+      assert.ok(listing.includes(must), `${must} is packed`);
     assert.ok(!listing.includes('package/test/'), 'tests are not packed');
     const app = join(t.path, 'app');
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n');
     // Prefer the local npm cache: the same packages `npm ci` just fetched.
-    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(t.path, tarball)], { cwd: app, stdio: 'pipe' });
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(t.path, tarball)], {
+      cwd: app,
+      stdio: 'pipe',
+    });
     const bin = join(app, 'node_modules', '.bin', 'mlreg');
     const version = spawnSync(bin, ['--version'], { encoding: 'utf8' });
     assert.equal(version.status, 0, version.stderr);

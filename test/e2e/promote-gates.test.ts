@@ -18,10 +18,25 @@ const evalCmd = `"${process.execPath}" "${SCORE}"`;
 test('promote --if-better with --eval-cmd: evaluates both sides, promotes the better one, logs the gate', () => {
   const s = setup();
   try {
-    const r = s.run(['--json', 'promote', 'm@1.1.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold@latest', '--eval-cmd', evalCmd]);
+    const r = s.run([
+      '--json',
+      'promote',
+      'm@1.1.0',
+      '--to',
+      'production',
+      '--if-better',
+      'accuracy',
+      '--on',
+      'hold@latest',
+      '--eval-cmd',
+      evalCmd,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json!.data.to, '1.1.0');
-    assert.deepEqual(r.json!.data.evaluated.runs.map((x: any) => x.model.version), ['1.1.0', '1.0.0']);
+    assert.deepEqual(
+      r.json!.data.evaluated.runs.map((x: any) => x.model.version),
+      ['1.1.0', '1.0.0'],
+    );
     assert.equal(r.json!.data.gate.passed, true);
     const hist = s.run(['--json', 'history', 'm']).json!.data.events[0];
     assert.equal(hist.details.gate.champion.version, '1.0.0');
@@ -41,8 +56,21 @@ test('not better: exit 1, the report with the numbers on stdout, the reason on s
     assert.equal(human.code, 1);
     assert.match(human.stdout, /SLICE\s+CHALLENGER 1\.2\.0\s+CHAMPION 1\.0\.0/);
     assert.match(human.stdout, /all\s+0\.5\s+0\.93\s+-0\.43\s+better\s+FAIL/);
-    assert.match(human.stderr, /m@1\.2\.0 does not beat m@1\.0\.0 on accuracy on hold@1\.0\.0: slice all: 0\.5 vs 0\.93 is not better/);
-    const json = s.run(['--json', 'promote', 'm@1.2.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']);
+    assert.match(
+      human.stderr,
+      /m@1\.2\.0 does not beat m@1\.0\.0 on accuracy on hold@1\.0\.0: slice all: 0\.5 vs 0\.93 is not better/,
+    );
+    const json = s.run([
+      '--json',
+      'promote',
+      'm@1.2.0',
+      '--to',
+      'production',
+      '--if-better',
+      'accuracy',
+      '--on',
+      'hold',
+    ]);
     assert.equal(json.code, 1);
     assert.equal(json.json!.ok, false);
     assert.equal(json.json!.error!.code, 'E_NOT_BETTER');
@@ -60,13 +88,38 @@ test('bad input through the CLI: unknown slice, metric neither side has, champio
     const before = dbSnapshot(s.reg);
     const cases: [string[], number, string, RegExp][] = [
       [['--if-better', 'accuracy', '--on', 'hold', '--slice', 'weekend'], 2, 'E_UNKNOWN_SLICE', /slice "weekend"/],
-      [['--if-better', 'auc', '--on', 'hold'], 2, 'E_UNKNOWN_METRIC', /neither m@1\.1\.0 nor m@1\.0\.0 has an evaluation of auc on hold@1\.0\.0/],
-      [['--if-better', 'accuracy', '--on', 'hold'], 1, 'E_CHAMPION_NOT_EVALUATED', /m@1\.0\.0 \(holding production\) was not evaluated on hold@1\.0\.0/],
+      [
+        ['--if-better', 'auc', '--on', 'hold'],
+        2,
+        'E_UNKNOWN_METRIC',
+        /neither m@1\.1\.0 nor m@1\.0\.0 has an evaluation of auc on hold@1\.0\.0/,
+      ],
+      [
+        ['--if-better', 'accuracy', '--on', 'hold'],
+        1,
+        'E_CHAMPION_NOT_EVALUATED',
+        /m@1\.0\.0 \(holding production\) was not evaluated on hold@1\.0\.0/,
+      ],
       [['--if-better', 'accuracy'], 2, 'E_BAD_GATE', /--if-better needs --on/],
       [['--min-delta', '0.1'], 2, 'E_BAD_GATE', /--min-delta goes with --if-better/],
-      [['--if-better', 'accuracy', '--on', 'hold', '--min-delta', 'lots'], 2, 'E_BAD_GATE', /--min-delta takes a number/],
-      [['--if-better', 'accuracy', '--on', 'hold', '--max-slice-regression', '0.1'], 2, 'E_BAD_GATE', /goes with --all-slices/],
-      [['--if-better', 'accuracy', '--on', 'hold', '--eval-cmd', 'true', '--dry-run'], 2, 'E_BAD_GATE', /cannot be combined with --dry-run/],
+      [
+        ['--if-better', 'accuracy', '--on', 'hold', '--min-delta', 'lots'],
+        2,
+        'E_BAD_GATE',
+        /--min-delta takes a number/,
+      ],
+      [
+        ['--if-better', 'accuracy', '--on', 'hold', '--max-slice-regression', '0.1'],
+        2,
+        'E_BAD_GATE',
+        /goes with --all-slices/,
+      ],
+      [
+        ['--if-better', 'accuracy', '--on', 'hold', '--eval-cmd', 'true', '--dry-run'],
+        2,
+        'E_BAD_GATE',
+        /cannot be combined with --dry-run/,
+      ],
       [['--if-better', 'accuracy', '--on', 'nosuch'], 3, 'E_ARTIFACT_NOT_FOUND', /nosuch/],
     ];
     for (const [args, code, err, message] of cases) {
@@ -90,12 +143,17 @@ test('gate on a stage whose holder is deprecated: the holder is no baseline, the
     assert.equal(s.run(['eval', 'record', 'm@1.0.0', '--on', 'hold', 'accuracy=0.99']).code, 0);
     assert.equal(s.run(['eval', 'record', 'm@1.1.0', '--on', 'hold', 'accuracy=0.90']).code, 0);
     const db = new Database(join(s.reg, 'mlreg.db'));
-    db.prepare("UPDATE versions SET deprecated_at = '2026-11-24T10:00:00.000Z', deprecated_by = 'oncall', deprecated_reason = 'label leak' WHERE version = '1.0.0'").run();
+    db.prepare(
+      "UPDATE versions SET deprecated_at = '2026-11-24T10:00:00.000Z', deprecated_by = 'oncall', deprecated_reason = 'label leak' WHERE version = '1.0.0'",
+    ).run();
     db.close();
     const r = s.run(['promote', 'm@1.1.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /CHAMPION 1\.0\.0 \(deprecated\)/);
-    assert.match(r.stdout, /production holds m@1\.0\.0, which is deprecated: it is not a baseline, so m@1\.1\.0 replaces it without a comparison/);
+    assert.match(
+      r.stdout,
+      /production holds m@1\.0\.0, which is deprecated: it is not a baseline, so m@1\.1\.0 replaces it without a comparison/,
+    );
     assert.match(r.stdout, /Promoted m@production: 1\.0\.0 → 1\.1\.0/);
   } finally {
     s.cleanup();
@@ -110,7 +168,10 @@ test('stage order from config: refused without staging (exit 1), --force overrid
     const before = dbSnapshot(s.reg);
     const r = s.run(['promote', 'm@1.1.0', '--to', 'production']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /m@1\.1\.0 has never held staging; the stage order of this registry \(staging → production\)/);
+    assert.match(
+      r.stderr,
+      /m@1\.1\.0 has never held staging; the stage order of this registry \(staging → production\)/,
+    );
     assert.match(r.stderr, /--force/);
     assert.equal(dbSnapshot(s.reg), before);
     const forced = s.run(['--json', 'promote', 'm@1.1.0', '--to', 'production', '--force', '--reason', 'hotfix INC-7']);

@@ -13,7 +13,11 @@ import { BIN, cli, cliAsync, tempDir, writeBigFile } from '../helpers.js';
  */
 function killDuringStore(args: string[], cwd: string, tmp: string, extraMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, MLREG_ACTOR: 'killer', NO_COLOR: '1' },
+      stdio: 'ignore',
+    });
     const poll = setInterval(() => {
       if (readdirSync(tmp).some((f) => f.endsWith('.obj'))) {
         clearInterval(poll);
@@ -27,7 +31,9 @@ function killDuringStore(args: string[], cwd: string, tmp: string, extraMs: numb
   });
 }
 
-test('kill -9 during add of a 300 MB model at random moments: no version appears, leftovers are cleaned, adding again works', { timeout: 240_000 }, async () => {
+test('kill -9 during add of a 300 MB model at random moments: no version appears, leftovers are cleaned, adding again works', {
+  timeout: 240_000,
+}, async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
@@ -50,13 +56,22 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
       writeSync(fd, Buffer.from(`victim ${i}`), 0, undefined, 0);
       closeSync(fd);
       await killDuringStore(['add', 'model', 'victim', big], cwd, tmp, delay);
-      const versions = (cli(['list', '--json'], { cwd }).json?.data.artifacts as { name: string; versions: number }[]).find((a) => a.name === 'victim')?.versions ?? 0;
+      const versions =
+        ((cli(['list', '--json'], { cwd }).json?.data.artifacts ?? []) as { name: string; versions: number }[]).find(
+          (a) => a.name === 'victim',
+        )?.versions ?? 0;
       // A kill lands before the commit (nothing visible) or after it (one whole version, checked below).
-      assert.ok(versions === visible || versions === visible + 1, `after a kill ${delay} ms into storing: ${versions} versions, had ${visible}`);
+      assert.ok(
+        versions === visible || versions === visible + 1,
+        `after a kill ${delay} ms into storing: ${versions} versions, had ${visible}`,
+      );
       if (versions === visible) killedBeforeCommit++;
       visible = versions;
     }
-    assert.ok(killedBeforeCommit >= 3, `the kills while storing left nothing visible (${killedBeforeCommit}/6 before the commit)`);
+    assert.ok(
+      killedBeforeCommit >= 3,
+      `the kills while storing left nothing visible (${killedBeforeCommit}/6 before the commit)`,
+    );
     // Every version that became visible is whole: its bytes check out against their digests.
     for (const v of cli(['list', 'victim', '--json'], { cwd }).json?.data?.versions ?? []) {
       const co = cli(['checkout', `victim@${v.version}`, join(cwd, `seen-${v.version}`), '--json'], { cwd });
@@ -64,7 +79,11 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
     }
     const again = cli(['add', 'model', 'victim', big, '--json'], { cwd });
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(readdirSync(join(cwd, '.mlreg', 'tmp')), [], 'temp files of killed writers are cleaned by the next write');
+    assert.deepEqual(
+      readdirSync(join(cwd, '.mlreg', 'tmp')),
+      [],
+      'temp files of killed writers are cleaned by the next write',
+    );
     const out = join(cwd, 'out');
     const co = cli(['checkout', `victim@${again.json?.data.version.version}`, out, '--json'], { cwd });
     assert.equal(co.code, 0, co.stderr);
@@ -74,7 +93,9 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
   }
 });
 
-test('8 processes adding and promoting on one registry at once: all succeed, versions unique, history complete', { timeout: 120_000 }, async () => {
+test('8 processes adding and promoting on one registry at once: all succeed, versions unique, history complete', {
+  timeout: 120_000,
+}, async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
@@ -85,10 +106,15 @@ test('8 processes adding and promoting on one registry at once: all succeed, ver
       return f;
     });
     const jobs = files.map(async (f, i) => {
-      const add = await cliAsync(['add', 'model', 'shared', f, '--bump', 'patch', '--json', '--actor', `job-${i}`], { cwd });
+      const add = await cliAsync(['add', 'model', 'shared', f, '--bump', 'patch', '--json', '--actor', `job-${i}`], {
+        cwd,
+      });
       assert.equal(add.code, 0, `job ${i} add: ${add.stdout} ${add.stderr}`);
       const version = add.json?.data.version.version as string;
-      const promoted = await cliAsync(['promote', `shared@${version}`, '--to', 'production', '--reason', `job ${i}`, '--json', '--actor', `job-${i}`], { cwd });
+      const promoted = await cliAsync(
+        ['promote', `shared@${version}`, '--to', 'production', '--reason', `job ${i}`, '--json', '--actor', `job-${i}`],
+        { cwd },
+      );
       assert.equal(promoted.code, 0, `job ${i} promote: ${promoted.stdout} ${promoted.stderr}`);
       return version;
     });
@@ -96,7 +122,11 @@ test('8 processes adding and promoting on one registry at once: all succeed, ver
     assert.equal(new Set(versions).size, 8, `unique versions: ${versions.join(', ')}`);
     const listed = cli(['list', 'shared', '--json'], { cwd }).json?.data.versions as { version: string }[];
     assert.equal(listed.length, 8);
-    const events = cli(['history', 'shared', '--json'], { cwd }).json?.data.events as { kind: string; from: string | null; to: string }[];
+    const events = cli(['history', 'shared', '--json'], { cwd }).json?.data.events as {
+      kind: string;
+      from: string | null;
+      to: string;
+    }[];
     assert.equal(events.length, 8);
     // The chain of moves is complete: each promote's "from" is the previous promote's "to".
     const chrono = [...events].reverse();

@@ -14,7 +14,8 @@ test('deprecate, delete and gc through the CLI: refusals exit with their codes a
     const cwd = t.path;
     const root = join(cwd, '.mlreg');
     assert.equal(cli(['init'], { cwd }).code, 0);
-    for (const f of ['cancer-v1.joblib', 'cancer-v2.joblib']) assert.equal(cli(['add', 'model', 'cancer', join(MODELS, f), '--json'], { cwd }).code, 0);
+    for (const f of ['cancer-v1.joblib', 'cancer-v2.joblib'])
+      assert.equal(cli(['add', 'model', 'cancer', join(MODELS, f), '--json'], { cwd }).code, 0);
     assert.equal(cli(['promote', 'cancer@1.0.0', '--to', 'production', '--json'], { cwd }).code, 0);
     assert.equal(cli(['promote', 'cancer@1.1.0', '--to', 'production', '--json'], { cwd }).code, 0);
     const before = registryState(root);
@@ -56,7 +57,13 @@ test('deprecate, delete and gc through the CLI: refusals exit with their codes a
     assert.match(real.stdout, /Removed 2 objects/);
     assert.equal(cli(['verify', '--json'], { cwd }).code, 0);
     const hist = cli(['history', 'cancer', '--all', '--json'], { cwd }).json!.data.events;
-    assert.deepEqual(hist.slice(0, 2).map((e: { kind: string; to: string }) => [e.kind, e.to]), [['delete', '1.0.0'], ['deprecate', '1.0.0']]);
+    assert.deepEqual(
+      hist.slice(0, 2).map((e: { kind: string; to: string }) => [e.kind, e.to]),
+      [
+        ['delete', '1.0.0'],
+        ['deprecate', '1.0.0'],
+      ],
+    );
   } finally {
     t.cleanup();
   }
@@ -96,7 +103,8 @@ test('gc racing add in other processes never takes a blob an add is about to ind
         added.push(r.json!.data.version.version);
       }
       // Retire this round's versions again so the next round races gc on the same bytes.
-      if (round < 3) for (const v of added.splice(0)) assert.equal(cli(['delete', `race@${v}`, '--json'], { cwd }).code, 0);
+      if (round < 3)
+        for (const v of added.splice(0)) assert.equal(cli(['delete', `race@${v}`, '--json'], { cwd }).code, 0);
     }
     stop = true;
     await collector;

@@ -18,7 +18,11 @@ function setup() {
 
 const PREDS = join(FIXTURES, 'monitor', 'cls_predictions.csv');
 /** The sampled rows without the sample-id column (which numbers each sample). */
-const rowsOf = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => l.slice(l.indexOf(',') + 1));
+const rowsOf = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.slice(l.indexOf(',') + 1));
 
 test('review sample is reproducible with a seed, stratified in proportion, and written with an empty review_label', () => {
   const s = setup();
@@ -26,7 +30,21 @@ test('review sample is reproducible with a seed, stratified in proportion, and w
     const a = join(s.dir, 'a.csv');
     const b = join(s.dir, 'b.csv');
     const c = join(s.dir, 'c.csv');
-    const args = ['review', 'sample', 'cancer', '--predictions', PREDS, '--id', 'case_id', '--prediction-column', 'p_benign', '--n', '20', '--stratify', 'size'];
+    const args = [
+      'review',
+      'sample',
+      'cancer',
+      '--predictions',
+      PREDS,
+      '--id',
+      'case_id',
+      '--prediction-column',
+      'p_benign',
+      '--n',
+      '20',
+      '--stratify',
+      'size',
+    ];
     const ra = s.run('--json', ...args, '--seed', '42', '-o', a);
     assert.equal(ra.code, 0, ra.stderr);
     assert.deepEqual(ra.json!.data.strata, { large: { rows: 100, sampled: 10 }, small: { rows: 100, sampled: 10 } });
@@ -37,9 +55,18 @@ test('review sample is reproducible with a seed, stratified in proportion, and w
     const lines = readFileSync(a, 'utf8').trim().split('\n');
     assert.equal(lines[0], 'mlreg_review,case_id,p_benign,size,review_label');
     assert.equal(lines.length, 21);
-    assert.ok(lines.slice(1).every((l) => l.endsWith(',')), 'the label column is empty');
+    assert.ok(
+      lines.slice(1).every((l) => l.endsWith(',')),
+      'the label column is empty',
+    );
     const sampled = new Set(rowsOf(a).slice(1));
-    const source = new Set(readFileSync(PREDS, 'utf8').trim().split('\n').slice(1).map((l) => l + ','));
+    const source = new Set(
+      readFileSync(PREDS, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l + ','),
+    );
     for (const r of sampled) assert.ok(source.has(r), `${r} comes from the predictions file`);
   } finally {
     s.cleanup();
@@ -50,7 +77,26 @@ test('review import records agreement and metrics as review observations of the 
   const s = setup();
   try {
     const f = join(s.dir, 'review.csv');
-    assert.equal(s.run('review', 'sample', 'cancer', '--predictions', PREDS, '--id', 'case_id', '--prediction-column', 'p_benign', '--n', '10', '--seed', '1', '-o', f).code, 0);
+    assert.equal(
+      s.run(
+        'review',
+        'sample',
+        'cancer',
+        '--predictions',
+        PREDS,
+        '--id',
+        'case_id',
+        '--prediction-column',
+        'p_benign',
+        '--n',
+        '10',
+        '--seed',
+        '1',
+        '-o',
+        f,
+      ).code,
+      0,
+    );
     const lines = readFileSync(f, 'utf8').trim().split('\n');
     // The reviewer agrees with the model on all but one row and leaves one row blank.
     const filled = lines.map((l, i) => {
@@ -82,13 +128,26 @@ test('allocate splits n in proportion with at least one per stratum', () => {
   assert.deepEqual(allocate([100, 100], 20), [10, 10]);
   assert.deepEqual(allocate([90, 9, 1], 10), [8, 1, 1]);
   assert.deepEqual(allocate([3, 2], 10), [3, 2]);
-  assert.equal(allocate([50, 30, 20], 7).reduce((a, b) => a + b), 7);
+  assert.equal(
+    allocate([50, 30, 20], 7).reduce((a, b) => a + b),
+    7,
+  );
 });
 
 test('review bad input changes nothing: unwritable output, unknown column, bad --n, a file that is not a review file', () => {
   const s = setup();
   try {
-    const base = ['review', 'sample', 'cancer', '--predictions', PREDS, '--id', 'case_id', '--prediction-column', 'p_benign'];
+    const base = [
+      'review',
+      'sample',
+      'cancer',
+      '--predictions',
+      PREDS,
+      '--id',
+      'case_id',
+      '--prediction-column',
+      'p_benign',
+    ];
     const before = s.run('--json', 'history', 'cancer', '--all').stdout;
     const missingDir = s.run('--json', ...base, '--n', '5', '-o', join(s.dir, 'no', 'such', 'dir', 'r.csv'));
     assert.equal(missingDir.code, 3);

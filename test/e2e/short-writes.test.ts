@@ -35,7 +35,10 @@ test('add under a file size limit fails and registers nothing, instead of storin
     const r = limited(1100, ['add', 'model', 'm', join(cwd, 'model.bin'), '--json'], cwd);
     assert.notEqual(r.code, 0, `add must not succeed: ${r.stdout}`);
     assert.deepEqual(cli(['list', '--json'], { cwd }).json?.data.artifacts, []);
-    assert.ok(objectSizes(join(cwd, '.mlreg')).every((s) => s !== 1100 * 1024), 'no truncated object');
+    assert.ok(
+      objectSizes(join(cwd, '.mlreg')).every((s) => s !== 1100 * 1024),
+      'no truncated object',
+    );
   } finally {
     t.cleanup();
   }

@@ -26,7 +26,11 @@ test('a large add shows a progress bar and colour on a terminal, neither in a pi
     cli(['init'], { cwd: t.path });
     const big = join(t.path, 'big.bin');
     writeFileSync(big, randomBytes(80 * 1024 * 1024));
-    const tty = onTerminal(['add', 'model', 'big', big], t.path, { CI: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined });
+    const tty = onTerminal(['add', 'model', 'big', big], t.path, {
+      CI: undefined,
+      NO_COLOR: undefined,
+      FORCE_COLOR: undefined,
+    });
     assert.match(tty, /adding big \[.*\] \d+% \d+\/80 MiB/, 'progress bar on the terminal');
     assert.match(tty, /\x1b\[32mAdded\x1b\[39m/, 'colour on the terminal');
     const noColor = onTerminal(['list'], t.path, { CI: undefined, NO_COLOR: '1', FORCE_COLOR: undefined });

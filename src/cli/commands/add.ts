@@ -51,14 +51,23 @@ export function register(program: Command): void {
     .action(
       action<AddOpts>(async (ctx, [kind, name, path], opts) => {
         if (kind !== 'model' && kind !== 'dataset') {
-          throw new UsageError(`add takes "model" or "dataset", not ${JSON.stringify(kind)}`, { code: 'E_BAD_KIND', hint: 'mlreg add model NAME PATH, or mlreg add dataset NAME PATH.' });
+          throw new UsageError(`add takes "model" or "dataset", not ${JSON.stringify(kind)}`, {
+            code: 'E_BAD_KIND',
+            hint: 'mlreg add model NAME PATH, or mlreg add dataset NAME PATH.',
+          });
         }
         const { parseMetricPairs, parseTextPairs, flattenMetricsJson } = await import('../../core/lib/pairs.js');
-        const metrics = { ...(opts.metricsFile ? await readMetricsFile(opts.metricsFile, flattenMetricsJson) : {}), ...parseMetricPairs(opts.metric ?? []) };
+        const metrics = {
+          ...(opts.metricsFile ? await readMetricsFile(opts.metricsFile, flattenMetricsJson) : {}),
+          ...parseMetricPairs(opts.metric ?? []),
+        };
         const params = parseTextPairs(opts.param ?? [], 'param');
         const tags = parseTextPairs(opts.tag ?? [], 'tag');
         const { addVersion } = await import('../../core/versions/add.js');
-        const datasetHooks = kind === 'dataset' ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(ctx.registry(), opts.profile !== false) : {};
+        const datasetHooks =
+          kind === 'dataset'
+            ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(ctx.registry(), opts.profile !== false)
+            : {};
         const bar = await progressFor(ctx, `adding ${name}`);
         let added: AddResult;
         try {
@@ -83,18 +92,21 @@ export function register(program: Command): void {
           bar.stop();
         }
         return result(added, (r, ui) => {
-            const v = r.version;
-            const stored = r.bytesWritten === 0 ? 'all content already stored' : `${formatBytes(r.bytesWritten)} new`;
-            let out = `${ui.c.green('Added')} ${v.kind} ${ui.c.bold(`${v.name}@${v.version}`)}  ${v.fileCount} file${v.fileCount === 1 ? '' : 's'}, ${formatBytes(v.size)} (${stored})  sha256:${v.digest.slice(0, 12)}`;
-            if (r.trainedOn.length) out += `\n  trained on ${r.trainedOn.map((t) => `${t.name}@${t.version}`).join(', ')}`;
-            return out;
-          },
-        );
+          const v = r.version;
+          const stored = r.bytesWritten === 0 ? 'all content already stored' : `${formatBytes(r.bytesWritten)} new`;
+          let out = `${ui.c.green('Added')} ${v.kind} ${ui.c.bold(`${v.name}@${v.version}`)}  ${v.fileCount} file${v.fileCount === 1 ? '' : 's'}, ${formatBytes(v.size)} (${stored})  sha256:${v.digest.slice(0, 12)}`;
+          if (r.trainedOn.length)
+            out += `\n  trained on ${r.trainedOn.map((t) => `${t.name}@${t.version}`).join(', ')}`;
+          return out;
+        });
       }),
     );
 }
 
-async function readMetricsFile(file: string, flatten: (doc: unknown, source: string) => Record<string, number>): Promise<Record<string, number>> {
+async function readMetricsFile(
+  file: string,
+  flatten: (doc: unknown, source: string) => Record<string, number>,
+): Promise<Record<string, number>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -106,7 +118,10 @@ async function readMetricsFile(file: string, flatten: (doc: unknown, source: str
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new InvalidInputError(`--metrics-file ${file} is not valid JSON (${(err as Error).message})`, { code: 'E_BAD_METRICS_FILE', hint: 'Write an object such as {"auc": 0.91}.' });
+    throw new InvalidInputError(`--metrics-file ${file} is not valid JSON (${(err as Error).message})`, {
+      code: 'E_BAD_METRICS_FILE',
+      hint: 'Write an object such as {"auc": 0.91}.',
+    });
   }
   return flatten(doc, file);
 }

@@ -11,11 +11,16 @@ export function register(program: Command): void {
   const backup = program
     .command('backup')
     .argument('<file>', 'the archive to write: .tar, or .tar.gz / .tgz to compress')
-    .description('write a consistent backup of the registry (index snapshot + every referenced object) while others keep working')
+    .description(
+      'write a consistent backup of the registry (index snapshot + every referenced object) while others keep working',
+    )
     // main.ts gives the global options to leaf commands only; backup has a subcommand (verify) yet
     // runs itself too, so it declares them.
     .option('--json', 'print exactly one JSON document on stdout: {"ok":true,"data":…} or {"ok":false,"error":…}')
-    .option('--registry <dir>', 'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)')
+    .option(
+      '--registry <dir>',
+      'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)',
+    )
     .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)')
     // Repeatable because commander hands `backup verify F --base B1 --base B2` to this command's
     // --base (options of a parent are parsed first); `backup` itself takes one.
@@ -31,12 +36,20 @@ export function register(program: Command): void {
     )
     .action(
       action<{ base: string[] }>(async (ctx, [file], opts) => {
-        if (opts.base.length > 1) throw new UsageError('backup takes one --base: the latest backup of the chain', { code: 'E_USAGE', hint: 'Its own bases are found from its manifest.' });
+        if (opts.base.length > 1)
+          throw new UsageError('backup takes one --base: the latest backup of the chain', {
+            code: 'E_USAGE',
+            hint: 'Its own bases are found from its manifest.',
+          });
         const { createBackup } = await import('../../core/backup/create.js');
         const bar = await progressFor(ctx, `backing up to ${file}`);
         let done: BackupResult;
         try {
-          done = await createBackup(ctx.registry(), file!, { base: opts.base[0], now: new Date(), onProgress: bar.update });
+          done = await createBackup(ctx.registry(), file!, {
+            base: opts.base[0],
+            now: new Date(),
+            onProgress: bar.update,
+          });
         } finally {
           bar.stop();
         }
@@ -50,17 +63,36 @@ export function register(program: Command): void {
     .command('verify')
     .argument('<file>', 'the archive to check')
     .description('check a backup without restoring it: every member re-hashed, the index inside checked')
-    .option('--base <backup>', 'the base backups of an incremental one (repeatable), so their objects are checked too', collect, [])
-    .addHelpText('after', examples('mlreg backup verify /backups/registry-2026-11-24.tar', 'mlreg backup verify inc.tar --base full.tar --json'))
+    .option(
+      '--base <backup>',
+      'the base backups of an incremental one (repeatable), so their objects are checked too',
+      collect,
+      [],
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg backup verify /backups/registry-2026-11-24.tar',
+        'mlreg backup verify inc.tar --base full.tar --json',
+      ),
+    )
     .action(
       action<{ base: string[] }>(async (_ctx, [file], opts) => {
         const { verifyBackup } = await import('../../core/backup/restore.js');
-        const check = await verifyBackup(file!, { bases: [...opts.base, ...(backup.opts() as { base: string[] }).base] });
+        const check = await verifyBackup(file!, {
+          bases: [...opts.base, ...(backup.opts() as { base: string[] }).base],
+        });
         return result(check, (c: BackupCheck, ui) =>
           [
             `${ui.c.green('Backup intact:')} ${c.file}`,
             `  ${c.kind}, made ${c.createdAt} by mlreg ${c.tool.version}; ${c.counts.artifacts} artifacts, ${c.counts.versions} versions, ${c.counts.objects} objects (${formatBytes(c.counts.objectBytes)})`,
-            ...(c.unchecked ? [ui.c.yellow(`  ${c.unchecked} objects are held by base backups that were not given (--base): not checked`)] : []),
+            ...(c.unchecked
+              ? [
+                  ui.c.yellow(
+                    `  ${c.unchecked} objects are held by base backups that were not given (--base): not checked`,
+                  ),
+                ]
+              : []),
           ].join('\n'),
         );
       }),

@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { GateNotMetError, UsageError } from '../../core/errors.js';
 import type { CheckReport } from '../../core/datasets/check-profiles.js';
-import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES, type CheckThresholds } from '../../core/datasets/thresholds.js';
+import {
+  DEFAULT_THRESHOLDS,
+  THRESHOLD_KEYS,
+  THRESHOLD_NAMES,
+  type CheckThresholds,
+} from '../../core/datasets/thresholds.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
@@ -21,14 +26,22 @@ const flagOf = (k: keyof CheckThresholds): string => `--${THRESHOLD_NAMES[k].rep
 export function register(program: Command): void {
   const cmd = program
     .command('check')
-    .argument('<current>', 'the data to check: a dataset reference, or a CSV/NDJSON/Parquet file or folder (not registered)')
+    .argument(
+      '<current>',
+      'the data to check: a dataset reference, or a CSV/NDJSON/Parquet file or folder (not registered)',
+    )
     .description('data quality and drift gate: compare data with a reference dataset; exit 1 when a check fails')
     .option('--against <dataset-ref>', 'the reference dataset version, e.g. train@production')
     .option('--against-model <model-ref>', 'use the dataset this model version was trained on as the reference')
-    .option('--fail-on-column <column>', 'a critical column: any warning on it (drift included) fails (repeatable)', collect)
+    .option(
+      '--fail-on-column <column>',
+      'a critical column: any warning on it (drift included) fails (repeatable)',
+      collect,
+    )
     .option('--strict', 'fail on warnings too')
     .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
-  for (const k of THRESHOLD_KEYS) cmd.option(`${flagOf(k)} <n>`, `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`);
+  for (const k of THRESHOLD_KEYS)
+    cmd.option(`${flagOf(k)} <n>`, `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`);
   cmd
     .addHelpText(
       'after',
@@ -42,7 +55,11 @@ export function register(program: Command): void {
     .action(
       action<CheckOpts>(async (ctx, [current], opts) => {
         const format = opts.format ?? 'table';
-        if (format !== 'table' && format !== 'markdown') throw new UsageError(`--format takes table or markdown, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT', hint: 'Use --json for machine-readable output.' });
+        if (format !== 'table' && format !== 'markdown')
+          throw new UsageError(`--format takes table or markdown, not ${JSON.stringify(format)}`, {
+            code: 'E_BAD_FORMAT',
+            hint: 'Use --json for machine-readable output.',
+          });
         const { parseThreshold } = await import('../../core/datasets/thresholds.js');
         const thresholds: Partial<CheckThresholds> = {};
         for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k));
@@ -55,18 +72,30 @@ export function register(program: Command): void {
           failOnColumns: opts.failOnColumn ?? [],
           strict: !!opts.strict,
         });
-        const render = format === 'markdown' ? (r: CheckReport) => renderCheckMarkdown(r) : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui);
+        const render =
+          format === 'markdown'
+            ? (r: CheckReport) => renderCheckMarkdown(r)
+            : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui);
         if (report.status === 'FAIL') {
-          const failed = [...new Set(report.records.filter((r) => r.status === 'FAIL' || (report.strict && r.status === 'WARN')).map((r) => r.column))];
+          const failed = [
+            ...new Set(
+              report.records
+                .filter((r) => r.status === 'FAIL' || (report.strict && r.status === 'WARN'))
+                .map((r) => r.column),
+            ),
+          ];
           throw await failWithReport(
             ctx.json,
             report,
             render,
-            new GateNotMetError(`data check failed on ${failed.length} column${failed.length === 1 ? '' : 's'} (${failed.slice(0, 8).join(', ')}${failed.length > 8 ? ', …' : ''}): ${report.summary}`, {
-              code: 'E_CHECK_FAILED',
-              hint: 'See the FAIL rows above; loosen a threshold with its flag or `mlreg config set check.…` only if the change is expected.',
-              details: report,
-            }),
+            new GateNotMetError(
+              `data check failed on ${failed.length} column${failed.length === 1 ? '' : 's'} (${failed.slice(0, 8).join(', ')}${failed.length > 8 ? ', …' : ''}): ${report.summary}`,
+              {
+                code: 'E_CHECK_FAILED',
+                hint: 'See the FAIL rows above; loosen a threshold with its flag or `mlreg config set check.…` only if the change is expected.',
+                details: report,
+              },
+            ),
           );
         }
         return result(report, render);

@@ -22,7 +22,9 @@ export function register(program: Command): void {
         } finally {
           bar.stop();
         }
-        return result(done, (r: CheckoutResult, ui) =>
+        return result(
+          done,
+          (r: CheckoutResult, ui) =>
             `${ui.c.green('Checked out')} ${r.name}@${r.version} into ${r.path} (${formatBytes(r.bytes)}${r.reused ? ', already there' : ''})\n  ${r.current} → versions/${r.version}${r.previous && r.previous !== r.version ? ` (was ${r.previous})` : ''}`,
         );
       }),

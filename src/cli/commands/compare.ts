@@ -21,7 +21,9 @@ export function register(program: Command): void {
     .command('compare')
     .argument('<a>', 'the baseline version, e.g. fraud@production or train@1.0.0')
     .argument('<b>', 'the version to compare with it, of the same kind')
-    .description('two versions side by side. Models: metrics and shared evaluations (better/worse by direction), params, files, lineage. Datasets: schema, row counts, profiles and drift')
+    .description(
+      'two versions side by side. Models: metrics and shared evaluations (better/worse by direction), params, files, lineage. Datasets: schema, row counts, profiles and drift',
+    )
     .option('--format <format>', 'table, markdown (for a pull-request comment) or json (the comparison alone)', 'table')
     .addHelpText(
       'after',
@@ -36,7 +38,10 @@ export function register(program: Command): void {
       action<CompareOpts>(async (ctx, [a, b], opts) => {
         const format = opts.format ?? 'table';
         if (!(FORMATS as readonly string[]).includes(format)) {
-          throw new InvalidInputError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, { code: 'E_BAD_FORMAT', hint: 'e.g. --format markdown for a pull-request comment.' });
+          throw new InvalidInputError(`--format takes table, markdown or json, not ${JSON.stringify(format)}`, {
+            code: 'E_BAD_FORMAT',
+            hint: 'e.g. --format markdown for a pull-request comment.',
+          });
         }
         const reg = ctx.registry();
         const { compareKind } = await import('../../core/versions/compare-kind.js');

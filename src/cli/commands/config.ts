@@ -6,7 +6,14 @@ export function register(program: Command): void {
   const config = program
     .command('config')
     .description('registry-wide settings shared by everyone who uses this registry')
-    .addHelpText('after', examples('mlreg config list', 'mlreg config set metric.latency_ms.direction lower', 'mlreg config get metric.latency_ms.direction'));
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg config list',
+        'mlreg config set metric.latency_ms.direction lower',
+        'mlreg config get metric.latency_ms.direction',
+      ),
+    );
   config
     .command('list')
     .description('every setting that is set')
@@ -14,7 +21,9 @@ export function register(program: Command): void {
       action(async (ctx) => {
         const { configList } = await import('../../core/registry/config.js');
         const data = configList(ctx.registry());
-        return result(data, (d, ui) => (Object.keys(d).length ? ui.table(['KEY', 'VALUE'], Object.entries(d)) : 'No settings are set.'));
+        return result(data, (d, ui) =>
+          Object.keys(d).length ? ui.table(['KEY', 'VALUE'], Object.entries(d)) : 'No settings are set.',
+        );
       }),
     );
   config
@@ -37,7 +46,10 @@ export function register(program: Command): void {
       action(async (ctx, [key, value]) => {
         const { configSet } = await import('../../core/registry/config.js');
         const data = configSet(ctx.registry(), key!, value!, ctx.actor());
-        return result(data, (d) => `${d.key} = ${d.value}${d.previous !== null && d.previous !== d.value ? ` (was ${d.previous})` : ''}`);
+        return result(
+          data,
+          (d) => `${d.key} = ${d.value}${d.previous !== null && d.previous !== d.value ? ` (was ${d.previous})` : ''}`,
+        );
       }),
     );
   config
@@ -48,7 +60,9 @@ export function register(program: Command): void {
       action(async (ctx, [key]) => {
         const { configUnset } = await import('../../core/registry/config.js');
         const data = configUnset(ctx.registry(), key!, ctx.actor());
-        return result(data, (d) => (d.previous === null ? `${d.key} was not set` : `${d.key} unset (was ${d.previous})`));
+        return result(data, (d) =>
+          d.previous === null ? `${d.key} was not set` : `${d.key} unset (was ${d.previous})`,
+        );
       }),
     );
 }

@@ -14,11 +14,16 @@ export function register(program: Command): void {
     .argument('<ref>', 'the version, e.g. fraud@1.2.0')
     .description('mark a version deprecated: it stays stored, cannot be promoted, and rollback skips it')
     .option('--reason <text>', 'why, for the audit log')
-    .addHelpText('after', examples('mlreg deprecate fraud@1.2.0 --reason "leaks the label"', 'mlreg undeprecate fraud@1.2.0'))
+    .addHelpText(
+      'after',
+      examples('mlreg deprecate fraud@1.2.0 --reason "leaks the label"', 'mlreg undeprecate fraud@1.2.0'),
+    )
     .action(
       action<RetireOpts>(async (ctx, [ref], opts) => {
         const { deprecate } = await import('../../core/versions/retire.js');
-        return result(deprecate(ctx.registry(), ref!, { actor: ctx.actor(), reason: opts.reason }), (r, ui) => renderRetire(r, ui, 'Deprecated', 'was already deprecated'));
+        return result(deprecate(ctx.registry(), ref!, { actor: ctx.actor(), reason: opts.reason }), (r, ui) =>
+          renderRetire(r, ui, 'Deprecated', 'was already deprecated'),
+        );
       }),
     );
 }

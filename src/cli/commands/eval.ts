@@ -32,24 +32,40 @@ export function register(program: Command): void {
   ev.command('record')
     .argument('<model-ref>', 'the model version, e.g. fraud@1.4.0')
     .argument('<metric=value...>', 'metric values, e.g. auc=0.91 log_loss=0.23')
-    .description('store metric values of a model version, optionally on a dataset version and a slice (newest value counts; history is kept)')
+    .description(
+      'store metric values of a model version, optionally on a dataset version and a slice (newest value counts; history is kept)',
+    )
     .option('--on <dataset-ref>', 'the dataset version the values were measured on')
     .option('--slice <name>', 'the subset of the dataset (default: all)')
-    .addHelpText('after', examples('mlreg eval record fraud@1.4.0 --on holdout@latest auc=0.931', 'mlreg eval record fraud@1.4.0 --on holdout@latest --slice recent auc=0.902 --json'))
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg eval record fraud@1.4.0 --on holdout@latest auc=0.931',
+        'mlreg eval record fraud@1.4.0 --on holdout@latest --slice recent auc=0.902 --json',
+      ),
+    )
     .action(
       action<RecordOpts>(async (ctx, [ref, ...pairs], opts) => {
         const { parseMetricPairs } = await import('../../core/lib/pairs.js');
         const { recordEvaluation, DEFAULT_SLICE, validateSlice } = await import('../../core/evaluations/record.js');
         const slice = validateSlice(opts.slice ?? DEFAULT_SLICE);
         const metrics = parseMetricPairs(pairs);
-        const recorded = recordEvaluation(ctx.registry(), { model: ref!, dataset: opts.on ?? null, results: { [slice]: metrics }, actor: ctx.actor(), source: 'record' });
+        const recorded = recordEvaluation(ctx.registry(), {
+          model: ref!,
+          dataset: opts.on ?? null,
+          results: { [slice]: metrics },
+          actor: ctx.actor(),
+          source: 'record',
+        });
         return result(recorded, renderRecorded);
       }),
     );
 
   ev.command('run')
     .argument('<refs-and-command...>', 'model references, then -- and the evaluation command with its arguments')
-    .description('for each model: check model and dataset out into a private temp folder (hash-checked), run COMMAND, record the JSON it prints')
+    .description(
+      'for each model: check model and dataset out into a private temp folder (hash-checked), run COMMAND, record the JSON it prints',
+    )
     .requiredOption('--on <dataset-ref>', 'the dataset version to evaluate on')
     .option('--timeout <seconds>', 'stop the command (and everything it started) after this long; nothing is recorded')
     .addHelpText(
@@ -70,7 +86,10 @@ command does not exist). Values of all models are recorded together, or none.
       action<RunOpts>(async (ctx, args, opts) => {
         const command = commandAfterDoubleDash(process.argv);
         if (command.length === 0) {
-          throw new UsageError('eval run needs the evaluation command after --', { code: 'E_NO_COMMAND', hint: 'mlreg eval run MODEL_REF… --on DATASET_REF -- COMMAND ARGS…' });
+          throw new UsageError('eval run needs the evaluation command after --', {
+            code: 'E_NO_COMMAND',
+            hint: 'mlreg eval run MODEL_REF… --on DATASET_REF -- COMMAND ARGS…',
+          });
         }
         const refs = args.slice(0, args.length - command.length);
         const timeoutMs = parseTimeout(opts.timeout);
@@ -100,7 +119,10 @@ export function parseTimeout(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const s = Number(text);
   if (text.trim() === '' || !Number.isFinite(s) || s <= 0) {
-    throw new InvalidInputError(`--timeout takes a number of seconds > 0, not ${JSON.stringify(text)}`, { code: 'E_BAD_TIMEOUT', hint: 'For example --timeout 600.' });
+    throw new InvalidInputError(`--timeout takes a number of seconds > 0, not ${JSON.stringify(text)}`, {
+      code: 'E_BAD_TIMEOUT',
+      hint: 'For example --timeout 600.',
+    });
   }
   return Math.round(s * 1000);
 }
@@ -110,13 +132,22 @@ function on(r: RecordedEvaluation): string {
 }
 
 export function renderRecorded(r: RecordedEvaluation, ui: Ui): string {
-  const rows = Object.entries(r.results).flatMap(([slice, m]) => Object.entries(m).map(([metric, v]) => [slice, metric, formatNumber(v)]));
+  const rows = Object.entries(r.results).flatMap(([slice, m]) =>
+    Object.entries(m).map(([metric, v]) => [slice, metric, formatNumber(v)]),
+  );
   return `${ui.c.green('Recorded')} evaluation of ${ui.c.bold(`${r.model.name}@${r.model.version}`)}${on(r)}\n${ui.table(['SLICE', 'METRIC', 'VALUE'], rows)}`;
 }
 
 export function renderRun(d: EvalRunResult, ui: Ui): string {
   const rows = d.runs.flatMap((run) =>
-    Object.entries(run.results).flatMap(([slice, m]) => Object.entries(m).map(([metric, v]) => [`${run.model.name}@${run.model.version}`, slice, metric, formatNumber(v)])),
+    Object.entries(run.results).flatMap(([slice, m]) =>
+      Object.entries(m).map(([metric, v]) => [
+        `${run.model.name}@${run.model.version}`,
+        slice,
+        metric,
+        formatNumber(v),
+      ]),
+    ),
   );
   return `${ui.c.green('Evaluated')} ${d.runs.length} model${d.runs.length === 1 ? '' : 's'} on ${ui.c.bold(`${d.dataset.name}@${d.dataset.version}`)}\n${ui.table(['MODEL', 'SLICE', 'METRIC', 'VALUE'], rows)}`;
 }

@@ -19,33 +19,42 @@ export function register(program: Command): void {
     .option('--stage <stage>', 'only this stage')
     .option('--limit <n>', 'at most N entries')
     .option('--all', 'every event: adds and deprecations too')
-    .addHelpText('after', examples('mlreg history fraud', 'mlreg history fraud --stage production --limit 10', 'mlreg history fraud --json'))
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg history fraud',
+        'mlreg history fraud --stage production --limit 10',
+        'mlreg history fraud --json',
+      ),
+    )
     .action(
       action<HistoryOpts>(async (ctx, [name], opts) => {
         let limit: number | undefined;
         if (opts.limit !== undefined) {
           limit = Number(opts.limit);
-          if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError(`--limit takes a positive whole number, not ${JSON.stringify(opts.limit)}`, { code: 'E_BAD_LIMIT', hint: 'e.g. --limit 20 for the 20 latest moves.' });
+          if (!Number.isInteger(limit) || limit < 1)
+            throw new InvalidInputError(`--limit takes a positive whole number, not ${JSON.stringify(opts.limit)}`, {
+              code: 'E_BAD_LIMIT',
+              hint: 'e.g. --limit 20 for the 20 latest moves.',
+            });
         }
         const { history } = await import('../../core/registry/history.js');
         const data = history(ctx.registry(), name!, { stage: opts.stage, limit, all: opts.all });
-        return result(
-          data,
-          (d: { name: string; events: HistoryEntry[] }, ui) =>
-            d.events.length === 0
-              ? `No stage of ${d.name} has been set yet. Promote a version with \`mlreg promote ${d.name}@VERSION --to production\`.`
-              : ui.table(
-                  ['#', 'WHAT', 'STAGE', 'FROM → TO', 'BY', 'WHEN', 'REASON'],
-                  d.events.map((e) => [
-                    e.id,
-                    e.kind === 'rollback' ? ui.c.yellow('rollback') : e.kind,
-                    e.stage ?? '',
-                    e.stage ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}` : (e.to ?? ''),
-                    e.actor,
-                    formatTime(e.at),
-                    e.reason ?? '',
-                  ]),
-                ),
+        return result(data, (d: { name: string; events: HistoryEntry[] }, ui) =>
+          d.events.length === 0
+            ? `No stage of ${d.name} has been set yet. Promote a version with \`mlreg promote ${d.name}@VERSION --to production\`.`
+            : ui.table(
+                ['#', 'WHAT', 'STAGE', 'FROM → TO', 'BY', 'WHEN', 'REASON'],
+                d.events.map((e) => [
+                  e.id,
+                  e.kind === 'rollback' ? ui.c.yellow('rollback') : e.kind,
+                  e.stage ?? '',
+                  e.stage ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}` : (e.to ?? ''),
+                  e.actor,
+                  formatTime(e.at),
+                  e.reason ?? '',
+                ]),
+              ),
         );
       }),
     );

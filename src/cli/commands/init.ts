@@ -8,13 +8,18 @@ export function register(program: Command): void {
     .command('init')
     .argument('[dir]', 'folder for the registry (default: --registry, else $MLREG_REGISTRY, else ./.mlreg)')
     .description('create an empty registry')
-    .addHelpText('after', examples('mlreg init', 'mlreg init /srv/models/registry', 'export MLREG_REGISTRY=/srv/models/registry'))
+    .addHelpText(
+      'after',
+      examples('mlreg init', 'mlreg init /srv/models/registry', 'export MLREG_REGISTRY=/srv/models/registry'),
+    )
     .action(
       action<Record<string, never>>(async (ctx, [dir]) => {
         const { Registry, DEFAULT_DIR_NAME } = await import('../../core/registry/registry.js');
         const target = resolve(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
         const created = Registry.init(target, ctx.runtime);
-        return result({ registry: created.root, format: created.format }, (d, ui) => `${ui.c.green('Created')} an empty mlreg registry in ${d.registry} (format ${d.format})`,
+        return result(
+          { registry: created.root, format: created.format },
+          (d, ui) => `${ui.c.green('Created')} an empty mlreg registry in ${d.registry} (format ${d.format})`,
         );
       }),
     );

@@ -39,13 +39,19 @@ export function register(program: Command): void {
     .option('--allow-prerelease', 'allow a prerelease version into production')
     .option('--checkout <dir>', 'also materialise the version into DIR and switch DIR/current to it')
     .option('--dry-run', 'say what would happen, change nothing')
-    .option('--if-better <metric>', 'gate: only if the version beats the stage holder on METRIC (both evaluated on --on); else exit 1')
+    .option(
+      '--if-better <metric>',
+      'gate: only if the version beats the stage holder on METRIC (both evaluated on --on); else exit 1',
+    )
     .option('--on <dataset-ref>', 'with --if-better: the dataset version both evaluations must be on')
     .option('--min-delta <d>', 'with --if-better: improve by at least D (metric units)')
     .option('--slice <name>', 'with --if-better: be better on this slice (repeatable; default: all)', collect)
     .option('--all-slices', 'with --if-better: better on "all", and no slice worse than --max-slice-regression')
     .option('--max-slice-regression <r>', 'with --all-slices: how much worse any slice may get (default 0)')
-    .option('--eval-cmd <command>', 'with --if-better: first run this evaluation command (as eval run) for whichever side lacks the evaluation')
+    .option(
+      '--eval-cmd <command>',
+      'with --if-better: first run this evaluation command (as eval run) for whichever side lacks the evaluation',
+    )
     .option('--eval-timeout <seconds>', 'with --eval-cmd: stop the command after this long')
     .option('--force', 'override the stage order of the registry config (logged in the event)')
     .addHelpText(
@@ -86,11 +92,23 @@ export function register(program: Command): void {
             // Switch DIR/current inside the promote transaction: a failed switch leaves the stage where it was.
             beforeCommit: prepared ? () => void (checkout = prepared!.switch()) : undefined,
             evalCommand: opts.evalCmd
-              ? { command: opts.evalCmd, timeoutMs: parseTimeout(opts.evalTimeout), env: process.env, cwd: process.cwd(), onStderr: (chunk) => process.stderr.write(chunk) }
+              ? {
+                  command: opts.evalCmd,
+                  timeoutMs: parseTimeout(opts.evalTimeout),
+                  env: process.env,
+                  cwd: process.cwd(),
+                  onStderr: (chunk) => process.stderr.write(chunk),
+                }
               : undefined,
           });
         } catch (err) {
-          if (err instanceof GateNotMetError && err.details) return failWithReport(ctx.json, err.details as Parameters<typeof renderGateFailure>[0], renderGateFailure, err);
+          if (err instanceof GateNotMetError && err.details)
+            return failWithReport(
+              ctx.json,
+              err.details as Parameters<typeof renderGateFailure>[0],
+              renderGateFailure,
+              err,
+            );
           throw err;
         }
         return result({ ...move, ...(checkout ? { checkout } : {}) }, renderMove);
@@ -100,19 +118,32 @@ export function register(program: Command): void {
 
 /** Parse and check the gate options (numbers, combinations) before anything is opened. */
 function gateSpec(opts: PromoteOpts): GateSpec | undefined {
-  const gateOnly = (['on', 'minDelta', 'slice', 'allSlices', 'maxSliceRegression', 'evalCmd', 'evalTimeout'] as const).filter((k) => opts[k] !== undefined);
+  const gateOnly = (
+    ['on', 'minDelta', 'slice', 'allSlices', 'maxSliceRegression', 'evalCmd', 'evalTimeout'] as const
+  ).filter((k) => opts[k] !== undefined);
   if (opts.ifBetter === undefined) {
     if (gateOnly.length) {
       const flag = gateOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-      throw new UsageError(`--${flag} goes with --if-better METRIC --on DATASET_REF`, { code: 'E_BAD_GATE', hint: 'e.g. mlreg promote fraud@1.4.0 --to production --if-better auc --on holdout@latest' });
+      throw new UsageError(`--${flag} goes with --if-better METRIC --on DATASET_REF`, {
+        code: 'E_BAD_GATE',
+        hint: 'e.g. mlreg promote fraud@1.4.0 --to production --if-better auc --on holdout@latest',
+      });
     }
     return undefined;
   }
-  if (opts.on === undefined) throw new UsageError('--if-better needs --on DATASET_REF: the dataset both versions were evaluated on', { code: 'E_BAD_GATE', hint: 'e.g. --if-better auc --on holdout@latest' });
+  if (opts.on === undefined)
+    throw new UsageError('--if-better needs --on DATASET_REF: the dataset both versions were evaluated on', {
+      code: 'E_BAD_GATE',
+      hint: 'e.g. --if-better auc --on holdout@latest',
+    });
   const num = (text: string | undefined, flag: string): number | undefined => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${JSON.stringify(text)}`, { code: 'E_BAD_GATE', hint: `For example ${flag} 0.005 (in the metric's own units).` });
+    if (text.trim() === '' || !Number.isFinite(n) || n < 0)
+      throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${JSON.stringify(text)}`, {
+        code: 'E_BAD_GATE',
+        hint: `For example ${flag} 0.005 (in the metric's own units).`,
+      });
     return n;
   };
   return {
@@ -125,15 +156,26 @@ function gateSpec(opts: PromoteOpts): GateSpec | undefined {
   };
 }
 
-export function renderMove(m: StageMove & { checkout?: CheckoutResult; skipped?: { version: string; why: string }[]; gate?: GatedMove['gate']; policy?: GatedMove['policy'] }, ui: Ui, verb = 'Promoted'): string {
+export function renderMove(
+  m: StageMove & {
+    checkout?: CheckoutResult;
+    skipped?: { version: string; why: string }[];
+    gate?: GatedMove['gate'];
+    policy?: GatedMove['policy'];
+  },
+  ui: Ui,
+  verb = 'Promoted',
+): string {
   const arrow = `${m.from ?? '(none)'} → ${m.to}`;
   let out = '';
   if (m.gate) out += renderGate(m.gate, ui) + '\n';
   if (m.policy) out += renderPolicy(m.policy, ui) + '\n';
   if (m.dryRun) out += `${ui.c.yellow('Dry run:')} would move ${m.name}@${m.stage}: ${arrow}`;
   else if (!m.changed) out += `${m.name}@${m.stage} already holds ${m.to}; nothing changed`;
-  else out += `${ui.c.green(verb)} ${ui.c.bold(m.name)}@${ui.c.cyan(m.stage)}: ${arrow}  by ${m.actor}${m.reason ? `: ${m.reason}` : ''}`;
+  else
+    out += `${ui.c.green(verb)} ${ui.c.bold(m.name)}@${ui.c.cyan(m.stage)}: ${arrow}  by ${m.actor}${m.reason ? `: ${m.reason}` : ''}`;
   if (m.skipped?.length) out += `\n  skipped ${m.skipped.map((s) => `${s.version} (${s.why})`).join(', ')}`;
-  if (m.checkout) out += `\n  ${m.checkout.current} → versions/${m.checkout.version}${m.checkout.reused ? ' (already materialised)' : ''}`;
+  if (m.checkout)
+    out += `\n  ${m.checkout.current} → versions/${m.checkout.version}${m.checkout.reused ? ' (already materialised)' : ''}`;
   return out;
 }

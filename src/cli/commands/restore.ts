@@ -15,7 +15,9 @@ export function register(program: Command): void {
   program
     .command('restore')
     .argument('<file>', 'the backup archive')
-    .description('restore a backup into a new or empty folder, every object re-hashed and the index checked before it appears')
+    .description(
+      'restore a backup into a new or empty folder, every object re-hashed and the index checked before it appears',
+    )
     .requiredOption('--into <dir>', 'the folder to restore into (new or empty)')
     .option('--base <backup>', 'for an incremental backup: its base backups (repeatable)', collect, [])
     .option('--force', 'replace the registry at DIR (kept aside until the new one verifies)')
@@ -33,11 +35,19 @@ export function register(program: Command): void {
         const bar = await progressFor(ctx, `restoring ${file}`);
         let done: RestoreResult;
         try {
-          done = await restoreBackup(file!, { into: opts.into, bases: opts.base, force: opts.force, runtime: processRuntime(), onProgress: bar.update });
+          done = await restoreBackup(file!, {
+            into: opts.into,
+            bases: opts.base,
+            force: opts.force,
+            runtime: processRuntime(),
+            onProgress: bar.update,
+          });
         } finally {
           bar.stop();
         }
-        return result(done, (r: RestoreResult, ui) =>
+        return result(
+          done,
+          (r: RestoreResult, ui) =>
             `${ui.c.green('Restored')} ${r.kind} backup of ${r.createdAt} into ${r.into}${r.replaced ? ' (replacing the registry that was there)' : ''}\n  ${r.counts.artifacts} artifacts, ${r.counts.versions} versions, ${r.counts.events} events, ${r.counts.objects} objects; every object re-hashed`,
         );
       }),

@@ -18,7 +18,13 @@ export function register(program: Command): void {
   const review = program
     .command('review')
     .description('human review: sample predictions for people to label, then import their labels as observations')
-    .addHelpText('after', examples('mlreg review sample fraud --predictions preds.csv --id txn_id --n 200 --stratify region --seed 7 -o review.csv', 'mlreg review import review.csv'));
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg review sample fraud --predictions preds.csv --id txn_id --n 200 --stratify region --seed 7 -o review.csv',
+        'mlreg review import review.csv',
+      ),
+    );
   review
     .command('sample')
     .argument('<target>', 'NAME or NAME@STAGE whose predictions these are (default stage: production)')
@@ -30,19 +36,47 @@ export function register(program: Command): void {
     .option('--prediction-column <column>', 'the prediction column', 'prediction')
     .option('--stratify <column>', 'sample every value of this column in proportion (at least one row each)')
     .option('--seed <n>', 'random seed: the same seed and file give the same sample (default: random, printed)')
-    .addHelpText('after', examples('mlreg review sample fraud --predictions preds.csv --id txn_id --n 200 --seed 7 -o review.csv', 'mlreg review sample fraud@canary --predictions preds.csv --n 100 --stratify region -o review.csv'))
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg review sample fraud --predictions preds.csv --id txn_id --n 200 --seed 7 -o review.csv',
+        'mlreg review sample fraud@canary --predictions preds.csv --n 100 --stratify region -o review.csv',
+      ),
+    )
     .action(
       action<SampleOpts>(async (ctx, [target], opts) => {
         const { parseTarget } = await import('../../core/monitor/observations.js');
         const { sampleReview } = await import('../../core/monitor/review.js');
         const { InvalidInputError } = await import('../../core/errors.js');
         const n = Number(opts.n);
-        if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${JSON.stringify(opts.n)}`, { code: 'E_BAD_N', hint: 'e.g. --n 200 rows to label.' });
+        if (!Number.isInteger(n) || n < 1)
+          throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${JSON.stringify(opts.n)}`, {
+            code: 'E_BAD_N',
+            hint: 'e.g. --n 200 rows to label.',
+          });
         const seed = opts.seed === undefined ? undefined : Number(opts.seed);
-        if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) throw new InvalidInputError(`--seed takes a whole number from 0 to 4294967295, not ${JSON.stringify(opts.seed)}`, { code: 'E_BAD_SEED', hint: 'e.g. --seed 42; the same seed gives the same sample.' });
-        const data = await sampleReview(ctx.registry(), { target: parseTarget(target!), predictions: opts.predictions, idColumn: opts.id, predictionColumn: opts.predictionColumn, n, stratify: opts.stratify, seed, out: opts.output, actor: ctx.actor() });
+        if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff))
+          throw new InvalidInputError(
+            `--seed takes a whole number from 0 to 4294967295, not ${JSON.stringify(opts.seed)}`,
+            { code: 'E_BAD_SEED', hint: 'e.g. --seed 42; the same seed gives the same sample.' },
+          );
+        const data = await sampleReview(ctx.registry(), {
+          target: parseTarget(target!),
+          predictions: opts.predictions,
+          idColumn: opts.id,
+          predictionColumn: opts.predictionColumn,
+          n,
+          stratify: opts.stratify,
+          seed,
+          out: opts.output,
+          actor: ctx.actor(),
+        });
         return result(data, (d: SampleResult) => {
-          const strata = d.strata ? `\n  ${Object.entries(d.strata).map(([s, v]) => `${s}: ${v.sampled} of ${v.rows}`).join(', ')}` : '';
+          const strata = d.strata
+            ? `\n  ${Object.entries(d.strata)
+                .map(([s, v]) => `${s}: ${v.sampled} of ${v.rows}`)
+                .join(', ')}`
+            : '';
           return `Wrote ${d.size} of ${d.rows} predictions of ${d.name}@${d.stage} (${d.version}) to ${d.out} (sample ${d.sample}, seed ${d.seed})${strata}\nFill in the review_label column, then: mlreg review import ${d.out}`;
         });
       }),

@@ -49,7 +49,12 @@ export function register(program: Command): void {
         // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
         // DIR/current switches inside the rollback transaction: a failed switch leaves the stage where it was.
         let checkout: CheckoutResult | undefined;
-        const move = rollback(reg, { ...base, expect: opts.expect ?? plan.from ?? undefined, expectTarget: plan.to, beforeCommit: () => void (checkout = prepared.switch()) });
+        const move = rollback(reg, {
+          ...base,
+          expect: opts.expect ?? plan.from ?? undefined,
+          expectTarget: plan.to,
+          beforeCommit: () => void (checkout = prepared.switch()),
+        });
         return result({ ...move, checkout: checkout! }, (d, ui) => renderMove(d, ui, 'Rolled back'));
       }),
     );

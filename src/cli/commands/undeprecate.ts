@@ -13,7 +13,9 @@ export function register(program: Command): void {
     .action(
       action<{ reason?: string }>(async (ctx, [ref], opts) => {
         const { undeprecate } = await import('../../core/versions/retire.js');
-        return result(undeprecate(ctx.registry(), ref!, { actor: ctx.actor(), reason: opts.reason }), (r, ui) => renderRetire(r, ui, 'Undeprecated', 'was not deprecated'));
+        return result(undeprecate(ctx.registry(), ref!, { actor: ctx.actor(), reason: opts.reason }), (r, ui) =>
+          renderRetire(r, ui, 'Undeprecated', 'was not deprecated'),
+        );
       }),
     );
 }

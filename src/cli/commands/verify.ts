@@ -24,25 +24,37 @@ export function register(program: Command): void {
           ctx.json,
           report,
           renderVerify,
-          new IntegrityError(`verify found ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in the registry`, {
-            code: 'E_VERIFY_FAILED',
-            hint: 'Do not write to the registry; restore it from the latest good backup (mlreg restore FILE --into DIR --force), see docs/backup.md.',
-            details: report,
-          }),
+          new IntegrityError(
+            `verify found ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in the registry`,
+            {
+              code: 'E_VERIFY_FAILED',
+              hint: 'Do not write to the registry; restore it from the latest good backup (mlreg restore FILE --into DIR --force), see docs/backup.md.',
+              details: report,
+            },
+          ),
         );
       }),
     );
 }
 
 export function renderVerify(r: VerifyReport, ui: Ui): string {
-  const lines = r.steps.map((s) => `${s.ok ? ui.c.green('ok  ') : ui.c.red('FAIL')}  ${s.name}: ${s.checked} checked${s.problems ? `, ${s.problems} problem${s.problems === 1 ? '' : 's'}` : ''} (${s.ms} ms)`);
+  const lines = r.steps.map(
+    (s) =>
+      `${s.ok ? ui.c.green('ok  ') : ui.c.red('FAIL')}  ${s.name}: ${s.checked} checked${s.problems ? `, ${s.problems} problem${s.problems === 1 ? '' : 's'}` : ''} (${s.ms} ms)`,
+  );
   for (const p of r.problems) {
-    const who = p.affects.length ? `\n        affects ${p.affects.map((a) => `${a.name}@${a.version}`).join(', ')}` : '';
+    const who = p.affects.length
+      ? `\n        affects ${p.affects.map((a) => `${a.name}@${a.version}`).join(', ')}`
+      : '';
     lines.push(`  ${ui.c.red(p.kind)}: ${p.message}${who}`);
   }
   lines.push(
     `${r.objects.referenced} objects (${formatBytes(r.objects.bytes)})${r.quick ? ' present' : `, ${formatBytes(r.objects.hashedBytes)} re-hashed`}; ${r.unreferenced.objects} unreferenced (${formatBytes(r.unreferenced.bytes)}, removed by gc)`,
   );
-  lines.push(r.ok ? ui.c.green('Registry intact.') : ui.c.red(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found.`));
+  lines.push(
+    r.ok
+      ? ui.c.green('Registry intact.')
+      : ui.c.red(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found.`),
+  );
   return lines.join('\n');
 }

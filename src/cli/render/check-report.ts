@@ -25,8 +25,15 @@ function paint(status: CheckStatus, ui: Ui): string {
 }
 
 export function renderCheckTable(r: CheckReport, ui: Ui): string {
-  const lines = [`Checking ${ui.c.bold(r.current.label)} (${r.current.rows} rows) against ${ui.c.bold(r.reference.label)} (${r.reference.rows} rows)`];
-  lines.push(ui.table(['STATUS', 'COLUMN', 'CHECK', 'VALUE', 'THRESHOLD', 'MESSAGE'], r.records.map((x) => [paint(x.status, ui), x.column, x.check, value(x.value), x.threshold ?? '', x.message])));
+  const lines = [
+    `Checking ${ui.c.bold(r.current.label)} (${r.current.rows} rows) against ${ui.c.bold(r.reference.label)} (${r.reference.rows} rows)`,
+  ];
+  lines.push(
+    ui.table(
+      ['STATUS', 'COLUMN', 'CHECK', 'VALUE', 'THRESHOLD', 'MESSAGE'],
+      r.records.map((x) => [paint(x.status, ui), x.column, x.check, value(x.value), x.threshold ?? '', x.message]),
+    ),
+  );
   lines.push('', `${r.status === 'PASS' ? ui.c.green.bold('PASS') : ui.c.red.bold('FAIL')}  ${r.summary}`);
   return lines.join('\n');
 }
@@ -38,7 +45,10 @@ export function markdownRecords(records: readonly CheckRecord[]): string {
   return [
     '| status | column | check | value | threshold | message |',
     '|---|---|---|---:|---|---|',
-    ...records.map((x) => `| ${icon[x.status]} | ${cell(x.column)} | ${x.check} | ${value(x.value)} | ${cell(x.threshold ?? '')} | ${cell(x.message)} |`),
+    ...records.map(
+      (x) =>
+        `| ${icon[x.status]} | ${cell(x.column)} | ${x.check} | ${value(x.value)} | ${cell(x.threshold ?? '')} | ${cell(x.message)} |`,
+    ),
   ].join('\n');
 }
 

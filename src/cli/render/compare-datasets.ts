@@ -5,12 +5,22 @@ import { markdownRecords, renderCheckTable } from './check-report.js';
 
 /** `compare DS@a DS@b` for people (table) and pull requests (markdown). */
 
-const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? '-' : formatNumber(Number(v.toPrecision(5))));
+const num = (v: number | null): string =>
+  v === null || !Number.isFinite(v) ? '-' : formatNumber(Number(v.toPrecision(5)));
 const pct = (v: number | null): string => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
-const both = (p: [number | null, number | null], f: (v: number | null) => string = num): string => (p[0] === p[1] ? f(p[0]) : `${f(p[0])} → ${f(p[1])}`);
+const both = (p: [number | null, number | null], f: (v: number | null) => string = num): string =>
+  p[0] === p[1] ? f(p[0]) : `${f(p[0])} → ${f(p[1])}`;
 
 function changedColumns(d: DatasetComparison): ColumnChange[] {
-  return d.columns.filter((c) => c.presence !== 'both' || c.type[0] !== c.type[1] || c.missingRate[0] !== c.missingRate[1] || c.mean[0] !== c.mean[1] || c.std[0] !== c.std[1] || c.distinct[0] !== c.distinct[1]);
+  return d.columns.filter(
+    (c) =>
+      c.presence !== 'both' ||
+      c.type[0] !== c.type[1] ||
+      c.missingRate[0] !== c.missingRate[1] ||
+      c.mean[0] !== c.mean[1] ||
+      c.std[0] !== c.std[1] ||
+      c.distinct[0] !== c.distinct[1],
+  );
 }
 
 function schemaLines(d: DatasetComparison): string[] {
@@ -36,10 +46,26 @@ export function renderDatasetCompareTable(d: DatasetComparison, ui: Ui): string 
   lines.push('', ui.c.bold('Columns'));
   lines.push(
     cols.length
-      ? ui.table(['COLUMN', 'KIND', 'MISSING', 'DISTINCT', 'MEAN', 'STD', 'MIN', 'MAX'], cols.map((c) => [c.column, c.kind[0] === c.kind[1] ? c.kind[0] : `${c.kind[0] ?? '-'} → ${c.kind[1] ?? '-'}`, both(c.missingRate, pct), both(c.distinct), both(c.mean), both(c.std), both(c.min), both(c.max)]))
+      ? ui.table(
+          ['COLUMN', 'KIND', 'MISSING', 'DISTINCT', 'MEAN', 'STD', 'MIN', 'MAX'],
+          cols.map((c) => [
+            c.column,
+            c.kind[0] === c.kind[1] ? c.kind[0] : `${c.kind[0] ?? '-'} → ${c.kind[1] ?? '-'}`,
+            both(c.missingRate, pct),
+            both(c.distinct),
+            both(c.mean),
+            both(c.std),
+            both(c.min),
+            both(c.max),
+          ]),
+        )
       : '(no column changed)',
   );
-  lines.push('', ui.c.bold('Drift'), d.drift ? renderCheckTable(d.drift, ui) : ui.c.dim(`(not tested: ${d.a.label} has fewer than 2 rows)`));
+  lines.push(
+    '',
+    ui.c.bold('Drift'),
+    d.drift ? renderCheckTable(d.drift, ui) : ui.c.dim(`(not tested: ${d.a.label} has fewer than 2 rows)`),
+  );
   return lines.join('\n');
 }
 
@@ -53,9 +79,14 @@ export function renderDatasetCompareMarkdown(d: DatasetComparison): string {
     '',
     '| column | kind | missing | distinct | mean | std | min | max |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
-    ...cols.map((c) => `| ${c.column} | ${c.kind[0] === c.kind[1] ? c.kind[0] : `${c.kind[0] ?? '-'} → ${c.kind[1] ?? '-'}`} | ${both(c.missingRate, pct)} | ${both(c.distinct)} | ${both(c.mean)} | ${both(c.std)} | ${both(c.min)} | ${both(c.max)} |`),
+    ...cols.map(
+      (c) =>
+        `| ${c.column} | ${c.kind[0] === c.kind[1] ? c.kind[0] : `${c.kind[0] ?? '-'} → ${c.kind[1] ?? '-'}`} | ${both(c.missingRate, pct)} | ${both(c.distinct)} | ${both(c.mean)} | ${both(c.std)} | ${both(c.min)} | ${both(c.max)} |`,
+    ),
     '',
-    d.drift ? `**Drift:** ${d.drift.summary}\n\n${markdownRecords(d.drift.records)}` : '**Drift:** not tested (fewer than 2 rows in the first version)',
+    d.drift
+      ? `**Drift:** ${d.drift.summary}\n\n${markdownRecords(d.drift.records)}`
+      : '**Drift:** not tested (fewer than 2 rows in the first version)',
     '',
   ].join('\n');
 }

@@ -32,22 +32,55 @@ export function renderCompareTable(c: ModelComparison, ui: Ui): string {
   out.push('', ui.c.bold('Metrics'));
   out.push(
     metrics.length
-      ? ui.table(['METRIC', 'SOURCE', 'SLICE', A, B, 'CHANGE', 'B IS'], metrics.map(({ source, slice, row }) => [row.metric, source, slice, num(row.a), num(row.b), signed(row.delta), colour(row)]))
+      ? ui.table(
+          ['METRIC', 'SOURCE', 'SLICE', A, B, 'CHANGE', 'B IS'],
+          metrics.map(({ source, slice, row }) => [
+            row.metric,
+            source,
+            slice,
+            num(row.a),
+            num(row.b),
+            signed(row.delta),
+            colour(row),
+          ]),
+        )
       : ui.c.dim('(no metrics or shared evaluations)'),
   );
   const unshared = [...c.unshared.a.map((u) => ({ ...u, who: A })), ...c.unshared.b.map((u) => ({ ...u, who: B }))];
-  if (unshared.length) out.push(ui.c.dim(`not compared (only one side evaluated): ${unshared.map((u) => `${u.dataset ?? '(no dataset)'} ${u.slice} [${u.who}]`).join(', ')}`));
+  if (unshared.length)
+    out.push(
+      ui.c.dim(
+        `not compared (only one side evaluated): ${unshared.map((u) => `${u.dataset ?? '(no dataset)'} ${u.slice} [${u.who}]`).join(', ')}`,
+      ),
+    );
   const params = c.params.filter((p) => p.status !== 'same');
   out.push('', ui.c.bold('Params'));
-  out.push(params.length ? ui.table(['PARAM', A, B, ''], params.map((p) => [p.key, p.a ?? '-', p.b ?? '-', p.status])) : ui.c.dim('(no differences)'));
+  out.push(
+    params.length
+      ? ui.table(
+          ['PARAM', A, B, ''],
+          params.map((p) => [p.key, p.a ?? '-', p.b ?? '-', p.status]),
+        )
+      : ui.c.dim('(no differences)'),
+  );
   if (c.params.length > params.length) out.push(ui.c.dim(`${c.params.length - params.length} unchanged`));
   out.push('', ui.c.bold('Files'));
   out.push(
     c.files.changes.length
-      ? ui.table(['PATH', 'CHANGE', A, B], c.files.changes.map((f) => [f.path, f.status, f.sizeA === null ? '-' : formatBytes(f.sizeA), f.sizeB === null ? '-' : formatBytes(f.sizeB)]))
+      ? ui.table(
+          ['PATH', 'CHANGE', A, B],
+          c.files.changes.map((f) => [
+            f.path,
+            f.status,
+            f.sizeA === null ? '-' : formatBytes(f.sizeA),
+            f.sizeB === null ? '-' : formatBytes(f.sizeB),
+          ]),
+        )
       : ui.c.dim('(no differences)'),
   );
-  out.push(ui.c.dim(`${c.files.unchanged} unchanged; total ${formatBytes(c.files.sizeA)} → ${formatBytes(c.files.sizeB)}`));
+  out.push(
+    ui.c.dim(`${c.files.unchanged} unchanged; total ${formatBytes(c.files.sizeA)} → ${formatBytes(c.files.sizeB)}`),
+  );
   out.push('', ui.c.bold('Details'));
   const lineage = (s: ModelComparison['a']) => (s.trainedOn.length ? s.trainedOn.map(ref).join(', ') : '-');
   out.push(
@@ -69,7 +102,12 @@ export function renderCompareTable(c: ModelComparison, ui: Ui): string {
 
 /** Escape what would break a markdown table cell. */
 function md(text: string): string {
-  return text.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('\n', ' ');
+  return text
+    .replaceAll('\\', '\\\\')
+    .replaceAll('|', '\\|')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('\n', ' ');
 }
 
 export function renderCompareMarkdown(c: ModelComparison): string {
@@ -82,24 +120,39 @@ export function renderCompareMarkdown(c: ModelComparison): string {
     for (const { source, slice, row } of metrics) {
       const v = verdictText(row);
       const mark = row.verdict === 'better' ? `**better**` : row.verdict === 'worse' ? `**worse**` : v;
-      out.push(`| ${md(row.metric)} | ${md(source)} | ${md(slice)} | ${num(row.a)} | ${num(row.b)} | ${signed(row.delta)} | ${mark} |`);
+      out.push(
+        `| ${md(row.metric)} | ${md(source)} | ${md(slice)} | ${num(row.a)} | ${num(row.b)} | ${signed(row.delta)} | ${mark} |`,
+      );
     }
   } else out.push('_No metrics or shared evaluations._');
   const unshared = [...c.unshared.a.map((u) => ({ ...u, who: A })), ...c.unshared.b.map((u) => ({ ...u, who: B }))];
-  if (unshared.length) out.push('', `Not compared (only one side evaluated): ${unshared.map((u) => `${md(u.dataset ?? '(no dataset)')} \`${md(u.slice)}\` (${md(u.who)})`).join(', ')}`);
+  if (unshared.length)
+    out.push(
+      '',
+      `Not compared (only one side evaluated): ${unshared.map((u) => `${md(u.dataset ?? '(no dataset)')} \`${md(u.slice)}\` (${md(u.who)})`).join(', ')}`,
+    );
   const params = c.params.filter((p) => p.status !== 'same');
   if (params.length) {
     out.push('', `| Param | ${md(A)} | ${md(B)} |`, '|---|---|---|');
     for (const p of params) out.push(`| ${md(p.key)} | ${md(p.a ?? '-')} | ${md(p.b ?? '-')} |`);
   }
-  out.push('', `**Files:** ${c.files.changes.length} changed, ${c.files.unchanged} unchanged; ${formatBytes(c.files.sizeA)} → ${formatBytes(c.files.sizeB)}`);
+  out.push(
+    '',
+    `**Files:** ${c.files.changes.length} changed, ${c.files.unchanged} unchanged; ${formatBytes(c.files.sizeA)} → ${formatBytes(c.files.sizeB)}`,
+  );
   if (c.files.changes.length) {
     out.push('', '| File | Change | Size before | Size after |', '|---|---|--:|--:|');
-    for (const f of c.files.changes) out.push(`| ${md(f.path)} | ${f.status} | ${f.sizeA === null ? '-' : formatBytes(f.sizeA)} | ${f.sizeB === null ? '-' : formatBytes(f.sizeB)} |`);
+    for (const f of c.files.changes)
+      out.push(
+        `| ${md(f.path)} | ${f.status} | ${f.sizeA === null ? '-' : formatBytes(f.sizeA)} | ${f.sizeB === null ? '-' : formatBytes(f.sizeB)} |`,
+      );
   }
-  const lineage = (s: ModelComparison['a']) => (s.trainedOn.length ? s.trainedOn.map((t) => `\`${ref(t)}\``).join(', ') : '-');
+  const lineage = (s: ModelComparison['a']) =>
+    s.trainedOn.length ? s.trainedOn.map((t) => `\`${ref(t)}\``).join(', ') : '-';
   out.push('', `**Trained on:** ${lineage(c.a)} → ${lineage(c.b)}${c.lineage.same ? ' (same)' : ''}  `);
   out.push(`**Stages:** ${c.a.stages.join(', ') || '-'} → ${c.b.stages.join(', ') || '-'}  `);
-  out.push(`**Created:** ${formatTime(c.a.createdAt)} by ${md(c.a.createdBy)} → ${formatTime(c.b.createdAt)} by ${md(c.b.createdBy)}`);
+  out.push(
+    `**Created:** ${formatTime(c.a.createdAt)} by ${md(c.a.createdBy)} → ${formatTime(c.b.createdAt)} by ${md(c.b.createdBy)}`,
+  );
   return out.join('\n');
 }

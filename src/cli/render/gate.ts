@@ -11,7 +11,12 @@ function signed(n: number): string {
 export function renderGate(r: GateReport, ui: Ui): string {
   const lines: string[] = [];
   const rule = `${r.metric} on ${r.dataset.name}@${r.dataset.version} (${r.direction} is better)`;
-  const extra = [r.minDelta ? `min delta ${formatNumber(r.minDelta)}` : '', r.maxSliceRegression !== null ? `max slice regression ${formatNumber(r.maxSliceRegression)}` : ''].filter(Boolean).join(', ');
+  const extra = [
+    r.minDelta ? `min delta ${formatNumber(r.minDelta)}` : '',
+    r.maxSliceRegression !== null ? `max slice regression ${formatNumber(r.maxSliceRegression)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   lines.push(`${ui.c.bold('Gate')} --if-better ${rule}${extra ? `, ${extra}` : ''}`);
   const champ = r.champion ? `${r.champion.version}${r.champion.deprecated ? ' (deprecated)' : ''}` : '(none)';
   lines.push(
@@ -22,7 +27,13 @@ export function renderGate(r: GateReport, ui: Ui): string {
         x.challenger === null ? '-' : formatNumber(x.challenger),
         x.champion === null ? '-' : formatNumber(x.champion),
         x.delta === null ? '' : signed(x.delta),
-        r.baseline !== 'champion' ? '' : x.rule === 'better' ? (x.threshold > 0 ? `better by ≥ ${formatNumber(x.threshold)}` : 'better') : `worse by ≤ ${formatNumber(x.threshold)}`,
+        r.baseline !== 'champion'
+          ? ''
+          : x.rule === 'better'
+            ? x.threshold > 0
+              ? `better by ≥ ${formatNumber(x.threshold)}`
+              : 'better'
+            : `worse by ≤ ${formatNumber(x.threshold)}`,
         x.pass ? ui.c.green(x.note ? `ok (${x.note})` : 'ok') : ui.c.red(x.note ? `FAIL (${x.note})` : 'FAIL'),
       ]),
     ),
@@ -34,7 +45,10 @@ export function renderGate(r: GateReport, ui: Ui): string {
 export function renderPolicy(p: PolicyReport, ui: Ui): string {
   const order = p.order.join(' → ');
   if (p.held) return `stage order ${order}: ${p.version.version} held ${p.requires} before`;
-  if (p.forced) return ui.c.yellow(`stage order ${order}: ${p.version.version} never held ${p.requires}; overridden with --force (logged)`);
+  if (p.forced)
+    return ui.c.yellow(
+      `stage order ${order}: ${p.version.version} never held ${p.requires}; overridden with --force (logged)`,
+    );
   return ui.c.red(`stage order ${order}: ${p.version.version} never held ${p.requires}, which comes before ${p.stage}`);
 }
 

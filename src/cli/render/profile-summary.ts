@@ -20,7 +20,10 @@ export function renderProfileSummary(p: Profile | null, ui: Ui): string[] {
     c.numeric ? n(c.numeric.max) : (c.datetime?.max ?? ''),
     topValues(c),
   ]);
-  return [head, ui.table(['COLUMN', 'TYPE', 'KIND', 'MISSING', 'DISTINCT', 'MEAN', 'STD', 'MIN', 'MAX', 'TOP VALUES'], rows)];
+  return [
+    head,
+    ui.table(['COLUMN', 'TYPE', 'KIND', 'MISSING', 'DISTINCT', 'MEAN', 'STD', 'MIN', 'MAX', 'TOP VALUES'], rows),
+  ];
 }
 
 function topValues(c: ColumnProfile): string {

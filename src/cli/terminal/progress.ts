@@ -3,7 +3,11 @@ import type { Context } from '../context.js';
 /** Large transfers show a progress bar on stderr, on a terminal only (never in CI or pipes). */
 const MIN_BYTES = 64 * 1024 * 1024;
 
-export async function progressFor(ctx: Context, label: string, totalHint?: number): Promise<{ update: (done: number, total: number) => void; stop: () => void }> {
+export async function progressFor(
+  ctx: Context,
+  label: string,
+  totalHint?: number,
+): Promise<{ update: (done: number, total: number) => void; stop: () => void }> {
   const none = { update: () => {}, stop: () => {} };
   if (!ctx.interactive || ctx.json) return none;
   if (totalHint !== undefined && totalHint < MIN_BYTES) return none;
@@ -28,7 +32,10 @@ export async function progressFor(ctx: Context, label: string, totalHint?: numbe
         started = Date.now();
       }
       const secs = (Date.now() - started) / 1000;
-      bar.update(done, { doneMiB: (done / 1048576).toFixed(0), speed: secs > 0 ? (done / 1048576 / secs).toFixed(0) : '0' });
+      bar.update(done, {
+        doneMiB: (done / 1048576).toFixed(0),
+        speed: secs > 0 ? (done / 1048576 / secs).toFixed(0) : '0',
+      });
     },
     stop() {
       bar?.stop();

@@ -54,15 +54,23 @@ const CHUNK = 256 << 10;
 
 export function toolVersion(): string {
   // Compiled to dist/src/core/backup.js: the package root is three levels up.
-  return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
 }
 
 export async function createBackup(reg: Registry, fileArg: string, opts: BackupOptions): Promise<BackupResult> {
   const file = resolve(fileArg);
   if (existsSync(file)) {
-    throw new ConflictError(`${file} already exists`, { code: 'E_BACKUP_EXISTS', hint: 'Backups are never overwritten: choose a new name (e.g. with the date in it).' });
+    throw new ConflictError(`${file} already exists`, {
+      code: 'E_BACKUP_EXISTS',
+      hint: 'Backups are never overwritten: choose a new name (e.g. with the date in it).',
+    });
   }
-  if (!existsSync(dirname(file))) throw fromSystemError(Object.assign(new Error('missing folder'), { code: 'ENOENT', path: dirname(file) }), 'backup');
+  if (!existsSync(dirname(file)))
+    throw fromSystemError(
+      Object.assign(new Error('missing folder'), { code: 'ENOENT', path: dirname(file) }),
+      'backup',
+    );
   const baseManifest = opts.base ? await readBackupManifest(resolve(opts.base)) : undefined;
   const gzip = /\.(tar\.gz|tgz)$/i.test(file);
   const partial = `${file}.partial`;
@@ -98,10 +106,13 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
       }
       const size = statOrMissing(reg, o.digest);
       if (size !== o.size) {
-        throw new IntegrityError(`object sha256:${o.digest} is ${size === undefined ? 'missing' : `${size} bytes, not ${o.size}`}; the backup would not restore`, {
-          code: size === undefined ? 'E_OBJECT_MISSING' : 'E_OBJECT_CORRUPT',
-          hint: 'Run `mlreg verify` to see what is affected; nothing was written.',
-        });
+        throw new IntegrityError(
+          `object sha256:${o.digest} is ${size === undefined ? 'missing' : `${size} bytes, not ${o.size}`}; the backup would not restore`,
+          {
+            code: size === undefined ? 'E_OBJECT_MISSING' : 'E_OBJECT_CORRUPT',
+            hint: 'Run `mlreg verify` to see what is affected; nothing was written.',
+          },
+        );
       }
       members.push({ path: objectMemberPath(o.digest), size: o.size, sha256: o.digest });
     }
@@ -117,7 +128,13 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
       kind: baseManifest ? 'incremental' : 'full',
       base: baseManifest ? requires.get(baseManifest.id)! : null,
       requires: [...requires.values()].filter((r) => usedBases.has(r.id) || r.id === baseManifest?.id),
-      counts: { ...snap.counts, objects: snap.objects.length, objectBytes, members: members.length, memberBytes: members.reduce((s, m) => s + m.size, 0) },
+      counts: {
+        ...snap.counts,
+        objects: snap.objects.length,
+        objectBytes,
+        members: members.length,
+        memberBytes: members.reduce((s, m) => s + m.size, 0),
+      },
       members,
       external,
     };
@@ -143,16 +160,21 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
     for (const m of members) {
       const isDb = m.path === DB_MEMBER;
       await out.header(m.path, m.size, isDb ? 0o644 : 0o444, mtime);
-      await copyMember(isDb ? snapshot : objectPath(reg, m.sha256), m, out, isDb, (n) => opts.onProgress?.((done += n), total));
+      await copyMember(isDb ? snapshot : objectPath(reg, m.sha256), m, out, isDb, (n) =>
+        opts.onProgress?.((done += n), total),
+      );
       await out.pad(m.size);
     }
     await hashing;
     if (corrupt.length) {
-      throw new IntegrityError(`object sha256:${corrupt[0]} is corrupt (${corrupt.length} corrupt object${corrupt.length === 1 ? '' : 's'}); no backup was written`, {
-        code: 'E_OBJECT_CORRUPT',
-        hint: 'Run `mlreg verify` to see every affected version, and restore those from an earlier backup.',
-        details: { corrupt },
-      });
+      throw new IntegrityError(
+        `object sha256:${corrupt[0]} is corrupt (${corrupt.length} corrupt object${corrupt.length === 1 ? '' : 's'}); no backup was written`,
+        {
+          code: 'E_OBJECT_CORRUPT',
+          hint: 'Run `mlreg verify` to see every affected version, and restore those from an earlier backup.',
+          details: { corrupt },
+        },
+      );
     }
     await out.finish();
     await fh.close();
@@ -200,7 +222,9 @@ function inspectSnapshot(path: string): Snapshot {
     return {
       userVersion: db.pragma('user_version', { simple: true }) as number,
       counts: { artifacts: count('artifacts'), versions: count('versions'), events: count('events') },
-      objects: db.prepare('SELECT digest, MAX(size) AS size FROM version_objects GROUP BY digest ORDER BY digest').all() as { digest: string; size: number }[],
+      objects: db
+        .prepare('SELECT digest, MAX(size) AS size FROM version_objects GROUP BY digest ORDER BY digest')
+        .all() as { digest: string; size: number }[],
     };
   } finally {
     db.close();
@@ -236,7 +260,13 @@ async function hashFile(path: string): Promise<string> {
  * hashed here (its digest was taken from the same file just before); objects are hashed by the
  * worker pool. A file of the wrong length fails the backup.
  */
-async function copyMember(path: string, m: BackupMember, out: TarWriter, hashHere: boolean, onBytes: (n: number) => void): Promise<void> {
+async function copyMember(
+  path: string,
+  m: BackupMember,
+  out: TarWriter,
+  hashHere: boolean,
+  onBytes: (n: number) => void,
+): Promise<void> {
   const src = await open(path, 'r');
   const hash = hashHere ? createHash('sha256') : undefined;
   let size = 0;
@@ -263,9 +293,12 @@ async function copyMember(path: string, m: BackupMember, out: TarWriter, hashHer
   }
   const actual = hash?.digest('hex') ?? m.sha256;
   if (size !== m.size || actual !== m.sha256) {
-    throw new IntegrityError(`${m.path} changed or is corrupt: expected ${m.size} bytes hashing to sha256:${m.sha256}, read ${size} bytes${hash ? ` hashing to sha256:${actual}` : ''}`, {
-      code: 'E_OBJECT_CORRUPT',
-      hint: 'Run `mlreg verify` to see every affected version; no backup was written.',
-    });
+    throw new IntegrityError(
+      `${m.path} changed or is corrupt: expected ${m.size} bytes hashing to sha256:${m.sha256}, read ${size} bytes${hash ? ` hashing to sha256:${actual}` : ''}`,
+      {
+        code: 'E_OBJECT_CORRUPT',
+        hint: 'Run `mlreg verify` to see every affected version; no backup was written.',
+      },
+    );
   }
 }

@@ -43,7 +43,15 @@ export interface BackupManifest {
   base: BackupRef | null;
   /** Every backup holding objects this one needs (the base and its own bases). */
   requires: BackupRef[];
-  counts: { artifacts: number; versions: number; events: number; objects: number; objectBytes: number; members: number; memberBytes: number };
+  counts: {
+    artifacts: number;
+    versions: number;
+    events: number;
+    objects: number;
+    objectBytes: number;
+    members: number;
+    memberBytes: number;
+  };
   /** Files in this archive after manifest.json, in order. */
   members: BackupMember[];
   /** Objects the index references that a base backup holds. */
@@ -69,7 +77,8 @@ export function unsafePathReason(path: string): string | undefined {
   const parts = path.split('/');
   if (parts.includes('..')) return 'a path that climbs out with ".."';
   if (parts.length > MAX_DEPTH) return `a path deeper than ${MAX_DEPTH} levels`;
-  if (path !== DB_MEMBER && path !== MANIFEST_NAME && !OBJECT_MEMBER_RE.test(path)) return 'a path a backup never holds';
+  if (path !== DB_MEMBER && path !== MANIFEST_NAME && !OBJECT_MEMBER_RE.test(path))
+    return 'a path a backup never holds';
   return undefined;
 }
 
@@ -81,15 +90,24 @@ function refuse(file: string, message: string): InvalidInputError {
 }
 
 /** Refuse an archive entry that is anything but a regular file this backup's manifest lists with this size. */
-export function checkEntry(file: string, e: TarEntry, expected: Map<string, BackupMember>, seen: Set<string>): BackupMember {
+export function checkEntry(
+  file: string,
+  e: TarEntry,
+  expected: Map<string, BackupMember>,
+  seen: Set<string>,
+): BackupMember {
   const what = `entry ${JSON.stringify(e.path)}`;
   if (e.type !== 'File' && e.type !== 'OldFile') {
     const kind =
-      e.type === 'SymbolicLink' ? `a symbolic link (to ${JSON.stringify(e.linkpath ?? '')})`
-      : e.type === 'Link' ? `a hard link (to ${JSON.stringify(e.linkpath ?? '')})`
-      : e.type === 'CharacterDevice' || e.type === 'BlockDevice' ? 'a device'
-      : e.type === 'FIFO' ? 'a FIFO'
-      : `of type ${e.type}`;
+      e.type === 'SymbolicLink'
+        ? `a symbolic link (to ${JSON.stringify(e.linkpath ?? '')})`
+        : e.type === 'Link'
+          ? `a hard link (to ${JSON.stringify(e.linkpath ?? '')})`
+          : e.type === 'CharacterDevice' || e.type === 'BlockDevice'
+            ? 'a device'
+            : e.type === 'FIFO'
+              ? 'a FIFO'
+              : `of type ${e.type}`;
     throw refuse(file, `${what} is ${kind}; only regular files are accepted`);
   }
   const unsafe = unsafePathReason(e.path);
@@ -112,26 +130,34 @@ export function parseBackupManifest(file: string, bytes: Buffer): BackupManifest
   }
   if (m?.format !== BACKUP_FORMAT) throw refuse(file, 'its manifest.json is not an mlreg backup manifest');
   if (m.formatVersion > BACKUP_FORMAT_VERSION) {
-    throw new InvalidInputError(`${file} is backup format ${m.formatVersion}, newer than this mlreg understands (${BACKUP_FORMAT_VERSION})`, {
-      code: 'E_FORMAT_TOO_NEW',
-      hint: 'Upgrade mlreg to restore it; nothing was written.',
-    });
+    throw new InvalidInputError(
+      `${file} is backup format ${m.formatVersion}, newer than this mlreg understands (${BACKUP_FORMAT_VERSION})`,
+      {
+        code: 'E_FORMAT_TOO_NEW',
+        hint: 'Upgrade mlreg to restore it; nothing was written.',
+      },
+    );
   }
-  if (typeof m.id !== 'string' || !Array.isArray(m.members) || !Array.isArray(m.external) || !Array.isArray(m.requires)) throw refuse(file, 'its manifest.json is incomplete');
+  if (typeof m.id !== 'string' || !Array.isArray(m.members) || !Array.isArray(m.external) || !Array.isArray(m.requires))
+    throw refuse(file, 'its manifest.json is incomplete');
   const seen = new Set<string>();
   for (const mem of m.members) {
     const unsafe = unsafePathReason(mem?.path ?? '');
-    if (unsafe || mem.path === MANIFEST_NAME) throw refuse(file, `its manifest lists ${JSON.stringify(mem?.path)}: ${unsafe ?? 'a second manifest'}`);
-    if (!Number.isSafeInteger(mem.size) || mem.size < 0 || !/^[0-9a-f]{64}$/.test(mem.sha256 ?? '')) throw refuse(file, `its manifest entry for ${mem.path} has a bad size or digest`);
+    if (unsafe || mem.path === MANIFEST_NAME)
+      throw refuse(file, `its manifest lists ${JSON.stringify(mem?.path)}: ${unsafe ?? 'a second manifest'}`);
+    if (!Number.isSafeInteger(mem.size) || mem.size < 0 || !/^[0-9a-f]{64}$/.test(mem.sha256 ?? ''))
+      throw refuse(file, `its manifest entry for ${mem.path} has a bad size or digest`);
     const d = memberDigest(mem.path);
-    if (d !== undefined && d !== mem.sha256) throw refuse(file, `its manifest says ${mem.path} hashes to ${mem.sha256}, not to its own name`);
+    if (d !== undefined && d !== mem.sha256)
+      throw refuse(file, `its manifest says ${mem.path} hashes to ${mem.sha256}, not to its own name`);
     if (seen.has(mem.path)) throw refuse(file, `its manifest lists ${mem.path} twice`);
     seen.add(mem.path);
   }
   if (!seen.has(DB_MEMBER)) throw refuse(file, 'its manifest lists no mlreg.db');
   const bases = new Set(m.requires.map((r) => r.id));
   for (const x of m.external) {
-    if (!/^[0-9a-f]{64}$/.test(x?.digest ?? '') || !Number.isSafeInteger(x.size) || !bases.has(x.backup)) throw refuse(file, 'its manifest has a bad external object entry');
+    if (!/^[0-9a-f]{64}$/.test(x?.digest ?? '') || !Number.isSafeInteger(x.size) || !bases.has(x.backup))
+      throw refuse(file, 'its manifest has a bad external object entry');
   }
   return m;
 }

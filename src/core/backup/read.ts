@@ -1,6 +1,12 @@
 import { basename } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { MANIFEST_NAME, MAX_MANIFEST_BYTES, parseBackupManifest, paddedTarBytes, type BackupManifest } from './format.js';
+import {
+  MANIFEST_NAME,
+  MAX_MANIFEST_BYTES,
+  parseBackupManifest,
+  paddedTarBytes,
+  type BackupManifest,
+} from './format.js';
 import { readTar, TarFormatError, type EntrySink, type ReadLimits, type TarEntry } from './tar.js';
 
 /**
@@ -37,18 +43,28 @@ export async function readBackup(
 ): Promise<BackupManifest> {
   let manifest: BackupManifest | undefined;
   let maxBytes = MAX_MANIFEST_BYTES + 1024;
-  const limits: ReadLimits = { maxRatio: MAX_DECOMPRESSION_RATIO, ratioFloorBytes: RATIO_FLOOR_BYTES, maxBytes: () => maxBytes };
+  const limits: ReadLimits = {
+    maxRatio: MAX_DECOMPRESSION_RATIO,
+    ratioFloorBytes: RATIO_FLOOR_BYTES,
+    maxBytes: () => maxBytes,
+  };
   try {
     await readTar(file, limits, (e) => {
       if (!manifest) {
-        if (e.path !== MANIFEST_NAME || (e.type !== 'File' && e.type !== 'OldFile')) throw badArchive(file, `its first entry is ${JSON.stringify(e.path)}, not ${MANIFEST_NAME}`);
-        if (e.size > MAX_MANIFEST_BYTES) throw badArchive(file, `its manifest is ${e.size} bytes, more than any backup needs`);
+        if (e.path !== MANIFEST_NAME || (e.type !== 'File' && e.type !== 'OldFile'))
+          throw badArchive(file, `its first entry is ${JSON.stringify(e.path)}, not ${MANIFEST_NAME}`);
+        if (e.size > MAX_MANIFEST_BYTES)
+          throw badArchive(file, `its manifest is ${e.size} bytes, more than any backup needs`);
         const parts: Buffer[] = [];
         return {
           write: (c) => void parts.push(Buffer.from(c)),
           end: () => {
             manifest = parseBackupManifest(basename(file), Buffer.concat(parts));
-            maxBytes = paddedTarBytes(e.size, manifest.members.map((m) => m.size)) + 10240;
+            maxBytes =
+              paddedTarBytes(
+                e.size,
+                manifest.members.map((m) => m.size),
+              ) + 10240;
             onManifest(manifest);
             if (!onEntry) throw new StopReading();
           },
@@ -59,7 +75,11 @@ export async function readBackup(
   } catch (err) {
     if (err instanceof StopReading) return manifest!;
     if (err instanceof TarFormatError) throw badArchive(file, err.message);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no backup at ${file}`, { code: 'E_BACKUP_NOT_FOUND', hint: 'Check the path of the archive.' });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new NotFoundError(`no backup at ${file}`, {
+        code: 'E_BACKUP_NOT_FOUND',
+        hint: 'Check the path of the archive.',
+      });
     throw err;
   }
   if (!manifest) throw badArchive(file, 'it holds no manifest.json');

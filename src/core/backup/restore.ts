@@ -1,11 +1,36 @@
 import { createHash, type Hash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statfsSync,
+  statSync,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConflictError, fromSystemError, IntegrityError, InvalidInputError, MlregError, NotFoundError } from '../errors.js';
-import { checkEntry, DB_MEMBER, memberDigest, objectMemberPath, type BackupManifest, type BackupMember } from './format.js';
+import {
+  ConflictError,
+  fromSystemError,
+  IntegrityError,
+  InvalidInputError,
+  MlregError,
+  NotFoundError,
+} from '../errors.js';
+import {
+  checkEntry,
+  DB_MEMBER,
+  memberDigest,
+  objectMemberPath,
+  type BackupManifest,
+  type BackupMember,
+} from './format.js';
 import { badArchive, readBackup, readBackupManifest } from './read.js';
 import { currentFormatVersion } from '../registry/migrations.js';
 import { fsyncDir, Registry, type Runtime } from '../registry/registry.js';
@@ -75,7 +100,11 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
         const reg = Registry.open(into, opts.runtime);
         try {
           const quick = await verifyRegistry(reg, { quick: true });
-          if (!quick.ok) throw new IntegrityError(`the restored registry failed verify: ${quick.problems[0]!.message}`, { code: 'E_RESTORE_VERIFY', hint: 'The registry that was there is back in place; use another backup.' });
+          if (!quick.ok)
+            throw new IntegrityError(`the restored registry failed verify: ${quick.problems[0]!.message}`, {
+              code: 'E_RESTORE_VERIFY',
+              hint: 'The registry that was there is back in place; use another backup.',
+            });
         } finally {
           reg.close();
         }
@@ -87,7 +116,15 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
       }
       rmSync(replacedAside, { recursive: true, force: true });
     }
-    return { into, id: manifest.id, kind: manifest.kind, createdAt: manifest.createdAt, counts: manifest.counts, bases, replaced: replacing };
+    return {
+      into,
+      id: manifest.id,
+      kind: manifest.kind,
+      createdAt: manifest.createdAt,
+      counts: manifest.counts,
+      bases,
+      replaced: replacing,
+    };
   } catch (err) {
     throw fromSystemError(err, 'restore');
   } finally {
@@ -98,7 +135,11 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
 /** True when DIR holds a registry that --force may replace; throws when DIR must not be touched. */
 function checkTarget(into: string, force: boolean): boolean {
   if (!existsSync(into)) return false;
-  if (!statSync(into).isDirectory()) throw new InvalidInputError(`${into} exists and is not a folder`, { code: 'E_RESTORE_TARGET', hint: 'Restore into a new or empty folder.' });
+  if (!statSync(into).isDirectory())
+    throw new InvalidInputError(`${into} exists and is not a folder`, {
+      code: 'E_RESTORE_TARGET',
+      hint: 'Restore into a new or empty folder.',
+    });
   const names = readdirSync(into);
   if (names.length === 0) return false;
   const isRegistry = names.includes('mlreg.db');
@@ -121,7 +162,8 @@ function checkTarget(into: string, force: boolean): boolean {
 function cleanLeftovers(parent: string, runtime: Runtime): void {
   for (const name of readdirSync(parent)) {
     const m = new RegExp(`^\\${TEMP_PREFIX}(\\d+)-`).exec(name);
-    if (m && Number(m[1]) !== runtime.pid && !runtime.isProcessAlive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== runtime.pid && !runtime.isProcessAlive(Number(m[1])))
+      rmSync(join(parent, name), { recursive: true, force: true });
   }
 }
 
@@ -137,18 +179,26 @@ function sizeOf(path: string): number | undefined {
  * Extract the archive and, for an incremental one, the objects it needs from its bases. Every byte
  * is hashed on the way in and compared with the manifest. Returns the top manifest.
  */
-async function extractChain(file: string, baseFiles: readonly string[], dest: string | null, onProgress?: (done: number, total: number) => void): Promise<{ manifest: BackupManifest; bases: string[] }> {
+async function extractChain(
+  file: string,
+  baseFiles: readonly string[],
+  dest: string | null,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ manifest: BackupManifest; bases: string[] }> {
   const top = await readBackupManifest(file);
   if (dest) checkSpace(dest, top.counts.memberBytes + top.external.reduce((s, x) => s + x.size, 0));
   const byId = new Map<string, string>();
   for (const b of baseFiles) byId.set((await readBackupManifest(resolve(b))).id, resolve(b));
   for (const r of top.requires) {
     if (!byId.has(r.id)) {
-      throw new NotFoundError(`${basename(file)} is incremental and needs its base backup ${r.file} (id ${r.id}, made ${r.createdAt})`, {
-        code: 'E_BASE_MISSING',
-        hint: `Pass it with --base ${r.file} (give every base of the chain).`,
-        details: { missing: r },
-      });
+      throw new NotFoundError(
+        `${basename(file)} is incremental and needs its base backup ${r.file} (id ${r.id}, made ${r.createdAt})`,
+        {
+          code: 'E_BASE_MISSING',
+          hint: `Pass it with --base ${r.file} (give every base of the chain).`,
+          details: { missing: r },
+        },
+      );
     }
   }
   const total = top.counts.memberBytes + top.external.reduce((s, x) => s + x.size, 0);
@@ -162,7 +212,8 @@ async function extractChain(file: string, baseFiles: readonly string[], dest: st
     await extractOne(byId.get(r.id)!, r.id, wanted, dest, progress);
     used.push(byId.get(r.id)!);
     for (const p of wanted) {
-      if (dest && !existsSync(join(dest, p))) throw badArchive(byId.get(r.id)!, `it lacks ${p}, which ${basename(file)} says it holds`);
+      if (dest && !existsSync(join(dest, p)))
+        throw badArchive(byId.get(r.id)!, `it lacks ${p}, which ${basename(file)} says it holds`);
     }
   }
   return { manifest: top, bases: used };
@@ -178,10 +229,13 @@ function checkSpace(dest: string, bytes: number): void {
     return; // a filesystem that cannot say: the write itself will fail with ENOSPC
   }
   if (bytes > free) {
-    throw new InvalidInputError(`the backup declares ${bytes} bytes; only ${free} are free where it would be restored`, {
-      code: 'E_NO_SPACE',
-      hint: 'Free some space or restore elsewhere; nothing was written.',
-    });
+    throw new InvalidInputError(
+      `the backup declares ${bytes} bytes; only ${free} are free where it would be restored`,
+      {
+        code: 'E_NO_SPACE',
+        hint: 'Free some space or restore elsewhere; nothing was written.',
+      },
+    );
   }
 }
 
@@ -189,7 +243,13 @@ function checkSpace(dest: string, bytes: number): void {
  * Read one archive, checking every entry (checkEntry), hashing every member, and writing those
  * wanted (all when `only` is null) under `dest` (nothing when dest is null: backup verify).
  */
-async function extractOne(file: string, expectId: string, only: Set<string> | null, dest: string | null, progress: (n: number) => void): Promise<void> {
+async function extractOne(
+  file: string,
+  expectId: string,
+  only: Set<string> | null,
+  dest: string | null,
+  progress: (n: number) => void,
+): Promise<void> {
   const seen = new Set<string>();
   let expected = new Map<string, BackupMember>();
   const manifest = await readBackup(
@@ -205,11 +265,20 @@ async function extractOne(file: string, expectId: string, only: Set<string> | nu
     },
   );
   const missing = manifest.members.filter((m) => !seen.has(m.path));
-  if (missing.length) throw badArchive(file, `it is truncated: ${missing.length} member(s) its manifest lists are absent, e.g. ${missing[0]!.path}`);
+  if (missing.length)
+    throw badArchive(
+      file,
+      `it is truncated: ${missing.length} member(s) its manifest lists are absent, e.g. ${missing[0]!.path}`,
+    );
 }
 
 /** Hash an entry's bytes, writing them to `path` (created new, fsynced) when given. */
-async function hashingSink(file: string, m: BackupMember, path: string | null, progress: (n: number) => void): Promise<EntrySink> {
+async function hashingSink(
+  file: string,
+  m: BackupMember,
+  path: string | null,
+  progress: (n: number) => void,
+): Promise<EntrySink> {
   const hash: Hash = createHash('sha256');
   let fh: FileHandle | undefined;
   let pos = 0;
@@ -234,10 +303,13 @@ async function hashingSink(file: string, m: BackupMember, path: string | null, p
       }
       const actual = hash.digest('hex');
       if (actual !== m.sha256) {
-        throw new IntegrityError(`${basename(file)}: ${m.path} is corrupt: its bytes hash to sha256:${actual}, the manifest says sha256:${m.sha256}`, {
-          code: 'E_BACKUP_CORRUPT',
-          hint: 'Nothing was restored. Use another backup; run `mlreg backup verify` on your backups to find a good one.',
-        });
+        throw new IntegrityError(
+          `${basename(file)}: ${m.path} is corrupt: its bytes hash to sha256:${actual}, the manifest says sha256:${m.sha256}`,
+          {
+            code: 'E_BACKUP_CORRUPT',
+            hint: 'Nothing was restored. Use another backup; run `mlreg backup verify` on your backups to find a good one.',
+          },
+        );
       }
       if (path && memberDigest(m.path)) chmodSync(path, 0o444);
     },
@@ -245,21 +317,36 @@ async function hashingSink(file: string, m: BackupMember, path: string | null, p
 }
 
 /** Check an extracted index against the manifest and the objects that came with it. */
-function checkIndex(file: string, dbPath: string, manifest: BackupManifest, objectSize: (digest: string) => number | undefined): void {
+function checkIndex(
+  file: string,
+  dbPath: string,
+  manifest: BackupManifest,
+  objectSize: (digest: string) => number | undefined,
+): void {
   let db: Database.Database;
   try {
     db = new Database(dbPath, { readonly: true });
   } catch (err) {
-    throw new IntegrityError(`${basename(file)}: its mlreg.db cannot be opened (${(err as Error).message})`, { code: 'E_BACKUP_CORRUPT', hint: 'Use another backup.' });
+    throw new IntegrityError(`${basename(file)}: its mlreg.db cannot be opened (${(err as Error).message})`, {
+      code: 'E_BACKUP_CORRUPT',
+      hint: 'Use another backup.',
+    });
   }
   try {
-    const fail = (what: string): IntegrityError => new IntegrityError(`${basename(file)}: its index ${what}`, { code: 'E_BACKUP_CORRUPT', hint: 'Nothing was restored. Use another backup.' });
+    const fail = (what: string): IntegrityError =>
+      new IntegrityError(`${basename(file)}: its index ${what}`, {
+        code: 'E_BACKUP_CORRUPT',
+        hint: 'Nothing was restored. Use another backup.',
+      });
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > currentFormatVersion()) {
-      throw new InvalidInputError(`${basename(file)} holds a registry of format ${version}, newer than this mlreg understands (${currentFormatVersion()})`, {
-        code: 'E_FORMAT_TOO_NEW',
-        hint: 'Upgrade mlreg to restore it; nothing was written.',
-      });
+      throw new InvalidInputError(
+        `${basename(file)} holds a registry of format ${version}, newer than this mlreg understands (${currentFormatVersion()})`,
+        {
+          code: 'E_FORMAT_TOO_NEW',
+          hint: 'Upgrade mlreg to restore it; nothing was written.',
+        },
+      );
     }
     const check = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
     if (check[0] !== 'ok') throw fail(`fails integrity_check: ${check.slice(0, 3).join('; ')}`);
@@ -267,12 +354,19 @@ function checkIndex(file: string, dbPath: string, manifest: BackupManifest, obje
     if (fk.length) throw fail(`has ${fk.length} broken foreign key(s), e.g. in ${fk[0]!.table}`);
     const count = (t: string): number => db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
     for (const t of ['artifacts', 'versions', 'events'] as const) {
-      if (count(t) !== manifest.counts[t]) throw fail(`holds ${count(t)} ${t}; the manifest says ${manifest.counts[t]}`);
+      if (count(t) !== manifest.counts[t])
+        throw fail(`holds ${count(t)} ${t}; the manifest says ${manifest.counts[t]}`);
     }
-    const objects = db.prepare('SELECT digest, MAX(size) AS size FROM version_objects GROUP BY digest').all() as { digest: string; size: number }[];
+    const objects = db.prepare('SELECT digest, MAX(size) AS size FROM version_objects GROUP BY digest').all() as {
+      digest: string;
+      size: number;
+    }[];
     for (const o of objects) {
       const size = objectSize(o.digest);
-      if (size !== o.size) throw fail(`references object sha256:${o.digest} (${o.size} bytes), which the backup ${size === undefined ? 'does not hold' : `holds with ${size} bytes`}`);
+      if (size !== o.size)
+        throw fail(
+          `references object sha256:${o.digest} (${o.size} bytes), which the backup ${size === undefined ? 'does not hold' : `holds with ${size} bytes`}`,
+        );
     }
   } finally {
     db.close();
@@ -295,7 +389,10 @@ export interface BackupCheck {
  * `mlreg backup verify FILE [--base …]`: read the whole archive (and the given bases), re-hash every
  * member against the manifest, and check the index inside it, without restoring anything.
  */
-export async function verifyBackup(fileArg: string, opts: { bases?: readonly string[] | undefined } = {}): Promise<BackupCheck> {
+export async function verifyBackup(
+  fileArg: string,
+  opts: { bases?: readonly string[] | undefined } = {},
+): Promise<BackupCheck> {
   const file = resolve(fileArg);
   const top = await readBackupManifest(file);
   const work = mkdtempSync(join(tmpdir(), 'mlreg-backup-verify-'));
@@ -304,14 +401,22 @@ export async function verifyBackup(fileArg: string, opts: { bases?: readonly str
     const seen = new Set<string>();
     const expected = new Map(top.members.map((x) => [x.path, x]));
     const sizes = new Map<string, number>();
-    await readBackup(file, () => {}, async (e) => {
-      const m = checkEntry(basename(file), e, expected, seen);
-      const d = memberDigest(m.path);
-      if (d) sizes.set(d, m.size);
-      return hashingSink(file, m, m.path === DB_MEMBER ? join(work, DB_MEMBER) : null, () => {});
-    });
+    await readBackup(
+      file,
+      () => {},
+      async (e) => {
+        const m = checkEntry(basename(file), e, expected, seen);
+        const d = memberDigest(m.path);
+        if (d) sizes.set(d, m.size);
+        return hashingSink(file, m, m.path === DB_MEMBER ? join(work, DB_MEMBER) : null, () => {});
+      },
+    );
     const missing = top.members.filter((m) => !seen.has(m.path));
-    if (missing.length) throw badArchive(file, `it is truncated: ${missing.length} member(s) its manifest lists are absent, e.g. ${missing[0]!.path}`);
+    if (missing.length)
+      throw badArchive(
+        file,
+        `it is truncated: ${missing.length} member(s) its manifest lists are absent, e.g. ${missing[0]!.path}`,
+      );
     let bases: string[] = [];
     let unchecked = 0;
     if (top.external.length) {
@@ -321,7 +426,16 @@ export async function verifyBackup(fileArg: string, opts: { bases?: readonly str
       for (const x of top.external) if (!sizes.has(x.digest)) sizes.set(x.digest, x.size);
     }
     checkIndex(file, join(work, DB_MEMBER), top, (d) => sizes.get(d));
-    return { file, id: top.id, kind: top.kind, createdAt: top.createdAt, tool: top.tool, counts: top.counts, unchecked, bases };
+    return {
+      file,
+      id: top.id,
+      kind: top.kind,
+      createdAt: top.createdAt,
+      tool: top.tool,
+      counts: top.counts,
+      unchecked,
+      bases,
+    };
   } catch (err) {
     if (err instanceof MlregError) throw err;
     throw fromSystemError(err, 'backup verify');

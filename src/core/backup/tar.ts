@@ -33,7 +33,11 @@ export class TarWriter {
   private readonly gzipDone: Promise<void> | undefined;
   private readonly HeaderClass: TarModule['Header'];
 
-  private constructor(private readonly fh: FileHandle, header: TarModule['Header'], gzip: boolean) {
+  private constructor(
+    private readonly fh: FileHandle,
+    header: TarModule['Header'],
+    gzip: boolean,
+  ) {
     this.HeaderClass = header;
     const flush = (this.flush = new EarlyFlush(fh));
     if (gzip) {
@@ -134,7 +138,11 @@ export interface ReadLimits {
  * `onEntry` and the data to the sink it returns. Refuses truncated archives, bad checksums and
  * archives that inflate past the limits. Resolves at the end-of-archive marker.
  */
-export async function readTar(file: string, limits: ReadLimits, onEntry: (e: TarEntry) => Promise<EntrySink | null> | EntrySink | null): Promise<void> {
+export async function readTar(
+  file: string,
+  limits: ReadLimits,
+  onEntry: (e: TarEntry) => Promise<EntrySink | null> | EntrySink | null,
+): Promise<void> {
   const { Header } = await tar();
   const head = await sniff(file);
   // Compressed input is read in small steps so the ratio below counts what gunzip has consumed,
@@ -168,7 +176,8 @@ export async function readTar(file: string, limits: ReadLimits, onEntry: (e: Tar
       if (head && total > limits.ratioFloorBytes && total / Math.max(compressed, 1) > limits.maxRatio) {
         throw new TarFormatError(`the archive inflates more than ${limits.maxRatio}:1 (a decompression bomb?)`);
       }
-      if (total > limits.maxBytes()) throw new TarFormatError(`the archive holds more data than its manifest declares (${total} bytes so far)`);
+      if (total > limits.maxBytes())
+        throw new TarFormatError(`the archive holds more data than its manifest declares (${total} bytes so far)`);
       while (chunk.length) {
         if (state === 'body') {
           const take = Math.min(remaining, chunk.length);
@@ -201,8 +210,17 @@ export async function readTar(file: string, limits: ReadLimits, onEntry: (e: Tar
           break outer;
         }
         const h = new Header(block);
-        if (!h.cksumValid) throw new TarFormatError(`a tar header at byte ${total - chunk.length - BLOCK} has a bad checksum (damaged or not a tar archive)`);
-        const entry: TarEntry = { path: h.path ?? '', type: h.type, size: h.size ?? 0, mode: h.mode ?? 0, linkpath: h.linkpath || undefined };
+        if (!h.cksumValid)
+          throw new TarFormatError(
+            `a tar header at byte ${total - chunk.length - BLOCK} has a bad checksum (damaged or not a tar archive)`,
+          );
+        const entry: TarEntry = {
+          path: h.path ?? '',
+          type: h.type,
+          size: h.size ?? 0,
+          mode: h.mode ?? 0,
+          linkpath: h.linkpath || undefined,
+        };
         sink = await onEntry(entry);
         remaining = entry.size;
         padLeft = paddedSize(entry.size) - entry.size;
@@ -216,7 +234,8 @@ export async function readTar(file: string, limits: ReadLimits, onEntry: (e: Tar
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code.startsWith('Z_')) throw new TarFormatError(`the compressed archive is damaged or truncated (${(err as Error).message})`);
+    if (code.startsWith('Z_'))
+      throw new TarFormatError(`the compressed archive is damaged or truncated (${(err as Error).message})`);
     throw err;
   } finally {
     raw.destroy();

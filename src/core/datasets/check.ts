@@ -49,20 +49,31 @@ export interface LabelledProfile {
 }
 
 /** Run the gate on two loaded profiles (also used by `compare` for datasets). */
-export function checkPair(reference: LabelledProfile, current: LabelledProfile, thresholds: CheckThresholds, opts: { failOnColumns?: readonly string[] | undefined; strict?: boolean | undefined } = {}): CheckReport {
+export function checkPair(
+  reference: LabelledProfile,
+  current: LabelledProfile,
+  thresholds: CheckThresholds,
+  opts: { failOnColumns?: readonly string[] | undefined; strict?: boolean | undefined } = {},
+): CheckReport {
   if (reference.profile.table.rows < 2) {
-    throw new InvalidInputError(`the reference ${reference.label} has ${reference.profile.table.rows} row: too few to compare against (no spread, no distribution)`, {
-      code: 'E_REFERENCE_TOO_SMALL',
-      hint: 'Check against a reference dataset with at least 2 rows (better: hundreds).',
-    });
+    throw new InvalidInputError(
+      `the reference ${reference.label} has ${reference.profile.table.rows} row: too few to compare against (no spread, no distribution)`,
+      {
+        code: 'E_REFERENCE_TOO_SMALL',
+        hint: 'Check against a reference dataset with at least 2 rows (better: hundreds).',
+      },
+    );
   }
   const names = new Set(reference.profile.columns.map((c) => c.name));
   const unknown = (opts.failOnColumns ?? []).filter((c) => !names.has(c));
   if (unknown.length) {
-    throw new UsageError(`--fail-on-column names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, not a column of ${reference.label}`, {
-      code: 'E_UNKNOWN_COLUMN',
-      hint: `Columns of ${reference.label}: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', …' : ''}.`,
-    });
+    throw new UsageError(
+      `--fail-on-column names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, not a column of ${reference.label}`,
+      {
+        code: 'E_UNKNOWN_COLUMN',
+        hint: `Columns of ${reference.label}: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', …' : ''}.`,
+      },
+    );
   }
   return checkProfiles({
     reference: reference.profile,
@@ -102,17 +113,21 @@ function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfil
     });
   }
   if (trained.datasets.length > 1) {
-    throw new UsageError(`${label} was trained on ${trained.datasets.length} datasets (${trained.datasets.map((d) => `${d.name}@${d.version}`).join(', ')}); which one is the reference?`, {
-      code: 'E_AMBIGUOUS_REFERENCE',
-      hint: 'Name it with --against DATASET_REF.',
-    });
+    throw new UsageError(
+      `${label} was trained on ${trained.datasets.length} datasets (${trained.datasets.map((d) => `${d.name}@${d.version}`).join(', ')}); which one is the reference?`,
+      {
+        code: 'E_AMBIGUOUS_REFERENCE',
+        hint: 'Name it with --against DATASET_REF.',
+      },
+    );
   }
   const d = trained.datasets[0]!;
   return loadDatasetProfile(reg, `${d.name}@${d.version}`);
 }
 
 async function loadCurrent(reg: Registry, current: CheckDatasetOptions['current']): Promise<LabelledProfile> {
-  if (typeof current !== 'string') return 'ref' in current ? loadDatasetProfile(reg, current.ref) : profilePath(reg, current.path);
+  if (typeof current !== 'string')
+    return 'ref' in current ? loadDatasetProfile(reg, current.ref) : profilePath(reg, current.path);
   if (looksLikeRegisteredRef(reg, current)) return loadDatasetProfile(reg, current);
   if (existsSync(current)) return profilePath(reg, current);
   throw new NotFoundError(`${JSON.stringify(current)} is neither a dataset in the registry nor a file or folder`, {

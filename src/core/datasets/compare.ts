@@ -38,13 +38,26 @@ export interface DatasetComparison {
   drift: CheckReport | null;
 }
 
-export function compareDatasets(reg: Registry, refA: string, refB: string, thresholds: Partial<CheckThresholds> = {}): DatasetComparison {
+export function compareDatasets(
+  reg: Registry,
+  refA: string,
+  refB: string,
+  thresholds: Partial<CheckThresholds> = {},
+): DatasetComparison {
   const a = loadDatasetProfile(reg, refA);
   const b = loadDatasetProfile(reg, refB);
-  return compareProfiles(a, b, resolveThresholds((k) => reg.getConfig(k), thresholds));
+  return compareProfiles(
+    a,
+    b,
+    resolveThresholds((k) => reg.getConfig(k), thresholds),
+  );
 }
 
-export function compareProfiles(a: LabelledProfile, b: LabelledProfile, thresholds: CheckThresholds): DatasetComparison {
+export function compareProfiles(
+  a: LabelledProfile,
+  b: LabelledProfile,
+  thresholds: CheckThresholds,
+): DatasetComparison {
   const pa = a.profile;
   const pb = b.profile;
   const colsA = new Map(pa.columns.map((c) => [c.name, c]));
@@ -55,15 +68,28 @@ export function compareProfiles(a: LabelledProfile, b: LabelledProfile, threshol
   for (const [name, ca] of colsA) {
     const cb = colsB.get(name);
     if (!cb) continue;
-    if (ca.type !== cb.type || ca.kind !== cb.kind) changed.push({ name, from: `${ca.type} (${ca.kind})`, to: `${cb.type} (${cb.kind})` });
+    if (ca.type !== cb.type || ca.kind !== cb.kind)
+      changed.push({ name, from: `${ca.type} (${ca.kind})`, to: `${cb.type} (${cb.kind})` });
     else unchanged++;
   }
-  const side = (p: LabelledProfile): DatasetComparison['a'] => ({ label: p.label, rows: p.profile.table.rows, columns: p.profile.columns.length, bytes: p.profile.table.bytes, files: p.profile.table.files, format: p.profile.table.format });
+  const side = (p: LabelledProfile): DatasetComparison['a'] => ({
+    label: p.label,
+    rows: p.profile.table.rows,
+    columns: p.profile.columns.length,
+    bytes: p.profile.table.bytes,
+    files: p.profile.table.files,
+    format: p.profile.table.format,
+  });
   return {
     kind: 'dataset',
     a: side(a),
     b: side(b),
-    rows: { a: pa.table.rows, b: pb.table.rows, delta: pb.table.rows - pa.table.rows, change: pa.table.rows ? (pb.table.rows - pa.table.rows) / pa.table.rows : null },
+    rows: {
+      a: pa.table.rows,
+      b: pb.table.rows,
+      delta: pb.table.rows - pa.table.rows,
+      change: pa.table.rows ? (pb.table.rows - pa.table.rows) / pa.table.rows : null,
+    },
     schema: {
       added: pb.columns.filter((c) => !colsA.has(c.name)).map((c) => ({ name: c.name, type: c.type })),
       removed: pa.columns.filter((c) => !colsB.has(c.name)).map((c) => ({ name: c.name, type: c.type })),
@@ -77,7 +103,10 @@ export function compareProfiles(a: LabelledProfile, b: LabelledProfile, threshol
 }
 
 function columnChange(name: string, a: ColumnProfile | undefined, b: ColumnProfile | undefined): ColumnChange {
-  const pair = <T>(f: (c: ColumnProfile) => T | undefined): [T | null, T | null] => [a ? (f(a) ?? null) : null, b ? (f(b) ?? null) : null];
+  const pair = <T>(f: (c: ColumnProfile) => T | undefined): [T | null, T | null] => [
+    a ? (f(a) ?? null) : null,
+    b ? (f(b) ?? null) : null,
+  ];
   return {
     column: name,
     presence: a && b ? 'both' : a ? 'only a' : 'only b',

@@ -41,7 +41,8 @@ function isSidecar(path: string): boolean {
 
 export function detectTable(files: readonly TableFile[]): TableSource {
   const data = files.length === 1 ? files : files.filter((f) => !isSidecar(f.path));
-  if (data.length === 0) throw new InvalidInputError('the folder holds no data files', { code: 'E_NO_DATA_FILES', hint: NO_PROFILE_HINT });
+  if (data.length === 0)
+    throw new InvalidInputError('the folder holds no data files', { code: 'E_NO_DATA_FILES', hint: NO_PROFILE_HINT });
   const byFormat = new Map<DataFormat, TableFile[]>();
   for (const f of data) {
     const format = formatOf(f.path);
@@ -54,11 +55,22 @@ export function detectTable(files: readonly TableFile[]): TableSource {
     byFormat.set(format, [...(byFormat.get(format) ?? []), f]);
   }
   if (byFormat.size > 1) {
-    const listing = [...byFormat].map(([fmt, fs]) => `${fmt}: ${fs.slice(0, 3).map((f) => f.path).join(', ')}${fs.length > 3 ? ', …' : ''}`).join('; ');
-    throw new InvalidInputError(`the folder mixes formats (${listing}); a folder of parts must be one table in one format`, {
-      code: 'E_MIXED_FORMATS',
-      hint: `Add each format as its own dataset. ${NO_PROFILE_HINT}`,
-    });
+    const listing = [...byFormat]
+      .map(
+        ([fmt, fs]) =>
+          `${fmt}: ${fs
+            .slice(0, 3)
+            .map((f) => f.path)
+            .join(', ')}${fs.length > 3 ? ', …' : ''}`,
+      )
+      .join('; ');
+    throw new InvalidInputError(
+      `the folder mixes formats (${listing}); a folder of parts must be one table in one format`,
+      {
+        code: 'E_MIXED_FORMATS',
+        hint: `Add each format as its own dataset. ${NO_PROFILE_HINT}`,
+      },
+    );
   }
   const [format, parts] = [...byFormat][0]!;
   return { format, files: [...parts].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
@@ -66,14 +78,21 @@ export function detectTable(files: readonly TableFile[]): TableSource {
 
 /** Refuse what no parser should be asked about: empty files, and binary bytes in a text format. */
 export async function precheckFile(f: TableFile, format: DataFormat): Promise<void> {
-  if (f.size === 0) throw new InvalidInputError(`${f.path} is empty: a dataset needs a header and at least one row`, { code: 'E_EMPTY_DATASET', hint: NO_PROFILE_HINT });
+  if (f.size === 0)
+    throw new InvalidInputError(`${f.path} is empty: a dataset needs a header and at least one row`, {
+      code: 'E_EMPTY_DATASET',
+      hint: NO_PROFILE_HINT,
+    });
   if (format === 'parquet') return;
   const head = await readHead(f.abs, 65_536);
   if (head.includes(0)) {
-    throw new InvalidInputError(`${f.path} holds binary data, not ${format.toUpperCase()} text (a NUL byte in its first 64 KiB)`, {
-      code: 'E_NOT_TEXT',
-      hint: `Check that the file is what its name says. ${NO_PROFILE_HINT}`,
-    });
+    throw new InvalidInputError(
+      `${f.path} holds binary data, not ${format.toUpperCase()} text (a NUL byte in its first 64 KiB)`,
+      {
+        code: 'E_NOT_TEXT',
+        hint: `Check that the file is what its name says. ${NO_PROFILE_HINT}`,
+      },
+    );
   }
 }
 
@@ -84,11 +103,18 @@ export async function csvHeader(f: TableFile, delim: string): Promise<string[]> 
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, lineEnd(head)));
   } catch {
-    throw new InvalidInputError(`cannot read ${f.path}: line 1: not UTF-8 text`, { code: 'E_NOT_UTF8', hint: `Convert it to UTF-8 (iconv -f LATIN1 -t UTF-8). ${NO_PROFILE_HINT}` });
+    throw new InvalidInputError(`cannot read ${f.path}: line 1: not UTF-8 text`, {
+      code: 'E_NOT_UTF8',
+      hint: `Convert it to UTF-8 (iconv -f LATIN1 -t UTF-8). ${NO_PROFILE_HINT}`,
+    });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   text = text.replace(/\r$/, '');
-  if (text.trim() === '') throw new InvalidInputError(`${f.path}: line 1 is empty; a CSV dataset starts with a header line`, { code: 'E_NO_HEADER', hint: NO_PROFILE_HINT });
+  if (text.trim() === '')
+    throw new InvalidInputError(`${f.path}: line 1 is empty; a CSV dataset starts with a header line`, {
+      code: 'E_NO_HEADER',
+      hint: NO_PROFILE_HINT,
+    });
   const names: string[] = [];
   let cur = '';
   let quoted = false;
@@ -106,12 +132,24 @@ export async function csvHeader(f: TableFile, delim: string): Promise<string[]> 
       cur = '';
     } else cur += ch;
   }
-  if (quoted) throw new InvalidInputError(`cannot read ${f.path}: line 1: the header has an unterminated quote`, { code: 'E_BAD_CSV', hint: NO_PROFILE_HINT });
+  if (quoted)
+    throw new InvalidInputError(`cannot read ${f.path}: line 1: the header has an unterminated quote`, {
+      code: 'E_BAD_CSV',
+      hint: NO_PROFILE_HINT,
+    });
   names.push(cur);
   const seen = new Set<string>();
   names.forEach((n, i) => {
-    if (n.trim() === '') throw new InvalidInputError(`${f.path}: header column ${i + 1} has no name`, { code: 'E_BAD_HEADER', hint: `Give every column a name in the first line. ${NO_PROFILE_HINT}` });
-    if (seen.has(n)) throw new InvalidInputError(`${f.path}: the header names column ${JSON.stringify(n)} twice`, { code: 'E_BAD_HEADER', hint: `Column names must be unique. ${NO_PROFILE_HINT}` });
+    if (n.trim() === '')
+      throw new InvalidInputError(`${f.path}: header column ${i + 1} has no name`, {
+        code: 'E_BAD_HEADER',
+        hint: `Give every column a name in the first line. ${NO_PROFILE_HINT}`,
+      });
+    if (seen.has(n))
+      throw new InvalidInputError(`${f.path}: the header names column ${JSON.stringify(n)} twice`, {
+        code: 'E_BAD_HEADER',
+        hint: `Column names must be unique. ${NO_PROFILE_HINT}`,
+      });
     seen.add(n);
   });
   return names;

@@ -7,20 +7,30 @@ import { PROFILE_FORMAT, type Profile } from './profile/types.js';
 
 /** Profiles in the index (table dataset_profiles), and the `add dataset` hooks that compute them. */
 
-export async function profileFiles(reg: Registry, files: readonly { path: string; abs: string; size: number }[]): Promise<Profile> {
+export async function profileFiles(
+  reg: Registry,
+  files: readonly { path: string; abs: string; size: number }[],
+): Promise<Profile> {
   const { profileTable } = await import('./profile/profiler.js');
   return profileTable(detectTable(files), { tempPath: (suffix) => reg.tempPath(suffix) });
 }
 
 export function saveProfile(reg: Registry, versionId: number, profile: Profile): void {
-  reg.db.prepare('INSERT INTO dataset_profiles (version_id, format, profile, created_at) VALUES (?, ?, ?, ?)').run(versionId, profile.format, JSON.stringify(profile), reg.nowIso());
+  reg.db
+    .prepare('INSERT INTO dataset_profiles (version_id, format, profile, created_at) VALUES (?, ?, ?, ?)')
+    .run(versionId, profile.format, JSON.stringify(profile), reg.nowIso());
 }
 
 export function loadProfile(reg: Registry, versionId: number): Profile | null {
-  const row = reg.db.prepare('SELECT format, profile FROM dataset_profiles WHERE version_id = ?').get(versionId) as { format: number; profile: string } | undefined;
+  const row = reg.db.prepare('SELECT format, profile FROM dataset_profiles WHERE version_id = ?').get(versionId) as
+    | { format: number; profile: string }
+    | undefined;
   if (!row) return null;
   if (row.format > PROFILE_FORMAT) {
-    throw new InvalidInputError(`the profile of version ${versionId} was written by a newer mlreg (profile format ${row.format})`, { code: 'E_PROFILE_TOO_NEW', hint: 'Upgrade mlreg.' });
+    throw new InvalidInputError(
+      `the profile of version ${versionId} was written by a newer mlreg (profile format ${row.format})`,
+      { code: 'E_PROFILE_TOO_NEW', hint: 'Upgrade mlreg.' },
+    );
   }
   return JSON.parse(row.profile) as Profile;
 }
@@ -28,7 +38,10 @@ export function loadProfile(reg: Registry, versionId: number): Profile | null {
 /** The profile of a dataset version, or a clear error when it was added with --no-profile. */
 export function requireProfile(reg: Registry, v: VersionRecord): Profile {
   if (v.kind !== 'dataset') {
-    throw new InvalidInputError(`${v.name}@${v.version} is a model, not a dataset`, { code: 'E_NOT_A_DATASET', hint: 'Give a dataset reference (mlreg list shows the kind of each artifact).' });
+    throw new InvalidInputError(`${v.name}@${v.version} is a model, not a dataset`, {
+      code: 'E_NOT_A_DATASET',
+      hint: 'Give a dataset reference (mlreg list shows the kind of each artifact).',
+    });
   }
   const p = loadProfile(reg, v.id);
   if (!p) {
@@ -52,15 +65,24 @@ export function requireProfile(reg: Registry, v: VersionRecord): Profile {
 function refuseEmptyColumns(profile: Profile): Profile {
   const empty = profile.columns.filter((c) => c.kind === 'empty').map((c) => c.name);
   if (empty.length) {
-    throw new InvalidInputError(`column${empty.length === 1 ? '' : 's'} ${empty.map((c) => JSON.stringify(c)).join(', ')} ${empty.length === 1 ? 'has' : 'have'} no value in any of the ${profile.table.rows} rows`, {
-      code: 'E_EMPTY_COLUMN',
-      hint: 'Drop the column or fill it, or store the data as it is with --no-profile (no profile, so no check against it).',
-    });
+    throw new InvalidInputError(
+      `column${empty.length === 1 ? '' : 's'} ${empty.map((c) => JSON.stringify(c)).join(', ')} ${empty.length === 1 ? 'has' : 'have'} no value in any of the ${profile.table.rows} rows`,
+      {
+        code: 'E_EMPTY_COLUMN',
+        hint: 'Drop the column or fill it, or store the data as it is with --no-profile (no profile, so no check against it).',
+      },
+    );
   }
   return profile;
 }
 
-export function datasetAddHooks(reg: Registry, profile: boolean): { inspect?: (files: readonly SourceFile[]) => Promise<unknown>; writeExtra?: (versionId: number, inspected: unknown) => void } {
+export function datasetAddHooks(
+  reg: Registry,
+  profile: boolean,
+): {
+  inspect?: (files: readonly SourceFile[]) => Promise<unknown>;
+  writeExtra?: (versionId: number, inspected: unknown) => void;
+} {
   if (!profile) return {};
   return {
     inspect: async (files) => refuseEmptyColumns(await profileFiles(reg, files)),

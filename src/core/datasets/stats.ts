@@ -10,8 +10,18 @@ export function erfc(x: number): number {
   const r =
     t *
     Math.exp(
-      -z * z - 1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }
@@ -23,7 +33,10 @@ export function normalCdf(z: number): number {
 
 function logGamma(x: number): number {
   // Lanczos approximation (g = 7, n = 9), accurate to ~1e-15 for x > 0.
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const y = x - 1;
   let a = c[0]!;
@@ -113,7 +126,10 @@ export function ksPValue(d: number, n: number, m: number): number {
  * Categories empty in both are dropped; a category only one side has is a valid column, so a new
  * category makes the test fire instead of breaking it.
  */
-export function chiSquareHomogeneity(a: readonly number[], b: readonly number[]): { statistic: number; dof: number; pValue: number } {
+export function chiSquareHomogeneity(
+  a: readonly number[],
+  b: readonly number[],
+): { statistic: number; dof: number; pValue: number } {
   const na = a.reduce((s, x) => s + x, 0);
   const nb = b.reduce((s, x) => s + x, 0);
   const n = na + nb;

@@ -73,13 +73,19 @@ export const THRESHOLD_KEYS = Object.keys(THRESHOLD_NAMES) as (keyof CheckThresh
 export function parseThreshold(text: string, label: string): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new InvalidInputError(`${label} takes a number ≥ 0, not ${JSON.stringify(text)}`, { code: 'E_BAD_THRESHOLD', hint: `e.g. ${label} 0.3` });
+    throw new InvalidInputError(`${label} takes a number ≥ 0, not ${JSON.stringify(text)}`, {
+      code: 'E_BAD_THRESHOLD',
+      hint: `e.g. ${label} 0.3`,
+    });
   }
   return n;
 }
 
 /** Defaults, then the registry's `check.*` settings, then what was given for this run. */
-export function resolveThresholds(config: (key: string) => string | undefined, given: Partial<CheckThresholds> = {}): CheckThresholds {
+export function resolveThresholds(
+  config: (key: string) => string | undefined,
+  given: Partial<CheckThresholds> = {},
+): CheckThresholds {
   const out = { ...DEFAULT_THRESHOLDS };
   for (const k of THRESHOLD_KEYS) {
     const key = `check.${THRESHOLD_NAMES[k]}`;
@@ -87,12 +93,19 @@ export function resolveThresholds(config: (key: string) => string | undefined, g
     if (v !== undefined) out[k] = parseThreshold(v, key);
     const g = given[k];
     if (g !== undefined) {
-      if (!Number.isFinite(g) || g < 0) throw new InvalidInputError(`--${THRESHOLD_NAMES[k].replace(/_/g, '-')} takes a number ≥ 0, not ${g}`, { code: 'E_BAD_THRESHOLD', hint: 'Thresholds are numbers ≥ 0, e.g. 0.1.' });
+      if (!Number.isFinite(g) || g < 0)
+        throw new InvalidInputError(`--${THRESHOLD_NAMES[k].replace(/_/g, '-')} takes a number ≥ 0, not ${g}`, {
+          code: 'E_BAD_THRESHOLD',
+          hint: 'Thresholds are numbers ≥ 0, e.g. 0.1.',
+        });
       out[k] = g;
     }
   }
   if (out.stdRatioWarnMin > out.stdRatioWarnMax || out.stdRatioFailMin > out.stdRatioFailMax) {
-    throw new InvalidInputError('the std ratio bands are inverted (a minimum above its maximum)', { code: 'E_BAD_THRESHOLD', hint: 'Set std_ratio_*_min below std_ratio_*_max.' });
+    throw new InvalidInputError('the std ratio bands are inverted (a minimum above its maximum)', {
+      code: 'E_BAD_THRESHOLD',
+      hint: 'Set std_ratio_*_min below std_ratio_*_max.',
+    });
   }
   return out;
 }

@@ -125,16 +125,35 @@ function diffFiles(ma: Manifest, mb: Manifest): ModelComparison['files'] {
     const x = fa.get(path);
     const y = fb.get(path);
     if (x && y && x.sha256 === y.sha256 && x.mode === y.mode) unchanged++;
-    else changes.push({ path, status: !x ? 'added' : !y ? 'removed' : 'changed', sizeA: x?.size ?? null, sizeB: y?.size ?? null });
+    else
+      changes.push({
+        path,
+        status: !x ? 'added' : !y ? 'removed' : 'changed',
+        sizeA: x?.size ?? null,
+        sizeB: y?.size ?? null,
+      });
   }
-  return { changes, unchanged, sizeA: ma.files.reduce((s, f) => s + f.size, 0), sizeB: mb.files.reduce((s, f) => s + f.size, 0) };
+  return {
+    changes,
+    unchanged,
+    sizeA: ma.files.reduce((s, f) => s + f.size, 0),
+    sizeB: mb.files.reduce((s, f) => s + f.size, 0),
+  };
 }
 
-export async function compareModels(reg: Registry, refA: string | VersionRecord, refB: string | VersionRecord): Promise<ModelComparison> {
+export async function compareModels(
+  reg: Registry,
+  refA: string | VersionRecord,
+  refB: string | VersionRecord,
+): Promise<ModelComparison> {
   const base = reg.read(() => {
     const va = typeof refA === 'string' ? resolveRef(reg, refA) : refA;
     const vb = typeof refB === 'string' ? resolveRef(reg, refB) : refB;
-    if (va.kind !== 'model' || vb.kind !== 'model') throw new UsageError(`compareModels takes two models, not ${va.kind} and ${vb.kind}`, { code: 'E_COMPARE_KINDS', hint: 'Use `mlreg compare`, which picks the comparison by kind.' });
+    if (va.kind !== 'model' || vb.kind !== 'model')
+      throw new UsageError(`compareModels takes two models, not ${va.kind} and ${vb.kind}`, {
+        code: 'E_COMPARE_KINDS',
+        hint: 'Use `mlreg compare`, which picks the comparison by kind.',
+      });
     const pa = paramsOf(reg, va.id);
     const pb = paramsOf(reg, vb.id);
     const params: ParamDiffRow[] = [...new Set([...Object.keys(pa), ...Object.keys(pb)])].sort().map((key) => {
@@ -149,7 +168,10 @@ export async function compareModels(reg: Registry, refA: string | VersionRecord,
       const h = gb.get(key);
       if (h) evaluations.push({ dataset: g.dataset, slice: g.slice, rows: metricRows(reg, g.metrics, h.metrics) });
     }
-    const label = (g: Group) => ({ dataset: g.dataset ? `${g.dataset.name}@${g.dataset.version}` : null, slice: g.slice });
+    const label = (g: Group) => ({
+      dataset: g.dataset ? `${g.dataset.name}@${g.dataset.version}` : null,
+      slice: g.slice,
+    });
     return {
       va,
       vb,
@@ -157,11 +179,16 @@ export async function compareModels(reg: Registry, refA: string | VersionRecord,
       b: side(reg, vb),
       metrics: metricRows(reg, metricsOf(reg, va.id), metricsOf(reg, vb.id)),
       evaluations,
-      unshared: { a: [...ga].filter(([k]) => !gb.has(k)).map(([, g]) => label(g)), b: [...gb].filter(([k]) => !ga.has(k)).map(([, g]) => label(g)) },
+      unshared: {
+        a: [...ga].filter(([k]) => !gb.has(k)).map(([, g]) => label(g)),
+        b: [...gb].filter(([k]) => !ga.has(k)).map(([, g]) => label(g)),
+      },
       params,
     };
   });
-  const [ma, mb] = await Promise.all([base.va, base.vb].map(async (v) => parseManifest(await readObject(reg, v.digest), v.digest)));
+  const [ma, mb] = await Promise.all(
+    [base.va, base.vb].map(async (v) => parseManifest(await readObject(reg, v.digest), v.digest)),
+  );
   const key = (t: { name: string; version: string }) => `${t.name}@${t.version}`;
   return {
     kind: 'model',
@@ -173,6 +200,10 @@ export async function compareModels(reg: Registry, refA: string | VersionRecord,
     unshared: base.unshared,
     params: base.params,
     files: diffFiles(ma!, mb!),
-    lineage: { a: base.a.trainedOn, b: base.b.trainedOn, same: base.a.trainedOn.map(key).join() === base.b.trainedOn.map(key).join() },
+    lineage: {
+      a: base.a.trainedOn,
+      b: base.b.trainedOn,
+      same: base.a.trainedOn.map(key).join() === base.b.trainedOn.map(key).join(),
+    },
   };
 }

@@ -60,20 +60,35 @@ export interface GateReport {
 
 export function validateGateSpec(spec: GateSpec): void {
   const nonNeg = (v: number | undefined, flag: string): void => {
-    if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${v}`, { code: 'E_BAD_GATE', hint: `For example ${flag} 0.005 (in the metric's own units).` });
+    if (v !== undefined && (!Number.isFinite(v) || v < 0))
+      throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${v}`, {
+        code: 'E_BAD_GATE',
+        hint: `For example ${flag} 0.005 (in the metric's own units).`,
+      });
   };
   nonNeg(spec.minDelta, '--min-delta');
   nonNeg(spec.maxSliceRegression, '--max-slice-regression');
   if (spec.allSlices && spec.slices?.length) {
-    throw new UsageError('--slice and --all-slices cannot be combined', { code: 'E_BAD_GATE', hint: 'Use --slice S (repeatable) to require the challenger to be better on those slices, or --all-slices to check every slice.' });
+    throw new UsageError('--slice and --all-slices cannot be combined', {
+      code: 'E_BAD_GATE',
+      hint: 'Use --slice S (repeatable) to require the challenger to be better on those slices, or --all-slices to check every slice.',
+    });
   }
   if (spec.maxSliceRegression !== undefined && !spec.allSlices) {
-    throw new UsageError('--max-slice-regression goes with --all-slices', { code: 'E_BAD_GATE', hint: 'Add --all-slices: no slice may get worse by more than R, while "all" must improve.' });
+    throw new UsageError('--max-slice-regression goes with --all-slices', {
+      code: 'E_BAD_GATE',
+      hint: 'Add --all-slices: no slice may get worse by more than R, while "all" must improve.',
+    });
   }
 }
 
 /** Newest value per slice of one metric, for one version on one dataset version. */
-function valuesBySlice(reg: Registry, versionId: number, datasetVersionId: number, metric: string): Map<string, number> {
+function valuesBySlice(
+  reg: Registry,
+  versionId: number,
+  datasetVersionId: number,
+  metric: string,
+): Map<string, number> {
   return new Map(latestEvaluations(reg, versionId, { datasetVersionId, metric }).map((e) => [e.slice, e.value]));
 }
 
@@ -86,29 +101,59 @@ function metricsOn(reg: Registry, versionId: number, datasetVersionId: number): 
  * promote transaction). Throws InvalidInputError for a gate that cannot be evaluated as asked
  * (unknown metric or slice, no direction); returns a report whose `passed` says whether it is met.
  */
-export function evaluateGate(reg: Registry, spec: GateSpec, stage: string, challenger: VersionRecord, current: VersionRecord | null): GateReport {
+export function evaluateGate(
+  reg: Registry,
+  spec: GateSpec,
+  stage: string,
+  challenger: VersionRecord,
+  current: VersionRecord | null,
+): GateReport {
   validateGateSpec(spec);
   if (challenger.kind !== 'model') {
-    throw new UsageError(`--if-better compares evaluations of models; ${challenger.name} is a dataset`, { code: 'E_WRONG_KIND', hint: 'Promote datasets without --if-better.' });
+    throw new UsageError(`--if-better compares evaluations of models; ${challenger.name} is a dataset`, {
+      code: 'E_WRONG_KIND',
+      hint: 'Promote datasets without --if-better.',
+    });
   }
   const dataset = typeof spec.dataset === 'string' ? resolveRef(reg, spec.dataset) : spec.dataset;
   if (dataset.kind !== 'dataset') {
-    throw new UsageError(`${dataset.name} is a model; --on takes the dataset both versions were evaluated on`, { code: 'E_WRONG_KIND', hint: 'For example --on holdout@latest.' });
+    throw new UsageError(`${dataset.name} is a model; --on takes the dataset both versions were evaluated on`, {
+      code: 'E_WRONG_KIND',
+      hint: 'For example --on holdout@latest.',
+    });
   }
   const dsName = `${dataset.name}@${dataset.version}`;
-  const baseline: Baseline = current === null ? 'none' : current.id === challenger.id ? 'same-version' : current.deprecated ? 'deprecated-champion' : 'champion';
+  const baseline: Baseline =
+    current === null
+      ? 'none'
+      : current.id === challenger.id
+        ? 'same-version'
+        : current.deprecated
+          ? 'deprecated-champion'
+          : 'champion';
   const chal = valuesBySlice(reg, challenger.id, dataset.id, spec.metric);
   const champ = current ? valuesBySlice(reg, current.id, dataset.id, spec.metric) : new Map<string, number>();
-  const sides = [`${challenger.name}@${challenger.version}`, ...(current && current.id !== challenger.id ? [`${current.name}@${current.version}`] : [])];
+  const sides = [
+    `${challenger.name}@${challenger.version}`,
+    ...(current && current.id !== challenger.id ? [`${current.name}@${current.version}`] : []),
+  ];
 
   if (chal.size === 0 && champ.size === 0) {
-    const known = [...new Set([...metricsOn(reg, challenger.id, dataset.id), ...(current ? metricsOn(reg, current.id, dataset.id) : [])])];
-    throw new InvalidInputError(`${sides.length > 1 ? `neither ${sides.join(' nor ')} has an` : `${sides[0]} has no`} evaluation of ${spec.metric} on ${dsName}`, {
-      code: 'E_UNKNOWN_METRIC',
-      hint: known.length
-        ? `Metrics evaluated on ${dsName}: ${known.join(', ')}. Nothing was changed.`
-        : `Nothing was evaluated on ${dsName} yet: run \`mlreg eval run ${challenger.name}@${challenger.version} --on ${dsName} -- COMMAND\`, or pass --eval-cmd. Nothing was changed.`,
-    });
+    const known = [
+      ...new Set([
+        ...metricsOn(reg, challenger.id, dataset.id),
+        ...(current ? metricsOn(reg, current.id, dataset.id) : []),
+      ]),
+    ];
+    throw new InvalidInputError(
+      `${sides.length > 1 ? `neither ${sides.join(' nor ')} has an` : `${sides[0]} has no`} evaluation of ${spec.metric} on ${dsName}`,
+      {
+        code: 'E_UNKNOWN_METRIC',
+        hint: known.length
+          ? `Metrics evaluated on ${dsName}: ${known.join(', ')}. Nothing was changed.`
+          : `Nothing was evaluated on ${dsName} yet: run \`mlreg eval run ${challenger.name}@${challenger.version} --on ${dsName} -- COMMAND\`, or pass --eval-cmd. Nothing was changed.`,
+      },
+    );
   }
   const direction = metricDirection(reg, spec.metric);
   if (direction === undefined) {
@@ -132,14 +177,31 @@ export function evaluateGate(reg: Registry, spec: GateSpec, stage: string, chall
   const others = spec.allSlices ? [...known].filter((s) => s !== DEFAULT_SLICE).sort() : [];
   const compare = baseline === 'champion';
   const rows: GateRow[] = [];
-  for (const [slice, rule] of [...listed.map((s) => [s, 'better'] as const), ...others.map((s) => [s, 'no-worse'] as const)]) {
+  for (const [slice, rule] of [
+    ...listed.map((s) => [s, 'better'] as const),
+    ...others.map((s) => [s, 'no-worse'] as const),
+  ]) {
     const a = chal.get(slice) ?? null;
     const b = compare ? (champ.get(slice) ?? null) : null;
     const threshold = rule === 'better' ? minDelta : maxReg!;
-    const row: GateRow = { slice, challenger: a, champion: compare ? b : (champ.get(slice) ?? null), delta: null, improvement: null, rule, threshold, pass: false };
+    const row: GateRow = {
+      slice,
+      challenger: a,
+      champion: compare ? b : (champ.get(slice) ?? null),
+      delta: null,
+      improvement: null,
+      rule,
+      threshold,
+      pass: false,
+    };
     if (!compare) {
       row.pass = true;
-      row.note = baseline === 'none' ? 'no version holds the stage' : baseline === 'same-version' ? 'already holds the stage' : 'holder is deprecated: not a baseline';
+      row.note =
+        baseline === 'none'
+          ? 'no version holds the stage'
+          : baseline === 'same-version'
+            ? 'already holds the stage'
+            : 'holder is deprecated: not a baseline';
     } else if (a === null) row.note = 'challenger not evaluated on this slice';
     else if (b === null) {
       // A slice only the challenger has cannot regress; one only the champion has hides a possible regression.
@@ -149,7 +211,10 @@ export function evaluateGate(reg: Registry, spec: GateSpec, stage: string, chall
       const j = judge(direction, b, a);
       row.delta = j.delta;
       row.improvement = j.improvement;
-      row.pass = rule === 'better' ? j.improvement! > 0 && j.improvement! >= minDelta - 1e-12 : j.improvement! >= -threshold - 1e-12;
+      row.pass =
+        rule === 'better'
+          ? j.improvement! > 0 && j.improvement! >= minDelta - 1e-12
+          : j.improvement! >= -threshold - 1e-12;
     }
     rows.push(row);
   }
@@ -168,7 +233,9 @@ export function evaluateGate(reg: Registry, spec: GateSpec, stage: string, chall
     mode: spec.allSlices ? 'all-slices' : 'slices',
     maxSliceRegression: maxReg,
     challenger: { name: challenger.name, version: challenger.version },
-    champion: current ? { name: current.name, version: current.version, deprecated: current.deprecated !== null } : null,
+    champion: current
+      ? { name: current.name, version: current.version, deprecated: current.deprecated !== null }
+      : null,
     baseline,
     rows,
     passed: failure === null,
@@ -199,7 +266,9 @@ function summarise(r: GateReport): string {
   }
   const failed = r.rows.filter((x) => !x.pass);
   if (!failed.length) {
-    const main = r.rows.filter((x) => x.rule === 'better').map((x) => `${x.slice} ${fmt(x.champion!)} → ${fmt(x.challenger!)}`);
+    const main = r.rows
+      .filter((x) => x.rule === 'better')
+      .map((x) => `${x.slice} ${fmt(x.champion!)} → ${fmt(x.challenger!)}`);
     return `${chal} beats ${champ} on ${r.metric} (${r.direction} is better) on ${on}: ${main.join(', ')}`;
   }
   const why = failed.map((x) => {
@@ -224,9 +293,17 @@ export function gateError(r: GateReport): GateNotMetError {
     `Evaluate it first: mlreg eval run ${who} --on ${on} -- COMMAND (or pass --eval-cmd "COMMAND" to promote). Nothing was changed.`;
   switch (r.failure) {
     case 'champion-not-evaluated':
-      return new GateNotMetError(`${champ} (holding ${r.stage}) was not evaluated on ${on}: ${r.summary}`, { code: 'E_CHAMPION_NOT_EVALUATED', hint: evalHint(champ), details: r });
+      return new GateNotMetError(`${champ} (holding ${r.stage}) was not evaluated on ${on}: ${r.summary}`, {
+        code: 'E_CHAMPION_NOT_EVALUATED',
+        hint: evalHint(champ),
+        details: r,
+      });
     case 'challenger-not-evaluated':
-      return new GateNotMetError(`${chal} was not evaluated on ${on}: ${r.summary}`, { code: 'E_CHALLENGER_NOT_EVALUATED', hint: evalHint(chal), details: r });
+      return new GateNotMetError(`${chal} was not evaluated on ${on}: ${r.summary}`, {
+        code: 'E_CHALLENGER_NOT_EVALUATED',
+        hint: evalHint(chal),
+        details: r,
+      });
     default:
       return new GateNotMetError(r.summary, {
         code: 'E_NOT_BETTER',

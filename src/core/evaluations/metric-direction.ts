@@ -36,7 +36,11 @@ export type Verdict = 'better' | 'worse' | 'same';
  * How much `candidate` improves on `baseline` in the metric's direction (positive = better), and
  * the verdict. Without a direction there is no improvement figure and no verdict.
  */
-export function judge(direction: Direction | undefined, baseline: number, candidate: number): { delta: number; improvement: number | null; verdict: Verdict | null } {
+export function judge(
+  direction: Direction | undefined,
+  baseline: number,
+  candidate: number,
+): { delta: number; improvement: number | null; verdict: Verdict | null } {
   const delta = candidate - baseline;
   if (direction === undefined) return { delta, improvement: null, verdict: null };
   const improvement = direction === 'higher' ? delta : -delta;

@@ -8,8 +8,10 @@ import { DEFAULT_SLICE, validateResults, type SliceMetrics } from './record.js';
  */
 export function parseEvalOutput(stdout: string, who: string): SliceMetrics {
   const text = stdout.trim();
-  const bad = (message: string, hint: string): InvalidInputError => new InvalidInputError(`${who}: ${message}`, { code: 'E_EVAL_OUTPUT', hint });
-  const shape = 'Print one JSON object on stdout, e.g. {"auc": 0.91} or {"all": {"auc": 0.91}, "recent": {"auc": 0.88}}; log to stderr.';
+  const bad = (message: string, hint: string): InvalidInputError =>
+    new InvalidInputError(`${who}: ${message}`, { code: 'E_EVAL_OUTPUT', hint });
+  const shape =
+    'Print one JSON object on stdout, e.g. {"auc": 0.91} or {"all": {"auc": 0.91}, "recent": {"auc": 0.88}}; log to stderr.';
   if (text === '') throw bad('the command printed nothing on stdout', shape);
   let doc: unknown;
   try {
@@ -17,18 +19,30 @@ export function parseEvalOutput(stdout: string, who: string): SliceMetrics {
   } catch {
     // Python's json.dumps writes NaN and Infinity, which are not JSON: say so plainly.
     const nonFinite = /"([^"]*)"\s*:\s*(-?Infinity|NaN)\b/.exec(text);
-    if (nonFinite) throw bad(`metric ${JSON.stringify(nonFinite[1])} is ${nonFinite[2]}, not a finite number`, 'NaN and infinity cannot be compared: fix the evaluation (e.g. a slice with no rows or one class only), or leave that metric out.');
+    if (nonFinite)
+      throw bad(
+        `metric ${JSON.stringify(nonFinite[1])} is ${nonFinite[2]}, not a finite number`,
+        'NaN and infinity cannot be compared: fix the evaluation (e.g. a slice with no rows or one class only), or leave that metric out.',
+      );
     const first = text.split('\n')[0]!.slice(0, 80);
     throw bad(`its stdout is not one JSON document (it starts ${JSON.stringify(first)})`, shape);
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw bad(`its stdout is JSON but not an object of metrics (${Array.isArray(doc) ? 'an array' : JSON.stringify(doc)})`, shape);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw bad(
+      `its stdout is JSON but not an object of metrics (${Array.isArray(doc) ? 'an array' : JSON.stringify(doc)})`,
+      shape,
+    );
   const results: SliceMetrics = {};
   const put = (slice: string, metric: string, value: unknown): void => {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw bad(`metric ${JSON.stringify(metric)}${slice === DEFAULT_SLICE ? '' : ` of slice ${JSON.stringify(slice)}`} is ${JSON.stringify(value)}, not a finite number`, shape);
+      throw bad(
+        `metric ${JSON.stringify(metric)}${slice === DEFAULT_SLICE ? '' : ` of slice ${JSON.stringify(slice)}`} is ${JSON.stringify(value)}, not a finite number`,
+        shape,
+      );
     }
     const s = (results[slice] ??= {});
-    if (Object.hasOwn(s, metric)) throw bad(`metric ${JSON.stringify(metric)} of slice ${JSON.stringify(slice)} is given twice`, shape);
+    if (Object.hasOwn(s, metric))
+      throw bad(`metric ${JSON.stringify(metric)} of slice ${JSON.stringify(slice)} is given twice`, shape);
     s[metric] = value;
   };
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {

@@ -54,19 +54,28 @@ export function validateSlice(slice: string): string {
 export function validateResults(results: SliceMetrics): SliceMetrics {
   const slices = Object.entries(results);
   if (slices.length === 0 || slices.every(([, m]) => Object.keys(m).length === 0)) {
-    throw new InvalidInputError('no metric values to record', { code: 'E_NO_METRICS', hint: 'Give at least one metric, e.g. auc=0.91.' });
+    throw new InvalidInputError('no metric values to record', {
+      code: 'E_NO_METRICS',
+      hint: 'Give at least one metric, e.g. auc=0.91.',
+    });
   }
   for (const [slice, metrics] of slices) {
     validateSlice(slice);
     for (const [metric, value] of Object.entries(metrics)) {
       if (!KEY_RE.test(metric)) {
-        throw new InvalidInputError(`invalid metric name ${JSON.stringify(metric)}`, { code: 'E_BAD_METRIC', hint: 'Metric names use letters, digits and _ . : / -.' });
+        throw new InvalidInputError(`invalid metric name ${JSON.stringify(metric)}`, {
+          code: 'E_BAD_METRIC',
+          hint: 'Metric names use letters, digits and _ . : / -.',
+        });
       }
       if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new InvalidInputError(`metric ${metric}${slice === DEFAULT_SLICE ? '' : ` (slice ${slice})`} is ${String(value)}, not a finite number`, {
-          code: 'E_BAD_METRIC',
-          hint: 'Metric values must be finite numbers; NaN and infinity cannot be compared.',
-        });
+        throw new InvalidInputError(
+          `metric ${metric}${slice === DEFAULT_SLICE ? '' : ` (slice ${slice})`} is ${String(value)}, not a finite number`,
+          {
+            code: 'E_BAD_METRIC',
+            hint: 'Metric values must be finite numbers; NaN and infinity cannot be compared.',
+          },
+        );
       }
     }
   }
@@ -77,7 +86,10 @@ function resolveModel(reg: Registry, model: string | VersionRecord): VersionReco
   // Re-read a resolved version inside the transaction: it must still exist.
   const v = typeof model === 'string' ? resolveRef(reg, model) : versionById(reg, model.id);
   if (v.kind !== 'model') {
-    throw new UsageError(`${v.name} is a dataset; evaluations belong to models`, { code: 'E_WRONG_KIND', hint: 'Give the model first, then the dataset with --on DATASET_REF.' });
+    throw new UsageError(`${v.name} is a dataset; evaluations belong to models`, {
+      code: 'E_WRONG_KIND',
+      hint: 'Give the model first, then the dataset with --on DATASET_REF.',
+    });
   }
   return v;
 }
@@ -85,7 +97,10 @@ function resolveModel(reg: Registry, model: string | VersionRecord): VersionReco
 function resolveDataset(reg: Registry, dataset: string | VersionRecord): VersionRecord {
   const v = typeof dataset === 'string' ? resolveRef(reg, dataset) : versionById(reg, dataset.id);
   if (v.kind !== 'dataset') {
-    throw new UsageError(`${v.name} is a model; --on takes a dataset`, { code: 'E_WRONG_KIND', hint: 'Register the evaluation data with `mlreg add dataset NAME PATH` and pass --on NAME@VERSION.' });
+    throw new UsageError(`${v.name} is a model; --on takes a dataset`, {
+      code: 'E_WRONG_KIND',
+      hint: 'Register the evaluation data with `mlreg add dataset NAME PATH` and pass --on NAME@VERSION.',
+    });
   }
   return v;
 }
@@ -104,12 +119,19 @@ export function recordEvaluation(reg: Registry, opts: RecordEvaluationOptions): 
       version: model.version,
       actor: opts.actor,
       at,
-      details: { dataset: dataset ? `${dataset.name}@${dataset.version}` : null, source: opts.source, results, ...(opts.details ?? {}) },
+      details: {
+        dataset: dataset ? `${dataset.name}@${dataset.version}` : null,
+        source: opts.source,
+        results,
+        ...(opts.details ?? {}),
+      },
     });
-    const ins = reg.db.prepare(`INSERT INTO evaluations (version_id, dataset_version_id, slice, metric, value, recorded_at, actor, source, event_id)
+    const ins =
+      reg.db.prepare(`INSERT INTO evaluations (version_id, dataset_version_id, slice, metric, value, recorded_at, actor, source, event_id)
                                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     for (const [slice, metrics] of Object.entries(results)) {
-      for (const [metric, value] of Object.entries(metrics)) ins.run(model.id, dataset?.id ?? null, slice, metric, value, at, opts.actor, opts.source, eventId);
+      for (const [metric, value] of Object.entries(metrics))
+        ins.run(model.id, dataset?.id ?? null, slice, metric, value, at, opts.actor, opts.source, eventId);
     }
     return {
       model: { name: model.name, version: model.version },
@@ -182,7 +204,10 @@ export function latestEvaluations(reg: Registry, versionId: number, filter: Late
   }[];
   return rows.map((r) => ({
     datasetVersionId: r.dataset_version_id,
-    dataset: r.dataset_name !== null && r.dataset_version !== null ? { name: r.dataset_name, version: r.dataset_version } : null,
+    dataset:
+      r.dataset_name !== null && r.dataset_version !== null
+        ? { name: r.dataset_name, version: r.dataset_version }
+        : null,
     slice: r.slice,
     metric: r.metric,
     value: r.value,
@@ -193,6 +218,12 @@ export function latestEvaluations(reg: Registry, versionId: number, filter: Late
 }
 
 /** The value that counts for one (version, dataset, slice, metric), if any. */
-export function latestValue(reg: Registry, versionId: number, datasetVersionId: number | null, slice: string, metric: string): number | undefined {
+export function latestValue(
+  reg: Registry,
+  versionId: number,
+  datasetVersionId: number | null,
+  slice: string,
+  metric: string,
+): number | undefined {
   return latestEvaluations(reg, versionId, { datasetVersionId, slice, metric })[0]?.value;
 }

@@ -40,16 +40,31 @@ export interface EvalRunResult {
 
 export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<EvalRunResult> {
   if (opts.command.length === 0 || opts.command[0] === '') {
-    throw new UsageError('no evaluation command given', { code: 'E_NO_COMMAND', hint: 'Put the command after --, e.g. mlreg eval run fraud@1.4.0 --on holdout@latest -- python eval.py' });
+    throw new UsageError('no evaluation command given', {
+      code: 'E_NO_COMMAND',
+      hint: 'Put the command after --, e.g. mlreg eval run fraud@1.4.0 --on holdout@latest -- python eval.py',
+    });
   }
-  if (opts.models.length === 0) throw new UsageError('no model to evaluate', { code: 'E_USAGE', hint: 'Give one or more model references before --on.' });
+  if (opts.models.length === 0)
+    throw new UsageError('no model to evaluate', {
+      code: 'E_USAGE',
+      hint: 'Give one or more model references before --on.',
+    });
   const { models, dataset } = reg.read(() => {
     const ms = opts.models.map((m) => (typeof m === 'string' ? resolveRef(reg, m) : m));
     for (const m of ms) {
-      if (m.kind !== 'model') throw new UsageError(`${m.name} is a dataset; eval run evaluates models`, { code: 'E_WRONG_KIND', hint: 'Give model references before --on DATASET_REF.' });
+      if (m.kind !== 'model')
+        throw new UsageError(`${m.name} is a dataset; eval run evaluates models`, {
+          code: 'E_WRONG_KIND',
+          hint: 'Give model references before --on DATASET_REF.',
+        });
     }
     const d = typeof opts.dataset === 'string' ? resolveRef(reg, opts.dataset) : opts.dataset;
-    if (d.kind !== 'dataset') throw new UsageError(`${d.name} is a model; --on takes a dataset`, { code: 'E_WRONG_KIND', hint: 'Register the evaluation data with `mlreg add dataset NAME PATH`.' });
+    if (d.kind !== 'dataset')
+      throw new UsageError(`${d.name} is a model; --on takes a dataset`, {
+        code: 'E_WRONG_KIND',
+        hint: 'Register the evaluation data with `mlreg add dataset NAME PATH`.',
+      });
     return { models: ms, dataset: d };
   });
 
@@ -75,7 +90,13 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
         timeoutMs: opts.timeoutMs,
         onStderr: opts.onStderr,
         signalGroup: reg.runtime.signalProcessGroup?.bind(reg.runtime),
-        env: { ...opts.env, MLREG_MODEL_DIR: modelDir, MLREG_MODEL_REF: modelRef, MLREG_DATASET_DIR: datasetDir, MLREG_DATASET_REF: datasetRef },
+        env: {
+          ...opts.env,
+          MLREG_MODEL_DIR: modelDir,
+          MLREG_MODEL_REF: modelRef,
+          MLREG_DATASET_DIR: datasetDir,
+          MLREG_DATASET_REF: datasetRef,
+        },
       });
       const results = interpret(outcome, argv[0]!, modelRef, opts.timeoutMs);
       runs.push({ model: { name: model.name, version: model.version }, results, ms: 'ms' in outcome ? outcome.ms : 0 });
@@ -114,7 +135,12 @@ function shellQuote(s: string): string {
 }
 
 /** Turn the way the command ended into metric values, or an error naming the reason. */
-function interpret(outcome: RunOutcome, program: string, modelRef: string, timeoutMs: number | undefined): SliceMetrics {
+function interpret(
+  outcome: RunOutcome,
+  program: string,
+  modelRef: string,
+  timeoutMs: number | undefined,
+): SliceMetrics {
   const who = `the evaluation command for ${modelRef}`;
   const nothing = 'Nothing was recorded.';
   switch (outcome.kind) {
@@ -126,27 +152,47 @@ function interpret(outcome: RunOutcome, program: string, modelRef: string, timeo
         });
       }
       if (outcome.errno === 'EACCES') {
-        throw new InvalidInputError(`evaluation command cannot be executed: ${program}`, { code: 'E_EVAL_COMMAND_NOT_EXECUTABLE', hint: `Make it executable (chmod +x) or run it through its interpreter. ${nothing}` });
+        throw new InvalidInputError(`evaluation command cannot be executed: ${program}`, {
+          code: 'E_EVAL_COMMAND_NOT_EXECUTABLE',
+          hint: `Make it executable (chmod +x) or run it through its interpreter. ${nothing}`,
+        });
       }
-      throw new InvalidInputError(`evaluation command ${program} could not start: ${outcome.message}`, { code: 'E_EVAL_COMMAND_FAILED', hint: nothing });
+      throw new InvalidInputError(`evaluation command ${program} could not start: ${outcome.message}`, {
+        code: 'E_EVAL_COMMAND_FAILED',
+        hint: nothing,
+      });
     case 'exited':
       if (outcome.code !== 0) {
-        throw new InvalidInputError(`${who} exited with status ${outcome.code}`, { code: 'E_EVAL_COMMAND_FAILED', hint: `Its stderr is shown above. ${nothing}`, details: { exitStatus: outcome.code } });
+        throw new InvalidInputError(`${who} exited with status ${outcome.code}`, {
+          code: 'E_EVAL_COMMAND_FAILED',
+          hint: `Its stderr is shown above. ${nothing}`,
+          details: { exitStatus: outcome.code },
+        });
       }
       try {
         return parseEvalOutput(outcome.stdout, who);
       } catch (err) {
-        if (err instanceof InvalidInputError) throw new InvalidInputError(err.message, { code: err.code, hint: `${err.hint} ${nothing}` });
+        if (err instanceof InvalidInputError)
+          throw new InvalidInputError(err.message, { code: err.code, hint: `${err.hint} ${nothing}` });
         throw err;
       }
     case 'signalled':
-      throw new InvalidInputError(`${who} was killed by ${outcome.signal}`, { code: 'E_EVAL_COMMAND_FAILED', hint: `Check its memory use and stderr. ${nothing}` });
-    case 'timeout':
-      throw new InvalidInputError(`${who} did not finish within ${(timeoutMs ?? 0) / 1000} s; it was stopped (with every process it started)`, {
-        code: 'E_EVAL_TIMEOUT',
-        hint: `Raise --timeout if it needs longer. ${nothing}`,
+      throw new InvalidInputError(`${who} was killed by ${outcome.signal}`, {
+        code: 'E_EVAL_COMMAND_FAILED',
+        hint: `Check its memory use and stderr. ${nothing}`,
       });
+    case 'timeout':
+      throw new InvalidInputError(
+        `${who} did not finish within ${(timeoutMs ?? 0) / 1000} s; it was stopped (with every process it started)`,
+        {
+          code: 'E_EVAL_TIMEOUT',
+          hint: `Raise --timeout if it needs longer. ${nothing}`,
+        },
+      );
     case 'too-much-output':
-      throw new InvalidInputError(`${who} printed more than 16 MiB on stdout; it was stopped`, { code: 'E_EVAL_OUTPUT', hint: `Print only the metrics JSON on stdout and log to stderr. ${nothing}` });
+      throw new InvalidInputError(`${who} printed more than 16 MiB on stdout; it was stopped`, {
+        code: 'E_EVAL_OUTPUT',
+        hint: `Print only the metrics JSON on stdout and log to stderr. ${nothing}`,
+      });
   }
 }

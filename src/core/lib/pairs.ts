@@ -66,10 +66,13 @@ export function flattenMetricsJson(doc: unknown, source: string): Record<string,
       if (v !== null && typeof v === 'object' && !Array.isArray(v)) visit(v as Record<string, unknown>, key);
       else if (typeof v === 'number' && Number.isFinite(v) && KEY_RE.test(key)) out[key] = v;
       else {
-        throw new InvalidInputError(`${source}: metric ${JSON.stringify(key)} is ${JSON.stringify(v)}, not a finite number`, {
-          code: 'E_BAD_METRICS_FILE',
-          hint: 'Every value in the metrics file must be a number (nested objects are flattened with ".").',
-        });
+        throw new InvalidInputError(
+          `${source}: metric ${JSON.stringify(key)} is ${JSON.stringify(v)}, not a finite number`,
+          {
+            code: 'E_BAD_METRICS_FILE',
+            hint: 'Every value in the metrics file must be a number (nested objects are flattened with ".").',
+          },
+        );
       }
     }
   };

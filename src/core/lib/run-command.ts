@@ -69,7 +69,11 @@ export function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
         setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
-          finish(reason === 'timeout' ? { kind: 'timeout', stdout: '', ms: Date.now() - started } : { kind: 'too-much-output', ms: Date.now() - started });
+          finish(
+            reason === 'timeout'
+              ? { kind: 'timeout', stdout: '', ms: Date.now() - started }
+              : { kind: 'too-much-output', ms: Date.now() - started },
+          );
         }, graceMs + 1000).unref(),
       );
     };
@@ -80,7 +84,9 @@ export function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
     });
     child.stderr!.on('data', (d: Buffer) => opts.onStderr?.(d));
     if (opts.timeoutMs !== undefined) timers.push(setTimeout(() => stop('timeout'), opts.timeoutMs));
-    child.on('error', (err: NodeJS.ErrnoException) => finish({ kind: 'spawn-error', errno: err.code ?? 'UNKNOWN', message: err.message }));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      finish({ kind: 'spawn-error', errno: err.code ?? 'UNKNOWN', message: err.message }),
+    );
     child.on('close', (code, signal) => {
       const ms = Date.now() - started;
       const stdout = Buffer.concat(chunks).toString('utf8');

@@ -18,7 +18,11 @@ const require = createRequire(import.meta.url);
 export { SemVerClass as SemVer };
 
 export function satisfies(version: string | SemVerClass, range: string | Range, options?: RangeOptions): boolean {
-  return (require('semver/functions/satisfies') as typeof import('semver/functions/satisfies.js'))(version, range, options);
+  return (require('semver/functions/satisfies') as typeof import('semver/functions/satisfies.js'))(
+    version,
+    range,
+    options,
+  );
 }
 
 export function validRange(range: string): string | null {

@@ -21,10 +21,16 @@ export function parseWebhookUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidInputError(`--webhook ${JSON.stringify(text)} is not a URL`, { code: 'E_BAD_WEBHOOK', hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.' });
+    throw new InvalidInputError(`--webhook ${JSON.stringify(text)} is not a URL`, {
+      code: 'E_BAD_WEBHOOK',
+      hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.',
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidInputError(`--webhook must be an http or https URL, not ${url.protocol}`, { code: 'E_BAD_WEBHOOK', hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.' });
+    throw new InvalidInputError(`--webhook must be an http or https URL, not ${url.protocol}`, {
+      code: 'E_BAD_WEBHOOK',
+      hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.',
+    });
   }
   return url;
 }
@@ -34,7 +40,10 @@ export function parseTimeoutMs(text: string | undefined, fallback: number): numb
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 600_000) {
-    throw new InvalidInputError(`--webhook-timeout takes milliseconds from 1 to 600000, not ${JSON.stringify(text)}`, { code: 'E_BAD_TIMEOUT', hint: 'e.g. --webhook-timeout 5000 (5 seconds).' });
+    throw new InvalidInputError(`--webhook-timeout takes milliseconds from 1 to 600000, not ${JSON.stringify(text)}`, {
+      code: 'E_BAD_TIMEOUT',
+      hint: 'e.g. --webhook-timeout 5000 (5 seconds).',
+    });
   }
   return n;
 }
@@ -63,11 +72,21 @@ export async function postWebhook(url: URL, payload: unknown, opts: WebhookOptio
       });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { channel: 'webhook', target, ok: true, attempts: i, status: res.status };
-      last = { channel: 'webhook', target, ok: false, attempts: i, status: res.status, error: `HTTP ${res.status} ${res.statusText}`.trim() };
+      last = {
+        channel: 'webhook',
+        target,
+        ok: false,
+        attempts: i,
+        status: res.status,
+        error: `HTTP ${res.status} ${res.statusText}`.trim(),
+      };
       if (res.status < 500 && res.status !== 429) return last;
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      const why = e.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs ?? 5000} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+      const why =
+        e.name === 'TimeoutError'
+          ? `timed out after ${opts.timeoutMs ?? 5000} ms`
+          : (e.cause?.code ?? e.cause?.message ?? e.message);
       last = { channel: 'webhook', target, ok: false, attempts: i, error: why };
     }
   }
@@ -78,19 +97,34 @@ export async function postWebhook(url: URL, payload: unknown, opts: WebhookOptio
 export function runAlertCommand(cmd: string, payload: unknown, opts: { timeoutMs?: number } = {}): Promise<Delivery> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', cmd], { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn('/bin/sh', ['-c', cmd], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 2000) stderr += d.toString();
     });
     child.stdin.on('error', () => undefined); // the command may not read its input
     child.stdin.end(JSON.stringify(payload) + '\n');
-    child.on('error', (err) => resolve({ channel: 'command', target: cmd, ok: false, attempts: 1, error: err.message }));
+    child.on('error', (err) =>
+      resolve({ channel: 'command', target: cmd, ok: false, attempts: 1, error: err.message }),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) resolve({ channel: 'command', target: cmd, ok: true, attempts: 1, status: 0 });
       else {
-        const why = signal ? `killed by ${signal}${signal === 'SIGKILL' ? ` (timeout ${timeoutMs} ms?)` : ''}` : `exited with ${code}`;
-        resolve({ channel: 'command', target: cmd, ok: false, attempts: 1, ...(code !== null ? { status: code } : {}), error: `${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}` });
+        const why = signal
+          ? `killed by ${signal}${signal === 'SIGKILL' ? ` (timeout ${timeoutMs} ms?)` : ''}`
+          : `exited with ${code}`;
+        resolve({
+          channel: 'command',
+          target: cmd,
+          ok: false,
+          attempts: 1,
+          ...(code !== null ? { status: code } : {}),
+          error: `${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+        });
       }
     });
   });
@@ -107,6 +141,13 @@ export interface AlertChannels {
 export async function deliver(payload: unknown, channels: AlertChannels): Promise<Delivery[]> {
   const out: Delivery[] = [];
   if (channels.webhook) out.push(await postWebhook(channels.webhook, payload, channels.webhookOptions));
-  if (channels.command) out.push(await runAlertCommand(channels.command, payload, channels.commandTimeoutMs === undefined ? {} : { timeoutMs: channels.commandTimeoutMs }));
+  if (channels.command)
+    out.push(
+      await runAlertCommand(
+        channels.command,
+        payload,
+        channels.commandTimeoutMs === undefined ? {} : { timeoutMs: channels.commandTimeoutMs },
+      ),
+    );
   return out;
 }

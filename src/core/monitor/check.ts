@@ -6,7 +6,15 @@ import { resolveRef, versionById } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { rollback } from '../stages/promote.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
-import { ALL_SLICE, holderOf, lastValues, metricObserved, observedMetrics, type Holder, type Target } from './observations.js';
+import {
+  ALL_SLICE,
+  holderOf,
+  lastValues,
+  metricObserved,
+  observedMetrics,
+  type Holder,
+  type Target,
+} from './observations.js';
 import { compare, type ChangeRule, type Rule, type ThresholdRule } from './rules.js';
 
 /**
@@ -16,7 +24,12 @@ import { compare, type ChangeRule, type Rule, type ThresholdRule } from './rules
  */
 
 /** Metrics mlreg itself records; any other name must have been observed for the artifact. */
-export const BUILTIN_METRICS: readonly string[] = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS, 'review_agreement', 'drift_share'];
+export const BUILTIN_METRICS: readonly string[] = [
+  ...CLASSIFICATION_METRICS,
+  ...REGRESSION_METRICS,
+  'review_agreement',
+  'drift_share',
+];
 const BUILTIN_PREFIXES = ['missing_rate:'];
 
 export interface RuleSpec {
@@ -31,12 +44,20 @@ export interface RuleSpec {
 export function assertKnownMetric(reg: Registry, artifactId: number, name: string, rule: Rule): void {
   const m = rule.metric;
   if (rule.kind === 'change') changeSign(reg, rule);
-  if (BUILTIN_METRICS.includes(m) || BUILTIN_PREFIXES.some((p) => m.startsWith(p)) || metricObserved(reg, artifactId, m)) return;
+  if (
+    BUILTIN_METRICS.includes(m) ||
+    BUILTIN_PREFIXES.some((p) => m.startsWith(p)) ||
+    metricObserved(reg, artifactId, m)
+  )
+    return;
   const seen = observedMetrics(reg, artifactId);
-  throw new InvalidInputError(`unknown metric ${JSON.stringify(m)} in rule ${JSON.stringify(rule.text)}: mlreg does not compute it and no observation of ${name} has it`, {
-    code: 'E_UNKNOWN_METRIC',
-    hint: `Metrics mlreg computes: ${BUILTIN_METRICS.join(', ')}, missing_rate:COLUMN. ${seen.length ? `Observed for ${name}: ${seen.join(', ')}.` : `Nothing is observed for ${name} yet.`} Record a custom metric with \`mlreg monitor record ${name} ${m}=VALUE\` first.`,
-  });
+  throw new InvalidInputError(
+    `unknown metric ${JSON.stringify(m)} in rule ${JSON.stringify(rule.text)}: mlreg does not compute it and no observation of ${name} has it`,
+    {
+      code: 'E_UNKNOWN_METRIC',
+      hint: `Metrics mlreg computes: ${BUILTIN_METRICS.join(', ')}, missing_rate:COLUMN. ${seen.length ? `Observed for ${name}: ${seen.join(', ')}.` : `Nothing is observed for ${name} yet.`} Record a custom metric with \`mlreg monitor record ${name} ${m}=VALUE\` first.`,
+    },
+  );
 }
 
 export type RuleStatus = 'ok' | 'fired' | 'insufficient data';
@@ -77,9 +98,18 @@ function window(reg: Registry, versionId: number, version: string, stage: string
 function thresholdResult(reg: Registry, holder: Holder, rule: ThresholdRule, n: number): RuleResult {
   const current = window(reg, holder.versionId, holder.version, holder.stage, rule, n);
   const base = { rule: rule.text, window: n, metric: rule.metric, slice: rule.slice, current, threshold: rule.value };
-  if (current.mean === null) return { ...base, status: 'insufficient data', message: `${rule.text}: insufficient data (${current.count} of ${n} observations of ${holder.version})` };
+  if (current.mean === null)
+    return {
+      ...base,
+      status: 'insufficient data',
+      message: `${rule.text}: insufficient data (${current.count} of ${n} observations of ${holder.version})`,
+    };
   const fired = compare(rule.op, current.mean, rule.value);
-  return { ...base, status: fired ? 'fired' : 'ok', message: `${rule.text}: mean of last ${n} = ${fmt(current.mean)}${fired ? '' : ' (ok)'}` };
+  return {
+    ...base,
+    status: fired ? 'fired' : 'ok',
+    message: `${rule.text}: mean of last ${n} = ${fmt(current.mean)}${fired ? '' : ' (ok)'}`,
+  };
 }
 
 /** The version below the current assignment of the stage: what held it before (what rollback would restore). */
@@ -101,19 +131,31 @@ function changeSign(reg: Registry, rule: ChangeRule): 1 | -1 {
   if (rule.verb === 'rises') return -1;
   const direction = metricDirection(reg, rule.metric);
   if (direction === undefined) {
-    throw new InvalidInputError(`rule ${JSON.stringify(rule.text)}: mlreg does not know whether a higher or a lower ${rule.metric} is better`, {
-      code: 'E_NO_DIRECTION',
-      hint: `Say it once with \`mlreg config set metric.${rule.metric}.direction higher|lower\`, or write "drops" or "rises" instead of "worsens".`,
-    });
+    throw new InvalidInputError(
+      `rule ${JSON.stringify(rule.text)}: mlreg does not know whether a higher or a lower ${rule.metric} is better`,
+      {
+        code: 'E_NO_DIRECTION',
+        hint: `Say it once with \`mlreg config set metric.${rule.metric}.direction higher|lower\`, or write "drops" or "rises" instead of "worsens".`,
+      },
+    );
   }
   return direction === 'higher' ? 1 : -1;
 }
 
 /** The evaluation of the holder on a dataset version: the baseline of "vs eval DATASET_REF". */
-function evaluationBaseline(reg: Registry, holder: Holder, rule: ChangeRule, dataset: string): { version: string; mean: number | null; count: number } {
+function evaluationBaseline(
+  reg: Registry,
+  holder: Holder,
+  rule: ChangeRule,
+  dataset: string,
+): { version: string; mean: number | null; count: number } {
   const d = resolveRef(reg, dataset, 'dataset');
   const value = latestValue(reg, holder.versionId, d.id, rule.slice, rule.metric);
-  return { version: `${holder.version} on ${d.name}@${d.version}`, mean: value ?? null, count: value === undefined ? 0 : 1 };
+  return {
+    version: `${holder.version} on ${d.name}@${d.version}`,
+    mean: value ?? null,
+    count: value === undefined ? 0 : 1,
+  };
 }
 
 function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number): RuleResult {
@@ -125,16 +167,42 @@ function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number
     const w = prev ? window(reg, prev.id, prev.version, holder.stage, rule, n) : undefined;
     baseline = w ? { version: w.version, mean: w.mean, count: w.count } : undefined;
   }
-  const base = { rule: rule.text, window: n, metric: rule.metric, slice: rule.slice, current, ...(baseline ? { baseline } : {}) };
-  if (!baseline) return { ...base, status: 'insufficient data', message: `${rule.text}: insufficient data (no earlier version held ${holder.stage})` };
+  const base = {
+    rule: rule.text,
+    window: n,
+    metric: rule.metric,
+    slice: rule.slice,
+    current,
+    ...(baseline ? { baseline } : {}),
+  };
+  if (!baseline)
+    return {
+      ...base,
+      status: 'insufficient data',
+      message: `${rule.text}: insufficient data (no earlier version held ${holder.stage})`,
+    };
   if (baseline.mean === null && rule.baseline.kind === 'eval') {
-    return { ...base, status: 'insufficient data', message: `${rule.text}: insufficient data (no evaluation of ${rule.metric}${rule.slice === ALL_SLICE ? '' : ` slice ${rule.slice}`} for ${baseline.version}; record one with mlreg eval record)` };
+    return {
+      ...base,
+      status: 'insufficient data',
+      message: `${rule.text}: insufficient data (no evaluation of ${rule.metric}${rule.slice === ALL_SLICE ? '' : ` slice ${rule.slice}`} for ${baseline.version}; record one with mlreg eval record)`,
+    };
   }
   if (current.mean === null || baseline.mean === null) {
-    return { ...base, status: 'insufficient data', message: `${rule.text}: insufficient data (${current.count} of ${n} observations of ${holder.version}, ${baseline.count} of ${n} of ${baseline.version})` };
+    return {
+      ...base,
+      status: 'insufficient data',
+      message: `${rule.text}: insufficient data (${current.count} of ${n} observations of ${holder.version}, ${baseline.count} of ${n} of ${baseline.version})`,
+    };
   }
   const delta = changeSign(reg, rule) * (baseline.mean - current.mean);
-  const change = rule.relative ? (baseline.mean === 0 ? (delta > 0 ? Infinity : 0) : (100 * delta) / Math.abs(baseline.mean)) : delta;
+  const change = rule.relative
+    ? baseline.mean === 0
+      ? delta > 0
+        ? Infinity
+        : 0
+      : (100 * delta) / Math.abs(baseline.mean)
+    : delta;
   // A small tolerance so that 0.91 → 0.88 counts as a drop of 0.03 despite binary floating point.
   const fired = change >= rule.amount - 1e-9;
   const unit = rule.relative ? '%' : '';
@@ -150,17 +218,36 @@ function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number
 export function checkRules(reg: Registry, target: Target, specs: readonly RuleSpec[]): CheckReport {
   return reg.read(() => {
     const holder = holderOf(reg, target);
-    const results = specs.map((s) => (s.rule.kind === 'threshold' ? thresholdResult(reg, holder, s.rule, s.window) : changeResult(reg, holder, s.rule, s.window)));
+    const results = specs.map((s) =>
+      s.rule.kind === 'threshold'
+        ? thresholdResult(reg, holder, s.rule, s.window)
+        : changeResult(reg, holder, s.rule, s.window),
+    );
     const fired = results.filter((r) => r.status === 'fired');
-    const status = fired.length ? 'alert' : results.length > 0 && results.every((r) => r.status === 'insufficient data') ? 'insufficient data' : 'ok';
-    return { name: holder.artifact.name, stage: holder.stage, version: holder.version, checkedAt: reg.nowIso(), status, fired, results };
+    const status = fired.length
+      ? 'alert'
+      : results.length > 0 && results.every((r) => r.status === 'insufficient data')
+        ? 'insufficient data'
+        : 'ok';
+    return {
+      name: holder.artifact.name,
+      stage: holder.stage,
+      version: holder.version,
+      checkedAt: reg.nowIso(),
+      status,
+      fired,
+      results,
+    };
   });
 }
 
 /** The values behind a fired rule in words: "mean 0.81 of 3", or "2.0.0 0.79 vs 1.0.0 0.91". */
 function valuesOf(r: RuleResult): string {
-  if (r.baseline?.mean != null && r.change !== undefined) return `${r.current.version} ${fmt(r.current.mean!)} vs ${r.baseline.version} ${fmt(r.baseline.mean)}`;
-  return r.current.count === 1 ? `${r.metric} ${fmt(r.current.mean!)}` : `mean ${fmt(r.current.mean!)} of ${r.current.count}`;
+  if (r.baseline?.mean != null && r.change !== undefined)
+    return `${r.current.version} ${fmt(r.current.mean!)} vs ${r.baseline.version} ${fmt(r.baseline.mean)}`;
+  return r.current.count === 1
+    ? `${r.metric} ${fmt(r.current.mean!)}`
+    : `mean ${fmt(r.current.mean!)} of ${r.current.count}`;
 }
 
 export function describeValues(fired: readonly RuleResult[]): string {
@@ -173,7 +260,12 @@ export function describeFired(fired: readonly RuleResult[]): string {
 }
 
 /** Put a fired alert in the audit trail, next to the rollback it may cause. */
-export function recordAlert(reg: Registry, report: CheckReport, actor: string, extra: Record<string, unknown> = {}): number {
+export function recordAlert(
+  reg: Registry,
+  report: CheckReport,
+  actor: string,
+  extra: Record<string, unknown> = {},
+): number {
   return reg.write(() => {
     const holder = holderOf(reg, { name: report.name, stage: report.stage });
     return insertEvent(reg, {
@@ -185,7 +277,17 @@ export function recordAlert(reg: Registry, report: CheckReport, actor: string, e
       actor,
       reason: describeFired(report.fired),
       at: reg.nowIso(),
-      details: { rules: report.fired.map((r) => ({ rule: r.rule, window: r.window, mean: r.current.mean, values: r.current.values, baseline: r.baseline ?? null, change: r.change ?? null })), ...extra },
+      details: {
+        rules: report.fired.map((r) => ({
+          rule: r.rule,
+          window: r.window,
+          mean: r.current.mean,
+          values: r.current.values,
+          baseline: r.baseline ?? null,
+          change: r.change ?? null,
+        })),
+        ...extra,
+      },
     });
   });
 }
@@ -211,7 +313,12 @@ export function autoRollback(reg: Registry, report: CheckReport, actor: string):
     return { done: true, from: move.from ?? report.version, to: move.to, reason };
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    if (e.code === 'E_STAGE_MOVED' || e.code === 'E_NO_ROLLBACK_TARGET' || e.code === 'E_DEPRECATED' || e.code === 'E_NOTHING_TO_DO') {
+    if (
+      e.code === 'E_STAGE_MOVED' ||
+      e.code === 'E_NO_ROLLBACK_TARGET' ||
+      e.code === 'E_DEPRECATED' ||
+      e.code === 'E_NOTHING_TO_DO'
+    ) {
       return { done: false, from: report.version, to: null, reason, why: e.message ?? String(err), code: e.code };
     }
     throw err;

@@ -19,7 +19,10 @@ export class CsvParser {
   line = 1;
   private first = true;
 
-  constructor(private readonly file: string, private readonly delimiter = ',') {}
+  constructor(
+    private readonly file: string,
+    private readonly delimiter = ',',
+  ) {}
 
   /** Parse what can be parsed, calling `onRow` for each row; keeps an incomplete last row for the next chunk. */
   push(chunk: string, final: boolean, onRow: RowFn): void {
@@ -60,7 +63,8 @@ export class CsvParser {
             break;
           }
           const c = i < n ? s.charCodeAt(i) : -1;
-          if (c !== -1 && c !== delim && c !== 10 && c !== 13) throw this.error(`unexpected ${JSON.stringify(s[i])} after a closing quote`, this.line + extraLines);
+          if (c !== -1 && c !== delim && c !== 10 && c !== 13)
+            throw this.error(`unexpected ${JSON.stringify(s[i])} after a closing quote`, this.line + extraLines);
         } else {
           let k = i;
           while (k < n) {
@@ -100,7 +104,8 @@ export class CsvParser {
 
   private keep(s: string, from: number): void {
     this.pending = s.slice(from);
-    if (this.pending.length > MAX_PENDING) throw this.error('a row runs on for more than 4 MiB: unterminated quote?', this.line);
+    if (this.pending.length > MAX_PENDING)
+      throw this.error('a row runs on for more than 4 MiB: unterminated quote?', this.line);
   }
 
   private emit(onRow: RowFn, row: string[], extraLines: number): void {
@@ -111,7 +116,10 @@ export class CsvParser {
   }
 
   error(why: string, line: number): InvalidInputError {
-    return new InvalidInputError(`${this.file}, line ${line}: ${why}`, { code: 'E_BAD_CSV', hint: 'The file must be CSV (RFC 4180): comma-separated, fields with commas, quotes or line breaks in double quotes.' });
+    return new InvalidInputError(`${this.file}, line ${line}: ${why}`, {
+      code: 'E_BAD_CSV',
+      hint: 'The file must be CSV (RFC 4180): comma-separated, fields with commas, quotes or line breaks in double quotes.',
+    });
   }
 }
 
@@ -152,7 +160,10 @@ export async function openCsv(file: string, what: string): Promise<CsvTable> {
   while (header === undefined && !done) await next(collect);
   if (header === undefined) {
     stream.destroy();
-    throw new InvalidInputError(`${what} ${file} is empty`, { code: 'E_BAD_CSV', hint: 'Give a CSV file with a header row.' });
+    throw new InvalidInputError(`${what} ${file} is empty`, {
+      code: 'E_BAD_CSV',
+      hint: 'Give a CSV file with a header row.',
+    });
   }
   const cols = header;
   return {
@@ -160,14 +171,18 @@ export async function openCsv(file: string, what: string): Promise<CsvTable> {
     column(name, option) {
       const idx = cols.indexOf(name);
       if (idx === -1) {
-        throw new InvalidInputError(`${what} ${file} has no column ${JSON.stringify(name)}`, { code: 'E_NO_COLUMN', hint: `Its columns are ${cols.join(', ')}; choose one with ${option}.` });
+        throw new InvalidInputError(`${what} ${file} has no column ${JSON.stringify(name)}`, {
+          code: 'E_NO_COLUMN',
+          hint: `Its columns are ${cols.join(', ')}; choose one with ${option}.`,
+        });
       }
       return idx;
     },
     async forEach(fn) {
       let count = 0;
       const checked: RowFn = (row, line) => {
-        if (row.length !== cols.length) throw parser.error(`${row.length} fields where the header has ${cols.length}`, line);
+        if (row.length !== cols.length)
+          throw parser.error(`${row.length} fields where the header has ${cols.length}`, line);
         count++;
         fn(row, line);
       };

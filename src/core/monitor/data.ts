@@ -40,11 +40,24 @@ export async function monitorData(reg: Registry, opts: DataMonitorOptions): Prom
   });
   const values = [
     { metric: 'drift_share', value: check.drift.share },
-    ...check.records.filter((r) => r.check === 'missing_rate' && r.value !== null).map((r) => ({ metric: `missing_rate:${r.column}`, value: r.value! })),
+    ...check.records
+      .filter((r) => r.check === 'missing_rate' && r.value !== null)
+      .map((r) => ({ metric: `missing_rate:${r.column}`, value: r.value! })),
   ];
   // Pinned to the version that was checked, in case the stage moved while the batch was profiled.
-  const recorded = recordObservations(reg, { target: opts.target, values, source: 'data', actor: opts.actor, pinned: { versionId: holder.versionId, version: holder.version }, details: { batch: opts.batch, status: check.status, summary: check.summary } });
-  const failed = [...new Set(check.records.filter((r) => r.status === 'FAIL' || (check.strict && r.status === 'WARN')).map((r) => r.column))];
+  const recorded = recordObservations(reg, {
+    target: opts.target,
+    values,
+    source: 'data',
+    actor: opts.actor,
+    pinned: { versionId: holder.versionId, version: holder.version },
+    details: { batch: opts.batch, status: check.status, summary: check.summary },
+  });
+  const failed = [
+    ...new Set(
+      check.records.filter((r) => r.status === 'FAIL' || (check.strict && r.status === 'WARN')).map((r) => r.column),
+    ),
+  ];
   const rule = `data check against ${check.reference.label}`;
   const result: RuleResult = {
     rule,
@@ -54,7 +67,8 @@ export async function monitorData(reg: Registry, opts: DataMonitorOptions): Prom
     status: check.status === 'FAIL' ? 'fired' : 'ok',
     current: { version: holder.version, mean: check.drift.share, count: 1, values: [check.drift.share] },
     threshold: check.drift.threshold,
-    message: check.status === 'FAIL' ? `${rule}: FAIL on ${failed.join(', ')}; ${check.summary}` : `${rule}: ${check.summary}`,
+    message:
+      check.status === 'FAIL' ? `${rule}: FAIL on ${failed.join(', ')}; ${check.summary}` : `${rule}: ${check.summary}`,
   };
   const alert: CheckReport = {
     name: holder.artifact.name,
@@ -65,5 +79,13 @@ export async function monitorData(reg: Registry, opts: DataMonitorOptions): Prom
     fired: check.status === 'FAIL' ? [result] : [],
     results: [result],
   };
-  return { name: holder.artifact.name, stage: holder.stage, version: holder.version, batch: opts.batch, check, recorded, alert };
+  return {
+    name: holder.artifact.name,
+    stage: holder.stage,
+    version: holder.version,
+    batch: opts.batch,
+    check,
+    recorded,
+    alert,
+  };
 }

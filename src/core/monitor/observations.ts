@@ -44,7 +44,12 @@ export function holderOf(reg: Registry, target: Target, at?: string): Holder {
   const artifact = getArtifact(reg, target.name);
   if (at !== undefined) {
     const version = stagesAt(reg, artifact.id, at)[target.stage];
-    const row = version === undefined ? undefined : (reg.db.prepare('SELECT id FROM versions WHERE artifact_id = ? AND version = ?').get(artifact.id, version) as { id: number } | undefined);
+    const row =
+      version === undefined
+        ? undefined
+        : (reg.db.prepare('SELECT id FROM versions WHERE artifact_id = ? AND version = ?').get(artifact.id, version) as
+            | { id: number }
+            | undefined);
     if (!row) {
       throw new NotFoundError(`${artifact.name}@${target.stage} had no (existing) version at ${at}`, {
         code: 'E_NO_HOLDER',
@@ -53,7 +58,9 @@ export function holderOf(reg: Registry, target: Target, at?: string): Holder {
     }
     return { artifact, stage: target.stage, versionId: row.id, version: version! };
   }
-  const s = reg.db.prepare('SELECT version_id FROM stages WHERE artifact_id = ? AND stage = ?').get(artifact.id, target.stage) as { version_id: number } | undefined;
+  const s = reg.db
+    .prepare('SELECT version_id FROM stages WHERE artifact_id = ? AND stage = ?')
+    .get(artifact.id, target.stage) as { version_id: number } | undefined;
   if (!s) {
     throw new NotFoundError(`${artifact.name} has no ${target.stage} stage to monitor`, {
       code: 'E_STAGE_NOT_FOUND',
@@ -68,10 +75,16 @@ export function parseObservationTime(text: string | undefined, now: Date): strin
   if (text === undefined) return now.toISOString();
   const when = Date.parse(text);
   if (Number.isNaN(when)) {
-    throw new InvalidInputError(`--at ${JSON.stringify(text)} is not a date or time`, { code: 'E_BAD_TIME', hint: 'Use ISO 8601, e.g. 2026-11-24T09:30:00Z.' });
+    throw new InvalidInputError(`--at ${JSON.stringify(text)} is not a date or time`, {
+      code: 'E_BAD_TIME',
+      hint: 'Use ISO 8601, e.g. 2026-11-24T09:30:00Z.',
+    });
   }
   if (when > now.getTime() + 60_000) {
-    throw new InvalidInputError(`--at ${text} is in the future`, { code: 'E_BAD_TIME', hint: 'Observations describe traffic that already happened; leave --at out for now.' });
+    throw new InvalidInputError(`--at ${text} is in the future`, {
+      code: 'E_BAD_TIME',
+      hint: 'Observations describe traffic that already happened; leave --at out for now.',
+    });
   }
   return new Date(when).toISOString();
 }
@@ -109,13 +122,23 @@ const SOURCE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$/;
 /** Store observations for the holder of the stage, in one transaction with one audit event. */
 export function recordObservations(reg: Registry, opts: RecordOptions): RecordResult {
   if (!SOURCE_RE.test(opts.source)) {
-    throw new InvalidInputError(`invalid source ${JSON.stringify(opts.source)}`, { code: 'E_BAD_SOURCE', hint: 'A source is a short word such as live, batch, review or dashboard.' });
+    throw new InvalidInputError(`invalid source ${JSON.stringify(opts.source)}`, {
+      code: 'E_BAD_SOURCE',
+      hint: 'A source is a short word such as live, batch, review or dashboard.',
+    });
   }
   if (opts.values.length === 0) {
-    throw new InvalidInputError('no observations given', { code: 'E_NO_VALUES', hint: 'Give metric=value pairs, e.g. auc=0.91 accuracy=0.88.' });
+    throw new InvalidInputError('no observations given', {
+      code: 'E_NO_VALUES',
+      hint: 'Give metric=value pairs, e.g. auc=0.91 accuracy=0.88.',
+    });
   }
   for (const v of opts.values) {
-    if (!Number.isFinite(v.value)) throw new InvalidInputError(`metric ${v.metric} is not a finite number`, { code: 'E_BAD_METRIC', hint: 'Write metric=value with a number, e.g. auc=0.91.' });
+    if (!Number.isFinite(v.value))
+      throw new InvalidInputError(`metric ${v.metric} is not a finite number`, {
+        code: 'E_BAD_METRIC',
+        hint: 'Write metric=value with a number, e.g. auc=0.91.',
+      });
   }
   const now = reg.runtime.now();
   const at = parseObservationTime(opts.at, now);
@@ -124,10 +147,24 @@ export function recordObservations(reg: Registry, opts: RecordOptions): RecordRe
       ? { ...opts.pinned, artifact: getArtifact(reg, opts.target.name), stage: opts.target.stage }
       : holderOf(reg, opts.target, opts.at === undefined ? undefined : at);
     const recordedAt = now.toISOString();
-    const ins = reg.db.prepare(`INSERT INTO observations (artifact_id, version_id, version, stage, metric, slice, value, at, source, recorded_at, recorded_by)
+    const ins =
+      reg.db.prepare(`INSERT INTO observations (artifact_id, version_id, version, stage, metric, slice, value, at, source, recorded_at, recorded_by)
                                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const observations = opts.values.map((v) => ({ metric: v.metric, slice: v.slice ?? ALL_SLICE, value: v.value }));
-    for (const o of observations) ins.run(holder.artifact.id, holder.versionId, holder.version, holder.stage, o.metric, o.slice, o.value, at, opts.source, recordedAt, opts.actor);
+    for (const o of observations)
+      ins.run(
+        holder.artifact.id,
+        holder.versionId,
+        holder.version,
+        holder.stage,
+        o.metric,
+        o.slice,
+        o.value,
+        at,
+        opts.source,
+        recordedAt,
+        opts.actor,
+      );
     insertEvent(reg, {
       artifactId: holder.artifact.id,
       kind: 'observe',
@@ -136,25 +173,55 @@ export function recordObservations(reg: Registry, opts: RecordOptions): RecordRe
       version: holder.version,
       actor: opts.actor,
       at: recordedAt,
-      details: { source: opts.source, observedAt: at, count: observations.length, metrics: [...new Set(observations.map((o) => o.metric))], ...opts.details },
+      details: {
+        source: opts.source,
+        observedAt: at,
+        count: observations.length,
+        metrics: [...new Set(observations.map((o) => o.metric))],
+        ...opts.details,
+      },
     });
-    return { name: holder.artifact.name, stage: holder.stage, version: holder.version, at, source: opts.source, observations };
+    return {
+      name: holder.artifact.name,
+      stage: holder.stage,
+      version: holder.version,
+      at,
+      source: opts.source,
+      observations,
+    };
   });
 }
 
 /** The last `n` values of a metric of one version at one stage, newest first. */
-export function lastValues(reg: Registry, versionId: number, stage: string, metric: string, slice: string, n: number): { value: number; at: string }[] {
+export function lastValues(
+  reg: Registry,
+  versionId: number,
+  stage: string,
+  metric: string,
+  slice: string,
+  n: number,
+): { value: number; at: string }[] {
   return reg.db
-    .prepare('SELECT value, at FROM observations WHERE version_id = ? AND stage = ? AND metric = ? AND slice = ? ORDER BY at DESC, id DESC LIMIT ?')
+    .prepare(
+      'SELECT value, at FROM observations WHERE version_id = ? AND stage = ? AND metric = ? AND slice = ? ORDER BY at DESC, id DESC LIMIT ?',
+    )
     .all(versionId, stage, metric, slice, n) as { value: number; at: string }[];
 }
 
 /** Whether any observation of this metric exists for the artifact (an index seek). */
 export function metricObserved(reg: Registry, artifactId: number, metric: string): boolean {
-  return reg.db.prepare('SELECT 1 FROM observations WHERE artifact_id = ? AND metric = ? LIMIT 1').get(artifactId, metric) !== undefined;
+  return (
+    reg.db
+      .prepare('SELECT 1 FROM observations WHERE artifact_id = ? AND metric = ? LIMIT 1')
+      .get(artifactId, metric) !== undefined
+  );
 }
 
 /** Every metric name observed for the artifact (for hints). */
 export function observedMetrics(reg: Registry, artifactId: number): string[] {
-  return (reg.db.prepare('SELECT DISTINCT metric FROM observations WHERE artifact_id = ? ORDER BY metric').all(artifactId) as { metric: string }[]).map((r) => r.metric);
+  return (
+    reg.db
+      .prepare('SELECT DISTINCT metric FROM observations WHERE artifact_id = ? ORDER BY metric')
+      .all(artifactId) as { metric: string }[]
+  ).map((r) => r.metric);
 }

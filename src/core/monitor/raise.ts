@@ -16,7 +16,15 @@ export interface AlertPayload {
   /** The fired rules' text, and their values in words (as in the rollback reason): handy for chat messages. */
   rule: string;
   values: string;
-  rules: { rule: string; window: number; mean: number | null; values: number[]; baseline: { version: string; mean: number | null } | null; change: number | null; message: string }[];
+  rules: {
+    rule: string;
+    window: number;
+    mean: number | null;
+    values: number[];
+    baseline: { version: string; mean: number | null } | null;
+    change: number | null;
+    message: string;
+  }[];
   message: string;
   time: string;
   rollback: AutoRollbackResult | null;
@@ -46,7 +54,15 @@ export async function raiseAlert(reg: Registry, report: CheckReport, opts: Raise
     status: 'alert',
     rule: report.fired.map((r) => r.rule).join('; '),
     values: describeValues(report.fired),
-    rules: report.fired.map((r) => ({ rule: r.rule, window: r.window, mean: r.current.mean, values: r.current.values, baseline: r.baseline ? { version: r.baseline.version, mean: r.baseline.mean } : null, change: r.change ?? null, message: r.message })),
+    rules: report.fired.map((r) => ({
+      rule: r.rule,
+      window: r.window,
+      mean: r.current.mean,
+      values: r.current.values,
+      baseline: r.baseline ? { version: r.baseline.version, mean: r.baseline.mean } : null,
+      change: r.change ?? null,
+      message: r.message,
+    })),
     message: `${report.name}@${report.stage} (${report.version}): ${report.fired.map((r) => r.message).join('; ')}`,
     time: report.checkedAt,
     rollback: rb,

@@ -126,7 +126,11 @@ export interface SampleResult {
 }
 
 export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<SampleResult> {
-  if (!Number.isInteger(opts.n) || opts.n < 1) throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${opts.n}`, { code: 'E_BAD_N', hint: 'e.g. --n 200 rows to label.' });
+  if (!Number.isInteger(opts.n) || opts.n < 1)
+    throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${opts.n}`, {
+      code: 'E_BAD_N',
+      hint: 'e.g. --n 200 rows to label.',
+    });
   const seed = opts.seed ?? randomBytes(4).readUInt32BE(0) >>> 1;
   holderOf(reg, opts.target); // refuse an unknown artifact or stage before reading the file
   const table = await openCsv(opts.predictions, 'predictions file');
@@ -134,7 +138,10 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
   table.column(opts.predictionColumn, '--prediction-column');
   const sIdx = opts.stratify === undefined ? -1 : table.column(opts.stratify, '--stratify');
   if (table.header.includes(SAMPLE_COLUMN) || table.header.includes(LABEL_COLUMN)) {
-    throw new InvalidInputError(`predictions file ${opts.predictions} already has a ${SAMPLE_COLUMN} or ${LABEL_COLUMN} column`, { code: 'E_RESERVED_COLUMN', hint: 'Rename that column; mlreg adds these two to the review file.' });
+    throw new InvalidInputError(
+      `predictions file ${opts.predictions} already has a ${SAMPLE_COLUMN} or ${LABEL_COLUMN} column`,
+      { code: 'E_RESERVED_COLUMN', hint: 'Rename that column; mlreg adds these two to the review file.' },
+    );
   }
   const random = prng(seed);
   const strata = new Map<string, SmallestK>();
@@ -145,9 +152,16 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
     if (!bucket) strata.set(s, (bucket = new SmallestK(opts.n)));
     bucket.offer({ key: random(), order: order++, row });
   });
-  if (order === 0) throw new InvalidInputError(`predictions file ${opts.predictions} has no rows`, { code: 'E_NO_ROWS', hint: 'Point --predictions to a CSV with a header row and at least one prediction.' });
+  if (order === 0)
+    throw new InvalidInputError(`predictions file ${opts.predictions} has no rows`, {
+      code: 'E_NO_ROWS',
+      hint: 'Point --predictions to a CSV with a header row and at least one prediction.',
+    });
   const names = [...strata.keys()].sort();
-  const counts = allocate(names.map((s) => strata.get(s)!.seen), Math.min(opts.n, order));
+  const counts = allocate(
+    names.map((s) => strata.get(s)!.seen),
+    Math.min(opts.n, order),
+  );
   const picked = names.flatMap((s, i) => strata.get(s)!.take(counts[i]!)).sort((a, b) => a.order - b.order);
   const out = resolve(opts.out);
   return reg.write(() => {
@@ -157,14 +171,39 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
       reg.db
         .prepare(`INSERT INTO review_samples (artifact_id, version_id, version, stage, id_column, prediction_column, stratify_column, seed, size, created_at, created_by)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(holder.artifact.id, holder.versionId, holder.version, holder.stage, opts.idColumn, opts.predictionColumn, opts.stratify ?? null, seed, picked.length, at, opts.actor).lastInsertRowid,
+        .run(
+          holder.artifact.id,
+          holder.versionId,
+          holder.version,
+          holder.stage,
+          opts.idColumn,
+          opts.predictionColumn,
+          opts.stratify ?? null,
+          seed,
+          picked.length,
+          at,
+          opts.actor,
+        ).lastInsertRowid,
     );
-    insertEvent(reg, { artifactId: holder.artifact.id, kind: 'review-sample', stage: holder.stage, versionId: holder.versionId, version: holder.version, actor: opts.actor, at, details: { sample, seed, size: picked.length, file: out } });
+    insertEvent(reg, {
+      artifactId: holder.artifact.id,
+      kind: 'review-sample',
+      stage: holder.stage,
+      versionId: holder.versionId,
+      version: holder.version,
+      actor: opts.actor,
+      at,
+      details: { sample, seed, size: picked.length, file: out },
+    });
     const lines = [[SAMPLE_COLUMN, ...table.header, LABEL_COLUMN].map(csvField).join(',')];
     for (const p of picked) lines.push([String(sample), ...p.row, ''].map(csvField).join(','));
     // Written inside the transaction: a file that cannot be written leaves no sample behind.
     try {
-      writeFileAtomic(out, lines.join('\n') + '\n', join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`));
+      writeFileAtomic(
+        out,
+        lines.join('\n') + '\n',
+        join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`),
+      );
     } catch (err) {
       throw fromSystemError(err, 'review sample -o');
     }
@@ -177,7 +216,10 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
       seed,
       rows: order,
       size: picked.length,
-      strata: sIdx === -1 ? null : Object.fromEntries(names.map((s, i) => [s, { rows: strata.get(s)!.seen, sampled: counts[i]! }])),
+      strata:
+        sIdx === -1
+          ? null
+          : Object.fromEntries(names.map((s, i) => [s, { rows: strata.get(s)!.seen, sampled: counts[i]! }])),
     };
   });
 }
@@ -203,7 +245,8 @@ export interface ImportResult {
   recorded: RecordResult;
 }
 
-const asBinary = (s: string): 0 | 1 | undefined => (s === '1' || s === 'true' ? 1 : s === '0' || s === 'false' ? 0 : undefined);
+const asBinary = (s: string): 0 | 1 | undefined =>
+  s === '1' || s === 'true' ? 1 : s === '0' || s === 'false' ? 0 : undefined;
 
 export async function importReview(reg: Registry, file: string, actor: string): Promise<ImportResult> {
   const table = await openCsv(file, 'review file');
@@ -212,15 +255,39 @@ export async function importReview(reg: Registry, file: string, actor: string): 
   const rows: string[][] = [];
   await table.forEach((row) => rows.push(row));
   const ids = new Set(rows.map((r) => r[sCol]!));
-  if (ids.size !== 1) throw new InvalidInputError(`review file ${file} mixes ${ids.size === 0 ? 'no' : ids.size} samples (${SAMPLE_COLUMN} column)`, { code: 'E_BAD_REVIEW_FILE', hint: 'Import each file written by `mlreg review sample` as it is, one at a time.' });
+  if (ids.size !== 1)
+    throw new InvalidInputError(
+      `review file ${file} mixes ${ids.size === 0 ? 'no' : ids.size} samples (${SAMPLE_COLUMN} column)`,
+      { code: 'E_BAD_REVIEW_FILE', hint: 'Import each file written by `mlreg review sample` as it is, one at a time.' },
+    );
   const sampleId = Number([...ids][0]);
-  const s = reg.db.prepare('SELECT id, artifact_id, version_id, version, stage, id_column, prediction_column, imported_at FROM review_samples WHERE id = ?').get(sampleId) as SampleRow | undefined;
-  if (!s) throw new NotFoundError(`review sample ${[...ids][0]} is not in this registry`, { code: 'E_SAMPLE_NOT_FOUND', hint: 'Import the file into the registry that made the sample (--registry).' });
-  if (s.imported_at) throw new ConflictError(`review sample ${s.id} was already imported at ${s.imported_at}`, { code: 'E_ALREADY_IMPORTED', hint: 'Its labels are already recorded; importing twice would count them twice.' });
-  if (s.version_id === null) throw new NotFoundError(`version ${s.version}, which made the sampled predictions, was deleted`, { code: 'E_VERSION_NOT_FOUND', hint: 'Its labels cannot be recorded against a deleted version; sample the predictions of a current version again.' });
+  const s = reg.db
+    .prepare(
+      'SELECT id, artifact_id, version_id, version, stage, id_column, prediction_column, imported_at FROM review_samples WHERE id = ?',
+    )
+    .get(sampleId) as SampleRow | undefined;
+  if (!s)
+    throw new NotFoundError(`review sample ${[...ids][0]} is not in this registry`, {
+      code: 'E_SAMPLE_NOT_FOUND',
+      hint: 'Import the file into the registry that made the sample (--registry).',
+    });
+  if (s.imported_at)
+    throw new ConflictError(`review sample ${s.id} was already imported at ${s.imported_at}`, {
+      code: 'E_ALREADY_IMPORTED',
+      hint: 'Its labels are already recorded; importing twice would count them twice.',
+    });
+  if (s.version_id === null)
+    throw new NotFoundError(`version ${s.version}, which made the sampled predictions, was deleted`, {
+      code: 'E_VERSION_NOT_FOUND',
+      hint: 'Its labels cannot be recorded against a deleted version; sample the predictions of a current version again.',
+    });
   const pCol = table.column(s.prediction_column, 'the prediction column of the sample');
   const reviewed = rows.filter((r) => r[lCol]!.trim() !== '');
-  if (reviewed.length === 0) throw new InvalidInputError(`no row of ${file} has a ${LABEL_COLUMN}`, { code: 'E_NOTHING_REVIEWED', hint: `Fill in the ${LABEL_COLUMN} column, then import again.` });
+  if (reviewed.length === 0)
+    throw new InvalidInputError(`no row of ${file} has a ${LABEL_COLUMN}`, {
+      code: 'E_NOTHING_REVIEWED',
+      hint: `Fill in the ${LABEL_COLUMN} column, then import again.`,
+    });
   const labels = reviewed.map((r) => r[lCol]!.trim());
   const preds = reviewed.map((r) => r[pCol]!.trim());
   const probs = preds.map((p) => parseFiniteNumber(p));
@@ -243,11 +310,20 @@ export async function importReview(reg: Registry, file: string, actor: string): 
     task = 'labels';
     agreement = labels.filter((l, i) => l === preds[i]).length / labels.length;
   }
-  const values = [...(agreement === null ? [] : [{ metric: 'review_agreement', value: agreement }]), ...Object.entries(metrics).map(([metric, value]) => ({ metric, value }))];
+  const values = [
+    ...(agreement === null ? [] : [{ metric: 'review_agreement', value: agreement }]),
+    ...Object.entries(metrics).map(([metric, value]) => ({ metric, value })),
+  ];
   const name = (reg.db.prepare('SELECT name FROM artifacts WHERE id = ?').get(s.artifact_id) as { name: string }).name;
   return reg.write(() => {
-    const again = reg.db.prepare('SELECT imported_at FROM review_samples WHERE id = ?').get(s.id) as { imported_at: string | null };
-    if (again.imported_at) throw new ConflictError(`review sample ${s.id} was already imported at ${again.imported_at}`, { code: 'E_ALREADY_IMPORTED', hint: 'Its labels are already recorded.' });
+    const again = reg.db.prepare('SELECT imported_at FROM review_samples WHERE id = ?').get(s.id) as {
+      imported_at: string | null;
+    };
+    if (again.imported_at)
+      throw new ConflictError(`review sample ${s.id} was already imported at ${again.imported_at}`, {
+        code: 'E_ALREADY_IMPORTED',
+        hint: 'Its labels are already recorded.',
+      });
     const recorded = recordObservations(reg, {
       target: { name, stage: s.stage },
       values,
@@ -256,7 +332,9 @@ export async function importReview(reg: Registry, file: string, actor: string): 
       pinned: { versionId: s.version_id!, version: s.version },
       details: { sample: s.id, rows: rows.length, reviewed: reviewed.length },
     });
-    reg.db.prepare('UPDATE review_samples SET imported_at = ?, imported_by = ? WHERE id = ?').run(recorded.at, actor, s.id);
+    reg.db
+      .prepare('UPDATE review_samples SET imported_at = ?, imported_by = ? WHERE id = ?')
+      .run(recorded.at, actor, s.id);
     return { sample: s.id, rows: rows.length, reviewed: reviewed.length, task, agreement, metrics, recorded };
   });
 }

@@ -27,18 +27,52 @@ interface RuleRow {
   created_by: string;
 }
 
-export function addRule(reg: Registry, target: Target, text: string, window: number, actor: string): StoredRule & { added: boolean } {
+export function addRule(
+  reg: Registry,
+  target: Target,
+  text: string,
+  window: number,
+  actor: string,
+): StoredRule & { added: boolean } {
   const rule = parseRule(text);
   return reg.write(() => {
     const artifact = getArtifact(reg, target.name);
     assertKnownMetric(reg, artifact.id, artifact.name, rule);
-    const existing = reg.db.prepare('SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? AND stage = ? AND rule = ?').get(artifact.id, target.stage, rule.text) as RuleRow | undefined;
+    const existing = reg.db
+      .prepare(
+        'SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? AND stage = ? AND rule = ?',
+      )
+      .get(artifact.id, target.stage, rule.text) as RuleRow | undefined;
     const at = reg.nowIso();
     if (existing && existing.window_size === window) return { ...toStored(artifact.name, existing), added: false };
     if (existing) reg.db.prepare('UPDATE monitor_rules SET window_size = ? WHERE id = ?').run(window, existing.id);
-    const id = existing?.id ?? Number(reg.db.prepare('INSERT INTO monitor_rules (artifact_id, stage, rule, window_size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run(artifact.id, target.stage, rule.text, window, at, actor).lastInsertRowid);
-    insertEvent(reg, { artifactId: artifact.id, kind: 'rule-add', stage: target.stage, actor, at, details: { id, rule: rule.text, window, previousWindow: existing?.window_size ?? null } });
-    return { id, name: artifact.name, stage: target.stage, rule: rule.text, window, createdAt: existing?.created_at ?? at, createdBy: existing?.created_by ?? actor, added: true };
+    const id =
+      existing?.id ??
+      Number(
+        reg.db
+          .prepare(
+            'INSERT INTO monitor_rules (artifact_id, stage, rule, window_size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(artifact.id, target.stage, rule.text, window, at, actor).lastInsertRowid,
+      );
+    insertEvent(reg, {
+      artifactId: artifact.id,
+      kind: 'rule-add',
+      stage: target.stage,
+      actor,
+      at,
+      details: { id, rule: rule.text, window, previousWindow: existing?.window_size ?? null },
+    });
+    return {
+      id,
+      name: artifact.name,
+      stage: target.stage,
+      rule: rule.text,
+      window,
+      createdAt: existing?.created_at ?? at,
+      createdBy: existing?.created_by ?? actor,
+      added: true,
+    };
   });
 }
 
@@ -46,7 +80,9 @@ export function addRule(reg: Registry, target: Target, text: string, window: num
 export function listRules(reg: Registry, name: string, stage?: string): StoredRule[] {
   const artifact = getArtifact(reg, name);
   const rows = reg.db
-    .prepare(`SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? ${stage ? 'AND stage = ?' : ''} ORDER BY stage, id`)
+    .prepare(
+      `SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? ${stage ? 'AND stage = ?' : ''} ORDER BY stage, id`,
+    )
     .all(...(stage ? [artifact.id, stage] : [artifact.id])) as RuleRow[];
   return rows.map((r) => toStored(artifact.name, r));
 }
@@ -55,14 +91,34 @@ export function listRules(reg: Registry, name: string, stage?: string): StoredRu
 export function removeRule(reg: Registry, target: Target, idOrText: string, actor: string): StoredRule {
   return reg.write(() => {
     const artifact = getArtifact(reg, target.name);
-    const row = (/^\d+$/.test(idOrText)
-      ? reg.db.prepare('SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? AND id = ?').get(artifact.id, Number(idOrText))
-      : reg.db.prepare('SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? AND stage = ? AND rule = ?').get(artifact.id, target.stage, parseRule(idOrText).text)) as RuleRow | undefined;
+    const row = (
+      /^\d+$/.test(idOrText)
+        ? reg.db
+            .prepare(
+              'SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? AND id = ?',
+            )
+            .get(artifact.id, Number(idOrText))
+        : reg.db
+            .prepare(
+              'SELECT id, stage, rule, window_size, created_at, created_by FROM monitor_rules WHERE artifact_id = ? AND stage = ? AND rule = ?',
+            )
+            .get(artifact.id, target.stage, parseRule(idOrText).text)
+    ) as RuleRow | undefined;
     if (!row) {
-      throw new NotFoundError(`${artifact.name}@${target.stage} has no stored rule ${JSON.stringify(idOrText)}`, { code: 'E_RULE_NOT_FOUND', hint: `See the rules with \`mlreg monitor rule list ${artifact.name}\`.` });
+      throw new NotFoundError(`${artifact.name}@${target.stage} has no stored rule ${JSON.stringify(idOrText)}`, {
+        code: 'E_RULE_NOT_FOUND',
+        hint: `See the rules with \`mlreg monitor rule list ${artifact.name}\`.`,
+      });
     }
     reg.db.prepare('DELETE FROM monitor_rules WHERE id = ?').run(row.id);
-    insertEvent(reg, { artifactId: artifact.id, kind: 'rule-remove', stage: row.stage, actor, at: reg.nowIso(), details: { id: row.id, rule: row.rule, window: row.window_size } });
+    insertEvent(reg, {
+      artifactId: artifact.id,
+      kind: 'rule-remove',
+      stage: row.stage,
+      actor,
+      at: reg.nowIso(),
+      details: { id: row.id, rule: row.rule, window: row.window_size },
+    });
     return toStored(artifact.name, row);
   });
 }
@@ -73,5 +129,13 @@ export function storedSpecs(reg: Registry, target: Target): RuleSpec[] {
 }
 
 function toStored(name: string, r: RuleRow): StoredRule {
-  return { id: r.id, name, stage: r.stage, rule: r.rule, window: r.window_size, createdAt: r.created_at, createdBy: r.created_by };
+  return {
+    id: r.id,
+    name,
+    stage: r.stage,
+    rule: r.rule,
+    window: r.window_size,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
 }

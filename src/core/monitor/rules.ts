@@ -40,7 +40,8 @@ export interface ChangeRule {
 
 export type Rule = ThresholdRule | ChangeRule;
 
-const FORMS = 'Write METRIC < NUMBER (or <=, >, >=), METRIC drops|rises|worsens AMOUNT[%] vs previous, or METRIC drops|rises|worsens AMOUNT[%] vs eval DATASET_REF; e.g. "auc < 0.85", "auc drops 0.03 vs previous", "auc drops 0.05 vs eval holdout@latest".';
+const FORMS =
+  'Write METRIC < NUMBER (or <=, >, >=), METRIC drops|rises|worsens AMOUNT[%] vs previous, or METRIC drops|rises|worsens AMOUNT[%] vs eval DATASET_REF; e.g. "auc < 0.85", "auc drops 0.03 vs previous", "auc drops 0.05 vs eval holdout@latest".';
 
 function malformed(text: string, why: string): InvalidInputError {
   return new InvalidInputError(`malformed rule ${JSON.stringify(text)}: ${why}`, { code: 'E_BAD_RULE', hint: FORMS });
@@ -48,7 +49,8 @@ function malformed(text: string, why: string): InvalidInputError {
 
 function number(text: string, raw: string | undefined, what: string): number {
   const n = raw === undefined ? undefined : parseFiniteNumber(raw);
-  if (n === undefined) throw malformed(text, `${what} ${raw === undefined ? 'is missing' : `${JSON.stringify(raw)} is not a number`}`);
+  if (n === undefined)
+    throw malformed(text, `${what} ${raw === undefined ? 'is missing' : `${JSON.stringify(raw)} is not a number`}`);
   return n;
 }
 
@@ -56,10 +58,17 @@ export function parseRule(input: string): Rule {
   const text = input.trim().replace(/\s+/g, ' ');
   if (!text) throw malformed(input, 'it is empty');
   // Let "auc<0.85" be written without spaces.
-  const tokens = text.replace(/\s*(<=|>=|<|>)\s*/, ' $1 ').trim().split(' ');
+  const tokens = text
+    .replace(/\s*(<=|>=|<|>)\s*/, ' $1 ')
+    .trim()
+    .split(' ');
   const head = tokens[0]!;
   const m = /^([^[\]]+)(?:\[([^\]]+)\])?$/.exec(head);
-  if (!m || !KEY_RE.test(m[1]!)) throw malformed(text, `${JSON.stringify(head)} is not a metric name (letters, digits, _ . : / -, optionally [slice])`);
+  if (!m || !KEY_RE.test(m[1]!))
+    throw malformed(
+      text,
+      `${JSON.stringify(head)} is not a metric name (letters, digits, _ . : / -, optionally [slice])`,
+    );
   const metric = m[1]!;
   const slice = m[2] ?? ALL_SLICE;
   if (!KEY_RE.test(slice)) throw malformed(text, `${JSON.stringify(slice)} is not a slice name`);
@@ -67,7 +76,8 @@ export function parseRule(input: string): Rule {
   const op = tokens[1];
   if (op === '<' || op === '<=' || op === '>' || op === '>=') {
     const value = number(text, tokens[2], 'the threshold');
-    if (tokens.length !== 3) throw malformed(text, `unexpected ${JSON.stringify(tokens.slice(3).join(' '))} after the threshold`);
+    if (tokens.length !== 3)
+      throw malformed(text, `unexpected ${JSON.stringify(tokens.slice(3).join(' '))} after the threshold`);
     return { kind: 'threshold', metric, slice, op, value, text: `${name} ${op} ${value}` };
   }
   if (op === 'drops' || op === 'rises' || op === 'worsens') {
@@ -78,20 +88,49 @@ export function parseRule(input: string): Rule {
     if (tokens[3] !== 'vs') throw malformed(text, 'expected "vs previous" or "vs eval DATASET_REF" after the amount');
     const amountText = `${amount}${relative ? '%' : ''}`;
     if (tokens[4] === 'previous' && tokens.length === 5) {
-      return { kind: 'change', metric, slice, verb: op, amount, relative, baseline: { kind: 'previous' }, text: `${name} ${op} ${amountText} vs previous` };
+      return {
+        kind: 'change',
+        metric,
+        slice,
+        verb: op,
+        amount,
+        relative,
+        baseline: { kind: 'previous' },
+        text: `${name} ${op} ${amountText} vs previous`,
+      };
     }
     if (tokens[4] === 'eval' && tokens.length === 6) {
       let dataset: string;
       try {
         dataset = parseRef(tokens[5]!).text;
       } catch {
-        throw malformed(text, `${JSON.stringify(tokens[5])} is not a dataset reference (NAME@VERSION, NAME@STAGE, NAME@latest)`);
+        throw malformed(
+          text,
+          `${JSON.stringify(tokens[5])} is not a dataset reference (NAME@VERSION, NAME@STAGE, NAME@latest)`,
+        );
       }
-      return { kind: 'change', metric, slice, verb: op, amount, relative, baseline: { kind: 'eval', dataset }, text: `${name} ${op} ${amountText} vs eval ${dataset}` };
+      return {
+        kind: 'change',
+        metric,
+        slice,
+        verb: op,
+        amount,
+        relative,
+        baseline: { kind: 'eval', dataset },
+        text: `${name} ${op} ${amountText} vs eval ${dataset}`,
+      };
     }
-    throw malformed(text, `expected "vs previous" or "vs eval DATASET_REF", not ${JSON.stringify(tokens.slice(3).join(' ') || '(nothing)')}`);
+    throw malformed(
+      text,
+      `expected "vs previous" or "vs eval DATASET_REF", not ${JSON.stringify(tokens.slice(3).join(' ') || '(nothing)')}`,
+    );
   }
-  throw malformed(text, op === undefined ? 'a comparison is missing after the metric' : `${JSON.stringify(op)} is not <, <=, >, >=, drops, rises or worsens`);
+  throw malformed(
+    text,
+    op === undefined
+      ? 'a comparison is missing after the metric'
+      : `${JSON.stringify(op)} is not <, <=, >, >=, drops, rises or worsens`,
+  );
 }
 
 /** Parse --window: a whole number of observations ≥ 1. */
@@ -99,7 +138,10 @@ export function parseWindow(text: string | undefined, fallback: number): number 
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 100_000) {
-    throw new InvalidInputError(`--window takes a whole number of observations from 1 to 100000, not ${JSON.stringify(text)}`, { code: 'E_BAD_WINDOW', hint: 'e.g. --window 3: the mean of the last 3 observations.' });
+    throw new InvalidInputError(
+      `--window takes a whole number of observations from 1 to 100000, not ${JSON.stringify(text)}`,
+      { code: 'E_BAD_WINDOW', hint: 'e.g. --window 3: the mean of the last 3 observations.' },
+    );
   }
   return n;
 }

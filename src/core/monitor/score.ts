@@ -63,11 +63,19 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   await labels.forEach((row, line) => {
     const raw = row[lLabel]!;
     const v = raw === 'true' ? 1 : raw === 'false' ? 0 : parseFiniteNumber(raw);
-    if (v === undefined) throw new InvalidInputError(`labels file ${opts.labels}, line ${line}: label ${JSON.stringify(raw)} is not a number`, { code: 'E_BAD_LABEL', hint: 'Labels are 0/1 (classification) or numbers (regression).' });
+    if (v === undefined)
+      throw new InvalidInputError(
+        `labels file ${opts.labels}, line ${line}: label ${JSON.stringify(raw)} is not a number`,
+        { code: 'E_BAD_LABEL', hint: 'Labels are 0/1 (classification) or numbers (regression).' },
+      );
     const id = row[lId]!;
     const pos = index.size;
     // One hash lookup per label: a duplicate id leaves the size unchanged.
-    if (index.set(id, pos).size === pos) throw new InvalidInputError(`labels file ${opts.labels}, line ${line}: id ${JSON.stringify(id)} appears twice`, { code: 'E_DUPLICATE_ID', hint: 'Each id must have one label; deduplicate the file.' });
+    if (index.set(id, pos).size === pos)
+      throw new InvalidInputError(`labels file ${opts.labels}, line ${line}: id ${JSON.stringify(id)} appears twice`, {
+        code: 'E_DUPLICATE_ID',
+        hint: 'Each id must have one label; deduplicate the file.',
+      });
     if (pos === values.length) {
       const next = new Float64Array(values.length * 2);
       next.set(values);
@@ -76,10 +84,17 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
     values[pos] = v;
   });
   const nLabels = index.size;
-  if (nLabels === 0) throw new InvalidInputError(`labels file ${opts.labels} has no rows`, { code: 'E_NO_LABELS', hint: 'Give a file with a header and at least one labelled row.' });
+  if (nLabels === 0)
+    throw new InvalidInputError(`labels file ${opts.labels} has no rows`, {
+      code: 'E_NO_LABELS',
+      hint: 'Give a file with a header and at least one labelled row.',
+    });
   const task: Task = opts.task ?? (labelsAreBinary(values, nLabels) ? 'classification' : 'regression');
   if (task === 'classification' && !labelsAreBinary(values, nLabels)) {
-    throw new InvalidInputError(`labels file ${opts.labels}: classification needs 0/1 labels`, { code: 'E_BAD_LABEL', hint: 'Use --task regression for numeric targets.' });
+    throw new InvalidInputError(`labels file ${opts.labels}: classification needs 0/1 labels`, {
+      code: 'E_BAD_LABEL',
+      hint: 'Use --task regression for numeric targets.',
+    });
   }
 
   // 2. Stream predictions and accumulate, for all rows and per slice.
@@ -87,18 +102,35 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   const pId = preds.column(opts.idColumn, '--id');
   const pPred = preds.column(opts.predictionColumn, '--prediction-column');
   const pSlice = opts.sliceColumn === undefined ? -1 : preds.column(opts.sliceColumn, '--slice-column');
-  const make = (): Accumulator => (task === 'classification' ? new ClassificationAccumulator(opts.threshold ?? 0.5) : new RegressionAccumulator());
+  const make = (): Accumulator =>
+    task === 'classification' ? new ClassificationAccumulator(opts.threshold ?? 0.5) : new RegressionAccumulator();
   const all = make();
   const slices = new Map<string, Accumulator>();
   const matched = new Uint8Array(nLabels);
   let without = 0;
-  const add = (acc: Accumulator, p: number, y: number): void => (task === 'classification' ? (acc as ClassificationAccumulator).add(p, y as 0 | 1) : (acc as RegressionAccumulator).add(p, y));
+  const add = (acc: Accumulator, p: number, y: number): void =>
+    task === 'classification'
+      ? (acc as ClassificationAccumulator).add(p, y as 0 | 1)
+      : (acc as RegressionAccumulator).add(p, y);
   const nPreds = await preds.forEach((row, line) => {
     const raw = row[pPred]!;
     const p = parseFiniteNumber(raw);
-    if (p === undefined) throw new InvalidInputError(`predictions file ${opts.predictions}, line ${line}: prediction ${JSON.stringify(raw)} is not a number`, { code: 'E_BAD_PREDICTION', hint: 'Predictions are probabilities of the positive class (classification) or numbers (regression).' });
+    if (p === undefined)
+      throw new InvalidInputError(
+        `predictions file ${opts.predictions}, line ${line}: prediction ${JSON.stringify(raw)} is not a number`,
+        {
+          code: 'E_BAD_PREDICTION',
+          hint: 'Predictions are probabilities of the positive class (classification) or numbers (regression).',
+        },
+      );
     if (task === 'classification' && (p < 0 || p > 1)) {
-      throw new InvalidInputError(`predictions file ${opts.predictions}, line ${line}: ${raw} is not a probability between 0 and 1`, { code: 'E_BAD_PREDICTION', hint: 'Give the probability of the positive class, or --task regression for numeric targets.' });
+      throw new InvalidInputError(
+        `predictions file ${opts.predictions}, line ${line}: ${raw} is not a probability between 0 and 1`,
+        {
+          code: 'E_BAD_PREDICTION',
+          hint: 'Give the probability of the positive class, or --task regression for numeric targets.',
+        },
+      );
     }
     const id = row[pId]!;
     const pos = index.get(id);
@@ -106,7 +138,11 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
       without++;
       return;
     }
-    if (matched[pos]) throw new InvalidInputError(`predictions file ${opts.predictions}, line ${line}: id ${JSON.stringify(id)} appears twice`, { code: 'E_DUPLICATE_ID', hint: 'Each id must have one prediction; deduplicate the file.' });
+    if (matched[pos])
+      throw new InvalidInputError(
+        `predictions file ${opts.predictions}, line ${line}: id ${JSON.stringify(id)} appears twice`,
+        { code: 'E_DUPLICATE_ID', hint: 'Each id must have one prediction; deduplicate the file.' },
+      );
     matched[pos] = 1;
     const y = values[pos]!;
     add(all, p, y);
@@ -114,8 +150,16 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
       const s = row[pSlice]!;
       let acc = slices.get(s);
       if (!acc) {
-        if (s === ALL_SLICE) throw new InvalidInputError(`slice value "${ALL_SLICE}" is reserved for the whole batch`, { code: 'E_BAD_SLICE', hint: 'Rename that slice value in the predictions file.' });
-        if (slices.size === MAX_SLICES) throw new InvalidInputError(`--slice-column ${opts.sliceColumn} has more than ${MAX_SLICES} distinct values`, { code: 'E_TOO_MANY_SLICES', hint: 'Slice by a column with few values (region, segment), not an id.' });
+        if (s === ALL_SLICE)
+          throw new InvalidInputError(`slice value "${ALL_SLICE}" is reserved for the whole batch`, {
+            code: 'E_BAD_SLICE',
+            hint: 'Rename that slice value in the predictions file.',
+          });
+        if (slices.size === MAX_SLICES)
+          throw new InvalidInputError(
+            `--slice-column ${opts.sliceColumn} has more than ${MAX_SLICES} distinct values`,
+            { code: 'E_TOO_MANY_SLICES', hint: 'Slice by a column with few values (region, segment), not an id.' },
+          );
         acc = make();
         slices.set(s, acc);
       }
@@ -133,24 +177,46 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   }
   const report: ScoreReport = {
     task,
-    rows: { predictions: nPreds, labels: nLabels, matched: all.n, predictionsWithoutLabel: without, labelsWithoutPrediction: unmatched, unmatchedLabelIds: unmatchedIds },
+    rows: {
+      predictions: nPreds,
+      labels: nLabels,
+      matched: all.n,
+      predictionsWithoutLabel: without,
+      labelsWithoutPrediction: unmatched,
+      unmatchedLabelIds: unmatchedIds,
+    },
     metrics: all.result(),
-    slices: Object.fromEntries([...slices].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([s, acc]) => [s, { n: acc.n, metrics: acc.result() }])),
+    slices: Object.fromEntries(
+      [...slices]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([s, acc]) => [s, { n: acc.n, metrics: acc.result() }]),
+    ),
   };
   if (unmatched > 0 && !opts.allowUnmatched) {
-    throw new InvalidInputError(`${unmatched} of ${nLabels} labels have no prediction with the same ${opts.idColumn} (e.g. ${unmatchedIds.slice(0, 5).map((i) => JSON.stringify(i)).join(', ')}); nothing was recorded`, {
-      code: 'E_UNMATCHED_LABELS',
-      hint: 'Check that both files use the same ids and cover the same period; pass --allow-unmatched-labels to record the metrics of the matched rows anyway.',
-      details: report.rows,
-    });
+    throw new InvalidInputError(
+      `${unmatched} of ${nLabels} labels have no prediction with the same ${opts.idColumn} (e.g. ${unmatchedIds
+        .slice(0, 5)
+        .map((i) => JSON.stringify(i))
+        .join(', ')}); nothing was recorded`,
+      {
+        code: 'E_UNMATCHED_LABELS',
+        hint: 'Check that both files use the same ids and cover the same period; pass --allow-unmatched-labels to record the metrics of the matched rows anyway.',
+        details: report.rows,
+      },
+    );
   }
-  if (all.n === 0) throw new InvalidInputError(`no prediction in ${opts.predictions} has a label in ${opts.labels}`, { code: 'E_NO_MATCHES', hint: `Check the --id column (${opts.idColumn}) in both files.` });
+  if (all.n === 0)
+    throw new InvalidInputError(`no prediction in ${opts.predictions} has a label in ${opts.labels}`, {
+      code: 'E_NO_MATCHES',
+      hint: `Check the --id column (${opts.idColumn}) in both files.`,
+    });
   return report;
 }
 
 /** The observations a score report records: every metric for the whole batch and per slice. */
 export function scoreObservations(report: ScoreReport): { metric: string; slice: string; value: number }[] {
   const out = Object.entries(report.metrics).map(([metric, value]) => ({ metric, slice: ALL_SLICE, value }));
-  for (const [slice, s] of Object.entries(report.slices)) for (const [metric, value] of Object.entries(s.metrics)) out.push({ metric, slice, value });
+  for (const [slice, s] of Object.entries(report.slices))
+    for (const [metric, value] of Object.entries(s.metrics)) out.push({ metric, slice, value });
   return out;
 }

@@ -45,11 +45,19 @@ export function parseSince(text: string, now: Date): string {
   const rel = /^(\d+)([mhdw])$/.exec(text.trim());
   if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]!]!).toISOString();
   const when = Date.parse(text);
-  if (Number.isNaN(when)) throw new InvalidInputError(`--since ${JSON.stringify(text)} is neither a time nor a duration`, { code: 'E_BAD_TIME', hint: 'Use 7d, 24h, 30m, 2w, or an ISO time such as 2026-11-17T00:00:00Z.' });
+  if (Number.isNaN(when))
+    throw new InvalidInputError(`--since ${JSON.stringify(text)} is neither a time nor a duration`, {
+      code: 'E_BAD_TIME',
+      hint: 'Use 7d, 24h, 30m, 2w, or an ISO time such as 2026-11-17T00:00:00Z.',
+    });
   return new Date(when).toISOString();
 }
 
-export function series(reg: Registry, target: Target, opts: { since?: string | undefined; metric?: string | undefined; slice?: string | undefined } = {}): SeriesReport {
+export function series(
+  reg: Registry,
+  target: Target,
+  opts: { since?: string | undefined; metric?: string | undefined; slice?: string | undefined } = {},
+): SeriesReport {
   return reg.read(() => {
     const artifact = getArtifact(reg, target.name);
     const where = ['artifact_id = ?', 'stage = ?'];
@@ -67,8 +75,17 @@ export function series(reg: Registry, target: Target, opts: { since?: string | u
       args.push(opts.since);
     }
     const rows = reg.db
-      .prepare(`SELECT metric, slice, version, value, at, source FROM observations WHERE ${where.join(' AND ')} ORDER BY metric, slice, at, id`)
-      .iterate(...args) as IterableIterator<{ metric: string; slice: string; version: string; value: number; at: string; source: string }>;
+      .prepare(
+        `SELECT metric, slice, version, value, at, source FROM observations WHERE ${where.join(' AND ')} ORDER BY metric, slice, at, id`,
+      )
+      .iterate(...args) as IterableIterator<{
+      metric: string;
+      slice: string;
+      version: string;
+      value: number;
+      at: string;
+      source: string;
+    }>;
     const out: Series[] = [];
     let cur: Series | undefined;
     let seg: (Segment & { sum: number }) | undefined;
@@ -96,9 +113,20 @@ export function series(reg: Registry, target: Target, opts: { since?: string | u
       seg.points.push({ at: r.at, value: r.value, source: r.source });
     }
     close();
-    const changes = (reg.db
-      .prepare(`SELECT kind, from_version, version, actor, reason, at FROM events WHERE artifact_id = ? AND stage = ? AND kind IN ('promote', 'rollback') ${opts.since ? 'AND at >= ?' : ''} ORDER BY id`)
-      .all(...(opts.since ? [artifact.id, target.stage, opts.since] : [artifact.id, target.stage])) as { kind: string; from_version: string | null; version: string | null; actor: string; reason: string | null; at: string }[]).map((e) => ({
+    const changes = (
+      reg.db
+        .prepare(
+          `SELECT kind, from_version, version, actor, reason, at FROM events WHERE artifact_id = ? AND stage = ? AND kind IN ('promote', 'rollback') ${opts.since ? 'AND at >= ?' : ''} ORDER BY id`,
+        )
+        .all(...(opts.since ? [artifact.id, target.stage, opts.since] : [artifact.id, target.stage])) as {
+        kind: string;
+        from_version: string | null;
+        version: string | null;
+        actor: string;
+        reason: string | null;
+        at: string;
+      }[]
+    ).map((e) => ({
       at: e.at,
       kind: e.kind,
       from: e.from_version,

@@ -20,14 +20,22 @@ export interface ConfigKey {
 
 export function oneOf(...allowed: string[]): (value: string, key: string) => string {
   return (value, key) => {
-    if (!allowed.includes(value)) throw new InvalidInputError(`${key} takes ${allowed.join(' or ')}, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE', hint: `e.g. mlreg config set ${key} ${allowed[0]}` });
+    if (!allowed.includes(value))
+      throw new InvalidInputError(`${key} takes ${allowed.join(' or ')}, not ${JSON.stringify(value)}`, {
+        code: 'E_BAD_CONFIG_VALUE',
+        hint: `e.g. mlreg config set ${key} ${allowed[0]}`,
+      });
     return value;
   };
 }
 
 export function nonNegativeNumber(value: string, key: string): string {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidInputError(`${key} takes a number ≥ 0, not ${JSON.stringify(value)}`, { code: 'E_BAD_CONFIG_VALUE', hint: `e.g. mlreg config set ${key} 0.1` });
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidInputError(`${key} takes a number ≥ 0, not ${JSON.stringify(value)}`, {
+      code: 'E_BAD_CONFIG_VALUE',
+      hint: `e.g. mlreg config set ${key} 0.1`,
+    });
   return String(n);
 }
 
@@ -36,10 +44,13 @@ export function stageOrder(value: string, key: string): string {
   const stages = value.split(',').map((s) => s.trim());
   const bad = stages.find((s) => !STAGE_RE.test(s) || s === 'latest');
   if (stages.length < 2 || bad !== undefined || new Set(stages).size !== stages.length) {
-    throw new InvalidInputError(`${key} takes two or more distinct stage names separated by commas, not ${JSON.stringify(value)}`, {
-      code: 'E_BAD_CONFIG_VALUE',
-      hint: 'For example: mlreg config set stage.order staging,production',
-    });
+    throw new InvalidInputError(
+      `${key} takes two or more distinct stage names separated by commas, not ${JSON.stringify(value)}`,
+      {
+        code: 'E_BAD_CONFIG_VALUE',
+        hint: 'For example: mlreg config set stage.order staging,production',
+      },
+    );
   }
   return stages.join(',');
 }
@@ -61,7 +72,8 @@ export const CONFIG_KEYS: ConfigKey[] = [
   {
     pattern: /^stage\.order$/,
     example: 'stage.order',
-    describe: 'stages a model version must pass through in order: it must have held the previous one (promote --force overrides)',
+    describe:
+      'stages a model version must pass through in order: it must have held the previous one (promote --force overrides)',
     validate: stageOrder,
   },
 ];
@@ -71,7 +83,9 @@ function keySpec(key: string): ConfigKey {
   if (!spec) {
     throw new InvalidInputError(`unknown setting ${JSON.stringify(key)}`, {
       code: 'E_UNKNOWN_CONFIG_KEY',
-      hint: CONFIG_KEYS.length ? `Known settings: ${CONFIG_KEYS.map((k) => k.example).join(', ')}.` : 'This mlreg has no settings yet.',
+      hint: CONFIG_KEYS.length
+        ? `Known settings: ${CONFIG_KEYS.map((k) => k.example).join(', ')}.`
+        : 'This mlreg has no settings yet.',
     });
   }
   return spec;
@@ -84,15 +98,26 @@ export function configList(reg: Registry): Record<string, string> {
 
 export function configGet(reg: Registry, key: string): string {
   const value = reg.getConfig(key);
-  if (value === undefined) throw new NotFoundError(`setting ${key} is not set`, { code: 'E_CONFIG_NOT_SET', hint: 'See what is set with `mlreg config list`.' });
+  if (value === undefined)
+    throw new NotFoundError(`setting ${key} is not set`, {
+      code: 'E_CONFIG_NOT_SET',
+      hint: 'See what is set with `mlreg config list`.',
+    });
   return value;
 }
 
-export function configSet(reg: Registry, key: string, value: string, actor: string): { key: string; value: string; previous: string | null } {
+export function configSet(
+  reg: Registry,
+  key: string,
+  value: string,
+  actor: string,
+): { key: string; value: string; previous: string | null } {
   const normalised = keySpec(key).validate(value, key);
   return reg.write(() => {
     const previous = reg.getConfig(key) ?? null;
-    reg.db.prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, normalised);
+    reg.db
+      .prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, normalised);
     logConfigChange(reg, key, previous, normalised, actor);
     return { key, value: normalised, previous };
   });

@@ -29,7 +29,10 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
     if (userVersion > current) {
       throw new InvalidInputError(
         `the registry index ${file} is format ${userVersion}, newer than this mlreg understands (format ${current})`,
-        { code: 'E_FORMAT_TOO_NEW', hint: 'Upgrade mlreg (npm install -g mlreg@latest) to use this registry; nothing was changed.' },
+        {
+          code: 'E_FORMAT_TOO_NEW',
+          hint: 'Upgrade mlreg (npm install -g mlreg@latest) to use this registry; nothing was changed.',
+        },
       );
     }
     if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
@@ -74,7 +77,13 @@ export function translateSqliteError(err: unknown, file: string): unknown {
       cause: err,
     });
   }
-  if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
+  if (
+    code === 'SQLITE_READONLY' ||
+    code.startsWith('SQLITE_READONLY_') ||
+    code === 'SQLITE_CANTOPEN' ||
+    code === 'SQLITE_PERM' ||
+    code === 'SQLITE_AUTH'
+  ) {
     return new InvalidInputError(`cannot open the registry index ${file} for writing (${err.message})`, {
       code: 'E_PERMISSION',
       hint: 'Check the owner and permissions of the registry folder and mlreg.db (ls -l); mlreg needs to write mlreg.db, mlreg.db-wal and mlreg.db-shm.',

@@ -62,7 +62,11 @@ export interface HistoryOptions {
 }
 
 /** Who moved which stage where, when and why; newest first. */
-export function history(reg: Registry, name: string, opts: HistoryOptions = {}): { name: string; events: HistoryEntry[] } {
+export function history(
+  reg: Registry,
+  name: string,
+  opts: HistoryOptions = {},
+): { name: string; events: HistoryEntry[] } {
   return reg.read(() => {
     const artifact = getArtifact(reg, name);
     const where = ['artifact_id = ?'];
@@ -75,8 +79,20 @@ export function history(reg: Registry, name: string, opts: HistoryOptions = {}):
     }
     const limit = opts.limit && opts.limit > 0 ? `LIMIT ${Math.floor(opts.limit)}` : '';
     const rows = reg.db
-      .prepare(`SELECT id, kind, stage, version, from_version, actor, reason, at, details FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC ${limit}`)
-      .all(...args) as { id: number; kind: string; stage: string | null; version: string | null; from_version: string | null; actor: string; reason: string | null; at: string; details: string | null }[];
+      .prepare(
+        `SELECT id, kind, stage, version, from_version, actor, reason, at, details FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC ${limit}`,
+      )
+      .all(...args) as {
+      id: number;
+      kind: string;
+      stage: string | null;
+      version: string | null;
+      from_version: string | null;
+      actor: string;
+      reason: string | null;
+      at: string;
+      details: string | null;
+    }[];
     return {
       name: artifact.name,
       events: rows.map((r) => ({

@@ -19,7 +19,11 @@ export function loadMigrations(): Migration[] {
   const list = readdirSync(MIGRATIONS_DIR)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 4)), name: f.replace(/\.sql$/, ''), sql: readFileSync(join(MIGRATIONS_DIR, f), 'utf8') }));
+    .map((f) => ({
+      version: Number(f.slice(0, 4)),
+      name: f.replace(/\.sql$/, ''),
+      sql: readFileSync(join(MIGRATIONS_DIR, f), 'utf8'),
+    }));
   list.forEach((m, i) => {
     if (i > 0 && m.version <= list[i - 1]!.version) throw new Error(`migration ${m.name} repeats number ${m.version}`);
   });

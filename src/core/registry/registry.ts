@@ -1,4 +1,16 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openDb, translateSqliteError, type Db } from './db.js';
@@ -91,7 +103,9 @@ export class Registry {
     }
     try {
       if (existsSync(root) && !statSync(root).isDirectory()) {
-        throw new InvalidInputError(`${root} exists and is not a folder`, { hint: 'Choose a folder path for the registry.' });
+        throw new InvalidInputError(`${root} exists and is not a folder`, {
+          hint: 'Choose a folder path for the registry.',
+        });
       }
       for (const sub of ['', 'objects', 'objects/sha256', 'tmp']) mkdirSync(join(root, sub), { recursive: true });
       const db = openDb(join(root, DB_FILE), { busyTimeoutMs: runtime.busyTimeoutMs, create: true });

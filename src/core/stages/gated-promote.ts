@@ -32,15 +32,26 @@ export type GatedMove = StageMove & { gate?: GateReport; policy?: PolicyReport; 
 
 export async function promoteGated(reg: Registry, opts: GatedPromoteOptions): Promise<GatedMove> {
   const { gate, force, evalCommand, ...base } = opts;
-  if (evalCommand && !gate) throw new UsageError('--eval-cmd goes with --if-better METRIC --on DATASET_REF', { code: 'E_BAD_GATE', hint: 'It evaluates whichever side lacks the evaluation the gate needs.' });
-  if (evalCommand && opts.dryRun) throw new UsageError('--eval-cmd records evaluations, so it cannot be combined with --dry-run', { code: 'E_BAD_GATE', hint: 'Run `mlreg eval run` first, then promote --dry-run.' });
+  if (evalCommand && !gate)
+    throw new UsageError('--eval-cmd goes with --if-better METRIC --on DATASET_REF', {
+      code: 'E_BAD_GATE',
+      hint: 'It evaluates whichever side lacks the evaluation the gate needs.',
+    });
+  if (evalCommand && opts.dryRun)
+    throw new UsageError('--eval-cmd records evaluations, so it cannot be combined with --dry-run', {
+      code: 'E_BAD_GATE',
+      hint: 'Run `mlreg eval run` first, then promote --dry-run.',
+    });
   const gates = gate ? await import('../evaluations/gates.js') : undefined;
   if (gate) gates!.validateGateSpec(gate);
 
   let spec = gate;
   let evaluated: EvalRunResult | undefined;
   if (gate && evalCommand) {
-    const [{ evalRun }, evaluations] = await Promise.all([import('../evaluations/run.js'), import('../evaluations/record.js')]);
+    const [{ evalRun }, evaluations] = await Promise.all([
+      import('../evaluations/run.js'),
+      import('../evaluations/record.js'),
+    ]);
     const plan = reg.read(() => planEvaluations(reg, evaluations, gate, base.ref, base.stage));
     // Pin the dataset version that was evaluated, so the gate compares exactly those values.
     spec = { ...gate, dataset: plan.dataset };
@@ -70,11 +81,20 @@ export async function promoteGated(reg: Registry, opts: GatedPromoteOptions): Pr
       }
       if (!policy && !gateReport && !force) return undefined;
       // What the promote event records: the gate report, the policy check, and --force.
-      return { ...(gateReport ? { gate: gateReport } : {}), ...(policy ? { policy } : {}), ...(force ? { force: true } : {}) };
+      return {
+        ...(gateReport ? { gate: gateReport } : {}),
+        ...(policy ? { policy } : {}),
+        ...(force ? { force: true } : {}),
+      };
     },
   });
   const { guard: _details, ...plain } = move;
-  return { ...plain, ...(gateReport ? { gate: gateReport } : {}), ...(policy ? { policy } : {}), ...(evaluated ? { evaluated } : {}) };
+  return {
+    ...plain,
+    ...(gateReport ? { gate: gateReport } : {}),
+    ...(policy ? { policy } : {}),
+    ...(evaluated ? { evaluated } : {}),
+  };
 }
 
 /** Which of challenger and current holder lack the gate's metric on the dataset (on the slices it needs). */
@@ -87,7 +107,9 @@ function planEvaluations(
 ): { dataset: VersionRecord; missing: VersionRecord[] } {
   const challenger = resolveRef(reg, ref);
   const dataset = typeof gate.dataset === 'string' ? resolveRef(reg, gate.dataset) : gate.dataset;
-  const holder = reg.db.prepare('SELECT version_id FROM stages WHERE artifact_id = ? AND stage = ?').get(challenger.artifactId, stage) as { version_id: number } | undefined;
+  const holder = reg.db
+    .prepare('SELECT version_id FROM stages WHERE artifact_id = ? AND stage = ?')
+    .get(challenger.artifactId, stage) as { version_id: number } | undefined;
   const sides = [challenger];
   if (holder && holder.version_id !== challenger.id) {
     const current = resolveRef(reg, `${challenger.name}@${stage}`);
@@ -95,7 +117,9 @@ function planEvaluations(
   }
   const needed = gate.allSlices ? [DEFAULT_SLICE] : gate.slices?.length ? gate.slices : [DEFAULT_SLICE];
   const missing = sides.filter((v) => {
-    const have = new Set(latestEvaluations(reg, v.id, { datasetVersionId: dataset.id, metric: gate.metric }).map((e) => e.slice));
+    const have = new Set(
+      latestEvaluations(reg, v.id, { datasetVersionId: dataset.id, metric: gate.metric }).map((e) => e.slice),
+    );
     return needed.some((s) => !have.has(s));
   });
   return { dataset, missing };

@@ -26,21 +26,39 @@ export function stageOrder(reg: Registry): string[] | undefined {
 }
 
 /** Check the order for a promotion; undefined when no rule applies. Throws (exit 1) when it is not met and not forced. */
-export function checkStagePolicy(reg: Registry, version: VersionRecord, stage: string, force: boolean): PolicyReport | undefined {
+export function checkStagePolicy(
+  reg: Registry,
+  version: VersionRecord,
+  stage: string,
+  force: boolean,
+): PolicyReport | undefined {
   if (version.kind !== 'model') return undefined;
   const order = stageOrder(reg);
   const at = order?.indexOf(stage) ?? -1;
   if (!order || at <= 0) return undefined;
   const requires = order[at - 1]!;
   const held =
-    reg.db.prepare(`SELECT 1 FROM events WHERE version_id = ? AND stage = ? AND kind IN ('promote', 'rollback') LIMIT 1`).get(version.id, requires) !== undefined;
-  const report: PolicyReport = { kind: 'stage-order', order, stage, requires, held, forced: !held && force, version: { name: version.name, version: version.version } };
+    reg.db
+      .prepare(`SELECT 1 FROM events WHERE version_id = ? AND stage = ? AND kind IN ('promote', 'rollback') LIMIT 1`)
+      .get(version.id, requires) !== undefined;
+  const report: PolicyReport = {
+    kind: 'stage-order',
+    order,
+    stage,
+    requires,
+    held,
+    forced: !held && force,
+    version: { name: version.name, version: version.version },
+  };
   if (!held && !force) {
-    throw new GateNotMetError(`${version.name}@${version.version} has never held ${requires}; the stage order of this registry (${order.join(' → ')}) puts ${requires} before ${stage}`, {
-      code: 'E_STAGE_ORDER',
-      hint: `Promote it to ${requires} first (mlreg promote ${version.name}@${version.version} --to ${requires}), or pass --force to override (logged). Nothing was changed.`,
-      details: report,
-    });
+    throw new GateNotMetError(
+      `${version.name}@${version.version} has never held ${requires}; the stage order of this registry (${order.join(' → ')}) puts ${requires} before ${stage}`,
+      {
+        code: 'E_STAGE_ORDER',
+        hint: `Promote it to ${requires} first (mlreg promote ${version.name}@${version.version} --to ${requires}), or pass --force to override (logged). Nothing was changed.`,
+        details: report,
+      },
+    );
   }
   return report;
 }

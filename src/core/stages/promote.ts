@@ -56,7 +56,9 @@ interface StageRow {
 }
 
 function currentStage(reg: Registry, artifactId: number, stage: string): StageRow | undefined {
-  return reg.db.prepare('SELECT version_id, event_id FROM stages WHERE artifact_id = ? AND stage = ?').get(artifactId, stage) as StageRow | undefined;
+  return reg.db
+    .prepare('SELECT version_id, event_id FROM stages WHERE artifact_id = ? AND stage = ?')
+    .get(artifactId, stage) as StageRow | undefined;
 }
 
 function checkExpect(expect: string | undefined, current: VersionRecord | null, name: string, stage: string): void {
@@ -92,14 +94,25 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
       });
     }
     if (opts.stage === DEFAULT_STAGE && semver.prerelease(version.version) !== null && !opts.allowPrerelease) {
-      throw new UsageError(`${version.name}@${version.version} is a prerelease; it does not go to ${DEFAULT_STAGE} by accident`, {
-        code: 'E_PRERELEASE',
-        hint: 'Pass --allow-prerelease if you mean it, or promote it to staging or canary first.',
-      });
+      throw new UsageError(
+        `${version.name}@${version.version} is a prerelease; it does not go to ${DEFAULT_STAGE} by accident`,
+        {
+          code: 'E_PRERELEASE',
+          hint: 'Pass --allow-prerelease if you mean it, or promote it to staging or canary first.',
+        },
+      );
     }
     const guardResult = opts.guard?.({ version, current });
     const at = reg.nowIso();
-    const base = { name: version.name, stage: opts.stage, from: current?.version ?? null, to: version.version, actor: opts.actor, reason: opts.reason ?? null, at };
+    const base = {
+      name: version.name,
+      stage: opts.stage,
+      from: current?.version ?? null,
+      to: version.version,
+      actor: opts.actor,
+      reason: opts.reason ?? null,
+      at,
+    };
     const extra = guardResult === undefined ? {} : { guard: guardResult };
     if (opts.dryRun) return { ...base, ...extra, changed: false, dryRun: true, eventId: null };
     if (current?.id === version.id) {
@@ -157,10 +170,15 @@ interface ChainLink {
 
 function link(reg: Registry, eventId: number | null): ChainLink | undefined {
   if (eventId === null) return undefined;
-  return reg.db.prepare('SELECT id, version_id, below_event_id FROM events WHERE id = ?').get(eventId) as ChainLink | undefined;
+  return reg.db.prepare('SELECT id, version_id, below_event_id FROM events WHERE id = ?').get(eventId) as
+    | ChainLink
+    | undefined;
 }
 
-export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { skipped: { version: string; why: string }[] } {
+export function rollback(
+  reg: Registry,
+  opts: RollbackOptions,
+): StageMove & { skipped: { version: string; why: string }[] } {
   const stage = validateStage(opts.stage ?? DEFAULT_STAGE);
   const run = () => {
     const artifact = getArtifact(reg, opts.name);
@@ -207,29 +225,50 @@ export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { sk
       to = wanted;
       belowEventId = cur.event_id;
     } else {
-      throw new ConflictError(`${artifact.name}@${stage} has nowhere to roll back to: no earlier usable version held it`, {
-        code: 'E_NO_ROLLBACK_TARGET',
-        hint: skipped.length
-          ? `Skipped: ${skipped.map((s) => `${s.version} (${s.why})`).join(', ')}. Use --to VERSION to choose one explicitly.`
-          : `Only ${current.version} ever held ${stage}. Use --to VERSION to choose one explicitly.`,
-        details: { stage, current: current.version, skipped },
-      });
+      throw new ConflictError(
+        `${artifact.name}@${stage} has nowhere to roll back to: no earlier usable version held it`,
+        {
+          code: 'E_NO_ROLLBACK_TARGET',
+          hint: skipped.length
+            ? `Skipped: ${skipped.map((s) => `${s.version} (${s.why})`).join(', ')}. Use --to VERSION to choose one explicitly.`
+            : `Only ${current.version} ever held ${stage}. Use --to VERSION to choose one explicitly.`,
+          details: { stage, current: current.version, skipped },
+        },
+      );
     }
     if (to.id === current.id) {
-      throw new ConflictError(`${artifact.name}@${stage} already holds ${to.version}`, { code: 'E_NOTHING_TO_DO', hint: 'Nothing was changed.' });
-    }
-    if (to.deprecated) {
-      throw new ConflictError(`${artifact.name}@${to.version} is deprecated`, { code: 'E_DEPRECATED', hint: 'Choose a version that is not deprecated, or undeprecate it first.' });
-    }
-    if (opts.expectTarget !== undefined && to.version !== opts.expectTarget) {
-      throw new ConflictError(`${artifact.name}@${stage} would now roll back to ${to.version}, not ${opts.expectTarget} as planned: its history moved meanwhile`, {
-        code: 'E_STAGE_MOVED',
-        hint: `Nothing was changed. Look at \`mlreg history ${artifact.name} --stage ${stage}\` and decide again.`,
-        details: { stage, expectedTarget: opts.expectTarget, actualTarget: to.version },
+      throw new ConflictError(`${artifact.name}@${stage} already holds ${to.version}`, {
+        code: 'E_NOTHING_TO_DO',
+        hint: 'Nothing was changed.',
       });
     }
+    if (to.deprecated) {
+      throw new ConflictError(`${artifact.name}@${to.version} is deprecated`, {
+        code: 'E_DEPRECATED',
+        hint: 'Choose a version that is not deprecated, or undeprecate it first.',
+      });
+    }
+    if (opts.expectTarget !== undefined && to.version !== opts.expectTarget) {
+      throw new ConflictError(
+        `${artifact.name}@${stage} would now roll back to ${to.version}, not ${opts.expectTarget} as planned: its history moved meanwhile`,
+        {
+          code: 'E_STAGE_MOVED',
+          hint: `Nothing was changed. Look at \`mlreg history ${artifact.name} --stage ${stage}\` and decide again.`,
+          details: { stage, expectedTarget: opts.expectTarget, actualTarget: to.version },
+        },
+      );
+    }
     const at = reg.nowIso();
-    const base = { name: artifact.name, stage, from: current.version, to: to.version, actor: opts.actor, reason: opts.reason ?? null, at, skipped };
+    const base = {
+      name: artifact.name,
+      stage,
+      from: current.version,
+      to: to.version,
+      actor: opts.actor,
+      reason: opts.reason ?? null,
+      at,
+      skipped,
+    };
     if (opts.dryRun) return { ...base, changed: false, dryRun: true, eventId: null };
     const eventId = insertEvent(reg, {
       artifactId: artifact.id,
@@ -257,7 +296,10 @@ export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { sk
 export function stagesAt(reg: Registry, artifactId: number, at: string): Record<string, string> {
   const when = Date.parse(at);
   if (Number.isNaN(when)) {
-    throw new InvalidInputError(`--at ${JSON.stringify(at)} is not a date or time`, { code: 'E_BAD_TIME', hint: 'Use ISO 8601, e.g. 2026-11-24T09:30:00Z or 2026-11-24.' });
+    throw new InvalidInputError(`--at ${JSON.stringify(at)} is not a date or time`, {
+      code: 'E_BAD_TIME',
+      hint: 'Use ISO 8601, e.g. 2026-11-24T09:30:00Z or 2026-11-24.',
+    });
   }
   const iso = new Date(when).toISOString();
   const rows = reg.db

@@ -53,9 +53,17 @@ class DryRunRollback extends Error {
 
 export function gc(reg: Registry, opts: GcOptions): GcReport {
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
-  const report: GcReport = { dryRun: !!opts.dryRun, versionsDeleted: [], versionsKept: [], objectsRemoved: 0, bytesFreed: 0, objectsInGrace: 0, tempFilesRemoved: 0 };
+  const report: GcReport = {
+    dryRun: !!opts.dryRun,
+    versionsDeleted: [],
+    versionsKept: [],
+    objectsRemoved: 0,
+    bytesFreed: 0,
+    objectsInGrace: 0,
+    tempFilesRemoved: 0,
+  };
   const sweep = (remove: boolean): void => {
-    const live = new Set((reg.db.prepare('SELECT DISTINCT digest FROM version_objects').pluck().all() as string[]));
+    const live = new Set(reg.db.prepare('SELECT DISTINCT digest FROM version_objects').pluck().all() as string[]);
     const cutoff = reg.runtime.now().getTime() - graceMs;
     for (const o of listObjectFiles(reg)) {
       if (live.has(o.digest)) continue;
@@ -94,7 +102,12 @@ export function gc(reg: Registry, opts: GcOptions): GcReport {
       kind: 'gc',
       actor: opts.actor,
       at: reg.nowIso(),
-      details: { objectsRemoved: report.objectsRemoved, bytesFreed: report.bytesFreed, versionsDeleted: report.versionsDeleted, keepLast: opts.keepLast ?? null },
+      details: {
+        objectsRemoved: report.objectsRemoved,
+        bytesFreed: report.bytesFreed,
+        versionsDeleted: report.versionsDeleted,
+        keepLast: opts.keepLast ?? null,
+      },
     });
   });
   return report;
@@ -105,16 +118,24 @@ function retain(reg: Registry, opts: GcOptions, report: GcReport): void {
   const keep = opts.keepLast!;
   const days = opts.stagedWithinDays ?? DEFAULT_STAGED_WITHIN_DAYS;
   const since = new Date(reg.runtime.now().getTime() - days * 86_400_000).toISOString();
-  const artifacts = reg.db.prepare('SELECT id, name FROM artifacts ORDER BY name').all() as { id: number; name: string }[];
+  const artifacts = reg.db.prepare('SELECT id, name FROM artifacts ORDER BY name').all() as {
+    id: number;
+    name: string;
+  }[];
   const versionsOf = reg.db.prepare('SELECT id, version FROM versions WHERE artifact_id = ?');
   const staged = reg.db.prepare('SELECT 1 FROM stages WHERE version_id = ?').pluck();
-  const recentlyStaged = reg.db.prepare("SELECT 1 FROM events WHERE kind IN ('promote', 'rollback') AND (version_id = ? OR from_version_id = ?) AND at >= ? LIMIT 1").pluck();
+  const recentlyStaged = reg.db
+    .prepare(
+      "SELECT 1 FROM events WHERE kind IN ('promote', 'rollback') AND (version_id = ? OR from_version_id = ?) AND at >= ? LIMIT 1",
+    )
+    .pluck();
   for (const a of artifacts) {
     const rows = semver.sortDescending(versionsOf.all(a.id) as { id: number; version: string }[], (r) => r.version);
     for (const v of rows.slice(keep)) {
       const who = { name: a.name, version: v.version };
       if (staged.get(v.id)) report.versionsKept.push({ ...who, why: 'holds a stage' });
-      else if (recentlyStaged.get(v.id, v.id, since)) report.versionsKept.push({ ...who, why: `held a stage within ${days} days` });
+      else if (recentlyStaged.get(v.id, v.id, since))
+        report.versionsKept.push({ ...who, why: `held a stage within ${days} days` });
       else {
         try {
           deleteVersion(reg, `${a.name}@${v.version}`, { actor: opts.actor, reason: `gc --keep-last ${keep}` });

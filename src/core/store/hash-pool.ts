@@ -7,7 +7,11 @@ import type { HashReply } from './hash-worker.js';
  * next file as soon as it finishes the last, largest files first so the tail stays short.
  * `onResult` sees each answer as it arrives.
  */
-export async function hashFiles<T extends { path: string; size: number }>(items: readonly T[], onResult: (item: T, reply: HashReply) => void, opts: { workers?: number } = {}): Promise<void> {
+export async function hashFiles<T extends { path: string; size: number }>(
+  items: readonly T[],
+  onResult: (item: T, reply: HashReply) => void,
+  opts: { workers?: number } = {},
+): Promise<void> {
   if (items.length === 0) return;
   const queue = [...items].sort((a, b) => b.size - a.size);
   const count = Math.max(1, Math.min(opts.workers ?? availableParallelism(), queue.length));

@@ -40,7 +40,10 @@ export function normaliseMode(mode: number): number {
 }
 
 /** List the regular files of a file or folder, refusing what a version cannot hold. */
-export async function walkSource(source: string, opts: WalkOptions = {}): Promise<{ type: 'file' | 'dir'; files: SourceFile[] }> {
+export async function walkSource(
+  source: string,
+  opts: WalkOptions = {},
+): Promise<{ type: 'file' | 'dir'; files: SourceFile[] }> {
   let st: Stats;
   try {
     st = opts.followSymlinks ? await stat(source) : await lstat(source);
@@ -49,7 +52,10 @@ export async function walkSource(source: string, opts: WalkOptions = {}): Promis
   }
   if (st.isSymbolicLink()) throw symlinkRefused(source);
   if (st.isFile()) {
-    return { type: 'file', files: [{ path: basename(source), abs: source, size: st.size, mode: normaliseMode(st.mode) }] };
+    return {
+      type: 'file',
+      files: [{ path: basename(source), abs: source, size: st.size, mode: normaliseMode(st.mode) }],
+    };
   }
   if (!st.isDirectory()) throw specialRefused(source, st);
   const files: SourceFile[] = [];
@@ -65,13 +71,27 @@ export async function walkSource(source: string, opts: WalkOptions = {}): Promis
   return { type: 'dir', files };
 }
 
-async function walkDir(abs: string, rel: string, depth: number, out: SourceFile[], seen: Set<string>, opts: WalkOptions): Promise<void> {
+async function walkDir(
+  abs: string,
+  rel: string,
+  depth: number,
+  out: SourceFile[],
+  seen: Set<string>,
+  opts: WalkOptions,
+): Promise<void> {
   if (depth > MAX_DEPTH) {
-    throw new InvalidInputError(`${abs} is nested more than ${MAX_DEPTH} folders deep`, { code: 'E_TOO_DEEP', hint: 'Flatten the folder, or check for a symlink loop.' });
+    throw new InvalidInputError(`${abs} is nested more than ${MAX_DEPTH} folders deep`, {
+      code: 'E_TOO_DEEP',
+      hint: 'Flatten the folder, or check for a symlink loop.',
+    });
   }
   if (opts.followSymlinks) {
     const real = await realpath(abs);
-    if (seen.has(real)) throw new InvalidInputError(`symlink loop at ${abs}`, { code: 'E_SYMLINK_LOOP', hint: 'Remove the link that points back up the tree.' });
+    if (seen.has(real))
+      throw new InvalidInputError(`symlink loop at ${abs}`, {
+        code: 'E_SYMLINK_LOOP',
+        hint: 'Remove the link that points back up the tree.',
+      });
     seen.add(real);
   }
   let names: string[];
@@ -113,7 +133,13 @@ function symlinkRefused(path: string): InvalidInputError {
 }
 
 function specialRefused(path: string, st: Stats): InvalidInputError {
-  const what = st.isSocket() ? 'a socket' : st.isFIFO() ? 'a named pipe' : st.isBlockDevice() || st.isCharacterDevice() ? 'a device' : 'not a regular file';
+  const what = st.isSocket()
+    ? 'a socket'
+    : st.isFIFO()
+      ? 'a named pipe'
+      : st.isBlockDevice() || st.isCharacterDevice()
+        ? 'a device'
+        : 'not a regular file';
   return new InvalidInputError(`${path} is ${what}: only regular files and folders can be registered`, {
     code: 'E_SPECIAL_FILE',
     hint: 'Point to the model file or the folder of its files.',
@@ -142,14 +168,28 @@ export function parseManifest(bytes: Buffer, digest: string): Manifest {
   try {
     m = JSON.parse(bytes.toString('utf8')) as Manifest;
   } catch {
-    throw new InvalidInputError(`manifest sha256:${digest} is not valid JSON`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
+    throw new InvalidInputError(`manifest sha256:${digest} is not valid JSON`, {
+      code: 'E_MANIFEST_BAD',
+      hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.',
+    });
   }
   if (m.format !== 1 || (m.type !== 'file' && m.type !== 'dir') || !Array.isArray(m.files)) {
-    throw new InvalidInputError(`manifest sha256:${digest} is not an mlreg manifest of format 1`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
+    throw new InvalidInputError(`manifest sha256:${digest} is not an mlreg manifest of format 1`, {
+      code: 'E_MANIFEST_BAD',
+      hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.',
+    });
   }
   for (const f of m.files) {
-    if (typeof f.path !== 'string' || !isSafeRelativePath(f.path) || !Number.isSafeInteger(f.size) || !/^[0-9a-f]{64}$/.test(f.sha256)) {
-      throw new InvalidInputError(`manifest sha256:${digest} has an invalid entry ${JSON.stringify(f.path)}`, { code: 'E_MANIFEST_BAD', hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.' });
+    if (
+      typeof f.path !== 'string' ||
+      !isSafeRelativePath(f.path) ||
+      !Number.isSafeInteger(f.size) ||
+      !/^[0-9a-f]{64}$/.test(f.sha256)
+    ) {
+      throw new InvalidInputError(`manifest sha256:${digest} has an invalid entry ${JSON.stringify(f.path)}`, {
+        code: 'E_MANIFEST_BAD',
+        hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.',
+      });
     }
   }
   return m;

@@ -1,7 +1,26 @@
 import * as semver from '../lib/semver.js';
 import { ConflictError, InvalidInputError, UsageError } from '../errors.js';
-import { serialiseManifest, walkSource, type Manifest, type ManifestEntry, type SourceFile, type WalkOptions } from '../store/manifest.js';
-import { findArtifact, getArtifact, parseRef, pickLatest, resolveRef, toRecord, validateName, versionsOf, type ArtifactKind, type VersionRecord, type VersionRow } from './refs.js';
+import {
+  serialiseManifest,
+  walkSource,
+  type Manifest,
+  type ManifestEntry,
+  type SourceFile,
+  type WalkOptions,
+} from '../store/manifest.js';
+import {
+  findArtifact,
+  getArtifact,
+  parseRef,
+  pickLatest,
+  resolveRef,
+  toRecord,
+  validateName,
+  versionsOf,
+  type ArtifactKind,
+  type VersionRecord,
+  type VersionRow,
+} from './refs.js';
 import type { Registry } from '../registry/registry.js';
 import { hasObject, putBytes, putFile } from '../store/objects.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
@@ -49,7 +68,10 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   validateName(opts.name);
   validateVersionRequest(opts);
   if (opts.kind !== 'model' && opts.trainedOn?.length) {
-    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', { code: 'E_LINEAGE_KIND', hint: 'Leave --trained-on out when adding a dataset.' });
+    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', {
+      code: 'E_LINEAGE_KIND',
+      hint: 'Leave --trained-on out when adding a dataset.',
+    });
   }
   const trainedOnRefs = (opts.trainedOn ?? []).map((t) => parseRef(t));
   // Refuse early what would fail in the transaction anyway, before storing any bytes.
@@ -69,7 +91,10 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   let bytesWritten = 0;
   const entries: ManifestEntry[] = [];
   for (const f of files) {
-    const stored = await putFile(reg, f.abs, { expectedSize: f.size, onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, total) : undefined });
+    const stored = await putFile(reg, f.abs, {
+      expectedSize: f.size,
+      onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, total) : undefined,
+    });
     if (stored.written) bytesWritten += stored.size;
     doneBefore += f.size;
     entries.push({ path: f.path, size: f.size, mode: f.mode, sha256: stored.digest });
@@ -82,12 +107,19 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   // gc sweeps inside a write transaction; checking here, inside ours, that every object is still in
   // place closes the window between storing the bytes and indexing them (see core/gc.ts). When a
   // concurrent gc took one, store it again and retry.
-  const needed = [...entries.map((e, i) => ({ digest: e.sha256, abs: files[i]!.abs, size: e.size })), { digest: manifestObj.digest, abs: null, size: manifestObj.size }];
+  const needed = [
+    ...entries.map((e, i) => ({ digest: e.sha256, abs: files[i]!.abs, size: e.size })),
+    { digest: manifestObj.digest, abs: null, size: manifestObj.size },
+  ];
   let versionId: number | undefined;
   for (let attempt = 0; ; attempt++) {
     versionId = reg.write(() => (needed.some((n) => !hasObject(reg, n.digest)) ? undefined : indexVersion()));
     if (versionId !== undefined) break;
-    if (attempt >= 3) throw new ConflictError('objects this version needs kept disappearing while it was being added (a concurrent gc?)', { code: 'E_OBJECTS_VANISHED', hint: 'Run the add again once gc has finished; nothing was registered.' });
+    if (attempt >= 3)
+      throw new ConflictError(
+        'objects this version needs kept disappearing while it was being added (a concurrent gc?)',
+        { code: 'E_OBJECTS_VANISHED', hint: 'Run the add again once gc has finished; nothing was registered.' },
+      );
     for (const n of needed) {
       if (hasObject(reg, n.digest)) continue;
       if (n.abs === null) await putBytes(reg, manifestBytes);
@@ -98,14 +130,32 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     let artifact = findArtifact(reg, opts.name);
     if (artifact && artifact.kind !== opts.kind) throw kindClash(opts.name, artifact.kind, opts.kind);
     if (!artifact) {
-      const info = reg.db.prepare('INSERT INTO artifacts (name, kind, created_at, created_by) VALUES (?, ?, ?, ?)').run(opts.name, opts.kind, now, opts.actor);
-      artifact = { id: Number(info.lastInsertRowid), name: opts.name, kind: opts.kind, created_at: now, created_by: opts.actor };
+      const info = reg.db
+        .prepare('INSERT INTO artifacts (name, kind, created_at, created_by) VALUES (?, ?, ?, ?)')
+        .run(opts.name, opts.kind, now, opts.actor);
+      artifact = {
+        id: Number(info.lastInsertRowid),
+        name: opts.name,
+        kind: opts.kind,
+        created_at: now,
+        created_by: opts.actor,
+      };
     }
     const number = planVersion(takenNumbers(reg, artifact.id), opts);
     const info = reg.db
       .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(artifact.id, number, manifestObj.digest, type, total, files.length, opts.description ?? null, now, opts.actor);
+      .run(
+        artifact.id,
+        number,
+        manifestObj.digest,
+        type,
+        total,
+        files.length,
+        opts.description ?? null,
+        now,
+        opts.actor,
+      );
     const id = Number(info.lastInsertRowid);
     const insObj = reg.db.prepare('INSERT OR IGNORE INTO version_objects (version_id, digest, size) VALUES (?, ?, ?)');
     insObj.run(id, manifestObj.digest, manifestObj.size);
@@ -116,14 +166,26 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     for (const [k, v] of Object.entries(opts.params ?? {})) insParam.run(id, k, v);
     const insTag = reg.db.prepare('INSERT INTO version_tags (version_id, key, value) VALUES (?, ?, ?)');
     for (const [k, v] of Object.entries(opts.tags ?? {})) insTag.run(id, k, v);
-    const insLineage = reg.db.prepare('INSERT OR IGNORE INTO lineage (version_id, dataset_version_id, role) VALUES (?, ?, ?)');
+    const insLineage = reg.db.prepare(
+      'INSERT OR IGNORE INTO lineage (version_id, dataset_version_id, role) VALUES (?, ?, ?)',
+    );
     for (const r of trainedOnRefs) insLineage.run(id, resolveRef(reg, r, 'dataset').id, 'trained_on');
     opts.writeExtra?.(id, inspected);
-    insertEvent(reg, { artifactId: artifact.id, kind: 'add', versionId: id, version: number, actor: opts.actor, at: now, details: { digest: manifestObj.digest, size: total, files: files.length } });
+    insertEvent(reg, {
+      artifactId: artifact.id,
+      kind: 'add',
+      versionId: id,
+      version: number,
+      actor: opts.actor,
+      at: now,
+      details: { digest: manifestObj.digest, size: total, files: files.length },
+    });
     return id;
   }
   const version = toRecord(
-    reg.db.prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`).get(versionId) as VersionRow,
+    reg.db
+      .prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`)
+      .get(versionId) as VersionRow,
   );
   return { version, manifest, bytesWritten, bytesTotal: total, trainedOn: lineageOf(reg, versionId).trainedOn };
 }
@@ -131,7 +193,11 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
 /** Version numbers of an artifact that are taken. Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents. */
 function takenNumbers(reg: Registry, artifactId: number): string[] {
   return (
-    reg.db.prepare('SELECT version FROM versions WHERE artifact_id = ? UNION SELECT version FROM deleted_versions WHERE artifact_id = ?').all(artifactId, artifactId) as { version: string }[]
+    reg.db
+      .prepare(
+        'SELECT version FROM versions WHERE artifact_id = ? UNION SELECT version FROM deleted_versions WHERE artifact_id = ?',
+      )
+      .all(artifactId, artifactId) as { version: string }[]
   ).map((r) => r.version);
 }
 
@@ -160,8 +226,15 @@ export function lineageOf(reg: Registry, versionId: number): Lineage {
   return { trainedOn, usedBy };
 }
 
-function keyValues<T>(reg: Registry, table: 'version_metrics' | 'version_params' | 'version_tags', versionId: number): Record<string, T> {
-  const rows = reg.db.prepare(`SELECT key, value FROM ${table} WHERE version_id = ? ORDER BY key`).all(versionId) as { key: string; value: T }[];
+function keyValues<T>(
+  reg: Registry,
+  table: 'version_metrics' | 'version_params' | 'version_tags',
+  versionId: number,
+): Record<string, T> {
+  const rows = reg.db.prepare(`SELECT key, value FROM ${table} WHERE version_id = ? ORDER BY key`).all(versionId) as {
+    key: string;
+    value: T;
+  }[];
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
 
@@ -177,7 +250,9 @@ export function tagsOf(reg: Registry, versionId: number): Record<string, string>
 
 /** Stages that point at a version now. */
 export function stagesOfVersion(reg: Registry, versionId: number): string[] {
-  return (reg.db.prepare('SELECT stage FROM stages WHERE version_id = ? ORDER BY stage').all(versionId) as { stage: string }[]).map((r) => r.stage);
+  return (
+    reg.db.prepare('SELECT stage FROM stages WHERE version_id = ? ORDER BY stage').all(versionId) as { stage: string }[]
+  ).map((r) => r.stage);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,15 +273,32 @@ export function listArtifacts(reg: Registry): ArtifactSummary[] {
     const arts = reg.db
       .prepare(`SELECT a.id, a.name, a.kind, a.created_at, COUNT(v.id) AS n, MAX(v.created_at) AS updated
                 FROM artifacts a LEFT JOIN versions v ON v.artifact_id = a.id GROUP BY a.id ORDER BY a.name`)
-      .all() as { id: number; name: string; kind: ArtifactKind; created_at: string; n: number; updated: string | null }[];
+      .all() as {
+      id: number;
+      name: string;
+      kind: ArtifactKind;
+      created_at: string;
+      n: number;
+      updated: string | null;
+    }[];
     const stageRows = reg.db
-      .prepare(`SELECT s.artifact_id, s.stage, v.version FROM stages s JOIN versions v ON v.id = s.version_id ORDER BY s.stage`)
+      .prepare(
+        `SELECT s.artifact_id, s.stage, v.version FROM stages s JOIN versions v ON v.id = s.version_id ORDER BY s.stage`,
+      )
       .all() as { artifact_id: number; stage: string; version: string }[];
     return arts.map((a) => {
       const stages: Record<string, string> = {};
       for (const s of stageRows) if (s.artifact_id === a.id) stages[s.stage] = s.version;
       const latest = a.n > 0 ? (pickLatestNumber(reg, a.id) ?? null) : null;
-      return { name: a.name, kind: a.kind, versions: a.n, latest, stages, createdAt: a.created_at, updatedAt: a.updated ?? a.created_at };
+      return {
+        name: a.name,
+        kind: a.kind,
+        versions: a.n,
+        latest,
+        stages,
+        createdAt: a.created_at,
+        updatedAt: a.updated ?? a.created_at,
+      };
     });
   });
 }
@@ -240,9 +332,13 @@ export function listVersions(reg: Registry, name: string): VersionList {
   return reg.read(() => {
     const artifact = getArtifact(reg, name);
     const rows = versionsOf(reg, artifact.id);
-    const stageRows = reg.db.prepare('SELECT stage, version_id FROM stages WHERE artifact_id = ? ORDER BY stage').all(artifact.id) as { stage: string; version_id: number }[];
+    const stageRows = reg.db
+      .prepare('SELECT stage, version_id FROM stages WHERE artifact_id = ? ORDER BY stage')
+      .all(artifact.id) as { stage: string; version_id: number }[];
     const metricRows = reg.db
-      .prepare('SELECT m.version_id, m.key, m.value FROM version_metrics m JOIN versions v ON v.id = m.version_id WHERE v.artifact_id = ? ORDER BY m.key')
+      .prepare(
+        'SELECT m.version_id, m.key, m.value FROM version_metrics m JOIN versions v ON v.id = m.version_id WHERE v.artifact_id = ? ORDER BY m.key',
+      )
       .all(artifact.id) as { version_id: number; key: string; value: number }[];
     const stagesBy = new Map<number, string[]>();
     for (const s of stageRows) stagesBy.set(s.version_id, [...(stagesBy.get(s.version_id) ?? []), s.stage]);

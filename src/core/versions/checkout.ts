@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fromSystemError, InvalidInputError } from '../errors.js';
 import { isSafeRelativePath, parseManifest, type Manifest } from '../store/manifest.js';
@@ -26,7 +36,12 @@ export interface CheckoutResult {
   bytes: number;
 }
 
-export async function checkout(reg: Registry, refOrVersion: string | VersionRecord, dir: string, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<CheckoutResult> {
+export async function checkout(
+  reg: Registry,
+  refOrVersion: string | VersionRecord,
+  dir: string,
+  opts: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<CheckoutResult> {
   const prepared = await prepareCheckout(reg, refOrVersion, dir, opts);
   return prepared.switch();
 }
@@ -101,11 +116,22 @@ export async function materialise(
   try {
     mkdirSync(staging);
     for (const f of manifest.files) {
-      if (!isSafeRelativePath(f.path)) throw new InvalidInputError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, { code: 'E_MANIFEST_BAD', hint: 'Nothing was switched. Run `mlreg verify` and restore the registry from a backup.' });
+      if (!isSafeRelativePath(f.path))
+        throw new InvalidInputError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, {
+          code: 'E_MANIFEST_BAD',
+          hint: 'Nothing was switched. Run `mlreg verify` and restore the registry from a backup.',
+        });
       const dest = join(staging, f.path);
       mkdirSync(dirname(dest), { recursive: true });
       const before = done;
-      await copyObjectVerified(reg, f.sha256, dest, f.mode, onProgress ? (d) => onProgress(before + d, total) : undefined, durable);
+      await copyObjectVerified(
+        reg,
+        f.sha256,
+        dest,
+        f.mode,
+        onProgress ? (d) => onProgress(before + d, total) : undefined,
+        durable,
+      );
       done += f.size;
     }
     if (durable) fsyncDir(staging);

@@ -9,10 +9,13 @@ import type { Registry } from '../registry/registry.js';
 export function compareKind(reg: Registry, refA: string, refB: string): ArtifactKind {
   const [a, b] = reg.read(() => [resolveRef(reg, refA), resolveRef(reg, refB)] as const);
   if (a.kind !== b.kind) {
-    throw new UsageError(`cannot compare ${a.name}@${a.version} (a ${a.kind}) with ${b.name}@${b.version} (a ${b.kind})`, {
-      code: 'E_COMPARE_KINDS',
-      hint: 'Compare two model versions, or two dataset versions. To see how a model did on a dataset, use `mlreg show MODEL_REF` (its evaluations).',
-    });
+    throw new UsageError(
+      `cannot compare ${a.name}@${a.version} (a ${a.kind}) with ${b.name}@${b.version} (a ${b.kind})`,
+      {
+        code: 'E_COMPARE_KINDS',
+        hint: 'Compare two model versions, or two dataset versions. To see how a model did on a dataset, use `mlreg show MODEL_REF` (its evaluations).',
+      },
+    );
   }
   return a.kind;
 }

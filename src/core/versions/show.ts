@@ -25,7 +25,11 @@ export interface VersionDetails {
   profile?: Profile | null;
 }
 
-export async function showVersion(reg: Registry, ref: string, opts: { at?: string | undefined } = {}): Promise<VersionDetails> {
+export async function showVersion(
+  reg: Registry,
+  ref: string,
+  opts: { at?: string | undefined } = {},
+): Promise<VersionDetails> {
   const base = reg.read(() => {
     const version = resolveRef(reg, ref);
     return {
@@ -37,7 +41,9 @@ export async function showVersion(reg: Registry, ref: string, opts: { at?: strin
       evaluations: version.kind === 'model' ? latestEvaluations(reg, version.id) : [],
       stages: stagesOfVersion(reg, version.id),
       ...(version.kind === 'dataset' ? { profile: loadProfile(reg, version.id) } : {}),
-      ...(opts.at !== undefined ? { stagesAt: { at: opts.at, stages: stagesAt(reg, version.artifactId, opts.at) } } : {}),
+      ...(opts.at !== undefined
+        ? { stagesAt: { at: opts.at, stages: stagesAt(reg, version.artifactId, opts.at) } }
+        : {}),
     };
   });
   const manifest = parseManifest(await readObject(reg, base.version.digest), base.version.digest);

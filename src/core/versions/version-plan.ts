@@ -17,7 +17,10 @@ export const FIRST_VERSION = '1.0.0';
 /** Check a request before any I/O, so bad input is refused before bytes are stored. */
 export function validateVersionRequest(req: VersionRequest): void {
   if (req.version !== undefined && req.bump !== undefined) {
-    throw new UsageError('give either --version or --bump, not both', { code: 'E_VERSION_AND_BUMP', hint: 'Use --version 1.2.0 for an exact number, or --bump minor to count on from the highest version.' });
+    throw new UsageError('give either --version or --bump, not both', {
+      code: 'E_VERSION_AND_BUMP',
+      hint: 'Use --version 1.2.0 for an exact number, or --bump minor to count on from the highest version.',
+    });
   }
   if (req.version !== undefined && (semver.valid(req.version) === null || semver.clean(req.version) !== req.version)) {
     throw new InvalidInputError(`${JSON.stringify(req.version)} is not a semantic version`, {
@@ -26,13 +29,22 @@ export function validateVersionRequest(req: VersionRequest): void {
     });
   }
   if (req.bump !== undefined && !BUMPS.includes(req.bump)) {
-    throw new UsageError(`--bump takes ${BUMPS.join(', ')}, not ${JSON.stringify(req.bump)}`, { code: 'E_BAD_BUMP', hint: 'patch: 1.2.3 → 1.2.4, minor: → 1.3.0, major: → 2.0.0, prerelease (with --preid rc): → 1.2.4-rc.0.' });
+    throw new UsageError(`--bump takes ${BUMPS.join(', ')}, not ${JSON.stringify(req.bump)}`, {
+      code: 'E_BAD_BUMP',
+      hint: 'patch: 1.2.3 → 1.2.4, minor: → 1.3.0, major: → 2.0.0, prerelease (with --preid rc): → 1.2.4-rc.0.',
+    });
   }
   if (req.preid !== undefined && !/^[0-9A-Za-z-]+$/.test(req.preid)) {
-    throw new InvalidInputError(`--preid ${JSON.stringify(req.preid)} is not a valid prerelease identifier`, { code: 'E_BAD_PREID', hint: 'Use letters, digits and "-", e.g. rc or beta.' });
+    throw new InvalidInputError(`--preid ${JSON.stringify(req.preid)} is not a valid prerelease identifier`, {
+      code: 'E_BAD_PREID',
+      hint: 'Use letters, digits and "-", e.g. rc or beta.',
+    });
   }
   if (req.preid !== undefined && req.bump !== 'prerelease') {
-    throw new UsageError('--preid goes with --bump prerelease', { code: 'E_PREID_WITHOUT_PRERELEASE', hint: 'e.g. --bump prerelease --preid rc gives 1.3.0-rc.0.' });
+    throw new UsageError('--preid goes with --bump prerelease', {
+      code: 'E_PREID_WITHOUT_PRERELEASE',
+      hint: 'e.g. --bump prerelease --preid rc gives 1.3.0-rc.0.',
+    });
   }
 }
 
@@ -54,10 +66,15 @@ export function planVersion(existing: readonly string[], req: VersionRequest): s
   const bump = req.bump ?? DEFAULT_BUMP;
   if (existing.length === 0) return bump === 'prerelease' ? `${FIRST_VERSION}-${req.preid ?? 'rc'}.0` : FIRST_VERSION;
   const highest = existing.reduce((a, b) => (semver.gt(b, a) ? b : a));
-  let next = (req.preid ? semver.inc(highest, bump, req.preid) : semver.inc(highest, bump));
+  let next = req.preid ? semver.inc(highest, bump, req.preid) : semver.inc(highest, bump);
   // Bumping "prerelease" from a prerelease of another preid (1.1.0-beta.2 with --preid rc) can land below an
   // existing number; keep counting until the number is new.
-  while (next !== null && existing.includes(next)) next = (req.preid ? semver.inc(next, bump, req.preid) : semver.inc(next, bump));
-  if (next === null) throw new InvalidInputError(`cannot bump ${highest} by ${bump}`, { code: 'E_BAD_BUMP', hint: 'Give the number with --version instead.' });
+  while (next !== null && existing.includes(next))
+    next = req.preid ? semver.inc(next, bump, req.preid) : semver.inc(next, bump);
+  if (next === null)
+    throw new InvalidInputError(`cannot bump ${highest} by ${bump}`, {
+      code: 'E_BAD_BUMP',
+      hint: 'Give the number with --version instead.',
+    });
   return next;
 }

@@ -1,16 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { displayWidth, isPlainNarrow, loadExactWidths, renderTable, takeMissedExactWidth } from '../../../src/cli/terminal/table.js';
+import {
+  displayWidth,
+  isPlainNarrow,
+  loadExactWidths,
+  renderTable,
+  takeMissedExactWidth,
+} from '../../../src/cli/terminal/table.js';
 
 test('columns align by display width, ignoring colour codes and counting wide characters twice', async () => {
   assert.equal(displayWidth('模'), 1, 'before string-width is loaded, a wide cell is approximated');
   assert.equal(takeMissedExactWidth(), true, 'and the miss is noted so the caller can load it and render again');
   await loadExactWidths();
-  const out = renderTable(['NAME', 'STAGE', 'NOTE'], [
-    ['fraud', '\x1b[36mproduction\x1b[39m', 'ok'],
-    ['模型', 'canary', 'wide name'],
-    ['x', '', ''],
-  ]);
+  const out = renderTable(
+    ['NAME', 'STAGE', 'NOTE'],
+    [
+      ['fraud', '\x1b[36mproduction\x1b[39m', 'ok'],
+      ['模型', 'canary', 'wide name'],
+      ['x', '', ''],
+    ],
+  );
   const lines = out.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
   assert.deepEqual(lines, ['NAME   STAGE       NOTE', 'fraud  production  ok', '模型   canary      wide name', 'x']);
   assert.equal(displayWidth('\x1b[1mabc\x1b[22m'), 3);

@@ -28,12 +28,14 @@ async function addDataset(reg: Registry, name: string, path: string): Promise<vo
   await addVersion(reg, { kind: 'dataset', name, path, actor: 'tester', ...datasetAddHooks(reg, true) });
 }
 
-const failing = (r: CheckReport): string[] => [...new Set(r.records.filter((x) => x.status === 'FAIL').map((x) => x.column))].sort();
-const rec = (r: CheckReport, column: string, check: string) => r.records.find((x) => x.column === column && x.check === check);
+const failing = (r: CheckReport): string[] =>
+  [...new Set(r.records.filter((x) => x.status === 'FAIL').map((x) => x.column))].sort();
+const rec = (r: CheckReport, column: string, check: string) =>
+  r.records.find((x) => x.column === column && x.check === check);
 /** A deterministic pseudo-random stream (a linear congruential generator) for reproducible samples. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 const normal = (u: () => number) => (): number => Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u());
 
@@ -63,9 +65,16 @@ test('known answer: the drifted batch FAILS on exactly the shifted, the missing 
     assert.match(rec(bad, 'size_class', 'unseen_categories')!.message, /"huge"/);
     assert.equal(bad.records[0]!.status, 'FAIL', 'worst first');
     assert.equal(rec(bad, 'mean_texture', 'drift')!.statistic, 'KS p-value', 'small reference: KS');
-    assert.equal(rec(bad, 'diagnosis', 'drift')!.statistic, 'Z-test p-value', 'two categories, small reference: Z-test');
+    assert.equal(
+      rec(bad, 'diagnosis', 'drift')!.statistic,
+      'Z-test p-value',
+      'two categories, small reference: Z-test',
+    );
     assert.equal(rec(bad, 'size_class', 'drift')!.statistic, 'chi-square p-value');
-    assert.ok(rec(bad, 'mean_texture', 'psi') && rec(bad, 'mean_texture', 'l_infinity'), 'PSI and L-infinity are reported');
+    assert.ok(
+      rec(bad, 'mean_texture', 'psi') && rec(bad, 'mean_texture', 'l_infinity'),
+      'PSI and L-infinity are reported',
+    );
     assert.equal(rec(bad, 'mean_texture', 'psi')!.status, 'INFO', 'PSI does not gate');
 
     const good = await checkDataset(t.reg, { current: join(DATA, 'holdout_shuffled.csv'), reference: 'train' });
@@ -99,9 +108,21 @@ test('large reference: normalised Wasserstein for numbers and Jensen-Shannon for
   try {
     const u = lcg(1);
     const z = normal(u);
-    const ref = csv(t.dir, 'ref.csv', 3000, { x: () => (10 + 2 * z()).toFixed(4), y: () => (5 + z()).toFixed(4), c: () => ['a', 'b', 'c'][Math.floor(u() * 3)]! });
-    const same = csv(t.dir, 'same.csv', 2000, { x: () => (10 + 2 * z()).toFixed(4), y: () => (5 + z()).toFixed(4), c: () => ['a', 'b', 'c'][Math.floor(u() * 3)]! });
-    const moved = csv(t.dir, 'moved.csv', 2000, { x: () => (11 + 2 * z()).toFixed(4), y: () => (5 + z()).toFixed(4), c: () => (u() < 0.7 ? 'a' : ['b', 'c'][Math.floor(u() * 2)]!) });
+    const ref = csv(t.dir, 'ref.csv', 3000, {
+      x: () => (10 + 2 * z()).toFixed(4),
+      y: () => (5 + z()).toFixed(4),
+      c: () => ['a', 'b', 'c'][Math.floor(u() * 3)]!,
+    });
+    const same = csv(t.dir, 'same.csv', 2000, {
+      x: () => (10 + 2 * z()).toFixed(4),
+      y: () => (5 + z()).toFixed(4),
+      c: () => ['a', 'b', 'c'][Math.floor(u() * 3)]!,
+    });
+    const moved = csv(t.dir, 'moved.csv', 2000, {
+      x: () => (11 + 2 * z()).toFixed(4),
+      y: () => (5 + z()).toFixed(4),
+      c: () => (u() < 0.7 ? 'a' : ['b', 'c'][Math.floor(u() * 2)]!),
+    });
     await addDataset(t.reg, 'ref', ref);
     const ok = await checkDataset(t.reg, { current: same, reference: 'ref' });
     assert.equal(rec(ok, 'x', 'drift')!.statistic, 'Wasserstein distance (normed)');
@@ -120,12 +141,19 @@ test('large reference: normalised Wasserstein for numbers and Jensen-Shannon for
     assert.equal(bad.status, 'FAIL');
     assert.match(bad.summary, /^drift in 2\/3 columns \(67%\) ≥ 50%: FAIL/);
     // The drift share threshold: a flag value, else the registry setting.
-    assert.equal((await checkDataset(t.reg, { current: moved, reference: 'ref', thresholds: { driftShare: 0.7 } })).drift.status, 'PASS');
+    assert.equal(
+      (await checkDataset(t.reg, { current: moved, reference: 'ref', thresholds: { driftShare: 0.7 } })).drift.status,
+      'PASS',
+    );
     configSet(t.reg, 'check.drift_share', '0.9', 'tester');
     const loosened = await checkDataset(t.reg, { current: moved, reference: 'ref' });
     assert.equal(loosened.thresholds.driftShare, 0.9);
     assert.equal(loosened.drift.status, 'PASS');
-    assert.equal((await checkDataset(t.reg, { current: moved, reference: 'ref', thresholds: { driftShare: 0.5 } })).drift.status, 'FAIL', 'a flag beats the setting');
+    assert.equal(
+      (await checkDataset(t.reg, { current: moved, reference: 'ref', thresholds: { driftShare: 0.5 } })).drift.status,
+      'FAIL',
+      'a flag beats the setting',
+    );
   } finally {
     t.cleanup();
   }
@@ -135,7 +163,12 @@ test('schema: a missing column FAILS, a new column WARNS, int → float WARNS, n
   const t = tempRegistry();
   try {
     const ref = csv(t.dir, 'ref.csv', 40, { a: (i) => i % 7, b: (i) => i * 1.5, c: (i) => i % 5, d: (i) => i });
-    const cur = csv(t.dir, 'cur.csv', 40, { a: (i) => (i % 7) + 0.5, b: (i) => i * 1.5, c: (i) => `x${i % 5}`, e: (i) => i });
+    const cur = csv(t.dir, 'cur.csv', 40, {
+      a: (i) => (i % 7) + 0.5,
+      b: (i) => i * 1.5,
+      c: (i) => `x${i % 5}`,
+      e: (i) => i,
+    });
     await addDataset(t.reg, 'ref', ref);
     const r = await checkDataset(t.reg, { current: cur, reference: 'ref' });
     assert.equal(rec(r, 'a', 'type')!.status, 'WARN');
@@ -164,8 +197,22 @@ test('missing rate: any missing FAILS when the reference had none; else it must 
 test('values: std ratio bands, outside the reference range, new negatives, empty and constant columns, categories that disappeared', async () => {
   const t = tempRegistry();
   try {
-    const ref = csv(t.dir, 'ref.csv', 200, { wide: (i) => i % 20, narrow: (i) => i % 20, pos: (i) => i % 10, gone: (i) => ['a', 'b', 'c'][i % 3]!, empty: (i) => i % 4, same: (i) => i % 3 });
-    const cur = csv(t.dir, 'cur.csv', 200, { wide: (i) => ((i % 20) - 9.5) * 1.3 + 9.5, narrow: (i) => ((i % 20) - 9.5) * 0.3 + 9.5, pos: (i) => (i % 10) - 1, gone: (i) => ['a', 'b'][i % 2]!, empty: () => '', same: () => 1 });
+    const ref = csv(t.dir, 'ref.csv', 200, {
+      wide: (i) => i % 20,
+      narrow: (i) => i % 20,
+      pos: (i) => i % 10,
+      gone: (i) => ['a', 'b', 'c'][i % 3]!,
+      empty: (i) => i % 4,
+      same: (i) => i % 3,
+    });
+    const cur = csv(t.dir, 'cur.csv', 200, {
+      wide: (i) => ((i % 20) - 9.5) * 1.3 + 9.5,
+      narrow: (i) => ((i % 20) - 9.5) * 0.3 + 9.5,
+      pos: (i) => (i % 10) - 1,
+      gone: (i) => ['a', 'b'][i % 2]!,
+      empty: () => '',
+      same: () => 1,
+    });
     await addDataset(t.reg, 'ref', ref);
     const r = await checkDataset(t.reg, { current: cur, reference: 'ref' });
     assert.equal(rec(r, 'wide', 'std_ratio')!.status, 'WARN');
@@ -189,8 +236,18 @@ test('--max-unseen-share loosens the unseen-category FAIL; --fail-on-column and 
   const t = tempRegistry();
   try {
     // Two steady columns keep the dataset drift share (1 of 4) under 50%.
-    const ref = csv(t.dir, 'ref.csv', 100, { c: (i) => ['a', 'b', 'c'][i % 3]!, x: (i) => i % 10, y: (i) => i % 7, z: (i) => i % 4 });
-    const cur = csv(t.dir, 'cur.csv', 100, { c: (i) => (i < 2 ? 'new' : ['a', 'b', 'c'][i % 3]!), x: (i) => (i % 10) * 1.2, y: (i) => i % 7, z: (i) => i % 4 });
+    const ref = csv(t.dir, 'ref.csv', 100, {
+      c: (i) => ['a', 'b', 'c'][i % 3]!,
+      x: (i) => i % 10,
+      y: (i) => i % 7,
+      z: (i) => i % 4,
+    });
+    const cur = csv(t.dir, 'cur.csv', 100, {
+      c: (i) => (i < 2 ? 'new' : ['a', 'b', 'c'][i % 3]!),
+      x: (i) => (i % 10) * 1.2,
+      y: (i) => i % 7,
+      z: (i) => i % 4,
+    });
     await addDataset(t.reg, 'ref', ref);
     const base = await checkDataset(t.reg, { current: cur, reference: 'ref' });
     assert.equal(rec(base, 'c', 'unseen_categories')!.status, 'FAIL');
@@ -198,13 +255,27 @@ test('--max-unseen-share loosens the unseen-category FAIL; --fail-on-column and 
     const loose = await checkDataset(t.reg, { current: cur, reference: 'ref', thresholds: { maxUnseenShare: 0.05 } });
     assert.equal(rec(loose, 'c', 'unseen_categories')!.status, 'PASS');
     assert.equal(loose.status, 'PASS');
-    const critical = await checkDataset(t.reg, { current: cur, reference: 'ref', thresholds: { maxUnseenShare: 0.05 }, failOnColumns: ['x'] });
+    const critical = await checkDataset(t.reg, {
+      current: cur,
+      reference: 'ref',
+      thresholds: { maxUnseenShare: 0.05 },
+      failOnColumns: ['x'],
+    });
     assert.equal(rec(critical, 'x', 'std_ratio')!.status, 'FAIL');
     assert.equal(critical.status, 'FAIL');
-    const strict = await checkDataset(t.reg, { current: cur, reference: 'ref', thresholds: { maxUnseenShare: 0.05 }, strict: true });
+    const strict = await checkDataset(t.reg, {
+      current: cur,
+      reference: 'ref',
+      thresholds: { maxUnseenShare: 0.05 },
+      strict: true,
+    });
     assert.equal(strict.status, 'FAIL');
     assert.equal(rec(strict, 'x', 'std_ratio')!.status, 'WARN', 'strict fails the gate, records keep their status');
-    await expectError(checkDataset(t.reg, { current: cur, reference: 'ref', failOnColumns: ['nope'] }), 'E_UNKNOWN_COLUMN', 2);
+    await expectError(
+      checkDataset(t.reg, { current: cur, reference: 'ref', failOnColumns: ['nope'] }),
+      'E_UNKNOWN_COLUMN',
+      2,
+    );
   } finally {
     t.cleanup();
   }
@@ -220,7 +291,11 @@ test('bad input: a 1-row reference, no reference, two references, unknown curren
     assert.match(e.message, /has 1 row/);
     await expectError(checkDataset(t.reg, { current: cur }), 'E_NO_REFERENCE', 2);
     await expectError(checkDataset(t.reg, { current: cur, reference: 'two', againstModel: 'm' }), 'E_NO_REFERENCE', 2);
-    await expectError(checkDataset(t.reg, { current: join(t.dir, 'nope.csv'), reference: 'two' }), 'E_CURRENT_NOT_FOUND', 3);
+    await expectError(
+      checkDataset(t.reg, { current: join(t.dir, 'nope.csv'), reference: 'two' }),
+      'E_CURRENT_NOT_FOUND',
+      3,
+    );
     await addVersion(t.reg, { kind: 'model', name: 'm', path: cur, actor: 'tester' });
     await expectError(checkDataset(t.reg, { current: cur, reference: 'm' }), 'E_WRONG_KIND', 2);
     await expectError(checkDataset(t.reg, { current: cur, againstModel: 'm' }), 'E_NO_TRAINING_DATA', 3);
@@ -233,7 +308,13 @@ test('--against-model uses the dataset the model was trained on', async () => {
   const t = tempRegistry();
   try {
     await addDataset(t.reg, 'train', join(DATA, 'train.csv'));
-    await addVersion(t.reg, { kind: 'model', name: 'clf', path: join(DATA, 'make_datasets.py'), actor: 'tester', trainedOn: ['train@1.0.0'] });
+    await addVersion(t.reg, {
+      kind: 'model',
+      name: 'clf',
+      path: join(DATA, 'make_datasets.py'),
+      actor: 'tester',
+      trainedOn: ['train@1.0.0'],
+    });
     const r = await checkDataset(t.reg, { current: join(DATA, 'batch_drifted.csv'), againstModel: 'clf@latest' });
     assert.equal(r.reference.label, 'train@1.0.0');
     assert.equal(r.status, 'FAIL');
@@ -246,7 +327,10 @@ test('a categorical column whose current values are so many that it profiles as 
   const t = tempRegistry();
   try {
     await addDataset(t.reg, 'ref', csv(t.dir, 'ref.csv', 40, { c: (i) => ['a', 'b', 'c'][i % 3]!, x: (i) => i }));
-    const r = await checkDataset(t.reg, { current: csv(t.dir, 'cur.csv', 40, { c: (i) => `v${i % 30}`, x: (i) => i }), reference: 'ref' });
+    const r = await checkDataset(t.reg, {
+      current: csv(t.dir, 'cur.csv', 40, { c: (i) => `v${i % 30}`, x: (i) => i }),
+      reference: 'ref',
+    });
     assert.equal(rec(r, 'c', 'type')!.status, 'PASS', 'text and categorical are the same type of data');
     assert.equal(rec(r, 'c', 'unseen_categories')!.status, 'FAIL');
     assert.equal(rec(r, 'c', 'unseen_categories')!.value, 1);

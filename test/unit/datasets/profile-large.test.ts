@@ -15,7 +15,10 @@ import { tempRegistry } from '../../helpers.js';
  */
 
 function profile(reg: ReturnType<typeof tempRegistry>['reg'], path: string, threads: number): Promise<Profile> {
-  return profileTable(detectTable([{ path: 'data.csv', abs: path, size: statSync(path).size }]), { tempPath: (s) => reg.tempPath(s), loadThreads: threads });
+  return profileTable(detectTable([{ path: 'data.csv', abs: path, size: statSync(path).size }]), {
+    tempPath: (s) => reg.tempPath(s),
+    loadThreads: threads,
+  });
 }
 
 function lcg(seed: number): () => number {
@@ -36,7 +39,8 @@ const quantile = (sorted: Float64Array, p: number): number => {
   return sorted[lo]! + (h - lo) * (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!);
 };
 
-const close = (a: number, b: number, rel: number): boolean => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
+const close = (a: number, b: number, rel: number): boolean =>
+  Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
 
 test('a 400,000-row table: the same profile on 1 and 2 threads, exact moments, quantiles and bins from the row sample close to the exact ones', async () => {
   const t = tempRegistry();
@@ -73,21 +77,38 @@ test('a 400,000-row table: the same profile on 1 and 2 threads, exact moments, q
     QUANTILE_LEVELS.forEach((p, j) => {
       const tol = p < 0.01 || p > 0.99 ? 0.001 : 0.01;
       const got = x.numeric!.quantiles.x[j]!;
-      assert.ok(got >= quantile(ex.sorted, Math.max(0, p - tol)) && got <= quantile(ex.sorted, Math.min(1, p + tol)), `p${p}: ${got}`);
+      assert.ok(
+        got >= quantile(ex.sorted, Math.max(0, p - tol)) && got <= quantile(ex.sorted, Math.min(1, p + tol)),
+        `p${p}: ${got}`,
+      );
     });
     const { edges, counts } = x.numeric!.bins;
-    assert.equal(counts.reduce((s, c) => s + c, 0), 400_000);
+    assert.equal(
+      counts.reduce((s, c) => s + c, 0),
+      400_000,
+    );
     const w = (edges[20]! - edges[0]!) / 20;
     const exactBins = new Array<number>(20).fill(0);
     for (const v of xs) exactBins[Math.min(Math.floor((v - edges[0]!) / w), 19)]!++;
-    counts.forEach((c, j) => assert.ok(Math.abs(c - exactBins[j]!) <= 5 * Math.sqrt(exactBins[j]! * 4) + 2, `bin ${j}: ${c} vs ${exactBins[j]}`));
+    counts.forEach((c, j) =>
+      assert.ok(
+        Math.abs(c - exactBins[j]!) <= 5 * Math.sqrt(exactBins[j]! * 4) + 2,
+        `bin ${j}: ${c} vs ${exactBins[j]}`,
+      ),
+    );
 
     const y = col('y');
     const ey = exactStats(ys);
     assert.ok(close(y.numeric!.mean, ey.mean, 1e-15));
-    assert.ok(close(y.numeric!.std, ey.std, 1e-9), `std ${y.numeric!.std} vs ${ey.std}: the spread of 100 on top of 1e9 survives`);
+    assert.ok(
+      close(y.numeric!.std, ey.std, 1e-9),
+      `std ${y.numeric!.std} vs ${ey.std}: the spread of 100 on top of 1e9 survives`,
+    );
     assert.equal(y.categories!.top.length, 100, 'an integer column with 100 values is counted exactly');
-    assert.equal(y.categories!.top.reduce((s, e) => s + e[1], 0), 400_000);
+    assert.equal(
+      y.categories!.top.reduce((s, e) => s + e[1], 0),
+      400_000,
+    );
 
     assert.equal(col('cat').kind, 'categorical');
     assert.equal(col('cat').distinct, 10);
@@ -136,7 +157,10 @@ test('columns that are missing wherever the plan samples are still profiled exac
     }
     const path = join(t.dir, 'gaps.csv');
     writeFileSync(path, lines.join('\n') + '\n');
-    assert.ok(Math.floor((bytes - WINDOW_BYTES) / 7) > WINDOW_BYTES + 600_000, 'the gap lies between the first two slices');
+    assert.ok(
+      Math.floor((bytes - WINDOW_BYTES) / 7) > WINDOW_BYTES + 600_000,
+      'the gap lies between the first two slices',
+    );
 
     const p = await profile(t.reg, path, 2);
     assert.deepEqual(await profile(t.reg, path, 1), p);
@@ -148,8 +172,13 @@ test('columns that are missing wherever the plan samples are still profiled exac
     assert.ok(close(l.numeric!.mean, el.mean, 1e-13), `mean ${l.numeric!.mean} vs ${el.mean}`);
     assert.ok(close(l.numeric!.std, el.std, 1e-9), `std ${l.numeric!.std} vs ${el.std}`);
     // Too few of its values fell in the row sample: all were collected, so its quantiles and bins are exact.
-    QUANTILE_LEVELS.forEach((q, j) => assert.ok(close(l.numeric!.quantiles.x[j]!, quantile(el.sorted, q), 1e-12), `p${q}`));
-    assert.equal(l.numeric!.bins.counts.reduce((s, c) => s + c, 0), 2000);
+    QUANTILE_LEVELS.forEach((q, j) =>
+      assert.ok(close(l.numeric!.quantiles.x[j]!, quantile(el.sorted, q), 1e-12), `p${q}`),
+    );
+    assert.equal(
+      l.numeric!.bins.counts.reduce((s, c) => s + c, 0),
+      2000,
+    );
 
     const f = col('few');
     assert.equal(f.distinct, 30);
@@ -182,12 +211,16 @@ test('a JSON array whose rows the plan overestimates is still profiled exactly: 
     // One object per line inside [ ]: the plan's line slices do not parse, so it reads the first rows and guesses the count from the size.
     const path = join(t.dir, 'rows.json');
     writeFileSync(path, `[\n${rows.join(',\n')}\n]\n`);
-    const p = await profileTable(detectTable([{ path: 'rows.json', abs: path, size: statSync(path).size }]), { tempPath: (s) => t.reg.tempPath(s) });
+    const p = await profileTable(detectTable([{ path: 'rows.json', abs: path, size: statSync(path).size }]), {
+      tempPath: (s) => t.reg.tempPath(s),
+    });
     assert.equal(p.table.rows, 60_000);
     assert.equal(p.table.sketch.quantiles, 'exact');
     const x = p.columns.find((c) => c.name === 'x')!;
     const ex = exactStats(xs);
-    QUANTILE_LEVELS.forEach((q, j) => assert.ok(close(x.numeric!.quantiles.x[j]!, quantile(ex.sorted, q), 1e-12), `p${q}`));
+    QUANTILE_LEVELS.forEach((q, j) =>
+      assert.ok(close(x.numeric!.quantiles.x[j]!, quantile(ex.sorted, q), 1e-12), `p${q}`),
+    );
     const w = (x.numeric!.max - x.numeric!.min) / 20;
     const bins = new Array<number>(20).fill(0);
     for (const v of xs) bins[Math.min(Math.floor((v - x.numeric!.min) / w), 19)]!++;
@@ -242,8 +275,16 @@ test('a table of repeated rows is counted exactly rather than described by a sam
     const p = await profile(t.reg, path, 2);
     const x = p.columns[0]!.numeric!;
     const ex = exactStats(xs);
-    QUANTILE_LEVELS.forEach((q, j) => assert.ok(close(x.quantiles.x[j]!, quantile(ex.sorted, q), 1e-12), `p${q}: ${x.quantiles.x[j]} vs ${quantile(ex.sorted, q)}`));
-    assert.equal(x.bins.counts.reduce((s, c) => s + c, 0), 600_000);
+    QUANTILE_LEVELS.forEach((q, j) =>
+      assert.ok(
+        close(x.quantiles.x[j]!, quantile(ex.sorted, q), 1e-12),
+        `p${q}: ${x.quantiles.x[j]} vs ${quantile(ex.sorted, q)}`,
+      ),
+    );
+    assert.equal(
+      x.bins.counts.reduce((s, c) => s + c, 0),
+      600_000,
+    );
     assert.equal(p.table.sketch.sampleRate, 8);
   } finally {
     t.cleanup();
@@ -281,7 +322,8 @@ test('a small folder of parts read on several threads gives the same profile as 
       writeFileSync(path, lines.join('\n') + '\n');
       files.push({ path: `part-${k}.csv`, abs: path, size: statSync(path).size });
     }
-    const run = (threads: number) => profileTable(detectTable(files), { tempPath: (s) => t.reg.tempPath(s), loadThreads: threads });
+    const run = (threads: number) =>
+      profileTable(detectTable(files), { tempPath: (s) => t.reg.tempPath(s), loadThreads: threads });
     const one = await run(1);
     for (let i = 0; i < 3; i++) assert.deepEqual(await run(4), one);
   } finally {

@@ -20,7 +20,13 @@ const file = (abs: string) => ({ path: abs.split('/').pop()!, abs, size: statSyn
 test('profile of the breast cancer train split: mean and std match pandas to 4 significant digits', async () => {
   const t = tempRegistry();
   try {
-    const added = await addVersion(t.reg, { kind: 'dataset', name: 'train', path: join(DATA, 'train.csv'), actor: 'tester', ...datasetAddHooks(t.reg, true) });
+    const added = await addVersion(t.reg, {
+      kind: 'dataset',
+      name: 'train',
+      path: join(DATA, 'train.csv'),
+      actor: 'tester',
+      ...datasetAddHooks(t.reg, true),
+    });
     const p = loadProfile(t.reg, added.version.id)!;
     assert.ok(p, 'the profile is stored with the version');
     assert.equal(p.table.rows, expected.rows.train);
@@ -36,7 +42,11 @@ test('profile of the breast cancer train split: mean and std match pandas to 4 s
       assert.ok(Math.abs(Math.sqrt(c.numeric!.m2 / (c.numeric!.n - 1)) - c.numeric!.std) < 1e-12);
       assert.equal(c.numeric!.quantiles.x.length, 101);
       assert.equal(c.numeric!.bins.counts.length, 20);
-      assert.equal(c.numeric!.bins.counts.reduce((s, x) => s + x, 0), c.numeric!.n, `${name} bins hold every value`);
+      assert.equal(
+        c.numeric!.bins.counts.reduce((s, x) => s + x, 0),
+        c.numeric!.n,
+        `${name} bins hold every value`,
+      );
       assert.equal(c.exact!.values!.length, c.numeric!.n, `${name}: small table keeps sorted values`);
     }
     for (const [name, counts] of Object.entries(expected.categorical)) {
@@ -67,17 +77,23 @@ test('types and kinds: integers, floats with NaN and inf, booleans, dates, text,
   const t = tempRegistry();
   try {
     const csv = join(t.dir, 'kinds.csv');
-    writeFileSync(csv, 'id,x,flag,day,word,maybe\n1,1.5,true,2026-01-01,a,\n2,nan,false,2026-01-02,b,NA\n3,inf,TRUE,2026-01-03,a,\n-4,-2,false,2026-01-04,c,\n');
+    writeFileSync(
+      csv,
+      'id,x,flag,day,word,maybe\n1,1.5,true,2026-01-01,a,\n2,nan,false,2026-01-02,b,NA\n3,inf,TRUE,2026-01-03,a,\n-4,-2,false,2026-01-04,c,\n',
+    );
     const p = await profileFiles(t.reg, [file(csv)]);
     const col = (n: string) => p.columns.find((c) => c.name === n)!;
-    assert.deepEqual(p.columns.map((c) => [c.name, c.type, c.kind]), [
-      ['id', 'BIGINT', 'numeric'],
-      ['x', 'DOUBLE', 'numeric'],
-      ['flag', 'BOOLEAN', 'boolean'],
-      ['day', 'DATE', 'datetime'],
-      ['word', 'VARCHAR', 'categorical'],
-      ['maybe', 'VARCHAR', 'empty'],
-    ]);
+    assert.deepEqual(
+      p.columns.map((c) => [c.name, c.type, c.kind]),
+      [
+        ['id', 'BIGINT', 'numeric'],
+        ['x', 'DOUBLE', 'numeric'],
+        ['flag', 'BOOLEAN', 'boolean'],
+        ['day', 'DATE', 'datetime'],
+        ['word', 'VARCHAR', 'categorical'],
+        ['maybe', 'VARCHAR', 'empty'],
+      ],
+    );
     assert.equal(col('id').numeric!.negatives, 1);
     assert.equal(col('id').numeric!.sum, 2);
     assert.equal(col('x').nan, 1);
@@ -85,7 +101,10 @@ test('types and kinds: integers, floats with NaN and inf, booleans, dates, text,
     assert.equal(col('x').missing, 1, 'NaN counts as missing, like pandas');
     assert.equal(col('x').numeric!.n, 2, 'moments use finite values only');
     assert.equal(col('x').numeric!.mean, -0.25);
-    assert.deepEqual(col('flag').categories!.top, [['false', 2], ['true', 2]]);
+    assert.deepEqual(col('flag').categories!.top, [
+      ['false', 2],
+      ['true', 2],
+    ]);
     assert.deepEqual(col('day').datetime, { min: '2026-01-01', max: '2026-01-04' });
     assert.equal(col('maybe').missing, 4);
     assert.equal(col('maybe').missingRate, 1);
@@ -120,13 +139,26 @@ test('TSV, NDJSON, Parquet and a folder of CSV parts profile to the same statist
     inst.closeSync();
 
     const base = await profileFiles(t.reg, [file(single)]);
-    const summary = (p: Profile) => p.columns.map((c) => [c.name, c.kind, c.count, c.numeric?.mean, c.numeric?.std, c.numeric?.min, c.numeric?.max, c.categories?.top]);
+    const summary = (p: Profile) =>
+      p.columns.map((c) => [
+        c.name,
+        c.kind,
+        c.count,
+        c.numeric?.mean,
+        c.numeric?.std,
+        c.numeric?.min,
+        c.numeric?.max,
+        c.categories?.top,
+      ]);
     for (const other of [tsv, nd, pq]) {
       const p = await profileFiles(t.reg, [file(other)]);
       assert.equal(p.table.rows, 50, other);
       assert.deepEqual(summary(p), summary(base), other);
     }
-    const folder = await profileFiles(t.reg, readdirSync(parts).map((n) => ({ ...file(join(parts, n)), path: n })));
+    const folder = await profileFiles(
+      t.reg,
+      readdirSync(parts).map((n) => ({ ...file(join(parts, n)), path: n })),
+    );
     assert.equal(folder.table.files, 2, '_SUCCESS is not a part');
     assert.deepEqual(summary(folder), summary(base));
   } finally {
@@ -155,7 +187,6 @@ test('a table above 1000 rows keeps no exact values, and categories are capped a
   }
 });
 
-
 test('a CSV value further down than the type sniffer looks widens its column instead of being rounded or refused', async () => {
   const t = tempRegistry();
   try {
@@ -165,13 +196,19 @@ test('a CSV value further down than the type sniffer looks widens its column ins
     lines.push('x,1.5,7');
     writeFileSync(path, lines.join('\n') + '\n');
     const p = await profileFiles(t.reg, [file(path)]);
-    assert.deepEqual(p.columns.map((c) => [c.name, c.type, c.kind]), [
-      ['id', 'VARCHAR', 'text'],
-      ['n', 'DOUBLE', 'numeric'],
-      ['code', 'BIGINT', 'numeric'],
-    ]);
+    assert.deepEqual(
+      p.columns.map((c) => [c.name, c.type, c.kind]),
+      [
+        ['id', 'VARCHAR', 'text'],
+        ['n', 'DOUBLE', 'numeric'],
+        ['code', 'BIGINT', 'numeric'],
+      ],
+    );
     assert.equal(p.columns[1]!.numeric!.max, 6);
-    assert.ok(p.columns[1]!.categories!.top.some(([v, k]) => v === '1.5' && k === 1), '1.5 is kept, not rounded to 2');
+    assert.ok(
+      p.columns[1]!.categories!.top.some(([v, k]) => v === '1.5' && k === 1),
+      '1.5 is kept, not rounded to 2',
+    );
     assert.equal(p.columns[1]!.numeric!.sum, lines.slice(1, -1).reduce((s, l) => s + Number(l.split(',')[1]), 0) + 1.5);
   } finally {
     t.cleanup();
@@ -181,13 +218,31 @@ test('a CSV value further down than the type sniffer looks widens its column ins
 test('profiles of the previous format are read as they are; a profile from a newer mlreg is refused with a hint', async () => {
   const t = tempRegistry();
   try {
-    const added = await addVersion(t.reg, { kind: 'dataset', name: 'train', path: join(DATA, 'holdout.csv'), actor: 'tester', ...datasetAddHooks(t.reg, true) });
+    const added = await addVersion(t.reg, {
+      kind: 'dataset',
+      name: 'train',
+      path: join(DATA, 'holdout.csv'),
+      actor: 'tester',
+      ...datasetAddHooks(t.reg, true),
+    });
     const stored = loadProfile(t.reg, added.version.id)!;
-    const old = { ...stored, format: 1, table: { ...stored.table, sketch: { ...stored.table.sketch, quantiles: 'approx_quantile' as const, threads: 1 } } };
-    t.reg.db.prepare('UPDATE dataset_profiles SET format = 1, profile = ? WHERE version_id = ?').run(JSON.stringify(old), added.version.id);
+    const old = {
+      ...stored,
+      format: 1,
+      table: { ...stored.table, sketch: { ...stored.table.sketch, quantiles: 'approx_quantile' as const, threads: 1 } },
+    };
+    t.reg.db
+      .prepare('UPDATE dataset_profiles SET format = 1, profile = ? WHERE version_id = ?')
+      .run(JSON.stringify(old), added.version.id);
     assert.deepEqual(loadProfile(t.reg, added.version.id), old);
-    t.reg.db.prepare('UPDATE dataset_profiles SET format = ? WHERE version_id = ?').run(PROFILE_FORMAT + 1, added.version.id);
-    assert.throws(() => loadProfile(t.reg, added.version.id), (err: Error & { code?: string; hint?: string }) => err.code === 'E_PROFILE_TOO_NEW' && /Upgrade mlreg/.test(err.hint ?? ''));
+    t.reg.db
+      .prepare('UPDATE dataset_profiles SET format = ? WHERE version_id = ?')
+      .run(PROFILE_FORMAT + 1, added.version.id);
+    assert.throws(
+      () => loadProfile(t.reg, added.version.id),
+      (err: Error & { code?: string; hint?: string }) =>
+        err.code === 'E_PROFILE_TOO_NEW' && /Upgrade mlreg/.test(err.hint ?? ''),
+    );
   } finally {
     t.cleanup();
   }

@@ -12,18 +12,43 @@ test('recording keeps history and the newest value counts, per dataset and slice
   const t = tempRegistry();
   try {
     await seedModels(t.reg);
-    recordEvaluation(t.reg, { model: 'm@1.0.0', dataset: 'hold', results: { all: { auc: 0.8 }, recent: { auc: 0.7 } }, actor: 'a', source: 'record' });
-    recordEvaluation(t.reg, { model: 'm@1.0.0', dataset: 'hold', results: { all: { auc: 0.85 } }, actor: 'b', source: 'record' });
+    recordEvaluation(t.reg, {
+      model: 'm@1.0.0',
+      dataset: 'hold',
+      results: { all: { auc: 0.8 }, recent: { auc: 0.7 } },
+      actor: 'a',
+      source: 'record',
+    });
+    recordEvaluation(t.reg, {
+      model: 'm@1.0.0',
+      dataset: 'hold',
+      results: { all: { auc: 0.85 } },
+      actor: 'b',
+      source: 'record',
+    });
     recordEvaluation(t.reg, { model: 'm@1.0.0', results: { all: { auc: 0.99 } }, actor: 'c', source: 'record' });
     const id = resolveRef(t.reg, 'm@1.0.0').id;
     const ds = resolveRef(t.reg, 'hold').id;
     const onHold = latestEvaluations(t.reg, id, { datasetVersionId: ds });
-    assert.deepEqual(onHold.map((e) => [e.slice, e.metric, e.value, e.actor]), [['all', 'auc', 0.85, 'b'], ['recent', 'auc', 0.7, 'a']]);
-    assert.deepEqual(latestEvaluations(t.reg, id, { datasetVersionId: null }).map((e) => e.value), [0.99]);
+    assert.deepEqual(
+      onHold.map((e) => [e.slice, e.metric, e.value, e.actor]),
+      [
+        ['all', 'auc', 0.85, 'b'],
+        ['recent', 'auc', 0.7, 'a'],
+      ],
+    );
+    assert.deepEqual(
+      latestEvaluations(t.reg, id, { datasetVersionId: null }).map((e) => e.value),
+      [0.99],
+    );
     assert.equal(latestEvaluations(t.reg, id).length, 3);
-    const rows = t.reg.db.prepare('SELECT COUNT(*) AS n FROM evaluations WHERE version_id = ?').get(id) as { n: number };
+    const rows = t.reg.db.prepare('SELECT COUNT(*) AS n FROM evaluations WHERE version_id = ?').get(id) as {
+      n: number;
+    };
     assert.equal(rows.n, 4, 'history: the replaced value is still stored');
-    const events = t.reg.db.prepare("SELECT details FROM events WHERE kind = 'evaluate'").all() as { details: string }[];
+    const events = t.reg.db.prepare("SELECT details FROM events WHERE kind = 'evaluate'").all() as {
+      details: string;
+    }[];
     assert.equal(events.length, 3);
     assert.equal(JSON.parse(events[0]!.details).dataset, 'hold@1.0.0');
   } finally {
@@ -36,12 +61,50 @@ test('bad values and wrong kinds are refused and record nothing', async () => {
   try {
     await seedModels(t.reg);
     const before = dbSnapshot(t.root);
-    assert.throws(() => recordEvaluation(t.reg, { model: 'm', dataset: 'hold', results: { all: { auc: NaN } }, actor: 'a', source: 'record' }), { code: 'E_BAD_METRIC', exitCode: 2 });
-    assert.throws(() => recordEvaluation(t.reg, { model: 'm', results: { all: {} }, actor: 'a', source: 'record' }), { code: 'E_NO_METRICS' });
-    assert.throws(() => recordEvaluation(t.reg, { model: 'm', results: { 'bad slice': { auc: 1 } }, actor: 'a', source: 'record' }), { code: 'E_BAD_SLICE' });
-    assert.throws(() => recordEvaluation(t.reg, { model: 'hold', results: { all: { auc: 1 } }, actor: 'a', source: 'record' }), { code: 'E_WRONG_KIND' });
-    assert.throws(() => recordEvaluation(t.reg, { model: 'm', dataset: 'm@1.0.0', results: { all: { auc: 1 } }, actor: 'a', source: 'record' }), { code: 'E_WRONG_KIND' });
-    assert.throws(() => recordEvaluation(t.reg, { model: 'm', dataset: 'nosuch', results: { all: { auc: 1 } }, actor: 'a', source: 'record' }), { exitCode: 3 });
+    assert.throws(
+      () =>
+        recordEvaluation(t.reg, {
+          model: 'm',
+          dataset: 'hold',
+          results: { all: { auc: NaN } },
+          actor: 'a',
+          source: 'record',
+        }),
+      { code: 'E_BAD_METRIC', exitCode: 2 },
+    );
+    assert.throws(() => recordEvaluation(t.reg, { model: 'm', results: { all: {} }, actor: 'a', source: 'record' }), {
+      code: 'E_NO_METRICS',
+    });
+    assert.throws(
+      () => recordEvaluation(t.reg, { model: 'm', results: { 'bad slice': { auc: 1 } }, actor: 'a', source: 'record' }),
+      { code: 'E_BAD_SLICE' },
+    );
+    assert.throws(
+      () => recordEvaluation(t.reg, { model: 'hold', results: { all: { auc: 1 } }, actor: 'a', source: 'record' }),
+      { code: 'E_WRONG_KIND' },
+    );
+    assert.throws(
+      () =>
+        recordEvaluation(t.reg, {
+          model: 'm',
+          dataset: 'm@1.0.0',
+          results: { all: { auc: 1 } },
+          actor: 'a',
+          source: 'record',
+        }),
+      { code: 'E_WRONG_KIND' },
+    );
+    assert.throws(
+      () =>
+        recordEvaluation(t.reg, {
+          model: 'm',
+          dataset: 'nosuch',
+          results: { all: { auc: 1 } },
+          actor: 'a',
+          source: 'record',
+        }),
+      { exitCode: 3 },
+    );
     t.reg.close();
     assert.equal(dbSnapshot(t.root), before);
   } finally {
@@ -74,8 +137,14 @@ test('metric directions: built in, overridden by config, unknown without a verdi
 
 test('evaluation output: flat, per slice, mixed; everything else refused with the reason', () => {
   assert.deepEqual(parseEvalOutput('{"auc": 0.9}\n', 'x'), { all: { auc: 0.9 } });
-  assert.deepEqual(parseEvalOutput('{"all": {"auc": 0.9}, "recent": {"auc": 0.8}}', 'x'), { all: { auc: 0.9 }, recent: { auc: 0.8 } });
-  assert.deepEqual(parseEvalOutput('{"auc": 0.9, "recent": {"auc": 0.8}}', 'x'), { all: { auc: 0.9 }, recent: { auc: 0.8 } });
+  assert.deepEqual(parseEvalOutput('{"all": {"auc": 0.9}, "recent": {"auc": 0.8}}', 'x'), {
+    all: { auc: 0.9 },
+    recent: { auc: 0.8 },
+  });
+  assert.deepEqual(parseEvalOutput('{"auc": 0.9, "recent": {"auc": 0.8}}', 'x'), {
+    all: { auc: 0.9 },
+    recent: { auc: 0.8 },
+  });
   const refused: [string, RegExp][] = [
     ['', /printed nothing/],
     ['auc: 0.9', /not one JSON document/],
@@ -88,5 +157,6 @@ test('evaluation output: flat, per slice, mixed; everything else refused with th
     ['{"recent": {}}', /holds no metrics/],
     ['{"auc": 0.9, "all": {"auc": 0.8}}', /given twice/],
   ];
-  for (const [text, message] of refused) assert.throws(() => parseEvalOutput(text, 'cmd'), { code: 'E_EVAL_OUTPUT', message }, text);
+  for (const [text, message] of refused)
+    assert.throws(() => parseEvalOutput(text, 'cmd'), { code: 'E_EVAL_OUTPUT', message }, text);
 });

@@ -29,7 +29,14 @@ test('the command sees MLREG_* and substituted folders; a single-file model keep
         && process.env.MLREG_MODEL_REF === 'solo@1.0.0' && process.env.MLREG_DATASET_REF === 'hold@1.0.0'
         && (fs.statSync(path.dirname(m)).mode & 0o777) === 0o700;
       console.log(JSON.stringify({ ok: ok ? 1 : 0 }));`;
-    const r = await evalRun(t.reg, { models: ['solo'], dataset: 'hold', command: [node, '-e', script, '{model}', '{dataset}'], env: {}, cwd: t.dir, actor: 'a' });
+    const r = await evalRun(t.reg, {
+      models: ['solo'],
+      dataset: 'hold',
+      command: [node, '-e', script, '{model}', '{dataset}'],
+      env: {},
+      cwd: t.dir,
+      actor: 'a',
+    });
     assert.deepEqual(r.runs[0]!.results, { all: { ok: 1 } });
     assert.deepEqual(readdirSync(t.reg.tmpDir), []);
   } finally {
@@ -45,10 +52,21 @@ test('a shell command line (promote --eval-cmd) gets quoted paths, even in a fol
   try {
     await seedModels(reg);
     const cmd = `test -f {model}/model.json && test -f {dataset}/holdout.csv && echo '{"auc": 0.5}'`;
-    const r = await evalRun(reg, { models: ['m@1.0.0'], dataset: 'hold', command: [cmd], shell: true, env: { PATH: process.env.PATH }, cwd: d.path, actor: 'a' });
+    const r = await evalRun(reg, {
+      models: ['m@1.0.0'],
+      dataset: 'hold',
+      command: [cmd],
+      shell: true,
+      env: { PATH: process.env.PATH },
+      cwd: d.path,
+      actor: 'a',
+    });
     assert.deepEqual(r.runs[0]!.results, { all: { auc: 0.5 } });
     const v = resolveRef(reg, 'm@1.0.0');
-    assert.deepEqual(latestEvaluations(reg, v.id).map((e) => [e.metric, e.value, e.source]), [['auc', 0.5, 'run']]);
+    assert.deepEqual(
+      latestEvaluations(reg, v.id).map((e) => [e.metric, e.value, e.source]),
+      [['auc', 0.5, 'run']],
+    );
   } finally {
     reg.close();
     d.cleanup();
@@ -61,14 +79,30 @@ test('a command killed by a signal records nothing and says so', async () => {
     await seedModels(t.reg);
     const before = dbSnapshot(t.root);
     await assert.rejects(
-      evalRun(t.reg, { models: ['m'], dataset: 'hold', command: [node, '-e', "process.kill(process.pid, 'SIGKILL')"], env: {}, cwd: t.dir, actor: 'a' }),
+      evalRun(t.reg, {
+        models: ['m'],
+        dataset: 'hold',
+        command: [node, '-e', "process.kill(process.pid, 'SIGKILL')"],
+        env: {},
+        cwd: t.dir,
+        actor: 'a',
+      }),
       { code: 'E_EVAL_COMMAND_FAILED', exitCode: 2, message: /was killed by SIGKILL/ },
     );
-    await assert.rejects(evalRun(t.reg, { models: ['hold'], dataset: 'hold', command: ['true'], env: {}, cwd: t.dir, actor: 'a' }), { code: 'E_WRONG_KIND' });
-    await assert.rejects(evalRun(t.reg, { models: ['m'], dataset: 'm', command: ['true'], env: {}, cwd: t.dir, actor: 'a' }), { code: 'E_WRONG_KIND' });
+    await assert.rejects(
+      evalRun(t.reg, { models: ['hold'], dataset: 'hold', command: ['true'], env: {}, cwd: t.dir, actor: 'a' }),
+      { code: 'E_WRONG_KIND' },
+    );
+    await assert.rejects(
+      evalRun(t.reg, { models: ['m'], dataset: 'm', command: ['true'], env: {}, cwd: t.dir, actor: 'a' }),
+      { code: 'E_WRONG_KIND' },
+    );
     const notExec = join(t.dir, 'eval.sh');
     writeFileSync(notExec, '#!/bin/sh\necho "{}"\n', { mode: 0o644 });
-    await assert.rejects(evalRun(t.reg, { models: ['m'], dataset: 'hold', command: [notExec], env: {}, cwd: t.dir, actor: 'a' }), { code: 'E_EVAL_COMMAND_NOT_EXECUTABLE' });
+    await assert.rejects(
+      evalRun(t.reg, { models: ['m'], dataset: 'hold', command: [notExec], env: {}, cwd: t.dir, actor: 'a' }),
+      { code: 'E_EVAL_COMMAND_NOT_EXECUTABLE' },
+    );
     t.reg.close();
     assert.equal(dbSnapshot(t.root), before);
   } finally {

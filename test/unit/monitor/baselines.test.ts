@@ -20,13 +20,20 @@ async function setup(reg: Registry, dir: string): Promise<void> {
   await addVersion(reg, { kind: 'dataset', name: 'holdout', path: join(dir, 'holdout.csv'), actor: 'ml' });
   for (const i of [1, 2]) {
     writeFileSync(join(dir, `m${i}.bin`), `weights ${i}`);
-    await addVersion(reg, { kind: 'model', name: 'fraud', path: join(dir, `m${i}.bin`), version: `${i}.0.0`, actor: 'ml' });
+    await addVersion(reg, {
+      kind: 'model',
+      name: 'fraud',
+      path: join(dir, `m${i}.bin`),
+      version: `${i}.0.0`,
+      actor: 'ml',
+    });
   }
   promote(reg, { ref: 'fraud@1.0.0', stage: 'production', actor: 'ml' });
 }
 
 const observe = (reg: Registry, metric: string, ...values: number[]) => {
-  for (const value of values) recordObservations(reg, { target, values: [{ metric, value }], source: 'live', actor: 'x' });
+  for (const value of values)
+    recordObservations(reg, { target, values: [{ metric, value }], source: 'live', actor: 'x' });
 };
 
 test('"drops … vs eval DATASET": the live mean against the holder\'s own evaluation on that dataset', async () => {
@@ -38,14 +45,29 @@ test('"drops … vs eval DATASET": the live mean against the holder\'s own evalu
     const none = checkRules(t.reg, target, spec);
     assert.equal(none.results[0]!.status, 'insufficient data');
     assert.match(none.results[0]!.message, /no evaluation of auc for 1\.0\.0 on holdout@1\.0\.0/);
-    recordEvaluation(t.reg, { model: 'fraud@1.0.0', dataset: 'holdout@1.0.0', results: { all: { auc: 0.88 } }, actor: 'ml', source: 'record' });
+    recordEvaluation(t.reg, {
+      model: 'fraud@1.0.0',
+      dataset: 'holdout@1.0.0',
+      results: { all: { auc: 0.88 } },
+      actor: 'ml',
+      source: 'record',
+    });
     const ok = checkRules(t.reg, target, spec);
     assert.equal(ok.status, 'ok', ok.results[0]!.message);
-    recordEvaluation(t.reg, { model: 'fraud@1.0.0', dataset: 'holdout@1.0.0', results: { all: { auc: 0.92 } }, actor: 'ml', source: 'record' });
+    recordEvaluation(t.reg, {
+      model: 'fraud@1.0.0',
+      dataset: 'holdout@1.0.0',
+      results: { all: { auc: 0.92 } },
+      actor: 'ml',
+      source: 'record',
+    });
     const fired = checkRules(t.reg, target, spec);
     assert.equal(fired.status, 'alert');
     assert.ok(Math.abs(fired.results[0]!.change! - 0.07) < 1e-9);
-    assert.match(fired.results[0]!.message, /1\.0\.0 mean 0\.85 vs 1\.0\.0 on holdout@1\.0\.0 evaluation 0\.92 \(drop 0\.07\)/);
+    assert.match(
+      fired.results[0]!.message,
+      /1\.0\.0 mean 0\.85 vs 1\.0\.0 on holdout@1\.0\.0 evaluation 0\.92 \(drop 0\.07\)/,
+    );
   } finally {
     t.cleanup();
   }
@@ -64,7 +86,10 @@ test('"worsens" follows the metric direction: a rise of log_loss, a fall of auc;
     assert.equal(r.status, 'alert', r.results[0]!.message);
     assert.match(r.results[0]!.message, /worse by 0\.05/);
     const latency = parseRule('latency_ms worsens 10 vs previous');
-    assert.throws(() => assertKnownMetric(t.reg, 1, 'fraud', latency), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_NO_DIRECTION');
+    assert.throws(
+      () => assertKnownMetric(t.reg, 1, 'fraud', latency),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_NO_DIRECTION',
+    );
     configSet(t.reg, 'metric.latency_ms.direction', 'lower', 'ml');
     const l = checkRules(t.reg, target, [{ rule: latency, window: 2 }]);
     assert.equal(l.status, 'alert');

@@ -23,7 +23,13 @@ function parseAll(text: string, chunk: number): string[][] {
 
 test('RFC 4180: quotes, escaped quotes, commas and line breaks in fields, CRLF, BOM, no final newline — in any chunking', () => {
   const text = '\uFEFFid,text,n\r\n1,"a, b",2\r\n2,"say ""hi""",3\n3,"two\nlines",4\n\n4,,5';
-  const want = [['id', 'text', 'n'], ['1', 'a, b', '2'], ['2', 'say "hi"', '3'], ['3', 'two\nlines', '4'], ['4', '', '5']];
+  const want = [
+    ['id', 'text', 'n'],
+    ['1', 'a, b', '2'],
+    ['2', 'say "hi"', '3'],
+    ['3', 'two\nlines', '4'],
+    ['4', '', '5'],
+  ];
   for (const chunk of [1, 2, 3, 5, 7, 1000]) {
     assert.deepEqual(parseAll(text, chunk), want, `chunk ${chunk}`);
     assert.deepEqual(lastLines, [1, 2, 3, 4, 7], 'each row knows the line it starts on');
@@ -56,7 +62,10 @@ test('openCsv: header, every row once, a row with the wrong width names its line
     assert.deepEqual([n, count], [50_000, 50_000]);
     writeFileSync(f, 'id,p\n1,0.5\n2\n');
     const bad = await openCsv(f, 'predictions file');
-    await assert.rejects(bad.forEach(() => undefined), /line 3: 1 fields where the header has 2/);
+    await assert.rejects(
+      bad.forEach(() => undefined),
+      /line 3: 1 fields where the header has 2/,
+    );
   } finally {
     t.cleanup();
   }
@@ -68,7 +77,10 @@ test('an unterminated quote in a large file fails fast instead of buffering the 
     const f = join(t.path, 'x.csv');
     writeFileSync(f, 'id,p\n1,"never closed\n' + '2,0.5\n'.repeat(1_200_000));
     const table = await openCsv(f, 'predictions file');
-    await assert.rejects(table.forEach(() => undefined), /line 2: a row runs on for more than 4 MiB: unterminated quote\?/);
+    await assert.rejects(
+      table.forEach(() => undefined),
+      /line 2: a row runs on for more than 4 MiB: unterminated quote\?/,
+    );
   } finally {
     t.cleanup();
   }

@@ -4,19 +4,38 @@ import { parseRule, parseWindow } from '../../../src/core/monitor/rules.js';
 import { InvalidInputError } from '../../../src/core/errors.js';
 
 test('rule forms parse into their canonical text', () => {
-  assert.deepEqual(parseRule('auc < 0.85'), { kind: 'threshold', metric: 'auc', slice: 'all', op: '<', value: 0.85, text: 'auc < 0.85' });
+  assert.deepEqual(parseRule('auc < 0.85'), {
+    kind: 'threshold',
+    metric: 'auc',
+    slice: 'all',
+    op: '<',
+    value: 0.85,
+    text: 'auc < 0.85',
+  });
   assert.equal(parseRule('  auc<=0.8 ').text, 'auc <= 0.8');
   assert.equal(parseRule('log_loss > 0.4').text, 'log_loss > 0.4');
   const s = parseRule('auc[recent] >= .7');
   assert.equal(s.slice, 'recent');
   assert.equal(s.text, 'auc[recent] >= 0.7');
   const d = parseRule('auc  drops 0.03 vs previous');
-  assert.deepEqual(d, { kind: 'change', metric: 'auc', slice: 'all', verb: 'drops', amount: 0.03, relative: false, baseline: { kind: 'previous' }, text: 'auc drops 0.03 vs previous' });
+  assert.deepEqual(d, {
+    kind: 'change',
+    metric: 'auc',
+    slice: 'all',
+    verb: 'drops',
+    amount: 0.03,
+    relative: false,
+    baseline: { kind: 'previous' },
+    text: 'auc drops 0.03 vs previous',
+  });
   const r = parseRule('rmse rises 10% vs previous');
   assert.equal(r.kind === 'change' && r.relative, true);
   assert.equal(r.text, 'rmse rises 10% vs previous');
   const e = parseRule('auc[recent] drops 0.05 vs eval holdout@latest');
-  assert.deepEqual(e.kind === 'change' && [e.slice, e.baseline], ['recent', { kind: 'eval', dataset: 'holdout@latest' }]);
+  assert.deepEqual(e.kind === 'change' && [e.slice, e.baseline], [
+    'recent',
+    { kind: 'eval', dataset: 'holdout@latest' },
+  ]);
   assert.equal(parseRule('log_loss worsens 0.02 vs previous').text, 'log_loss worsens 0.02 vs previous');
 });
 
@@ -40,7 +59,12 @@ test('malformed rules are refused with the reason and the forms', () => {
   for (const [text, why] of cases) {
     assert.throws(
       () => parseRule(text),
-      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_BAD_RULE' && e.exitCode === 2 && why.test(e.message) && /auc < 0.85/.test(e.hint),
+      (e: unknown) =>
+        e instanceof InvalidInputError &&
+        e.code === 'E_BAD_RULE' &&
+        e.exitCode === 2 &&
+        why.test(e.message) &&
+        /auc < 0.85/.test(e.hint),
       text,
     );
   }
@@ -49,5 +73,6 @@ test('malformed rules are refused with the reason and the forms', () => {
 test('--window takes a positive whole number', () => {
   assert.equal(parseWindow(undefined, 3), 3);
   assert.equal(parseWindow('12', 3), 12);
-  for (const bad of ['0', '-1', '2.5', 'x', '']) assert.throws(() => parseWindow(bad, 3), /--window takes a whole number/);
+  for (const bad of ['0', '-1', '2.5', 'x', ''])
+    assert.throws(() => parseWindow(bad, 3), /--window takes a whole number/);
 });

@@ -19,7 +19,14 @@ function close(actual: Record<string, number>, want: Record<string, number>, wha
 }
 
 test('classification metrics of a real model match scikit-learn, for all rows and per slice', async () => {
-  const r = await scoreBatch({ predictions: join(DIR, 'cls_predictions.csv'), labels: join(DIR, 'cls_labels.csv'), idColumn: 'case_id', predictionColumn: 'p_benign', labelColumn: 'label', sliceColumn: 'size' });
+  const r = await scoreBatch({
+    predictions: join(DIR, 'cls_predictions.csv'),
+    labels: join(DIR, 'cls_labels.csv'),
+    idColumn: 'case_id',
+    predictionColumn: 'p_benign',
+    labelColumn: 'label',
+    sliceColumn: 'size',
+  });
   assert.equal(r.task, 'classification');
   assert.equal(r.rows.matched, expected.classification.n);
   assert.equal(r.rows.labelsWithoutPrediction, 0);
@@ -31,7 +38,13 @@ test('classification metrics of a real model match scikit-learn, for all rows an
 });
 
 test('regression metrics match scikit-learn', async () => {
-  const r = await scoreBatch({ predictions: join(DIR, 'reg_predictions.csv'), labels: join(DIR, 'reg_labels.csv'), idColumn: 'patient', predictionColumn: 'prediction', labelColumn: 'progression' });
+  const r = await scoreBatch({
+    predictions: join(DIR, 'reg_predictions.csv'),
+    labels: join(DIR, 'reg_labels.csv'),
+    idColumn: 'patient',
+    predictionColumn: 'prediction',
+    labelColumn: 'progression',
+  });
   assert.equal(r.task, 'regression');
   assert.equal(r.rows.matched, expected.regression.n);
   close(r.metrics, expected.regression.all, 'regression');
@@ -52,10 +65,28 @@ test('labels whose id has no prediction are reported and refused; allowed, they 
     writeFileSync(l, 'id,label\na,1\nb,0\nzz,1\nyy,0\n');
     await assert.rejects(
       scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label' }),
-      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_UNMATCHED_LABELS' && /2 of 4 labels have no prediction/.test(e.message) && /"zz", "yy"/.test(e.message),
+      (e: unknown) =>
+        e instanceof InvalidInputError &&
+        e.code === 'E_UNMATCHED_LABELS' &&
+        /2 of 4 labels have no prediction/.test(e.message) &&
+        /"zz", "yy"/.test(e.message),
     );
-    const r = await scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label', allowUnmatched: true });
-    assert.deepEqual(r.rows, { predictions: 3, labels: 4, matched: 2, predictionsWithoutLabel: 1, labelsWithoutPrediction: 2, unmatchedLabelIds: ['zz', 'yy'] });
+    const r = await scoreBatch({
+      predictions: p,
+      labels: l,
+      idColumn: 'id',
+      predictionColumn: 'prediction',
+      labelColumn: 'label',
+      allowUnmatched: true,
+    });
+    assert.deepEqual(r.rows, {
+      predictions: 3,
+      labels: 4,
+      matched: 2,
+      predictionsWithoutLabel: 1,
+      labelsWithoutPrediction: 2,
+      unmatchedLabelIds: ['zz', 'yy'],
+    });
     assert.equal(r.metrics.accuracy, 1);
   } finally {
     t.cleanup();
@@ -69,12 +100,24 @@ test('bad predictions and labels name the file and line', async () => {
     const l = join(t.path, 'l.csv');
     writeFileSync(l, 'id,label\na,1\nb,0\n');
     writeFileSync(p, 'id,prediction\na,0.9\nb,1.7\n');
-    await assert.rejects(scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label' }), /line 3: 1.7 is not a probability/);
+    await assert.rejects(
+      scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label' }),
+      /line 3: 1.7 is not a probability/,
+    );
     writeFileSync(p, 'id,prediction\na,0.9\na,0.1\n');
-    await assert.rejects(scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label' }), /line 3: id "a" appears twice/);
+    await assert.rejects(
+      scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label' }),
+      /line 3: id "a" appears twice/,
+    );
     writeFileSync(l, 'id,label\na,1\nb,maybe\n');
-    await assert.rejects(scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label' }), /l\.csv, line 3: label "maybe" is not a number/);
-    await assert.rejects(scoreBatch({ predictions: p, labels: l, idColumn: 'txn', predictionColumn: 'prediction', labelColumn: 'label' }), /has no column "txn"/);
+    await assert.rejects(
+      scoreBatch({ predictions: p, labels: l, idColumn: 'id', predictionColumn: 'prediction', labelColumn: 'label' }),
+      /l\.csv, line 3: label "maybe" is not a number/,
+    );
+    await assert.rejects(
+      scoreBatch({ predictions: p, labels: l, idColumn: 'txn', predictionColumn: 'prediction', labelColumn: 'label' }),
+      /has no column "txn"/,
+    );
   } finally {
     t.cleanup();
   }

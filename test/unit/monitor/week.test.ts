@@ -33,7 +33,13 @@ test('a simulated week: version 2 degrades after promotion, auto-rollback fires 
   try {
     for (const i of [1, 2]) {
       writeFileSync(join(w.dir, `m${i}.bin`), `weights ${i}`);
-      await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, `m${i}.bin`), version: `${i}.0.0`, actor: 'ml' });
+      await addVersion(w.reg, {
+        kind: 'model',
+        name: 'fraud',
+        path: join(w.dir, `m${i}.bin`),
+        version: `${i}.0.0`,
+        actor: 'ml',
+      });
     }
     promote(w.reg, { ref: 'fraud@1.0.0', stage: 'production', actor: 'ml' });
     const specs: RuleSpec[] = [
@@ -46,12 +52,18 @@ test('a simulated week: version 2 degrades after promotion, auto-rollback fires 
     for (let h = 0; h < 7 * 24; h++) {
       const at = MONDAY + h * HOUR;
       w.setTime(at);
-      if (h === 3 * 24 + 9) promote(w.reg, { ref: 'fraud@2.0.0', stage: 'production', actor: 'ml', reason: 'beats 1.0.0 on holdout' });
+      if (h === 3 * 24 + 9)
+        promote(w.reg, { ref: 'fraud@2.0.0', stage: 'production', actor: 'ml', reason: 'beats 1.0.0 on holdout' });
       const serving = resolveRef(w.reg, 'fraud@production').version;
       // 1.0.0 holds steady around 0.91; 2.0.0 starts at 0.93 and loses 0.004 an hour from Thursday noon.
       const sinceV2 = h - (3 * 24 + 9);
       const auc = serving === '1.0.0' ? 0.91 + 0.005 * Math.sin(h) : 0.93 - Math.max(0, sinceV2 - 3) * 0.004;
-      recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: auc }], source: 'score', actor: 'labels-job' });
+      recordObservations(w.reg, {
+        target: { name: 'fraud', stage: 'production' },
+        values: [{ metric: 'auc', value: auc }],
+        source: 'score',
+        actor: 'labels-job',
+      });
       if (h % 3 === 2) {
         const report = checkRules(w.reg, { name: 'fraud', stage: 'production' }, specs);
         statuses.add(report.status);
@@ -68,7 +80,10 @@ test('a simulated week: version 2 degrades after promotion, auto-rollback fires 
     }
     assert.equal(firings.length, 1, `fired ${JSON.stringify(firings)}`);
     assert.equal(firings[0]!.version, '2.0.0');
-    assert.ok(statuses.has('insufficient data'), 'right after the promotion 2.0.0 had too few observations: insufficient data, not an alert');
+    assert.ok(
+      statuses.has('insufficient data'),
+      'right after the promotion 2.0.0 had too few observations: insufficient data, not an alert',
+    );
     assert.equal(resolveRef(w.reg, 'fraud@production').version, '1.0.0');
     const h = history(w.reg, 'fraud');
     const rollbacks = h.events.filter((e) => e.kind === 'rollback');
@@ -79,9 +94,18 @@ test('a simulated week: version 2 degrades after promotion, auto-rollback fires 
     assert.equal(alerts.length, 1);
     // The series keeps the versions apart: 1.0.0, 2.0.0, then 1.0.0 again.
     const s = series(w.reg, { name: 'fraud', stage: 'production' }, { metric: 'auc' });
-    assert.deepEqual(s.series[0]!.segments.map((g) => g.version), ['1.0.0', '2.0.0', '1.0.0']);
-    assert.equal(s.series[0]!.segments.reduce((n, g) => n + g.count, 0), 7 * 24);
-    assert.deepEqual(s.changes.map((c) => `${c.kind} ${c.from}→${c.to}`), ['promote null→1.0.0', 'promote 1.0.0→2.0.0', 'rollback 2.0.0→1.0.0']);
+    assert.deepEqual(
+      s.series[0]!.segments.map((g) => g.version),
+      ['1.0.0', '2.0.0', '1.0.0'],
+    );
+    assert.equal(
+      s.series[0]!.segments.reduce((n, g) => n + g.count, 0),
+      7 * 24,
+    );
+    assert.deepEqual(
+      s.changes.map((c) => `${c.kind} ${c.from}→${c.to}`),
+      ['promote null→1.0.0', 'promote 1.0.0→2.0.0', 'rollback 2.0.0→1.0.0'],
+    );
   } finally {
     w.cleanup();
   }
@@ -92,12 +116,24 @@ test('two cron jobs that see the same failure roll back once (compare-and-swap o
   try {
     for (const i of [1, 2, 3]) {
       writeFileSync(join(w.dir, `m${i}.bin`), `weights ${i}`);
-      await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, `m${i}.bin`), version: `${i}.0.0`, actor: 'ml' });
+      await addVersion(w.reg, {
+        kind: 'model',
+        name: 'fraud',
+        path: join(w.dir, `m${i}.bin`),
+        version: `${i}.0.0`,
+        actor: 'ml',
+      });
     }
-    for (const v of ['1.0.0', '2.0.0', '3.0.0']) promote(w.reg, { ref: `fraud@${v}`, stage: 'production', actor: 'ml' });
+    for (const v of ['1.0.0', '2.0.0', '3.0.0'])
+      promote(w.reg, { ref: `fraud@${v}`, stage: 'production', actor: 'ml' });
     for (let i = 0; i < 3; i++) {
       w.setTime(MONDAY + (i + 1) * HOUR);
-      recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.7 }], source: 'live', actor: 'x' });
+      recordObservations(w.reg, {
+        target: { name: 'fraud', stage: 'production' },
+        values: [{ metric: 'auc', value: 0.7 }],
+        source: 'live',
+        actor: 'x',
+      });
     }
     const specs = [{ rule: parseRule('auc < 0.85'), window: 3 }];
     const a = checkRules(w.reg, { name: 'fraud', stage: 'production' }, specs);
@@ -118,18 +154,55 @@ test('observations go to the version holding the stage at --at, not to whoever h
   try {
     for (const i of [1, 2]) {
       writeFileSync(join(w.dir, `m${i}.bin`), `weights ${i}`);
-      await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, `m${i}.bin`), version: `${i}.0.0`, actor: 'ml' });
+      await addVersion(w.reg, {
+        kind: 'model',
+        name: 'fraud',
+        path: join(w.dir, `m${i}.bin`),
+        version: `${i}.0.0`,
+        actor: 'ml',
+      });
     }
     promote(w.reg, { ref: 'fraud@1.0.0', stage: 'production', actor: 'ml' });
     w.setTime(MONDAY + 24 * HOUR);
     promote(w.reg, { ref: 'fraud@2.0.0', stage: 'production', actor: 'ml' });
     w.setTime(MONDAY + 48 * HOUR);
-    const late = recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], at: new Date(MONDAY + 12 * HOUR).toISOString(), source: 'score', actor: 'x' });
+    const late = recordObservations(w.reg, {
+      target: { name: 'fraud', stage: 'production' },
+      values: [{ metric: 'auc', value: 0.9 }],
+      at: new Date(MONDAY + 12 * HOUR).toISOString(),
+      source: 'score',
+      actor: 'x',
+    });
     assert.equal(late.version, '1.0.0');
-    const now = recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], source: 'score', actor: 'x' });
+    const now = recordObservations(w.reg, {
+      target: { name: 'fraud', stage: 'production' },
+      values: [{ metric: 'auc', value: 0.9 }],
+      source: 'score',
+      actor: 'x',
+    });
     assert.equal(now.version, '2.0.0');
-    assert.throws(() => recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], at: '2026-11-01T00:00:00Z', source: 'score', actor: 'x' }), /had no \(existing\) version at/);
-    assert.throws(() => recordObservations(w.reg, { target: { name: 'fraud', stage: 'production' }, values: [{ metric: 'auc', value: 0.9 }], at: '2027-01-01T00:00:00Z', source: 'score', actor: 'x' }), /is in the future/);
+    assert.throws(
+      () =>
+        recordObservations(w.reg, {
+          target: { name: 'fraud', stage: 'production' },
+          values: [{ metric: 'auc', value: 0.9 }],
+          at: '2026-11-01T00:00:00Z',
+          source: 'score',
+          actor: 'x',
+        }),
+      /had no \(existing\) version at/,
+    );
+    assert.throws(
+      () =>
+        recordObservations(w.reg, {
+          target: { name: 'fraud', stage: 'production' },
+          values: [{ metric: 'auc', value: 0.9 }],
+          at: '2027-01-01T00:00:00Z',
+          source: 'score',
+          actor: 'x',
+        }),
+      /is in the future/,
+    );
   } finally {
     w.cleanup();
   }

@@ -20,7 +20,8 @@ async function addN(reg: Registry, dir: string, name: string, n: number): Promis
   return out;
 }
 
-const counts = (reg: Registry) => reg.db.prepare('SELECT (SELECT COUNT(*) FROM events) e, (SELECT COUNT(*) FROM stages) s').get();
+const counts = (reg: Registry) =>
+  reg.db.prepare('SELECT (SELECT COUNT(*) FROM events) e, (SELECT COUNT(*) FROM stages) s').get();
 
 test('rollback is undo: v1→v2→v3, rollback → v2, rollback → v1, then nowhere (exit 4)', async () => {
   const t = tempRegistry();
@@ -32,7 +33,10 @@ test('rollback is undo: v1→v2→v3, rollback → v2, rollback → v1, then now
     const r2 = rollback(t.reg, { name: 'fraud', actor: 'oncall', reason: 'INC-1 still bad' });
     assert.deepEqual([r2.from, r2.to], [v2, v1]);
     const before = counts(t.reg);
-    assert.throws(() => rollback(t.reg, { name: 'fraud', actor: 'oncall' }), (e: unknown) => e instanceof ConflictError && e.code === 'E_NO_ROLLBACK_TARGET' && e.exitCode === 4);
+    assert.throws(
+      () => rollback(t.reg, { name: 'fraud', actor: 'oncall' }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_NO_ROLLBACK_TARGET' && e.exitCode === 4,
+    );
     assert.deepEqual(counts(t.reg), before, 'a refused rollback writes nothing');
     assert.equal(resolveRef(t.reg, 'fraud@production').version, v1);
   } finally {
@@ -52,7 +56,9 @@ test('rollback never bounces back to the version it left, and walks past depreca
     assert.equal(rollback(t.reg, { name: 'm', actor: 'a' }).to, v2, 'back to v2, not to the bad v3');
     // promote v3 again, then deprecate v2: rollback from v3 skips v2 and lands on v1.
     promote(t.reg, { ref: `m@${v3}`, stage: 'production', actor: 'a' });
-    t.reg.db.prepare("UPDATE versions SET deprecated_at = '2026-01-01T00:00:00Z', deprecated_by = 'a' WHERE version = ?").run(v2);
+    t.reg.db
+      .prepare("UPDATE versions SET deprecated_at = '2026-01-01T00:00:00Z', deprecated_by = 'a' WHERE version = ?")
+      .run(v2);
     const r = rollback(t.reg, { name: 'm', actor: 'a' });
     assert.equal(r.to, v1);
     assert.deepEqual(r.skipped, [{ version: v2, why: 'deprecated' }]);
@@ -70,10 +76,16 @@ test('rollback --to, --stage, --dry-run and --expect', async () => {
     const dry = rollback(t.reg, { name: 'm', stage: 'canary', actor: 'a', dryRun: true });
     assert.deepEqual([dry.to, dry.changed, dry.dryRun], [v2, false, true]);
     assert.deepEqual(counts(t.reg), before);
-    assert.throws(() => rollback(t.reg, { name: 'm', stage: 'canary', actor: 'a', expect: v2 }), (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED');
+    assert.throws(
+      () => rollback(t.reg, { name: 'm', stage: 'canary', actor: 'a', expect: v2 }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED',
+    );
     const jump = rollback(t.reg, { name: 'm', stage: 'canary', actor: 'a', to: v1, expect: v3 });
     assert.equal(jump.to, v1);
-    assert.throws(() => rollback(t.reg, { name: 'm', actor: 'a' }), (e: unknown) => e instanceof NotFoundError && e.code === 'E_STAGE_NOT_FOUND');
+    assert.throws(
+      () => rollback(t.reg, { name: 'm', actor: 'a' }),
+      (e: unknown) => e instanceof NotFoundError && e.code === 'E_STAGE_NOT_FOUND',
+    );
   } finally {
     t.cleanup();
   }
@@ -85,20 +97,41 @@ test('promote: compare-and-swap, prerelease and deprecated guards, idempotence, 
     const [v1, v2] = await addN(t.reg, t.dir, 'm', 2);
     const f = join(t.dir, 'rc.bin');
     writeFileSync(f, 'rc');
-    const rc = (await addVersion(t.reg, { kind: 'model', name: 'm', path: f, bump: 'prerelease', preid: 'rc', actor: 'a' })).version.version;
-    assert.throws(() => promote(t.reg, { ref: `m@${v1}`, stage: 'production', actor: 'a', expect: v2 }), (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED');
+    const rc = (
+      await addVersion(t.reg, { kind: 'model', name: 'm', path: f, bump: 'prerelease', preid: 'rc', actor: 'a' })
+    ).version.version;
+    assert.throws(
+      () => promote(t.reg, { ref: `m@${v1}`, stage: 'production', actor: 'a', expect: v2 }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED',
+    );
     promote(t.reg, { ref: `m@${v1}`, stage: 'production', actor: 'a', expect: 'none' });
     const before = counts(t.reg);
-    assert.throws(() => promote(t.reg, { ref: `m@${v2}`, stage: 'production', actor: 'a', expect: 'none' }), ConflictError);
-    assert.throws(() => promote(t.reg, { ref: `m@${rc}`, stage: 'production', actor: 'a' }), (e: unknown) => e instanceof UsageError && e.code === 'E_PRERELEASE');
-    assert.throws(() => promote(t.reg, { ref: `m@${v2}`, stage: 'Prod!', actor: 'a' }), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'E_BAD_STAGE');
+    assert.throws(
+      () => promote(t.reg, { ref: `m@${v2}`, stage: 'production', actor: 'a', expect: 'none' }),
+      ConflictError,
+    );
+    assert.throws(
+      () => promote(t.reg, { ref: `m@${rc}`, stage: 'production', actor: 'a' }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_PRERELEASE',
+    );
+    assert.throws(
+      () => promote(t.reg, { ref: `m@${v2}`, stage: 'Prod!', actor: 'a' }),
+      (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'E_BAD_STAGE',
+    );
     assert.deepEqual(counts(t.reg), before);
     assert.equal(promote(t.reg, { ref: `m@${rc}`, stage: 'production', actor: 'a', allowPrerelease: true }).to, rc);
-    assert.equal(promote(t.reg, { ref: `m@${rc}`, stage: 'staging', actor: 'a' }).changed, true, 'prereleases go to other stages freely');
+    assert.equal(
+      promote(t.reg, { ref: `m@${rc}`, stage: 'staging', actor: 'a' }).changed,
+      true,
+      'prereleases go to other stages freely',
+    );
     const again = promote(t.reg, { ref: `m@${rc}`, stage: 'staging', actor: 'a' });
     assert.equal(again.changed, false);
     t.reg.db.prepare("UPDATE versions SET deprecated_at = 'x', deprecated_by = 'a' WHERE version = ?").run(v2);
-    assert.throws(() => promote(t.reg, { ref: `m@${v2}`, stage: 'staging', actor: 'a' }), (e: unknown) => e instanceof ConflictError && e.code === 'E_DEPRECATED');
+    assert.throws(
+      () => promote(t.reg, { ref: `m@${v2}`, stage: 'staging', actor: 'a' }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_DEPRECATED',
+    );
   } finally {
     t.cleanup();
   }
@@ -139,7 +172,10 @@ test('rollback expectTarget: refused (nothing written) unless the walk lands on 
     const [v1, v2, v3] = await addN(t.reg, t.dir, 'm', 3);
     for (const v of [v1, v2, v3]) promote(t.reg, { ref: `m@${v}`, stage: 'production', actor: 'a' });
     const before = counts(t.reg);
-    assert.throws(() => rollback(t.reg, { name: 'm', actor: 'a', expectTarget: v1 }), (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED');
+    assert.throws(
+      () => rollback(t.reg, { name: 'm', actor: 'a', expectTarget: v1 }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_STAGE_MOVED',
+    );
     assert.deepEqual(counts(t.reg), before);
     assert.equal(rollback(t.reg, { name: 'm', actor: 'a', expectTarget: v2 }).to, v2);
   } finally {
@@ -153,13 +189,21 @@ test('beforeCommit runs inside the move: it sees the new holder, and a throw und
     const [v1, v2, v3] = await addN(t.reg, t.dir, 'm', 3);
     promote(t.reg, { ref: `m@${v1}`, stage: 'production', actor: 'a' });
     let seen: string | undefined;
-    promote(t.reg, { ref: `m@${v2}`, stage: 'production', actor: 'a', beforeCommit: () => void (seen = resolveRef(t.reg, 'm@production').version) });
+    promote(t.reg, {
+      ref: `m@${v2}`,
+      stage: 'production',
+      actor: 'a',
+      beforeCommit: () => void (seen = resolveRef(t.reg, 'm@production').version),
+    });
     assert.equal(seen, v2, 'the hook runs after the stage row is written');
     const before = counts(t.reg);
     const failSwitch = (): void => {
       throw new Error('switch failed');
     };
-    assert.throws(() => promote(t.reg, { ref: `m@${v3}`, stage: 'production', actor: 'a', beforeCommit: failSwitch }), /switch failed/);
+    assert.throws(
+      () => promote(t.reg, { ref: `m@${v3}`, stage: 'production', actor: 'a', beforeCommit: failSwitch }),
+      /switch failed/,
+    );
     assert.throws(() => rollback(t.reg, { name: 'm', actor: 'a', beforeCommit: failSwitch }), /switch failed/);
     assert.deepEqual(counts(t.reg), before, 'nothing was written');
     assert.equal(resolveRef(t.reg, 'm@production').version, v2);

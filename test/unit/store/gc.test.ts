@@ -14,7 +14,12 @@ import { tempRegistry } from '../../helpers.js';
 import type { Registry } from '../../../src/core/registry/registry.js';
 import { registryState } from '../../registry-state.js';
 
-async function add(reg: Registry, dir: string, name: string, content: string): Promise<{ version: string; digest: string }> {
+async function add(
+  reg: Registry,
+  dir: string,
+  name: string,
+  content: string,
+): Promise<{ version: string; digest: string }> {
   const f = join(dir, `${name}-${content}.bin`);
   writeFileSync(f, content.repeat(1000));
   const r = await addVersion(reg, { kind: 'model', name, path: f, actor: 'alice' });
@@ -24,7 +29,9 @@ async function add(reg: Registry, dir: string, name: string, content: string): P
 /** Make every object look old, as if the grace period had passed. */
 function age(reg: Registry): void {
   const old = new Date(Date.now() - 3_600_000);
-  for (const d of readdirSync(join(reg.objectsDir, 'sha256'))) for (const f of readdirSync(join(reg.objectsDir, 'sha256', d))) utimesSync(join(reg.objectsDir, 'sha256', d, f), old, old);
+  for (const d of readdirSync(join(reg.objectsDir, 'sha256')))
+    for (const f of readdirSync(join(reg.objectsDir, 'sha256', d)))
+      utimesSync(join(reg.objectsDir, 'sha256', d, f), old, old);
 }
 
 test('gc removes only what no version references; --dry-run lists it and changes nothing', async () => {
@@ -86,11 +93,13 @@ test('add stores again an object a gc swept between storing it and indexing it',
       // While the second file is being stored, a gc (no grace) sweeps the first one's blob, which
       // no version references yet: exactly the race with a gc in another process.
       onProgress: (done) => {
-        if (done > 1 << 20 && sweptWhileAdding === 0) sweptWhileAdding = gc(t.reg, { actor: 'gc', graceMs: -60_000 }).objectsRemoved;
+        if (done > 1 << 20 && sweptWhileAdding === 0)
+          sweptWhileAdding = gc(t.reg, { actor: 'gc', graceMs: -60_000 }).objectsRemoved;
       },
     });
     assert.equal(sweptWhileAdding, 1, 'the gc did take the first blob');
-    for (const f of r.manifest.files) assert.ok(existsSync(objectPath(t.reg, f.sha256)), `${f.path} is back in the store`);
+    for (const f of r.manifest.files)
+      assert.ok(existsSync(objectPath(t.reg, f.sha256)), `${f.path} is back in the store`);
     assert.equal((await verifyRegistry(t.reg)).ok, true);
   } finally {
     t.cleanup();
@@ -115,13 +124,19 @@ test('gc --keep-last N keeps the newest N, staged and recently staged versions',
     );
     assert.equal(listVersions(t.reg, 'fraud').versions.length, 5, 'the dry run deleted nothing');
     gc(t.reg, { actor: 'bob', keepLast: 2, graceMs: 0 });
-    assert.deepEqual(listVersions(t.reg, 'fraud').versions.map((v) => v.version), ['1.4.0', '1.3.0', '1.1.0', '1.0.0']);
+    assert.deepEqual(
+      listVersions(t.reg, 'fraud').versions.map((v) => v.version),
+      ['1.4.0', '1.3.0', '1.1.0', '1.0.0'],
+    );
     // With no protection window 1.1.0 is still kept: it is canary's only way back (delete's rule).
     const strict = gc(t.reg, { actor: 'bob', keepLast: 2, stagedWithinDays: 0, graceMs: 0 });
     assert.match(strict.versionsKept.find((k) => k.version === '1.1.0')!.why, /only way back/);
     promote(t.reg, { ref: 'fraud@1.3.0', stage: 'canary', actor: 'alice' }); // now 1.4.0 is a way back too
     gc(t.reg, { actor: 'bob', keepLast: 2, stagedWithinDays: 0, graceMs: 0 });
-    assert.deepEqual(listVersions(t.reg, 'fraud').versions.map((v) => v.version), ['1.4.0', '1.3.0', '1.0.0']);
+    assert.deepEqual(
+      listVersions(t.reg, 'fraud').versions.map((v) => v.version),
+      ['1.4.0', '1.3.0', '1.0.0'],
+    );
     assert.equal((await verifyRegistry(t.reg)).ok, true);
   } finally {
     t.cleanup();

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { comparePaths, isSafeRelativePath, parseManifest, serialiseManifest, walkSource } from '../../../src/core/store/manifest.js';
+import {
+  comparePaths,
+  isSafeRelativePath,
+  parseManifest,
+  serialiseManifest,
+  walkSource,
+} from '../../../src/core/store/manifest.js';
 import { InvalidInputError, NotFoundError } from '../../../src/core/errors.js';
 import { FIXTURES, tempDir } from '../../helpers.js';
 
@@ -24,7 +30,8 @@ test('the same tree gives the same manifest bytes wherever it lives and whatever
     cpSync(join(FIXTURES, 'models', 'cancer-folder'), a, { recursive: true });
     cpSync(join(FIXTURES, 'models', 'cancer-folder'), b, { recursive: true });
     chmodSync(join(b, 'config.json'), 0o600); // only the executable bit counts
-    const fake = (files: { path: string; size: number; mode: number }[]) => files.map((f) => ({ ...f, sha256: '0'.repeat(64) }));
+    const fake = (files: { path: string; size: number; mode: number }[]) =>
+      files.map((f) => ({ ...f, sha256: '0'.repeat(64) }));
     const ma = await walkSource(a);
     const mb = await walkSource(b);
     const bytesA = serialiseManifest({ format: 1, type: 'dir', files: fake(ma.files) });
@@ -45,9 +52,15 @@ test('symlinks are refused unless followed', async () => {
     mkdirSync(dir);
     writeFileSync(join(t.path, 'outside.bin'), 'x');
     symlinkSync(join(t.path, 'outside.bin'), join(dir, 'weights.bin'));
-    await assert.rejects(walkSource(dir), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_SYMLINK' && /--follow-symlinks/.test(e.hint));
+    await assert.rejects(
+      walkSource(dir),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_SYMLINK' && /--follow-symlinks/.test(e.hint),
+    );
     const followed = await walkSource(dir, { followSymlinks: true });
-    assert.deepEqual(followed.files.map((f) => [f.path, f.size]), [['weights.bin', 1]]);
+    assert.deepEqual(
+      followed.files.map((f) => [f.path, f.size]),
+      [['weights.bin', 1]],
+    );
   } finally {
     t.cleanup();
   }
@@ -60,7 +73,10 @@ test('a symlink loop is refused when following links', async () => {
     mkdirSync(join(dir, 'sub'), { recursive: true });
     writeFileSync(join(dir, 'a.bin'), 'x');
     symlinkSync(dir, join(dir, 'sub', 'back'));
-    await assert.rejects(walkSource(dir, { followSymlinks: true }), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_SYMLINK_LOOP');
+    await assert.rejects(
+      walkSource(dir, { followSymlinks: true }),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_SYMLINK_LOOP',
+    );
   } finally {
     t.cleanup();
   }
@@ -71,21 +87,36 @@ test('empty folders, nested empty folders, sockets and missing paths are refused
   try {
     const empty = join(t.path, 'empty');
     mkdirSync(empty);
-    await assert.rejects(walkSource(empty), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_EMPTY_FOLDER');
+    await assert.rejects(
+      walkSource(empty),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_EMPTY_FOLDER',
+    );
     const nested = join(t.path, 'nested');
     mkdirSync(join(nested, 'void'), { recursive: true });
     writeFileSync(join(nested, 'a.bin'), 'x');
-    await assert.rejects(walkSource(nested), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_EMPTY_FOLDER' && e.message.includes('void'));
-    await assert.rejects(walkSource('/dev/null'), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_SPECIAL_FILE' && /device/.test(e.message));
+    await assert.rejects(
+      walkSource(nested),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_EMPTY_FOLDER' && e.message.includes('void'),
+    );
+    await assert.rejects(
+      walkSource('/dev/null'),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_SPECIAL_FILE' && /device/.test(e.message),
+    );
     const sock = join(t.path, 's.sock');
     const server = createServer().listen(sock);
     await new Promise((r) => server.once('listening', r));
     try {
-      await assert.rejects(walkSource(sock), (e: unknown) => e instanceof InvalidInputError && /socket/.test(e.message));
+      await assert.rejects(
+        walkSource(sock),
+        (e: unknown) => e instanceof InvalidInputError && /socket/.test(e.message),
+      );
     } finally {
       server.close();
     }
-    await assert.rejects(walkSource(join(t.path, 'nope')), (e: unknown) => e instanceof NotFoundError && e.code === 'E_PATH_NOT_FOUND');
+    await assert.rejects(
+      walkSource(join(t.path, 'nope')),
+      (e: unknown) => e instanceof NotFoundError && e.code === 'E_PATH_NOT_FOUND',
+    );
   } finally {
     t.cleanup();
   }
@@ -94,8 +125,15 @@ test('empty folders, nested empty folders, sockets and missing paths are refused
 test('paths sort by UTF-8 bytes and unsafe manifest paths are rejected', () => {
   assert.ok(comparePaths('B', 'a') < 0);
   assert.ok(comparePaths('\uffff', '\u{1F600}') < 0, 'BMP char sorts before astral char in UTF-8 byte order');
-  for (const bad of ['../x', '/etc/passwd', 'a/../../b', 'a//b', '.', 'a\\b', '']) assert.equal(isSafeRelativePath(bad), false, bad);
+  for (const bad of ['../x', '/etc/passwd', 'a/../../b', 'a//b', '.', 'a\\b', ''])
+    assert.equal(isSafeRelativePath(bad), false, bad);
   assert.equal(isSafeRelativePath('a/b.c'), true);
-  const bytes = Buffer.from(JSON.stringify({ format: 1, type: 'dir', files: [{ path: '../evil', size: 1, mode: 420, sha256: 'a'.repeat(64) }] }));
+  const bytes = Buffer.from(
+    JSON.stringify({
+      format: 1,
+      type: 'dir',
+      files: [{ path: '../evil', size: 1, mode: 420, sha256: 'a'.repeat(64) }],
+    }),
+  );
   assert.throws(() => parseManifest(bytes, 'x'), /invalid entry/);
 });

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyObjectVerified, hasObject, objectPath, putBytes, putFile, readObject } from '../../../src/core/store/objects.js';
+import {
+  copyObjectVerified,
+  hasObject,
+  objectPath,
+  putBytes,
+  putFile,
+  readObject,
+} from '../../../src/core/store/objects.js';
 import { IntegrityError } from '../../../src/core/errors.js';
 import { FIXTURES, tempRegistry } from '../../helpers.js';
 
@@ -53,7 +60,10 @@ test('copyObjectVerified refuses bytes that do not match their name and removes 
     chmodSync(path, 0o644);
     writeFileSync(path, 'model weights v2'); // same length, flipped content
     const dest = join(t.dir, 'out.bin');
-    await assert.rejects(copyObjectVerified(t.reg, obj.digest, dest, 0o644), (err: unknown) => err instanceof IntegrityError && err.exitCode === 5 && /corrupt/.test(err.message));
+    await assert.rejects(
+      copyObjectVerified(t.reg, obj.digest, dest, 0o644),
+      (err: unknown) => err instanceof IntegrityError && err.exitCode === 5 && /corrupt/.test(err.message),
+    );
     assert.equal(hasObject(t.reg, obj.digest), true);
     assert.throws(() => statSync(dest), /ENOENT/);
     await assert.rejects(readObject(t.reg, obj.digest), IntegrityError);
@@ -66,7 +76,11 @@ test('a missing object is an integrity error naming the digest', async () => {
   const t = tempRegistry();
   try {
     const digest = 'ab'.repeat(32);
-    await assert.rejects(readObject(t.reg, digest), (err: unknown) => err instanceof IntegrityError && err.code === 'E_OBJECT_MISSING' && err.message.includes(digest));
+    await assert.rejects(
+      readObject(t.reg, digest),
+      (err: unknown) =>
+        err instanceof IntegrityError && err.code === 'E_OBJECT_MISSING' && err.message.includes(digest),
+    );
   } finally {
     t.cleanup();
   }
@@ -77,7 +91,10 @@ test('putFile notices a file that changed size since it was listed', async () =>
   try {
     const a = join(t.dir, 'growing.bin');
     writeFileSync(a, 'abc');
-    await assert.rejects(putFile(t.reg, a, { expectedSize: 2 }), (err: unknown) => err instanceof IntegrityError && err.code === 'E_SOURCE_CHANGED');
+    await assert.rejects(
+      putFile(t.reg, a, { expectedSize: 2 }),
+      (err: unknown) => err instanceof IntegrityError && err.code === 'E_SOURCE_CHANGED',
+    );
     assert.deepEqual(readdirSync(t.reg.tmpDir), []);
   } finally {
     t.cleanup();

@@ -20,7 +20,10 @@ test('verify: clean registry passes every step; each kind of damage is reported 
     const v2 = await addVersion(t.reg, { kind: 'model', name: 'fraud', path: dir, actor: 'a' });
     const clean = await verifyRegistry(t.reg, { workers: 2 });
     assert.equal(clean.ok, true);
-    assert.deepEqual(clean.steps.map((s) => s.ok), [true, true, true, true, true]);
+    assert.deepEqual(
+      clean.steps.map((s) => s.ok),
+      [true, true, true, true, true],
+    );
     assert.equal(clean.objects.referenced, 5, 'shared weights once, two configs, two manifests');
     assert.equal(clean.objects.hashedBytes, clean.objects.bytes);
 
@@ -39,11 +42,16 @@ test('verify: clean registry passes every step; each kind of damage is reported 
     // v2's manifest goes missing: reported as missing, touching v2 only.
     unlinkSync(objectPath(t.reg, v2.version.digest));
     const again = await verifyRegistry(t.reg, { quick: true });
-    assert.deepEqual(again.problems.map((p) => [p.kind, p.affects.map((a) => a.version)]), [['object-missing', ['1.1.0']]]);
+    assert.deepEqual(
+      again.problems.map((p) => [p.kind, p.affects.map((a) => a.version)]),
+      [['object-missing', ['1.1.0']]],
+    );
 
     // A dangling row: version_objects points at an object no file backs, and a foreign key broken.
     t.reg.db.pragma('foreign_keys = OFF');
-    t.reg.db.prepare('INSERT INTO stages (artifact_id, stage, version_id, event_id) VALUES (1, ?, 999, 999)').run('ghost');
+    t.reg.db
+      .prepare('INSERT INTO stages (artifact_id, stage, version_id, event_id) VALUES (1, ?, 999, 999)')
+      .run('ghost');
     t.reg.db.pragma('foreign_keys = ON');
     const fk = await verifyRegistry(t.reg, { quick: true });
     assert.ok(fk.problems.some((p) => p.kind === 'foreign-key' && p.table === 'stages'));

@@ -18,7 +18,11 @@ test('parseRef tells versions, ranges, stages, digests and latest apart', () => 
   assert.deepEqual(parseRef('fraud@production').selector, { kind: 'stage', stage: 'production' });
   assert.deepEqual(parseRef('fraud@sha256:3F9A').selector, { kind: 'digest', prefix: '3f9a' });
   for (const bad of ['Fraud', '@1.0.0', 'fraud@', 'fraud@sha256:xyz', 'fraud@sha256:ab', 'fraud@!!']) {
-    assert.throws(() => parseRef(bad), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_BAD_REF', bad);
+    assert.throws(
+      () => parseRef(bad),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_BAD_REF',
+      bad,
+    );
   }
 });
 
@@ -40,10 +44,19 @@ test('resolveRef: latest skips prereleases and deprecated versions; ranges pick 
     assert.equal(resolveRef(t.reg, 'm@1.10.0').version, '1.10.0', 'an exact number still resolves');
     promote(t.reg, { ref: 'm@1.0.0', stage: 'canary', actor: 'a' });
     assert.equal(resolveRef(t.reg, 'm@canary').version, '1.0.0');
-    assert.throws(() => resolveRef(t.reg, 'm@production'), (e: unknown) => e instanceof NotFoundError && e.code === 'E_STAGE_NOT_FOUND' && /canary/.test(e.hint));
-    assert.throws(() => resolveRef(t.reg, 'm@3.0.0'), (e: unknown) => e instanceof NotFoundError && e.exitCode === 3);
+    assert.throws(
+      () => resolveRef(t.reg, 'm@production'),
+      (e: unknown) => e instanceof NotFoundError && e.code === 'E_STAGE_NOT_FOUND' && /canary/.test(e.hint),
+    );
+    assert.throws(
+      () => resolveRef(t.reg, 'm@3.0.0'),
+      (e: unknown) => e instanceof NotFoundError && e.exitCode === 3,
+    );
     assert.throws(() => resolveRef(t.reg, 'm@^5'), NotFoundError);
-    assert.throws(() => resolveRef(t.reg, 'nope'), (e: unknown) => e instanceof NotFoundError && e.code === 'E_ARTIFACT_NOT_FOUND');
+    assert.throws(
+      () => resolveRef(t.reg, 'nope'),
+      (e: unknown) => e instanceof NotFoundError && e.code === 'E_ARTIFACT_NOT_FOUND',
+    );
   } finally {
     t.cleanup();
   }
@@ -63,10 +76,16 @@ test('digest prefixes resolve, and an ambiguous prefix lists the candidates', as
     assert.equal(resolveRef(t.reg, `m@sha256:${one.digest.slice(0, 12)}`).version, one.version);
     assert.throws(() => resolveRef(t.reg, 'm@sha256:' + 'f'.repeat(64)), NotFoundError);
     // Two real sha256 digests sharing 8 hex digits are impractical to make; alias one in the index instead.
-    t.reg.db.prepare('UPDATE versions SET digest = ? WHERE version = ?').run(one.digest.slice(0, 8) + 'f'.repeat(56), digests[1]!.version);
+    t.reg.db
+      .prepare('UPDATE versions SET digest = ? WHERE version = ?')
+      .run(one.digest.slice(0, 8) + 'f'.repeat(56), digests[1]!.version);
     assert.throws(
       () => resolveRef(t.reg, `m@sha256:${one.digest.slice(0, 8)}`),
-      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_AMBIGUOUS_REF' && e.hint.includes(one.version) && e.hint.includes(digests[1]!.version),
+      (e: unknown) =>
+        e instanceof InvalidInputError &&
+        e.code === 'E_AMBIGUOUS_REF' &&
+        e.hint.includes(one.version) &&
+        e.hint.includes(digests[1]!.version),
     );
   } finally {
     t.cleanup();

@@ -11,28 +11,50 @@ import { tempRegistry } from '../../helpers.js';
 import type { Registry } from '../../../src/core/registry/registry.js';
 import { registryState } from '../../registry-state.js';
 
-async function add(reg: Registry, dir: string, name: string, content: string, extra: { kind?: 'model' | 'dataset'; trainedOn?: string[]; version?: string } = {}): Promise<string> {
+async function add(
+  reg: Registry,
+  dir: string,
+  name: string,
+  content: string,
+  extra: { kind?: 'model' | 'dataset'; trainedOn?: string[]; version?: string } = {},
+): Promise<string> {
   const f = join(dir, `${name}-${content.replace(/\W/g, '_')}.bin`);
   writeFileSync(f, content);
-  return (await addVersion(reg, { kind: extra.kind ?? 'model', name, path: f, actor: 'alice', trainedOn: extra.trainedOn, version: extra.version })).version.version;
+  return (
+    await addVersion(reg, {
+      kind: extra.kind ?? 'model',
+      name,
+      path: f,
+      actor: 'alice',
+      trainedOn: extra.trainedOn,
+      version: extra.version,
+    })
+  ).version.version;
 }
 
 test('deprecate: promote refuses it, rollback skips it, undeprecate restores both; each is an event', async () => {
   const t = tempRegistry();
   try {
     for (const c of ['w1', 'w2', 'w3']) await add(t.reg, t.dir, 'fraud', c);
-    for (const v of ['1.0.0', '1.1.0', '1.2.0']) promote(t.reg, { ref: `fraud@${v}`, stage: 'production', actor: 'alice' });
+    for (const v of ['1.0.0', '1.1.0', '1.2.0'])
+      promote(t.reg, { ref: `fraud@${v}`, stage: 'production', actor: 'alice' });
     const d = deprecate(t.reg, 'fraud@1.1.0', { actor: 'bob', reason: 'leaks the label' });
     assert.equal(d.changed, true);
     assert.equal(deprecate(t.reg, 'fraud@1.1.0', { actor: 'bob' }).changed, false, 'twice changes nothing');
-    assert.throws(() => promote(t.reg, { ref: 'fraud@1.1.0', stage: 'staging', actor: 'alice' }), (e: unknown) => e instanceof ConflictError && e.code === 'E_DEPRECATED');
+    assert.throws(
+      () => promote(t.reg, { ref: 'fraud@1.1.0', stage: 'staging', actor: 'alice' }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_DEPRECATED',
+    );
     const rb = rollback(t.reg, { name: 'fraud', actor: 'oncall' });
     assert.equal(rb.to, '1.0.0');
     assert.deepEqual(rb.skipped, [{ version: '1.1.0', why: 'deprecated' }]);
     undeprecate(t.reg, 'fraud@1.1.0', { actor: 'bob' });
     promote(t.reg, { ref: 'fraud@1.1.0', stage: 'staging', actor: 'alice' });
     const kinds = history(t.reg, 'fraud', { all: true }).events.map((e) => e.kind);
-    assert.deepEqual(kinds.filter((k) => k.includes('deprecate')), ['undeprecate', 'deprecate']);
+    assert.deepEqual(
+      kinds.filter((k) => k.includes('deprecate')),
+      ['undeprecate', 'deprecate'],
+    );
   } finally {
     t.cleanup();
   }
@@ -47,7 +69,11 @@ test('delete is refused (exit 4, registry unchanged) while a stage points at the
     for (const force of [false, true]) {
       assert.throws(
         () => deleteVersion(t.reg, 'fraud@1.0.0', { actor: 'bob', force }),
-        (e: unknown) => e instanceof ConflictError && e.exitCode === 4 && e.code === 'E_VERSION_IN_USE' && /holds the production stage/.test(e.message),
+        (e: unknown) =>
+          e instanceof ConflictError &&
+          e.exitCode === 4 &&
+          e.code === 'E_VERSION_IN_USE' &&
+          /holds the production stage/.test(e.message),
       );
     }
     assert.throws(() => deleteVersion(t.reg, 'fraud@9.9.9', { actor: 'bob' }), NotFoundError);
@@ -66,17 +92,30 @@ test('delete of the only way back needs --force, which is logged; rollback then 
     // 1.2.0 never held a stage: deletable at once.
     assert.equal(deleteVersion(t.reg, 'fraud@1.2.0', { actor: 'bob' }).forcedStages.length, 0);
     const before = registryState(t.root);
-    assert.throws(() => deleteVersion(t.reg, 'fraud@1.0.0', { actor: 'bob' }), (e: unknown) => e instanceof ConflictError && e.code === 'E_ONLY_WAY_BACK' && /production/.test(e.message));
+    assert.throws(
+      () => deleteVersion(t.reg, 'fraud@1.0.0', { actor: 'bob' }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_ONLY_WAY_BACK' && /production/.test(e.message),
+    );
     assert.deepEqual(registryState(t.root), before);
     const forced = deleteVersion(t.reg, 'fraud@1.0.0', { actor: 'bob', force: true, reason: 'legal hold lifted' });
     assert.deepEqual(forced.forcedStages, ['production']);
     const ev = history(t.reg, 'fraud', { all: true }).events[0]!;
     assert.equal(ev.kind, 'delete');
-    assert.deepEqual(ev.details, { digest: (ev.details as { digest: string }).digest, forced: true, stagesLosingTheirWayBack: ['production'] });
-    assert.throws(() => rollback(t.reg, { name: 'fraud', actor: 'oncall' }), (e: unknown) => e instanceof ConflictError && e.code === 'E_NO_ROLLBACK_TARGET');
+    assert.deepEqual(ev.details, {
+      digest: (ev.details as { digest: string }).digest,
+      forced: true,
+      stagesLosingTheirWayBack: ['production'],
+    });
+    assert.throws(
+      () => rollback(t.reg, { name: 'fraud', actor: 'oncall' }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_NO_ROLLBACK_TARGET',
+    );
     // History outlives the row: the promote of 1.0.0 still reads 1.0.0.
     const promotes = history(t.reg, 'fraud').events.map((e) => [e.from, e.to]);
-    assert.deepEqual(promotes, [['1.0.0', '1.1.0'], [null, '1.0.0']]);
+    assert.deepEqual(promotes, [
+      ['1.0.0', '1.1.0'],
+      [null, '1.0.0'],
+    ]);
   } finally {
     t.cleanup();
   }
@@ -89,7 +128,10 @@ test('a deleted version number is never reused by a later add (explicit or bumpe
     await add(t.reg, t.dir, 'fraud', 'w2');
     deleteVersion(t.reg, 'fraud@1.1.0', { actor: 'bob' });
     assert.equal(await add(t.reg, t.dir, 'fraud', 'w3'), '1.2.0', 'the bump counts past the deleted 1.1.0');
-    await assert.rejects(add(t.reg, t.dir, 'fraud', 'w4', { version: '1.1.0' }), (e: unknown) => e instanceof ConflictError && e.code === 'E_VERSION_EXISTS');
+    await assert.rejects(
+      add(t.reg, t.dir, 'fraud', 'w4', { version: '1.1.0' }),
+      (e: unknown) => e instanceof ConflictError && e.code === 'E_VERSION_EXISTS',
+    );
     deleteVersion(t.reg, 'fraud@1.2.0', { actor: 'bob' });
     assert.equal(await add(t.reg, t.dir, 'fraud', 'w5'), '1.3.0', 'even when the deleted one was the highest');
   } finally {

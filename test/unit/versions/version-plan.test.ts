@@ -19,9 +19,16 @@ test('bumps count on from the highest version', () => {
 
 test('explicit versions must be new, valid semver', () => {
   assert.equal(planVersion(['1.0.0'], { version: '0.9.0' }), '0.9.0');
-  assert.throws(() => planVersion(['1.0.0'], { version: '1.0.0' }), (e: unknown) => e instanceof ConflictError && e.exitCode === 4);
+  assert.throws(
+    () => planVersion(['1.0.0'], { version: '1.0.0' }),
+    (e: unknown) => e instanceof ConflictError && e.exitCode === 4,
+  );
   for (const bad of ['1.0', 'v1.0.0', '01.0.0', 'latest', '1.0.0 ']) {
-    assert.throws(() => planVersion([], { version: bad }), (e: unknown) => e instanceof InvalidInputError && e.code === 'E_BAD_VERSION', bad);
+    assert.throws(
+      () => planVersion([], { version: bad }),
+      (e: unknown) => e instanceof InvalidInputError && e.code === 'E_BAD_VERSION',
+      bad,
+    );
   }
   assert.throws(() => planVersion([], { version: '1.0.0', bump: 'patch' }), UsageError);
   assert.throws(() => planVersion([], { bump: 'patch', preid: 'rc' }), UsageError);

@@ -23,8 +23,14 @@ export function registerCheck(monitor: Command): void {
   monitor
     .command('check')
     .argument('<target>', 'NAME or NAME@STAGE (default stage: production)')
-    .description('evaluate alert rules on the live observations of the version holding the stage; exit 1 when one fires')
-    .option('--rule <rule>', 'a rule, e.g. "auc < 0.85" or "auc drops 0.03 vs previous" (repeatable; default: the stored rules)', collect)
+    .description(
+      'evaluate alert rules on the live observations of the version holding the stage; exit 1 when one fires',
+    )
+    .option(
+      '--rule <rule>',
+      'a rule, e.g. "auc < 0.85" or "auc drops 0.03 vs previous" (repeatable; default: the stored rules)',
+      collect,
+    )
     .option('--window <n>', 'observations averaged per rule given with --rule (default 3)')
     .option('--webhook <url>', 'POST the alert as JSON to this URL (timeout, 3 attempts)')
     .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds (default 5000)')
@@ -52,7 +58,7 @@ export function registerCheck(monitor: Command): void {
         const webhook = opts.webhook === undefined ? undefined : parseWebhookUrl(opts.webhook);
         const timeoutMs = parseTimeoutMs(opts.webhookTimeout, 5000);
         const reg = ctx.registry();
-        let specs;
+        let specs: ReturnType<typeof storedSpecs>;
         if (opts.rule?.length) {
           const artifact = getArtifact(reg, t.name);
           specs = opts.rule.map((text) => {
@@ -72,19 +78,26 @@ export function registerCheck(monitor: Command): void {
         const report = checkRules(reg, t, specs);
         if (report.status !== 'alert') return result(report as CheckOutcome, renderCheck);
         const { raiseAlert } = await import('../../../core/monitor/raise.js');
-        const raised = await raiseAlert(reg, report, { actor: ctx.actor(), autoRollback: opts.autoRollback, channels: { webhook, webhookOptions: { timeoutMs }, command: opts.alertCmd } });
+        const raised = await raiseAlert(reg, report, {
+          actor: ctx.actor(),
+          autoRollback: opts.autoRollback,
+          channels: { webhook, webhookOptions: { timeoutMs }, command: opts.alertCmd },
+        });
         const outcome: CheckOutcome = { ...report, ...raised };
         return failWithReport(
           ctx.json,
           outcome,
           renderCheck,
-          new GateNotMetError(`${report.fired.length} monitoring rule(s) fired for ${report.name}@${report.stage} (${report.version})`, {
-            code: 'E_MONITOR_ALERT',
-            hint: raised.rollback?.done
-              ? `Rolled back to ${raised.rollback.to}; see \`mlreg history ${report.name}\`.`
-              : `Investigate, or roll back with \`mlreg rollback ${report.name} --stage ${report.stage} --expect ${report.version}\`.`,
-            details: outcome,
-          }),
+          new GateNotMetError(
+            `${report.fired.length} monitoring rule(s) fired for ${report.name}@${report.stage} (${report.version})`,
+            {
+              code: 'E_MONITOR_ALERT',
+              hint: raised.rollback?.done
+                ? `Rolled back to ${raised.rollback.to}; see \`mlreg history ${report.name}\`.`
+                : `Investigate, or roll back with \`mlreg rollback ${report.name} --stage ${report.stage} --expect ${report.version}\`.`,
+              details: outcome,
+            },
+          ),
         );
       }),
     );
@@ -92,21 +105,44 @@ export function registerCheck(monitor: Command): void {
   const rule = monitor
     .command('rule')
     .description('alert rules stored in the registry, checked by `monitor check NAME`')
-    .addHelpText('after', examples('mlreg monitor rule add fraud "auc < 0.85" --window 3', 'mlreg monitor rule list fraud', 'mlreg monitor rule remove fraud 2'));
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg monitor rule add fraud "auc < 0.85" --window 3',
+        'mlreg monitor rule list fraud',
+        'mlreg monitor rule remove fraud 2',
+      ),
+    );
   rule
     .command('add')
     .argument('<target>', 'NAME or NAME@STAGE')
     .argument('<rule>', 'e.g. "auc < 0.85" or "auc drops 0.03 vs previous"')
     .option('--window <n>', 'observations averaged (default 3)')
     .description('store a rule (adding the same rule again only updates its window)')
-    .addHelpText('after', examples('mlreg monitor rule add fraud "auc < 0.85" --window 3', 'mlreg monitor rule add fraud "auc drops 0.03 vs previous"'))
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg monitor rule add fraud "auc < 0.85" --window 3',
+        'mlreg monitor rule add fraud "auc drops 0.03 vs previous"',
+      ),
+    )
     .action(
       action<{ window?: string }>(async (ctx, [target, text], opts) => {
         const { parseTarget } = await import('../../../core/monitor/observations.js');
         const { parseWindow, DEFAULT_WINDOW } = await import('../../../core/monitor/rules.js');
         const { addRule } = await import('../../../core/monitor/rules-store.js');
-        const data = addRule(ctx.registry(), parseTarget(target!), text!, parseWindow(opts.window, DEFAULT_WINDOW), ctx.actor());
-        return result(data, (d) => (d.added ? `Rule #${d.id} for ${d.name}@${d.stage}: ${d.rule} (window ${d.window})` : `${d.name}@${d.stage} already has rule #${d.id}: ${d.rule} (window ${d.window}); nothing changed`));
+        const data = addRule(
+          ctx.registry(),
+          parseTarget(target!),
+          text!,
+          parseWindow(opts.window, DEFAULT_WINDOW),
+          ctx.actor(),
+        );
+        return result(data, (d) =>
+          d.added
+            ? `Rule #${d.id} for ${d.name}@${d.stage}: ${d.rule} (window ${d.window})`
+            : `${d.name}@${d.stage} already has rule #${d.id}: ${d.rule} (window ${d.window}); nothing changed`,
+        );
       }),
     );
   rule
@@ -114,12 +150,22 @@ export function registerCheck(monitor: Command): void {
     .argument('<name>', 'the artifact')
     .option('--stage <stage>', 'only this stage')
     .description('the stored rules')
-    .addHelpText('after', examples('mlreg monitor rule list fraud', 'mlreg monitor rule list fraud --stage canary --json'))
+    .addHelpText(
+      'after',
+      examples('mlreg monitor rule list fraud', 'mlreg monitor rule list fraud --stage canary --json'),
+    )
     .action(
       action<{ stage?: string }>(async (ctx, [name], opts) => {
         const { listRules } = await import('../../../core/monitor/rules-store.js');
         const data = listRules(ctx.registry(), name!, opts.stage);
-        return result(data, (d: StoredRule[], ui) => (d.length ? ui.table(['#', 'STAGE', 'RULE', 'WINDOW', 'BY'], d.map((r) => [r.id, r.stage, r.rule, r.window, r.createdBy])) : `No rules stored for ${name}.`));
+        return result(data, (d: StoredRule[], ui) =>
+          d.length
+            ? ui.table(
+                ['#', 'STAGE', 'RULE', 'WINDOW', 'BY'],
+                d.map((r) => [r.id, r.stage, r.rule, r.window, r.createdBy]),
+              )
+            : `No rules stored for ${name}.`,
+        );
       }),
     );
   rule
@@ -140,9 +186,24 @@ export function registerCheck(monitor: Command): void {
 
 export function renderCheck(r: CheckOutcome, ui: Ui): string {
   const head = `${ui.c.bold(r.name)}@${ui.c.cyan(r.stage)} (${r.version}): ${r.status === 'alert' ? ui.c.red('ALERT') : r.status === 'ok' ? ui.c.green('ok') : ui.c.yellow('insufficient data')}`;
-  const rows = r.results.map((x) => [x.status === 'fired' ? ui.c.red('FIRED') : x.status === 'ok' ? ui.c.green('ok') : ui.c.yellow('insufficient data'), x.message]);
+  const rows = r.results.map((x) => [
+    x.status === 'fired' ? ui.c.red('FIRED') : x.status === 'ok' ? ui.c.green('ok') : ui.c.yellow('insufficient data'),
+    x.message,
+  ]);
   const lines = [head, ui.table(['STATUS', 'RULE'], rows)];
-  if (r.rollback) lines.push(r.rollback.done ? ui.c.yellow(`Rolled back ${r.name}@${r.stage}: ${r.rollback.from} → ${r.rollback.to} (${r.rollback.reason})`) : `Not rolled back: ${r.rollback.why}`);
-  for (const d of r.deliveries ?? []) lines.push(d.ok ? `Alert sent to ${d.channel} ${d.target}` : ui.c.red(`Alert NOT delivered to ${d.channel} ${d.target}: ${d.error} (after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`));
+  if (r.rollback)
+    lines.push(
+      r.rollback.done
+        ? ui.c.yellow(`Rolled back ${r.name}@${r.stage}: ${r.rollback.from} → ${r.rollback.to} (${r.rollback.reason})`)
+        : `Not rolled back: ${r.rollback.why}`,
+    );
+  for (const d of r.deliveries ?? [])
+    lines.push(
+      d.ok
+        ? `Alert sent to ${d.channel} ${d.target}`
+        : ui.c.red(
+            `Alert NOT delivered to ${d.channel} ${d.target}: ${d.error} (after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`,
+          ),
+    );
   return lines.join('\n');
 }

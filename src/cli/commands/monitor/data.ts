@@ -22,7 +22,9 @@ export function registerData(monitor: Command): void {
   monitor
     .command('data')
     .argument('<target>', 'NAME or NAME@STAGE (default stage: production)')
-    .description('check a live input batch against the dataset the deployed version was trained on; record drift share and missing rates; exit 1 and alert when the check fails')
+    .description(
+      'check a live input batch against the dataset the deployed version was trained on; record drift share and missing rates; exit 1 and alert when the check fails',
+    )
     .requiredOption('--batch <file>', 'the live input batch: a CSV, NDJSON or Parquet file or folder')
     .option('--fail-on-column <column>', 'a critical column: any warning on it fails (repeatable)', collect)
     .option('--strict', 'fail on warnings too')
@@ -47,27 +49,51 @@ export function registerData(monitor: Command): void {
         const timeoutMs = parseTimeoutMs(opts.webhookTimeout, 5000);
         const reg = ctx.registry();
         const actor = ctx.actor();
-        const { alert, ...report } = await monitorData(reg, { target: t, batch: opts.batch, actor, failOnColumns: opts.failOnColumn ?? [], strict: opts.strict });
+        const { alert, ...report } = await monitorData(reg, {
+          target: t,
+          batch: opts.batch,
+          actor,
+          failOnColumns: opts.failOnColumn ?? [],
+          strict: opts.strict,
+        });
         if (alert.status !== 'alert') return result(report as DataOutcome, renderData);
         const { raiseAlert } = await import('../../../core/monitor/raise.js');
-        const raised = await raiseAlert(reg, alert, { actor, channels: { webhook, webhookOptions: { timeoutMs }, command: opts.alertCmd }, details: { batch: opts.batch, summary: report.check.summary } });
+        const raised = await raiseAlert(reg, alert, {
+          actor,
+          channels: { webhook, webhookOptions: { timeoutMs }, command: opts.alertCmd },
+          details: { batch: opts.batch, summary: report.check.summary },
+        });
         const outcome: DataOutcome = { ...report, ...raised };
         return failWithReport(
           ctx.json,
           outcome,
           renderData,
-          new GateNotMetError(`the live batch ${opts.batch} fails the data check against ${report.check.reference.label}: ${report.check.summary}`, {
-            code: 'E_MONITOR_DATA_ALERT',
-            hint: 'See the FAIL rows above: fix the upstream data, or retrain on data like it. Rolling the model back does not change its input.',
-            details: outcome,
-          }),
+          new GateNotMetError(
+            `the live batch ${opts.batch} fails the data check against ${report.check.reference.label}: ${report.check.summary}`,
+            {
+              code: 'E_MONITOR_DATA_ALERT',
+              hint: 'See the FAIL rows above: fix the upstream data, or retrain on data like it. Rolling the model back does not change its input.',
+              details: outcome,
+            },
+          ),
         );
       }),
     );
 }
 
 function renderData(d: DataOutcome, ui: Ui): string {
-  const lines = [`${ui.c.bold(d.name)}@${ui.c.cyan(d.stage)} (${d.version}): live batch ${d.batch}`, renderCheckTable(d.check, ui), `Recorded ${d.recorded.observations.length} observations [data]: drift_share and missing rates`];
-  for (const x of d.deliveries ?? []) lines.push(x.ok ? `Alert sent to ${x.channel} ${x.target}` : ui.c.red(`Alert NOT delivered to ${x.channel} ${x.target}: ${x.error} (after ${x.attempts} attempt${x.attempts === 1 ? '' : 's'})`));
+  const lines = [
+    `${ui.c.bold(d.name)}@${ui.c.cyan(d.stage)} (${d.version}): live batch ${d.batch}`,
+    renderCheckTable(d.check, ui),
+    `Recorded ${d.recorded.observations.length} observations [data]: drift_share and missing rates`,
+  ];
+  for (const x of d.deliveries ?? [])
+    lines.push(
+      x.ok
+        ? `Alert sent to ${x.channel} ${x.target}`
+        : ui.c.red(
+            `Alert NOT delivered to ${x.channel} ${x.target}: ${x.error} (after ${x.attempts} attempt${x.attempts === 1 ? '' : 's'})`,
+          ),
+    );
   return lines.join('\n');
 }

@@ -16,7 +16,9 @@ interface RecordOpts {
 export function register(program: Command): void {
   const monitor = program
     .command('monitor')
-    .description('live monitoring of deployed versions: observations, scores from late labels, alert rules, automatic rollback')
+    .description(
+      'live monitoring of deployed versions: observations, scores from late labels, alert rules, automatic rollback',
+    )
     .addHelpText(
       'after',
       examples(
@@ -34,13 +36,26 @@ export function register(program: Command): void {
     .description('store live metric values for the version holding the stage (at --at, default now)')
     .option('--at <time>', 'when the observed traffic happened (ISO 8601); the holder at that time gets the values')
     .option('--source <name>', 'where the values come from', 'live')
-    .addHelpText('after', examples('mlreg monitor record fraud auc=0.91 accuracy=0.88', 'mlreg monitor record fraud@canary latency_ms=41 --source gateway', 'mlreg monitor record fraud auc=0.87 --at 2026-11-23T00:00:00Z'))
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg monitor record fraud auc=0.91 accuracy=0.88',
+        'mlreg monitor record fraud@canary latency_ms=41 --source gateway',
+        'mlreg monitor record fraud auc=0.87 --at 2026-11-23T00:00:00Z',
+      ),
+    )
     .action(
       action<RecordOpts>(async (ctx, [target, ...pairs], opts) => {
         const { parseTarget, recordObservations } = await import('../../../core/monitor/observations.js');
         const { parseMetricPairs } = await import('../../../core/lib/pairs.js');
         const values = Object.entries(parseMetricPairs(pairs)).map(([metric, value]) => ({ metric, value }));
-        const data = recordObservations(ctx.registry(), { target: parseTarget(target!), values, at: opts.at, source: opts.source, actor: ctx.actor() });
+        const data = recordObservations(ctx.registry(), {
+          target: parseTarget(target!),
+          values,
+          at: opts.at,
+          source: opts.source,
+          actor: ctx.actor(),
+        });
         return result(data, renderRecord);
       }),
     );
@@ -51,6 +66,8 @@ export function register(program: Command): void {
 }
 
 export function renderRecord(d: RecordResult): string {
-  const values = d.observations.map((o) => `${o.metric}${o.slice === 'all' ? '' : `[${o.slice}]`}=${formatNumber(o.value)}`).join(' ');
+  const values = d.observations
+    .map((o) => `${o.metric}${o.slice === 'all' ? '' : `[${o.slice}]`}=${formatNumber(o.value)}`)
+    .join(' ');
   return `Recorded for ${d.name}@${d.stage} (${d.version}) at ${formatTime(d.at)} [${d.source}]: ${values}`;
 }

@@ -23,7 +23,9 @@ export function registerScore(monitor: Command): void {
   monitor
     .command('score')
     .argument('<target>', 'NAME or NAME@STAGE (default stage: production)')
-    .description('join predictions with late labels, compute auc/accuracy/f1/log_loss or rmse/mae/r2 (per slice too) and record them')
+    .description(
+      'join predictions with late labels, compute auc/accuracy/f1/log_loss or rmse/mae/r2 (per slice too) and record them',
+    )
     .requiredOption('--predictions <file>', 'CSV of predictions (id, prediction, optional slice column)')
     .requiredOption('--labels <file>', 'CSV of labels (id, label)')
     .requiredOption('--id <column>', 'the id column, in both files')
@@ -45,16 +47,25 @@ export function registerScore(monitor: Command): void {
     )
     .action(
       action<ScoreOpts>(async (ctx, [target], opts) => {
-        const { parseTarget, parseObservationTime, recordObservations, holderOf } = await import('../../../core/monitor/observations.js');
+        const { parseTarget, parseObservationTime, recordObservations, holderOf } = await import(
+          '../../../core/monitor/observations.js'
+        );
         const { scoreBatch, scoreObservations } = await import('../../../core/monitor/score.js');
         const { InvalidInputError } = await import('../../../core/errors.js');
         const { parseFiniteNumber } = await import('../../../core/lib/pairs.js');
         const t = parseTarget(target!);
         if (opts.task !== undefined && opts.task !== 'classification' && opts.task !== 'regression') {
-          throw new InvalidInputError(`--task takes classification or regression, not ${JSON.stringify(opts.task)}`, { code: 'E_BAD_TASK', hint: 'Leave --task out to infer it from the labels.' });
+          throw new InvalidInputError(`--task takes classification or regression, not ${JSON.stringify(opts.task)}`, {
+            code: 'E_BAD_TASK',
+            hint: 'Leave --task out to infer it from the labels.',
+          });
         }
         const threshold = parseFiniteNumber(opts.threshold ?? '0.5');
-        if (threshold === undefined || threshold < 0 || threshold > 1) throw new InvalidInputError(`--threshold takes a probability between 0 and 1, not ${JSON.stringify(opts.threshold)}`, { code: 'E_BAD_THRESHOLD', hint: 'e.g. --threshold 0.5: a score at or above it is the positive class.' });
+        if (threshold === undefined || threshold < 0 || threshold > 1)
+          throw new InvalidInputError(
+            `--threshold takes a probability between 0 and 1, not ${JSON.stringify(opts.threshold)}`,
+            { code: 'E_BAD_THRESHOLD', hint: 'e.g. --threshold 0.5: a score at or above it is the positive class.' },
+          );
         const reg = ctx.registry();
         // Refuse a bad target or time before reading the files.
         const at = parseObservationTime(opts.at, reg.runtime.now());
@@ -70,7 +81,14 @@ export function registerScore(monitor: Command): void {
           threshold,
           allowUnmatched: opts.allowUnmatchedLabels,
         });
-        const recorded = recordObservations(reg, { target: t, values: scoreObservations(report), at: opts.at, source: opts.source, actor: ctx.actor(), details: { task: report.task, rows: report.rows } });
+        const recorded = recordObservations(reg, {
+          target: t,
+          values: scoreObservations(report),
+          at: opts.at,
+          source: opts.source,
+          actor: ctx.actor(),
+          details: { task: report.task, rows: report.rows },
+        });
         return result({ ...report, recorded }, renderScore);
       }),
     );
@@ -80,13 +98,17 @@ function renderScore(d: ScoreReport & { recorded: RecordResult }, ui: Ui): strin
   const r = d.rows;
   const metricNames = Object.keys(d.metrics);
   const rows = [['all', r.matched, ...metricNames.map((m) => formatNumber(d.metrics[m]!))]];
-  for (const [s, v] of Object.entries(d.slices)) rows.push([s, v.n, ...metricNames.map((m) => (v.metrics[m] === undefined ? '-' : formatNumber(v.metrics[m]!)))]);
+  for (const [s, v] of Object.entries(d.slices))
+    rows.push([s, v.n, ...metricNames.map((m) => (v.metrics[m] === undefined ? '-' : formatNumber(v.metrics[m]!)))]);
   const lines = [
     `Scored ${d.recorded.name}@${d.recorded.stage} (${d.recorded.version}), ${d.task}: ${r.matched} rows with a label (${r.predictions} predictions, ${r.labels} labels)`,
     ui.table(['SLICE', 'ROWS', ...metricNames.map((m) => m.toUpperCase())], rows),
   ];
   if (r.predictionsWithoutLabel) lines.push(ui.c.dim(`${r.predictionsWithoutLabel} predictions have no label yet`));
-  if (r.labelsWithoutPrediction) lines.push(ui.c.yellow(`${r.labelsWithoutPrediction} labels have no prediction, e.g. ${r.unmatchedLabelIds.join(', ')}`));
+  if (r.labelsWithoutPrediction)
+    lines.push(
+      ui.c.yellow(`${r.labelsWithoutPrediction} labels have no prediction, e.g. ${r.unmatchedLabelIds.join(', ')}`),
+    );
   lines.push(`Recorded ${d.recorded.observations.length} observations [${d.recorded.source}]`);
   return lines.join('\n');
 }

@@ -19,34 +19,60 @@ export function registerShow(monitor: Command): void {
     .option('--since <when>', 'from this time (ISO 8601) or this long ago (30m, 24h, 7d, 2w)')
     .option('--metric <name>', 'only this metric')
     .option('--slice <name>', 'only this slice (default: every slice)')
-    .addHelpText('after', examples('mlreg monitor show fraud --since 7d', 'mlreg monitor show fraud --metric auc --slice all', 'mlreg monitor show fraud@canary --json'))
+    .addHelpText(
+      'after',
+      examples(
+        'mlreg monitor show fraud --since 7d',
+        'mlreg monitor show fraud --metric auc --slice all',
+        'mlreg monitor show fraud@canary --json',
+      ),
+    )
     .action(
       action<ShowOpts>(async (ctx, [target], opts) => {
         const { parseTarget } = await import('../../../core/monitor/observations.js');
         const { series, parseSince } = await import('../../../core/monitor/series.js');
         const reg = ctx.registry();
         const since = opts.since === undefined ? undefined : parseSince(opts.since, reg.runtime.now());
-        return result(series(reg, parseTarget(target!), { since, metric: opts.metric, slice: opts.slice }), renderSeries);
+        return result(
+          series(reg, parseTarget(target!), { since, metric: opts.metric, slice: opts.slice }),
+          renderSeries,
+        );
       }),
     );
 }
 
 function renderSeries(d: SeriesReport, ui: Ui): string {
-  if (d.series.length === 0) return `No observations of ${d.name}@${d.stage}${d.since ? ` since ${formatTime(d.since)}` : ''}. Record some with \`mlreg monitor record ${d.name} auc=0.9\`.`;
+  if (d.series.length === 0)
+    return `No observations of ${d.name}@${d.stage}${d.since ? ` since ${formatTime(d.since)}` : ''}. Record some with \`mlreg monitor record ${d.name} auc=0.9\`.`;
   const out: string[] = [];
   for (const s of d.series) {
     const all = s.segments.flatMap((g) => g.points.map((p) => p.value));
     const lo = Math.min(...all);
     const hi = Math.max(...all);
-    out.push(ui.c.bold(`${s.metric}${s.slice === 'all' ? '' : `[${s.slice}]`}`) + ui.c.dim(`  (${formatNumber(lo)} … ${formatNumber(hi)})`));
+    out.push(
+      ui.c.bold(`${s.metric}${s.slice === 'all' ? '' : `[${s.slice}]`}`) +
+        ui.c.dim(`  (${formatNumber(lo)} … ${formatNumber(hi)})`),
+    );
     let prev: string | undefined;
     for (const g of s.segments) {
       // Mark where the version changed, with the stage move that did it.
       if (prev !== undefined) {
         const move = d.changes.find((c) => c.from === prev && c.to === g.version && c.at <= g.from);
-        out.push(ui.c.yellow(`  ── ${move ? `${move.kind} ${prev} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason})` : ''}` : `${prev} → ${g.version}`}`));
+        out.push(
+          ui.c.yellow(
+            `  ── ${move ? `${move.kind} ${prev} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason})` : ''}` : `${prev} → ${g.version}`}`,
+          ),
+        );
       }
-      out.push(`  ${g.version.padEnd(10)} ${sparkline(g.points.map((p) => p.value), lo, hi).padEnd(40)}  mean ${formatNumber(g.mean)}  last ${formatNumber(g.last)}  n=${g.count}  ${formatTime(g.from)} → ${formatTime(g.to)}`);
+      out.push(
+        `  ${g.version.padEnd(10)} ${sparkline(
+          g.points.map((p) => p.value),
+          lo,
+          hi,
+        ).padEnd(
+          40,
+        )}  mean ${formatNumber(g.mean)}  last ${formatNumber(g.last)}  n=${g.count}  ${formatTime(g.from)} → ${formatTime(g.to)}`,
+      );
       prev = g.version;
     }
   }

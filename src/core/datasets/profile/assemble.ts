@@ -1,6 +1,23 @@
-import { binsOf, momentsOfCounts, momentsOfSums, quantilesOf, scaleBins, weighted, type WeightedValues } from './math.js';
+import {
+  binsOf,
+  momentsOfCounts,
+  momentsOfSums,
+  quantilesOf,
+  scaleBins,
+  weighted,
+  type WeightedValues,
+} from './math.js';
 import { exactScales, SAMPLE_ROWS, scalesFailed, type ColumnDesign, type Scales } from './plan.js';
-import { EXACT_ROWS, MAX_COUNTED_DISTINCT, QUANTILE_LEVELS, TOP_VALUES, type CategoryProfile, type ColumnKind, type ColumnProfile, type NumericProfile } from './types.js';
+import {
+  EXACT_ROWS,
+  MAX_COUNTED_DISTINCT,
+  QUANTILE_LEVELS,
+  TOP_VALUES,
+  type CategoryProfile,
+  type ColumnKind,
+  type ColumnProfile,
+  type NumericProfile,
+} from './types.js';
 
 /**
  * Turning the pass's one row of aggregates into column profiles (pure). A column the plan misjudged
@@ -10,7 +27,9 @@ import { EXACT_ROWS, MAX_COUNTED_DISTINCT, QUANTILE_LEVELS, TOP_VALUES, type Cat
 export type Row = Record<string, unknown>;
 
 /** A finished column, or what the follow-up pass must bring first (value counts make the rest unneeded). */
-export type Assembled = { column: ColumnProfile } | { followUp: { countValues?: true; rescale?: Scales; collectValues?: true; countNegatives?: true } };
+export type Assembled =
+  | { column: ColumnProfile }
+  | { followUp: { countValues?: true; rescale?: Scales; collectValues?: true; countNegatives?: true } };
 
 /** A broken invariant of the profiler itself (a bug), not a problem with the data. */
 export class ProfilerInvariantError extends Error {}
@@ -49,45 +68,103 @@ function categories(entries: [string, number][]): CategoryProfile {
 /**
  * @param numberKey the category label of a number (the caller asks DuckDB, so labels match CAST(x AS VARCHAR)).
  */
-export function assembleColumn(d: ColumnDesign, i: number, r: Row, rows: number, numberKey: (x: number) => string): Assembled {
+export function assembleColumn(
+  d: ColumnDesign,
+  i: number,
+  r: Row,
+  rows: number,
+  numberKey: (x: number) => string,
+): Assembled {
   const { plan } = d;
   const nn = num(r[`c${i}_nn`]);
   const base = { name: plan.name, type: plan.type };
   switch (d.strategy) {
     case 'flags': {
       const t = num(r[`c${i}_t`]);
-      const entries = ([['false', nn - t], ['true', t]] as [string, number][]).filter((e) => e[1] > 0).sort(byCountThenValue);
-      const col: ColumnProfile = { ...base, kind: nn === 0 ? 'empty' : 'boolean', count: nn, missing: rows - nn, missingRate: (rows - nn) / rows, nan: 0, inf: 0, distinct: entries.length };
+      const entries = (
+        [
+          ['false', nn - t],
+          ['true', t],
+        ] as [string, number][]
+      )
+        .filter((e) => e[1] > 0)
+        .sort(byCountThenValue);
+      const col: ColumnProfile = {
+        ...base,
+        kind: nn === 0 ? 'empty' : 'boolean',
+        count: nn,
+        missing: rows - nn,
+        missingRate: (rows - nn) / rows,
+        nan: 0,
+        inf: 0,
+        distinct: entries.length,
+      };
       if (nn > 0) col.categories = categories(entries);
       if (nn > 0 && rows <= EXACT_ROWS) col.exact = { counts: entries };
       return { column: col };
     }
     case 'dates': {
       const distinct = Math.min(num(r[`c${i}_d`]), nn);
-      const col: ColumnProfile = { ...base, kind: nn === 0 ? 'empty' : 'datetime', count: nn, missing: rows - nn, missingRate: (rows - nn) / rows, nan: 0, inf: 0, distinct };
+      const col: ColumnProfile = {
+        ...base,
+        kind: nn === 0 ? 'empty' : 'datetime',
+        count: nn,
+        missing: rows - nn,
+        missingRate: (rows - nn) / rows,
+        nan: 0,
+        inf: 0,
+        distinct,
+      };
       if (nn > 0) col.datetime = { min: String(r[`c${i}_min`]), max: String(r[`c${i}_max`]) };
       return { column: col };
     }
     case 'text': {
       const distinct = Math.min(num(r[`c${i}_d`]), nn);
       // Possibly categorical, or a small table (exact counts): count its values to know.
-      if (nn > 0 && (rows <= EXACT_ROWS || (recount(distinct, MAX_COUNTED_DISTINCT) && kindOfStrings(distinct * 0.8, nn) === 'categorical'))) return { followUp: { countValues: true } };
-      const col: ColumnProfile = { ...base, kind: kindOfStrings(distinct, nn), count: nn, missing: rows - nn, missingRate: (rows - nn) / rows, nan: 0, inf: 0, distinct };
+      if (
+        nn > 0 &&
+        (rows <= EXACT_ROWS ||
+          (recount(distinct, MAX_COUNTED_DISTINCT) && kindOfStrings(distinct * 0.8, nn) === 'categorical'))
+      )
+        return { followUp: { countValues: true } };
+      const col: ColumnProfile = {
+        ...base,
+        kind: kindOfStrings(distinct, nn),
+        count: nn,
+        missing: rows - nn,
+        missingRate: (rows - nn) / rows,
+        nan: 0,
+        inf: 0,
+        distinct,
+      };
       if (nn > 0) col.text = { minLength: num(r[`c${i}_lmin`]), maxLength: num(r[`c${i}_lmax`]) };
       return { column: col };
     }
     case 'counted':
-      return plan.base === 'string' ? { column: countedStrings(base, i, r, rows) } : { column: countedNumbers(d, base, i, r, rows, numberKey) };
+      return plan.base === 'string'
+        ? { column: countedStrings(base, i, r, rows) }
+        : { column: countedNumbers(d, base, i, r, rows, numberKey) };
     case 'measured':
       return measuredNumbers(d, base, i, r, rows);
   }
 }
 
 function countedStrings(base: { name: string; type: string }, i: number, r: Row, rows: number): ColumnProfile {
-  const entries = entriesOf(r[`c${i}_h`]).map(([k, c]) => [String(k), c] as [string, number]).sort(byCountThenValue);
+  const entries = entriesOf(r[`c${i}_h`])
+    .map(([k, c]) => [String(k), c] as [string, number])
+    .sort(byCountThenValue);
   const count = entries.reduce((s, e) => s + e[1], 0);
   const kind = kindOfStrings(entries.length, count);
-  const col: ColumnProfile = { ...base, kind, count, missing: rows - count, missingRate: (rows - count) / rows, nan: 0, inf: 0, distinct: entries.length };
+  const col: ColumnProfile = {
+    ...base,
+    kind,
+    count,
+    missing: rows - count,
+    missingRate: (rows - count) / rows,
+    nan: 0,
+    inf: 0,
+    distinct: entries.length,
+  };
   if (count > 0) {
     let minLength = Infinity;
     let maxLength = 0;
@@ -103,7 +180,14 @@ function countedStrings(base: { name: string; type: string }, i: number, r: Row,
   return col;
 }
 
-function countedNumbers(d: ColumnDesign, base: { name: string; type: string }, i: number, r: Row, rows: number, numberKey: (x: number) => string): ColumnProfile {
+function countedNumbers(
+  d: ColumnDesign,
+  base: { name: string; type: string },
+  i: number,
+  r: Row,
+  rows: number,
+  numberKey: (x: number) => string,
+): ColumnProfile {
   const nan = num(r[`c${i}_nan`]);
   let inf = 0;
   let infinities = 0;
@@ -122,15 +206,38 @@ function countedNumbers(d: ColumnDesign, base: { name: string; type: string }, i
   // NaN counts as missing, like pandas.
   const missing = rows - nonMissing;
   const distinct = finite.length + infinities;
-  const col: ColumnProfile = { name: base.name, type, kind: nonMissing === 0 ? 'empty' : 'numeric', count: nonMissing, missing, missingRate: missing / rows, nan, inf, distinct };
+  const col: ColumnProfile = {
+    name: base.name,
+    type,
+    kind: nonMissing === 0 ? 'empty' : 'numeric',
+    count: nonMissing,
+    missing,
+    missingRate: missing / rows,
+    nan,
+    inf,
+    distinct,
+  };
   const n = nonMissing - inf;
   if (n > 0) {
     const min = finite[0]![0];
     const max = finite[finite.length - 1]![0];
-    col.numeric = numericProfile(n, momentsOfCounts(finite, n), min, max, finite.filter(([x]) => x < 0).reduce((s, e) => s + e[1], 0), finite, 1);
+    col.numeric = numericProfile(
+      n,
+      momentsOfCounts(finite, n),
+      min,
+      max,
+      finite.filter(([x]) => x < 0).reduce((s, e) => s + e[1], 0),
+      finite,
+      1,
+    );
     if (rows <= EXACT_ROWS) col.exact = { values: finite.flatMap(([x, c]) => new Array<number>(c).fill(x)) };
     if (distinct <= TOP_VALUES) {
-      const entries = finite.map(([x, c]) => [type === 'DOUBLE' || d.plan.base === 'numeric' ? numberKey(x) : String(x), c] as [string, number]).sort(byCountThenValue);
+      const entries = finite
+        .map(
+          ([x, c]) =>
+            [type === 'DOUBLE' || d.plan.base === 'numeric' ? numberKey(x) : String(x), c] as [string, number],
+        )
+        .sort(byCountThenValue);
       col.categories = categories(entries);
       if (rows <= EXACT_ROWS) col.exact = { ...col.exact, counts: entries };
     }
@@ -138,7 +245,13 @@ function countedNumbers(d: ColumnDesign, base: { name: string; type: string }, i
   return col;
 }
 
-function measuredNumbers(d: ColumnDesign, base: { name: string; type: string }, i: number, r: Row, rows: number): Assembled {
+function measuredNumbers(
+  d: ColumnDesign,
+  base: { name: string; type: string },
+  i: number,
+  r: Row,
+  rows: number,
+): Assembled {
   const nn = num(r[`c${i}_nn`]);
   const nan = num(r[`c${i}_nan`]);
   const n = num(r[`c${i}_n`]);
@@ -149,7 +262,17 @@ function measuredNumbers(d: ColumnDesign, base: { name: string; type: string }, 
   if (n > 0 && recount(distinct, TOP_VALUES)) return { followUp: { countValues: true } };
   const type = d.plan.base === 'integer' && num(r[`c${i}_frac`]) > 0 ? 'DOUBLE' : base.type;
   const missing = rows - count;
-  const col: ColumnProfile = { name: base.name, type, kind: count === 0 ? 'empty' : 'numeric', count, missing, missingRate: missing / rows, nan, inf, distinct };
+  const col: ColumnProfile = {
+    name: base.name,
+    type,
+    kind: count === 0 ? 'empty' : 'numeric',
+    count,
+    missing,
+    missingRate: missing / rows,
+    nan,
+    inf,
+    distinct,
+  };
   if (n > 0) {
     const min = num(r[`c${i}_min`]);
     const max = num(r[`c${i}_max`]);
@@ -161,27 +284,56 @@ function measuredNumbers(d: ColumnDesign, base: { name: string; type: string }, 
     // Negatives are not counted when the sample had none; the true min says whether that holds.
     const negatives = r[`c${i}_neg`] === undefined && min < 0;
     if (rescale || collect || negatives) {
-      if (r[`c${i}_followed`]) throw new ProfilerInvariantError(`column ${base.name} still needs a follow-up pass after one`);
+      if (r[`c${i}_followed`])
+        throw new ProfilerInvariantError(`column ${base.name} still needs a follow-up pass after one`);
       return {
-        followUp: { ...(rescale ? { rescale: exactScales(min, max) } : {}), ...(collect ? { collectValues: true as const } : {}), ...(negatives ? { countNegatives: true as const } : {}) },
+        followUp: {
+          ...(rescale ? { rescale: exactScales(min, max) } : {}),
+          ...(collect ? { collectValues: true as const } : {}),
+          ...(negatives ? { countNegatives: true as const } : {}),
+        },
       };
     }
-    const moments = momentsOfSums(BigInt(String(r[`c${i}_s1`])), BigInt(String(r[`c${i}_s2`])), n, sc.a, sc.shift, sc.b);
+    const moments = momentsOfSums(
+      BigInt(String(r[`c${i}_s1`])),
+      BigInt(String(r[`c${i}_s2`])),
+      n,
+      sc.a,
+      sc.shift,
+      sc.b,
+    );
     const sample = Float64Array.from(listed, Number).sort();
     const counts = weighted(sample);
     const everyRow = sample.length === n;
     // The sample takes whole rows by their hash, so a table of many identical rows gives copies, not
     // variety: far fewer distinct values than a sample of this size would show means counting instead.
     const expected = distinct * (1 - Math.exp(-sample.length / Math.max(1, distinct)));
-    if (!everyRow && distinct <= MAX_RECOUNT && counts.length < expected / 2) return { followUp: { countValues: true } };
-    col.numeric = numericProfile(n, moments, min, max, r[`c${i}_neg`] === undefined ? 0 : num(r[`c${i}_neg`]), counts, everyRow ? 1 : n);
+    if (!everyRow && distinct <= MAX_RECOUNT && counts.length < expected / 2)
+      return { followUp: { countValues: true } };
+    col.numeric = numericProfile(
+      n,
+      moments,
+      min,
+      max,
+      r[`c${i}_neg`] === undefined ? 0 : num(r[`c${i}_neg`]),
+      counts,
+      everyRow ? 1 : n,
+    );
     if (everyRow && rows <= EXACT_ROWS) col.exact = { values: Array.from(sample) };
   }
   return { column: col };
 }
 
 /** `scaleTo` 1: `values` are every value (exact bins); else a sample whose bins are scaled to n. */
-function numericProfile(n: number, m: { mean: number; m2: number; sum: number }, min: number, max: number, negatives: number, values: WeightedValues, scaleTo: number): NumericProfile {
+function numericProfile(
+  n: number,
+  m: { mean: number; m2: number; sum: number },
+  min: number,
+  max: number,
+  negatives: number,
+  values: WeightedValues,
+  scaleTo: number,
+): NumericProfile {
   const sampleN = values.reduce((s, e) => s + e[1], 0);
   const bins = binsOf(values, min, max, sampleN);
   return {

@@ -64,7 +64,10 @@ export function binsOf(counts: WeightedValues, min: number, max: number, n: numb
   const w = (max * k - lo) / BIN_COUNT;
   const out = new Array<number>(BIN_COUNT).fill(0);
   for (const [x, c] of counts) out[Math.min(Math.floor((x * k - lo) / w), BIN_COUNT - 1)]! += c;
-  return { edges: Array.from({ length: BIN_COUNT + 1 }, (_, j) => (j === BIN_COUNT ? max : (lo + j * w) / k)), counts: out };
+  return {
+    edges: Array.from({ length: BIN_COUNT + 1 }, (_, j) => (j === BIN_COUNT ? max : (lo + j * w) / k)),
+    counts: out,
+  };
 }
 
 /**
@@ -73,7 +76,8 @@ export function binsOf(counts: WeightedValues, min: number, max: number, n: numb
  */
 export function scaleBins(sampleBins: Bins, n: number): Bins {
   const m = sampleBins.counts.reduce((s, c) => s + c, 0);
-  if (m === 0 || sampleBins.counts.length === 1) return { edges: sampleBins.edges, counts: sampleBins.counts.length === 1 ? [n] : sampleBins.counts.map(() => 0) };
+  if (m === 0 || sampleBins.counts.length === 1)
+    return { edges: sampleBins.edges, counts: sampleBins.counts.length === 1 ? [n] : sampleBins.counts.map(() => 0) };
   const raw = sampleBins.counts.map((c) => (c * n) / m);
   const counts = raw.map(Math.floor);
   let left = n - counts.reduce((s, c) => s + c, 0);

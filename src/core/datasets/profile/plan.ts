@@ -80,10 +80,17 @@ const isNumber = (p: ColumnPlan): boolean => p.base === 'numeric' || p.base === 
 
 /** Few distinct values for their count (the categorical rule of the profile, applied to the sample). */
 function looksCounted(s: SampleColumn): boolean {
-  return s.nonMissing > 0 && s.distinct <= MAX_COUNTED_DISTINCT && (s.distinct <= 20 || s.distinct <= 0.5 * s.nonMissing);
+  return (
+    s.nonMissing > 0 && s.distinct <= MAX_COUNTED_DISTINCT && (s.distinct <= 20 || s.distinct <= 0.5 * s.nonMissing)
+  );
 }
 
-export function designPass(plans: ColumnPlan[], sample: SampleColumn[], estimatedRows: number, maybeNumeric: ReadonlySet<number> = new Set()): PassDesign {
+export function designPass(
+  plans: ColumnPlan[],
+  sample: SampleColumn[],
+  estimatedRows: number,
+  maybeNumeric: ReadonlySet<number> = new Set(),
+): PassDesign {
   const small = estimatedRows <= SAMPLE_ROWS;
   const columns = plans.map((plan, i): ColumnDesign => {
     const s = sample[i]!;
@@ -94,9 +101,15 @@ export function designPass(plans: ColumnPlan[], sample: SampleColumn[], estimate
         return { plan, strategy: 'dates' };
       case 'string':
         // A small table's strings are all counted (its text columns keep exact counts too, and memory is no question).
-        return { plan, strategy: small || looksCounted(s) ? 'counted' : 'text', ...(maybeNumeric.has(i) ? { maybeNumeric: true } : {}) };
+        return {
+          plan,
+          strategy: small || looksCounted(s) ? 'counted' : 'text',
+          ...(maybeNumeric.has(i) ? { maybeNumeric: true } : {}),
+        };
       default:
-        return looksCounted(s) ? { plan, strategy: 'counted' } : { plan, strategy: 'measured', scales: sampleScales(s), negatives: s.min === null || s.min < 0 };
+        return looksCounted(s)
+          ? { plan, strategy: 'counted' }
+          : { plan, strategy: 'measured', scales: sampleScales(s), negatives: s.min === null || s.min < 0 };
     }
   });
   const rate = small ? 1 : 2 ** Math.ceil(Math.log2(estimatedRows / SAMPLE_ROWS));
@@ -108,7 +121,11 @@ function sampleScales(s: SampleColumn): Scales {
   if (s.min === null || s.max === null || s.median === null) return { a: 0, shift: 0, b: 0 };
   const shift = s.median;
   const dev = Math.max(Math.abs(s.max - shift), Math.abs(s.min - shift));
-  return { a: scaleExponent(Math.max(Math.abs(s.min), Math.abs(s.max)), TERM_BITS), shift, b: scaleExponent(dev, TERM_BITS / 2) };
+  return {
+    a: scaleExponent(Math.max(Math.abs(s.min), Math.abs(s.max)), TERM_BITS),
+    shift,
+    b: scaleExponent(dev, TERM_BITS / 2),
+  };
 }
 
 /** Scales from the true min and max, for when the sample's were off: the largest terms then have 61 and 60 bits. */
@@ -162,7 +179,10 @@ export function passSql(design: PassDesign, from: string): string {
   // out as copies of few rows is detected and counted exactly (profile-assemble.ts).
   const fixed = columns.flatMap((c, i) => (c.plan.base === 'string' ? [] : [i]));
   const hashed = fixed.length >= 3 ? fixed : columns.map((_, i) => i);
-  const smp = sampleRate > 1 && measured.length ? [`(hash(${hashed.map((i) => `v${i}`).join(', ')}) & ${sampleRate - 1}) = 0 AS smp`] : [];
+  const smp =
+    sampleRate > 1 && measured.length
+      ? [`(hash(${hashed.map((i) => `v${i}`).join(', ')}) & ${sampleRate - 1}) = 0 AS smp`]
+      : [];
   const finite = measured.map((i) => `${finiteSql(i)} AS f${i}`);
   const scaled = measured.flatMap((i) => {
     const sc = columns[i]!.scales!;
@@ -172,7 +192,8 @@ export function passSql(design: PassDesign, from: string): string {
   const aggs = ['count(*) AS rows', ...columns.flatMap((c, i) => columnAggregates(c, i, sampleRate > 1))];
   // Each derived value is computed once, in its own projection, and read by every aggregate that needs it.
   let rel = `SELECT ${typed.join(', ')} FROM ${from}`;
-  for (const layer of [[...finite, ...smp], scaled, squares]) if (layer.length) rel = `SELECT *, ${layer.join(', ')} FROM (${rel})`;
+  for (const layer of [[...finite, ...smp], scaled, squares])
+    if (layer.length) rel = `SELECT *, ${layer.join(', ')} FROM (${rel})`;
   return `SELECT ${aggs.join(', ')} FROM (${rel})`;
 }
 
@@ -185,9 +206,19 @@ function columnAggregates(c: ColumnDesign, i: number, sampled: boolean): string[
     case 'flags':
       return [...out, `count_if(${v}) AS c${i}_t`];
     case 'dates':
-      return [...out, `approx_count_distinct(${v}) AS c${i}_d`, `CAST(min(${v}) AS VARCHAR) AS c${i}_min`, `CAST(max(${v}) AS VARCHAR) AS c${i}_max`];
+      return [
+        ...out,
+        `approx_count_distinct(${v}) AS c${i}_d`,
+        `CAST(min(${v}) AS VARCHAR) AS c${i}_min`,
+        `CAST(max(${v}) AS VARCHAR) AS c${i}_max`,
+      ];
     case 'text':
-      return [...out, `approx_count_distinct(${v}) AS c${i}_d`, `min(length(${v})) AS c${i}_lmin`, `max(length(${v})) AS c${i}_lmax`];
+      return [
+        ...out,
+        `approx_count_distinct(${v}) AS c${i}_d`,
+        `min(length(${v})) AS c${i}_lmin`,
+        `max(length(${v})) AS c${i}_lmax`,
+      ];
     case 'measured': {
       const f = `f${i}`;
       return [
@@ -214,13 +245,19 @@ function columnAggregates(c: ColumnDesign, i: number, sampled: boolean): string[
  */
 function countedSql(p: ColumnPlan, i: number): string[] {
   const v = `v${i}`;
-  return isNumber(p) ? [`histogram(CASE WHEN isnan(${v}) THEN NULL ELSE ${v} END) AS c${i}_h`, `count_if(isnan(${v})) AS c${i}_nan`] : [`histogram(${v}) AS c${i}_h`];
+  return isNumber(p)
+    ? [`histogram(CASE WHEN isnan(${v}) THEN NULL ELSE ${v} END) AS c${i}_h`, `count_if(isnan(${v})) AS c${i}_nan`]
+    : [`histogram(${v}) AS c${i}_h`];
 }
 
 /** The planning sample's statistics: row count, and per column non-missing, distinct, numbers' min/max/median, and how many values of a maybe-numeric text column read as numbers. */
 export function sampleSql(plans: ColumnPlan[], from: string, maybeNumeric: ReadonlySet<number> = new Set()): string {
   const aggs = plans.flatMap((p, i) => {
-    const base = [`count(v${i}) AS c${i}_nn`, `count(DISTINCT v${i}) AS c${i}_d`, ...(maybeNumeric.has(i) ? [`count(TRY_CAST(v${i} AS DOUBLE)) AS c${i}_num`] : [])];
+    const base = [
+      `count(v${i}) AS c${i}_nn`,
+      `count(DISTINCT v${i}) AS c${i}_d`,
+      ...(maybeNumeric.has(i) ? [`count(TRY_CAST(v${i} AS DOUBLE)) AS c${i}_num`] : []),
+    ];
     if (!isNumber(p)) return base;
     const f = finiteSql(i);
     return [...base, `min(${f}) AS c${i}_min`, `max(${f}) AS c${i}_max`, `median(${f}) AS c${i}_median`];

@@ -3,7 +3,17 @@ import { rmSync } from 'node:fs';
 import { InvalidInputError } from '../../errors.js';
 import { csvHeader, NO_PROFILE_HINT, precheckFile, type TableSource } from '../formats.js';
 import { assembleColumn, ProfilerInvariantError, type Row } from './assemble.js';
-import { designPass, followUpSql, passSql, sampleSql, SAMPLE_ROWS, type ColumnPlan, type FollowUps, type PassDesign, type SampleColumn } from './plan.js';
+import {
+  designPass,
+  followUpSql,
+  passSql,
+  sampleSql,
+  SAMPLE_ROWS,
+  type ColumnPlan,
+  type FollowUps,
+  type PassDesign,
+  type SampleColumn,
+} from './plan.js';
 import { writeSampleWindows } from './sample.js';
 import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, type Profile } from './types.js';
 
@@ -31,7 +41,9 @@ const NULL_STRINGS = ['', 'NA', 'N/A', 'NULL', 'null', 'None'];
 /** Rows read for the plan when the spread sample cannot be used (Parquet, a JSON array, a sample that does not parse). */
 const HEAD_ROWS = 20_000;
 
-type Conn = Awaited<ReturnType<Awaited<ReturnType<typeof import('@duckdb/node-api').DuckDBInstance.create>>['connect']>>;
+type Conn = Awaited<
+  ReturnType<Awaited<ReturnType<typeof import('@duckdb/node-api').DuckDBInstance.create>>['connect']>
+>;
 
 export async function profileTable(src: TableSource, opts: ProfileOptions): Promise<Profile> {
   for (const f of src.files) await precheckFile(f, src.format);
@@ -61,7 +73,8 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
         const changed = err instanceof NumbersAfterAll ? typed.makeNumeric(err.columns) : typed.widen(err);
         if (changed && attempt <= 2 * typed.plans.length) continue;
         if (err instanceof InvalidInputError) throw err;
-        if (err instanceof NumbersAfterAll) throw new ProfilerInvariantError(`columns ${err.columns.join(', ')} kept changing type`);
+        if (err instanceof NumbersAfterAll)
+          throw new ProfilerInvariantError(`columns ${err.columns.join(', ')} kept changing type`);
         // DuckDB's own errors are about the data; anything else (a full disk, a bug) is not reworded as one.
         throw isEngineError(err) ? readError(err, src) : err;
       }
@@ -88,7 +101,9 @@ function isEngineError(err: unknown): boolean {
 async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sampleFile: string): Promise<Profile> {
   const from = reader(src, typed.columns());
   const { sample, estimatedRows } = await planSample(conn, src, typed, from, sampleFile);
-  const numbersInSample = [...typed.maybeNumeric].filter((i) => sample[i]!.nonMissing > 0 && sample[i]!.numeric === sample[i]!.nonMissing);
+  const numbersInSample = [...typed.maybeNumeric].filter(
+    (i) => sample[i]!.nonMissing > 0 && sample[i]!.numeric === sample[i]!.nonMissing,
+  );
   if (numbersInSample.length) throw new NumbersAfterAll(numbersInSample);
   const design = designPass(typed.plans, sample, estimatedRows, typed.maybeNumeric);
   const raw = await firstRow(conn, passSql(design, from));
@@ -99,10 +114,13 @@ async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sa
   });
   if (numbers.length) throw new NumbersAfterAll(numbers);
   if (rowCount === 0) {
-    throw new InvalidInputError(`${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`, {
-      code: 'E_NO_ROWS',
-      hint: `A dataset needs at least one row. ${NO_PROFILE_HINT}`,
-    });
+    throw new InvalidInputError(
+      `${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`,
+      {
+        code: 'E_NO_ROWS',
+        hint: `A dataset needs at least one row. ${NO_PROFILE_HINT}`,
+      },
+    );
   }
   const columns = await assembleAll(conn, design, raw, rowCount, from);
   const engine = String((await firstRow(conn, 'SELECT version() AS v')).v);
@@ -115,14 +133,27 @@ async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sa
       format: src.format,
       files: src.files.length,
       engine: `duckdb ${engine}`,
-      sketch: { quantiles: exact ? 'exact' : 'sample', sampleRate: exact ? 1 : design.sampleRate, distinct: 'approx_count_distinct', topValues: TOP_VALUES, bins: BIN_COUNT, exactRows: EXACT_ROWS },
+      sketch: {
+        quantiles: exact ? 'exact' : 'sample',
+        sampleRate: exact ? 1 : design.sampleRate,
+        distinct: 'approx_count_distinct',
+        topValues: TOP_VALUES,
+        bins: BIN_COUNT,
+        exactRows: EXACT_ROWS,
+      },
     },
     columns,
   };
 }
 
 /** Every column assembled, after at most one follow-up pass for the columns that asked for one. */
-async function assembleAll(conn: Conn, design: PassDesign, raw: Row, rowCount: number, from: string): Promise<ColumnProfile[]> {
+async function assembleAll(
+  conn: Conn,
+  design: PassDesign,
+  raw: Row,
+  rowCount: number,
+  from: string,
+): Promise<ColumnProfile[]> {
   for (let round = 0; ; round++) {
     const labels = await numberLabels(conn, design, raw);
     const out = design.columns.map((d, i) => assembleColumn(d, i, raw, rowCount, (x) => labels.get(x) ?? String(x)));
@@ -134,9 +165,20 @@ async function assembleAll(conn: Conn, design: PassDesign, raw: Row, rowCount: n
       if (a.followUp.countNegatives) f.negatives.push(i);
       if (a.followUp.rescale) f.rescale.set(i, a.followUp.rescale);
     });
-    if (!f.count.length && !f.collect.length && !f.negatives.length && !f.rescale.size) return out.map((a) => (a as { column: ColumnProfile }).column);
+    if (!f.count.length && !f.collect.length && !f.negatives.length && !f.rescale.size)
+      return out.map((a) => (a as { column: ColumnProfile }).column);
     if (round > 0) throw new ProfilerInvariantError('a column still needs a follow-up pass after one');
-    Object.assign(raw, await firstRow(conn, followUpSql(design.columns.map((d) => d.plan), f, from)));
+    Object.assign(
+      raw,
+      await firstRow(
+        conn,
+        followUpSql(
+          design.columns.map((d) => d.plan),
+          f,
+          from,
+        ),
+      ),
+    );
     const { count, rescale, collect, negatives } = f;
     for (const i of count) design.columns[i]!.strategy = 'counted';
     for (const i of [...rescale.keys(), ...collect, ...negatives]) raw[`c${i}_followed`] = true;
@@ -161,7 +203,10 @@ async function numberLabels(conn: Conn, design: PassDesign, raw: Row): Promise<M
   });
   if (!keys.size) return new Map();
   const list = [...keys];
-  const r = await firstRow(conn, `SELECT [CAST(x AS VARCHAR) FOR x IN [${list.map((x) => `CAST('${String(x)}' AS DOUBLE)`).join(', ')}]] AS s`);
+  const r = await firstRow(
+    conn,
+    `SELECT [CAST(x AS VARCHAR) FOR x IN [${list.map((x) => `CAST('${String(x)}' AS DOUBLE)`).join(', ')}]] AS s`,
+  );
   return new Map(list.map((x, j) => [x, String((r.s as unknown[])[j])]));
 }
 
@@ -170,11 +215,20 @@ async function numberLabels(conn: Conn, design: PassDesign, raw: Row): Promise<M
  * estimated rows. CSV, TSV and NDJSON: slices of lines at even offsets (profile-sample.ts), or the whole
  * table when it is small; Parquet, a JSON array, or slices that do not parse: the first rows.
  */
-async function planSample(conn: Conn, src: TableSource, typed: TypedColumns, from: string, sampleFile: string): Promise<{ sample: SampleColumn[]; estimatedRows: number }> {
+async function planSample(
+  conn: Conn,
+  src: TableSource,
+  typed: TypedColumns,
+  from: string,
+  sampleFile: string,
+): Promise<{ sample: SampleColumn[]; estimatedRows: number }> {
   const tableBytes = src.files.reduce((s, f) => s + f.size, 0);
   if (src.format === 'parquet') {
     const rowsInFiles = Number((await firstRow(conn, `SELECT count(*) AS n FROM ${from}`)).n);
-    return { sample: await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`).then((s) => s.columns), estimatedRows: rowsInFiles };
+    return {
+      sample: await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`).then((s) => s.columns),
+      estimatedRows: rowsInFiles,
+    };
   }
   const windows = await writeSampleWindows(src, sampleFile);
   if (!windows) {
@@ -182,18 +236,30 @@ async function planSample(conn: Conn, src: TableSource, typed: TypedColumns, fro
     return { sample: whole.columns, estimatedRows: whole.rows };
   }
   try {
-    const s = await sampleStats(conn, typed, reader({ format: src.format, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed.columns()));
-    if (s.rows > 0) return { sample: s.columns, estimatedRows: Math.ceil((s.rows * tableBytes) / Math.max(1, windows.dataBytes)) };
+    const s = await sampleStats(
+      conn,
+      typed,
+      reader({ format: src.format, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed.columns()),
+    );
+    if (s.rows > 0)
+      return { sample: s.columns, estimatedRows: Math.ceil((s.rows * tableBytes) / Math.max(1, windows.dataBytes)) };
   } catch {
     // A slice that starts inside a quoted multi-line field (whose garbage may even look like a value of
     // the wrong type), or a JSON array: plan from the first rows; only the real pass changes a type.
   }
   const head = await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`);
   // Rows unknown: assume short ones (a high estimate only makes the numeric sample sparser; small tables are made exact afterwards).
-  return { sample: head.columns, estimatedRows: head.rows < HEAD_ROWS ? head.rows : Math.max(head.rows, Math.ceil(tableBytes / 32)) };
+  return {
+    sample: head.columns,
+    estimatedRows: head.rows < HEAD_ROWS ? head.rows : Math.max(head.rows, Math.ceil(tableBytes / 32)),
+  };
 }
 
-async function sampleStats(conn: Conn, typed: TypedColumns, from: string): Promise<{ rows: number; columns: SampleColumn[] }> {
+async function sampleStats(
+  conn: Conn,
+  typed: TypedColumns,
+  from: string,
+): Promise<{ rows: number; columns: SampleColumn[] }> {
   const r = await firstRow(conn, sampleSql(typed.plans, from, typed.maybeNumeric));
   const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
   return {
@@ -227,10 +293,13 @@ async function csvHeaders(src: TableSource): Promise<string[]> {
   for (const f of src.files.slice(1)) {
     const names = await csvHeader(f, delim);
     if (names.join('\u0000') !== first.join('\u0000')) {
-      throw new InvalidInputError(`the parts of the folder do not share one schema: ${f.path} has columns [${names.join(', ')}] but ${src.files[0]!.path} has [${first.join(', ')}]`, {
-        code: 'E_SCHEMA_MISMATCH',
-        hint: `Every part of a folder dataset needs the same columns in the same order. ${NO_PROFILE_HINT}`,
-      });
+      throw new InvalidInputError(
+        `the parts of the folder do not share one schema: ${f.path} has columns [${names.join(', ')}] but ${src.files[0]!.path} has [${first.join(', ')}]`,
+        {
+          code: 'E_SCHEMA_MISMATCH',
+          hint: `Every part of a folder dataset needs the same columns in the same order. ${NO_PROFILE_HINT}`,
+        },
+      );
     }
   }
   return first;
@@ -249,10 +318,13 @@ async function sameSchemaEverywhere(conn: Conn, src: TableSource): Promise<void>
     const sig = desc.map((r) => `${r.column_name} ${r.column_type}`).join(', ');
     if (first === undefined) first = sig;
     else if (sig !== first) {
-      throw new InvalidInputError(`the parts of the folder do not share one schema: ${f.path} has [${sig}] but ${src.files[0]!.path} has [${first}]`, {
-        code: 'E_SCHEMA_MISMATCH',
-        hint: `Every part of a folder dataset needs the same columns and types. ${NO_PROFILE_HINT}`,
-      });
+      throw new InvalidInputError(
+        `the parts of the folder do not share one schema: ${f.path} has [${sig}] but ${src.files[0]!.path} has [${first}]`,
+        {
+          code: 'E_SCHEMA_MISMATCH',
+          hint: `Every part of a folder dataset needs the same columns and types. ${NO_PROFILE_HINT}`,
+        },
+      );
     }
   }
 }
@@ -275,7 +347,9 @@ function reader(src: Pick<TableSource, 'format' | 'files'>, csv: CsvColumns | un
     }
     case 'ndjson':
       // With the types found once given back, the plan's sample and the pass read every value the same way.
-      return csv ? `read_json(${list}, format = 'auto', columns = ${struct(csv)})` : `read_json(${list}, format = 'auto')`;
+      return csv
+        ? `read_json(${list}, format = 'auto', columns = ${struct(csv)})`
+        : `read_json(${list}, format = 'auto')`;
     case 'parquet':
       return `read_parquet(${list})`;
   }
@@ -289,16 +363,23 @@ function readError(err: unknown, src: TableSource): InvalidInputError {
   const lines = msg.split('\n').map((l) => l.trim());
   const line = /on Line: (\d+)/.exec(msg)?.[1] ?? /in line (\d+)/.exec(msg)?.[1];
   const reason =
-    lines.find((l) => /^(Expected Number of Columns|Value with unterminated quote|Invalid unicode|Maximum line size|Could not convert)/.test(l)) ??
+    lines.find((l) =>
+      /^(Expected Number of Columns|Value with unterminated quote|Invalid unicode|Maximum line size|Could not convert)/.test(
+        l,
+      ),
+    ) ??
     /(Malformed JSON[^\n]*)/.exec(msg)?.[1] ??
     lines[0]!;
   const file = /file\s*=\s*(\S+)/.exec(msg)?.[1] ?? (src.files.length === 1 ? src.files[0]!.path : undefined);
   const unicode = /unicode|utf-8/i.test(reason);
-  return new InvalidInputError(`cannot read ${file ?? 'the dataset'} as ${src.format.toUpperCase()}${line ? `: line ${line}` : ''}: ${reason.replace(/\s+$/, '')}`, {
-    code: unicode ? 'E_NOT_UTF8' : 'E_BAD_DATA_FILE',
-    hint: unicode ? `Convert it to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8). ${NO_PROFILE_HINT}` : NO_PROFILE_HINT,
-    cause: err,
-  });
+  return new InvalidInputError(
+    `cannot read ${file ?? 'the dataset'} as ${src.format.toUpperCase()}${line ? `: line ${line}` : ''}: ${reason.replace(/\s+$/, '')}`,
+    {
+      code: unicode ? 'E_NOT_UTF8' : 'E_BAD_DATA_FILE',
+      hint: unicode ? `Convert it to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8). ${NO_PROFILE_HINT}` : NO_PROFILE_HINT,
+      cause: err,
+    },
+  );
 }
 
 const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
@@ -353,7 +434,8 @@ async function columnTypes(conn: Conn, src: TableSource, headers: string[] | und
   const sniffed = await sniffCsvTypes(conn, src, headers);
   const integers = new Set(headers.filter((_, i) => INTEGER_TYPES.test(sniffed[i]!)));
   const types = sniffed.map((t) => (INTEGER_TYPES.test(t) ? 'DOUBLE' : t));
-  const planOf = (name: string, i: number): ColumnPlan => nativePlan({ name, type: integers.has(name) ? 'BIGINT' : types[i]! });
+  const planOf = (name: string, i: number): ColumnPlan =>
+    nativePlan({ name, type: integers.has(name) ? 'BIGINT' : types[i]! });
   /** Columns made text by a value that did not fit: never made numeric again. */
   const widened = new Set<number>();
   const typed: TypedColumns = {
@@ -362,7 +444,9 @@ async function columnTypes(conn: Conn, src: TableSource, headers: string[] | und
     columns: () => ({ names: headers, types }),
     maybeNumeric: await emptyWhereSniffed(conn, src, headers, types),
     widen(err) {
-      const column = /converting column "((?:[^"]|"")*)"/.exec(err instanceof Error ? err.message : '')?.[1]?.replace(/""/g, '"');
+      const column = /converting column "((?:[^"]|"")*)"/
+        .exec(err instanceof Error ? err.message : '')?.[1]
+        ?.replace(/""/g, '"');
       const i = column === undefined ? -1 : headers.indexOf(column);
       if (i === -1 || types[i] === 'VARCHAR') return false;
       types[i] = 'VARCHAR';
@@ -393,11 +477,19 @@ const SNIFF_ROWS = 20_480;
  * profile checks whether their values are numbers after all. (None when those rows cannot be read: the
  * pass then reports why.)
  */
-async function emptyWhereSniffed(conn: Conn, src: TableSource, headers: string[], types: string[]): Promise<Set<number>> {
+async function emptyWhereSniffed(
+  conn: Conn,
+  src: TableSource,
+  headers: string[],
+  types: string[],
+): Promise<Set<number>> {
   const text = types.flatMap((t, i) => (t === 'VARCHAR' ? [i] : []));
   if (!text.length) return new Set();
   try {
-    const r = await firstRow(conn, `SELECT ${text.map((i) => `count(${q(headers[i]!)}) AS c${i}`).join(', ')} FROM (SELECT * FROM ${reader({ format: src.format, files: [src.files[0]!] }, { names: headers, types })} LIMIT ${SNIFF_ROWS})`);
+    const r = await firstRow(
+      conn,
+      `SELECT ${text.map((i) => `count(${q(headers[i]!)}) AS c${i}`).join(', ')} FROM (SELECT * FROM ${reader({ format: src.format, files: [src.files[0]!] }, { names: headers, types })} LIMIT ${SNIFF_ROWS})`,
+    );
     return new Set(text.filter((i) => Number(r[`c${i}`]) === 0));
   } catch {
     return new Set();
@@ -409,7 +501,10 @@ async function sniffCsvTypes(conn: Conn, src: TableSource, headers: string[]): P
   const text = headers.map(() => 'VARCHAR');
   let desc: Row[];
   try {
-    desc = await rows(conn, `DESCRIBE SELECT * FROM read_csv(${lit(src.files[0]!.abs)}, header = true, delim = E'${src.format === 'tsv' ? '\\t' : ','}', quote = '"', escape = '"', nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`);
+    desc = await rows(
+      conn,
+      `DESCRIBE SELECT * FROM read_csv(${lit(src.files[0]!.abs)}, header = true, delim = E'${src.format === 'tsv' ? '\\t' : ','}', quote = '"', escape = '"', nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`,
+    );
   } catch {
     return text;
   }
@@ -417,5 +512,5 @@ async function sniffCsvTypes(conn: Conn, src: TableSource, headers: string[]): P
   return desc.map((r) => (KNOWN_CSV_TYPES.test(String(r.column_type)) ? String(r.column_type) : 'VARCHAR'));
 }
 
-const KNOWN_CSV_TYPES = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|DOUBLE|FLOAT|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR)$/;
-
+const KNOWN_CSV_TYPES =
+  /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|DOUBLE|FLOAT|DATE|TIME|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR)$/;

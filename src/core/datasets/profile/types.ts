@@ -6,7 +6,11 @@
 export const PROFILE_FORMAT = 2;
 
 /** Quantile levels kept for numeric columns: p0.1, p1 … p99, p99.9. */
-export const QUANTILE_LEVELS: readonly number[] = [0.001, ...Array.from({ length: 99 }, (_, i) => (i + 1) / 100), 0.999];
+export const QUANTILE_LEVELS: readonly number[] = [
+  0.001,
+  ...Array.from({ length: 99 }, (_, i) => (i + 1) / 100),
+  0.999,
+];
 export const BIN_COUNT = 20;
 export const TOP_VALUES = 100;
 /** Tables with at most this many rows keep exact values (sorted numbers, all category counts) for exact tests. */
