@@ -15,12 +15,6 @@ export async function profileFiles(
   return profileTable(detectTable(files), { tempPath: (suffix) => reg.tempPath(suffix) });
 }
 
-export function saveProfile(reg: Registry, versionId: number, profile: Profile): void {
-  reg.db
-    .prepare('INSERT INTO dataset_profiles (version_id, format, profile, created_at) VALUES (?, ?, ?, ?)')
-    .run(versionId, profile.format, JSON.stringify(profile), reg.nowIso());
-}
-
 export function loadProfile(reg: Registry, versionId: number): Profile | null {
   const row = reg.db.prepare('SELECT format, profile FROM dataset_profiles WHERE version_id = ?').get(versionId) as
     | { format: number; profile: string }
@@ -55,8 +49,8 @@ export function requireProfile(reg: Registry, v: VersionRecord): Profile {
 
 /**
  * The hooks `addVersion` runs for a dataset: `inspect` profiles the files before anything is stored
- * (a file DuckDB cannot read, or with an empty column, is refused there, so nothing is registered), `writeExtra` saves the
- * profile in the add transaction. Without a profile (--no-profile) there are no hooks.
+ * (a file DuckDB cannot read, or with an empty column, is refused there, so nothing is registered), `profileOf` hands the
+ * profile to the add transaction. Without a profile (--no-profile) there are no hooks.
  */
 /**
  * A snapshot is a reference for later checks: a column with no value at all gives nothing to check
@@ -81,11 +75,11 @@ export function datasetAddHooks(
   profile: boolean,
 ): {
   inspect?: (files: readonly SourceFile[]) => Promise<unknown>;
-  writeExtra?: (versionId: number, inspected: unknown) => void;
+  profileOf?: (inspected: unknown) => { format: number; profile: unknown };
 } {
   if (!profile) return {};
   return {
     inspect: async (files) => refuseEmptyColumns(await profileFiles(reg, files)),
-    writeExtra: (versionId, inspected) => saveProfile(reg, versionId, inspected as Profile),
+    profileOf: (inspected) => ({ format: (inspected as Profile).format, profile: inspected }),
   };
 }

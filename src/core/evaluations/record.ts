@@ -1,5 +1,5 @@
 import { InvalidInputError, UsageError } from '../errors.js';
-import { insertEvent } from '../registry/history.js';
+import { applyOperations } from '../remote/apply.js';
 import { KEY_RE } from '../lib/pairs.js';
 import { resolveRef, versionById, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
@@ -112,27 +112,22 @@ export function recordEvaluation(reg: Registry, opts: RecordEvaluationOptions): 
     const model = resolveModel(reg, opts.model);
     const dataset = opts.dataset ? resolveDataset(reg, opts.dataset) : null;
     const at = reg.nowIso();
-    const eventId = insertEvent(reg, {
-      artifactId: model.artifactId,
-      kind: 'evaluate',
-      versionId: model.id,
-      version: model.version,
-      actor: opts.actor,
-      at,
-      details: {
-        dataset: dataset ? `${dataset.name}@${dataset.version}` : null,
-        source: opts.source,
-        results,
-        ...(opts.details ?? {}),
-      },
-    });
-    const ins =
-      reg.db.prepare(`INSERT INTO evaluations (version_id, dataset_version_id, slice, metric, value, recorded_at, actor, source, event_id)
-                                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    for (const [slice, metrics] of Object.entries(results)) {
-      for (const [metric, value] of Object.entries(metrics))
-        ins.run(model.id, dataset?.id ?? null, slice, metric, value, at, opts.actor, opts.source, eventId);
-    }
+    const [applied] = applyOperations(
+      reg,
+      [
+        {
+          op: 'evaluation.record',
+          at,
+          model: { name: model.name, version: model.version },
+          dataset: dataset ? { name: dataset.name, version: dataset.version } : null,
+          source: opts.source,
+          results,
+          details: opts.details ?? null,
+        },
+      ],
+      opts.actor,
+    );
+    const eventId = applied!.eventId;
     return {
       model: { name: model.name, version: model.version },
       dataset: dataset ? { name: dataset.name, version: dataset.version } : null,

@@ -1,5 +1,5 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { insertEvent } from './history.js';
+import { applyOperations } from '../remote/apply.js';
 import type { Registry } from './registry.js';
 import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES } from '../datasets/thresholds.js';
 import { STAGE_RE } from '../versions/refs.js';
@@ -106,34 +106,31 @@ export function configGet(reg: Registry, key: string): string {
   return value;
 }
 
+/** The normalised value of a setting, or InvalidInputError: the rule `config set` and a replica's replay share. */
+export function validateConfigValue(key: string, value: string): string {
+  return keySpec(key).validate(value, key);
+}
+
 export function configSet(
   reg: Registry,
   key: string,
   value: string,
   actor: string,
 ): { key: string; value: string; previous: string | null } {
-  const normalised = keySpec(key).validate(value, key);
+  const normalised = validateConfigValue(key, value);
   return reg.write(() => {
     const previous = reg.getConfig(key) ?? null;
-    reg.db
-      .prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-      .run(key, normalised);
-    logConfigChange(reg, key, previous, normalised, actor);
+    applyOperations(reg, [{ op: 'config.set', at: reg.nowIso(), key, value: normalised }], actor);
     return { key, value: normalised, previous };
   });
 }
 
+/** Config changes are audited like everything else, as registry-wide events (no artifact): see core/remote/apply.ts. */
 export function configUnset(reg: Registry, key: string, actor: string): { key: string; previous: string | null } {
   return reg.write(() => {
     const previous = reg.getConfig(key) ?? null;
     if (previous === null) return { key, previous };
-    reg.db.prepare('DELETE FROM config WHERE key = ?').run(key);
-    logConfigChange(reg, key, previous, null, actor);
+    applyOperations(reg, [{ op: 'config.unset', at: reg.nowIso(), key, value: null }], actor);
     return { key, previous };
   });
-}
-
-/** Config changes are audited like everything else, as registry-wide events (no artifact). */
-function logConfigChange(reg: Registry, key: string, from: string | null, to: string | null, actor: string): void {
-  insertEvent(reg, { artifactId: null, kind: 'config', actor, at: reg.nowIso(), details: { key, from, to } });
 }

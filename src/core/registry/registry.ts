@@ -71,10 +71,26 @@ export function locateRegistry(opts: LocateOptions): string {
   });
 }
 
+/**
+ * How a replica of a remote registry takes part in writes (core/remote/replica.ts): it runs the
+ * write transactions of one command (so it can send their operations to the remote before the local
+ * commit) and collects the domain operations `applyOperations` applies. A registry that is only local
+ * has none.
+ */
+export interface Journal {
+  write<T>(fn: () => T): T;
+  record(ops: readonly unknown[], actor: string): void;
+}
+
+/** Fetches an object this folder does not hold yet (a replica's lazy download), hash-checked. */
+export type ObjectFetcher = (digest: string) => Promise<void>;
+
 export class Registry {
   readonly root: string;
   readonly db: Db;
   readonly runtime: Runtime;
+  journal: Journal | undefined;
+  fetchObject: ObjectFetcher | undefined;
 
   private constructor(root: string, db: Db, runtime: Runtime) {
     this.root = root;
@@ -154,6 +170,7 @@ export class Registry {
    * see the latest state and version numbers allocated here are unique across processes.
    */
   write<T>(fn: () => T): T {
+    if (this.journal) return this.journal.write(fn);
     try {
       return this.db.transaction(fn).immediate();
     } catch (err) {

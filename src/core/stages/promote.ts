@@ -1,6 +1,6 @@
 import * as semver from '../lib/semver.js';
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from '../errors.js';
-import { insertEvent } from '../registry/history.js';
+import { applyOperations } from '../remote/apply.js';
 import { getArtifact, resolveRef, validateStage, versionById, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 
@@ -73,13 +73,6 @@ function checkExpect(expect: string | undefined, current: VersionRecord | null, 
   }
 }
 
-function setStage(reg: Registry, artifactId: number, stage: string, versionId: number, eventId: number): void {
-  reg.db
-    .prepare(`INSERT INTO stages (artifact_id, stage, version_id, event_id) VALUES (?, ?, ?, ?)
-              ON CONFLICT (artifact_id, stage) DO UPDATE SET version_id = excluded.version_id, event_id = excluded.event_id`)
-    .run(artifactId, stage, versionId, eventId);
-}
-
 export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guard?: unknown } {
   validateStage(opts.stage);
   const run = (): StageMove & { guard?: unknown } => {
@@ -120,21 +113,25 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
       opts.beforeCommit?.(same);
       return same;
     }
-    const eventId = insertEvent(reg, {
-      artifactId: version.artifactId,
-      kind: 'promote',
-      stage: opts.stage,
-      versionId: version.id,
-      version: version.version,
-      fromVersionId: current?.id ?? null,
-      fromVersion: current?.version ?? null,
-      belowEventId: cur?.event_id ?? null,
-      actor: opts.actor,
-      reason: opts.reason ?? null,
-      at,
-      details: guardResult,
-    });
-    setStage(reg, version.artifactId, opts.stage, version.id, eventId);
+    const [applied] = applyOperations(
+      reg,
+      [
+        {
+          op: 'stage.move',
+          at,
+          name: version.name,
+          stage: opts.stage,
+          move: 'promote',
+          version: version.version,
+          from: current?.version ?? null,
+          below: cur?.event_id ?? null,
+          reason: opts.reason ?? null,
+          details: guardResult === undefined ? null : guardResult,
+        },
+      ],
+      opts.actor,
+    );
+    const eventId = applied!.eventId;
     const moved = { ...base, ...extra, changed: true, dryRun: false, eventId };
     opts.beforeCommit?.(moved);
     return moved;
@@ -270,21 +267,25 @@ export function rollback(
       skipped,
     };
     if (opts.dryRun) return { ...base, changed: false, dryRun: true, eventId: null };
-    const eventId = insertEvent(reg, {
-      artifactId: artifact.id,
-      kind: 'rollback',
-      stage,
-      versionId: to.id,
-      version: to.version,
-      fromVersionId: current.id,
-      fromVersion: current.version,
-      belowEventId,
-      actor: opts.actor,
-      reason: opts.reason ?? null,
-      at,
-      details: skipped.length ? { skipped } : undefined,
-    });
-    setStage(reg, artifact.id, stage, to.id, eventId);
+    const [applied] = applyOperations(
+      reg,
+      [
+        {
+          op: 'stage.move',
+          at,
+          name: artifact.name,
+          stage,
+          move: 'rollback',
+          version: to.version,
+          from: current.version,
+          below: belowEventId,
+          reason: opts.reason ?? null,
+          details: skipped.length ? { skipped } : null,
+        },
+      ],
+      opts.actor,
+    );
+    const eventId = applied!.eventId;
     const moved = { ...base, changed: true, dryRun: false, eventId };
     opts.beforeCommit?.(moved);
     return moved;

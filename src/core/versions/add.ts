@@ -24,7 +24,7 @@ import {
 import type { Registry } from '../registry/registry.js';
 import { hasObject, putBytes, putFile } from '../store/objects.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
-import { insertEvent } from '../registry/history.js';
+import { applyOperations } from '../remote/apply.js';
 
 export interface AddOptions extends WalkOptions {
   kind: ArtifactKind;
@@ -44,10 +44,10 @@ export interface AddOptions extends WalkOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * Work that must succeed before anything is registered, given the listed source files (datasets
-   * compute their profile here). Its result is passed to `writeExtra` inside the add transaction.
+   * compute their profile here). `profileOf` turns its result into the profile stored with the version.
    */
   inspect?: (files: readonly SourceFile[], type: 'file' | 'dir') => Promise<unknown>;
-  writeExtra?: (versionId: number, inspected: unknown) => void;
+  profileOf?: (inspected: unknown) => { format: number; profile: unknown };
 }
 
 export interface AddResult {
@@ -112,6 +112,8 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     { digest: manifestObj.digest, abs: null, size: manifestObj.size },
   ];
   let versionId: number | undefined;
+  let record: VersionRecord | undefined;
+  let trainedOn: { name: string; version: string }[] = [];
   for (let attempt = 0; ; attempt++) {
     versionId = reg.write(() => (needed.some((n) => !hasObject(reg, n.digest)) ? undefined : indexVersion()));
     if (versionId !== undefined) break;
@@ -127,69 +129,51 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     }
   }
   function indexVersion(): number {
-    let artifact = findArtifact(reg, opts.name);
+    const artifact = findArtifact(reg, opts.name);
     if (artifact && artifact.kind !== opts.kind) throw kindClash(opts.name, artifact.kind, opts.kind);
-    if (!artifact) {
-      const info = reg.db
-        .prepare('INSERT INTO artifacts (name, kind, created_at, created_by) VALUES (?, ?, ?, ?)')
-        .run(opts.name, opts.kind, now, opts.actor);
-      artifact = {
-        id: Number(info.lastInsertRowid),
-        name: opts.name,
-        kind: opts.kind,
-        created_at: now,
-        created_by: opts.actor,
-      };
-    }
-    const number = planVersion(takenNumbers(reg, artifact.id), opts);
-    const info = reg.db
-      .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(
-        artifact.id,
-        number,
-        manifestObj.digest,
-        type,
-        total,
-        files.length,
-        opts.description ?? null,
-        now,
-        opts.actor,
-      );
-    const id = Number(info.lastInsertRowid);
-    const insObj = reg.db.prepare('INSERT OR IGNORE INTO version_objects (version_id, digest, size) VALUES (?, ?, ?)');
-    insObj.run(id, manifestObj.digest, manifestObj.size);
-    for (const e of entries) insObj.run(id, e.sha256, e.size);
-    const insMetric = reg.db.prepare('INSERT INTO version_metrics (version_id, key, value) VALUES (?, ?, ?)');
-    for (const [k, v] of Object.entries(opts.metrics ?? {})) insMetric.run(id, k, v);
-    const insParam = reg.db.prepare('INSERT INTO version_params (version_id, key, value) VALUES (?, ?, ?)');
-    for (const [k, v] of Object.entries(opts.params ?? {})) insParam.run(id, k, v);
-    const insTag = reg.db.prepare('INSERT INTO version_tags (version_id, key, value) VALUES (?, ?, ?)');
-    for (const [k, v] of Object.entries(opts.tags ?? {})) insTag.run(id, k, v);
-    const insLineage = reg.db.prepare(
-      'INSERT OR IGNORE INTO lineage (version_id, dataset_version_id, role) VALUES (?, ?, ?)',
+    const number = planVersion(artifact ? takenNumbers(reg, artifact.id) : [], opts);
+    const objects = [{ digest: manifestObj.digest, size: manifestObj.size }];
+    for (const e of entries)
+      if (!objects.some((o) => o.digest === e.sha256)) objects.push({ digest: e.sha256, size: e.size });
+    const [applied] = applyOperations(
+      reg,
+      [
+        {
+          op: 'version.add',
+          at: now,
+          name: opts.name,
+          kind: opts.kind,
+          version: number,
+          digest: manifestObj.digest,
+          sourceType: type,
+          size: total,
+          fileCount: files.length,
+          description: opts.description ?? null,
+          objects,
+          metrics: opts.metrics ?? {},
+          params: opts.params ?? {},
+          tags: opts.tags ?? {},
+          trainedOn: trainedOnRefs.map((r) => {
+            const d = resolveRef(reg, r, 'dataset');
+            return { name: d.name, version: d.version };
+          }),
+          profile: opts.profileOf ? opts.profileOf(inspected) : null,
+        },
+      ],
+      opts.actor,
     );
-    for (const r of trainedOnRefs) insLineage.run(id, resolveRef(reg, r, 'dataset').id, 'trained_on');
-    opts.writeExtra?.(id, inspected);
-    insertEvent(reg, {
-      artifactId: artifact.id,
-      kind: 'add',
-      versionId: id,
-      version: number,
-      actor: opts.actor,
-      at: now,
-      details: { digest: manifestObj.digest, size: total, files: files.length },
-    });
-    return id;
+    // Read back inside the transaction: a replica commits it only once the remote took the change.
+    record = toRecord(
+      reg.db
+        .prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`)
+        .get(applied!.versionId) as VersionRow,
+    );
+    trainedOn = lineageOf(reg, applied!.versionId!).trainedOn;
+    return applied!.versionId!;
   }
-  const version = toRecord(
-    reg.db
-      .prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`)
-      .get(versionId) as VersionRow,
-  );
-  return { version, manifest, bytesWritten, bytesTotal: total, trainedOn: lineageOf(reg, versionId).trainedOn };
+  if (!record || versionId === undefined) throw new Error('add: the version was not indexed');
+  return { version: record, manifest, bytesWritten, bytesTotal: total, trainedOn };
 }
-
 /** Version numbers of an artifact that are taken. Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents. */
 function takenNumbers(reg: Registry, artifactId: number): string[] {
   return (

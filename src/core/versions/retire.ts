@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors.js';
-import { insertEvent } from '../registry/history.js';
+import { applyOperations } from '../remote/apply.js';
 import { resolveRef, versionById, type VersionRecord } from './refs.js';
 import type { Registry } from '../registry/registry.js';
 
@@ -28,18 +28,11 @@ export function deprecate(
     const at = reg.nowIso();
     const base = { name: v.name, version: v.version, actor: opts.actor, reason: opts.reason ?? null, at };
     if (v.deprecated) return { ...base, changed: false };
-    reg.db
-      .prepare('UPDATE versions SET deprecated_at = ?, deprecated_by = ?, deprecated_reason = ? WHERE id = ?')
-      .run(at, opts.actor, opts.reason ?? null, v.id);
-    insertEvent(reg, {
-      artifactId: v.artifactId,
-      kind: 'deprecate',
-      versionId: v.id,
-      version: v.version,
-      actor: opts.actor,
-      reason: opts.reason ?? null,
-      at,
-    });
+    applyOperations(
+      reg,
+      [{ op: 'version.deprecate', at, name: v.name, version: v.version, reason: opts.reason ?? null, details: null }],
+      opts.actor,
+    );
     return { ...base, changed: true };
   });
 }
@@ -54,18 +47,11 @@ export function undeprecate(
     const at = reg.nowIso();
     const base = { name: v.name, version: v.version, actor: opts.actor, reason: opts.reason ?? null, at };
     if (!v.deprecated) return { ...base, changed: false };
-    reg.db
-      .prepare('UPDATE versions SET deprecated_at = NULL, deprecated_by = NULL, deprecated_reason = NULL WHERE id = ?')
-      .run(v.id);
-    insertEvent(reg, {
-      artifactId: v.artifactId,
-      kind: 'undeprecate',
-      versionId: v.id,
-      version: v.version,
-      actor: opts.actor,
-      reason: opts.reason ?? null,
-      at,
-    });
+    applyOperations(
+      reg,
+      [{ op: 'version.undeprecate', at, name: v.name, version: v.version, reason: opts.reason ?? null, details: null }],
+      opts.actor,
+    );
     return { ...base, changed: true };
   });
 }
@@ -176,27 +162,25 @@ export function deleteVersion(
       .prepare(`SELECT COALESCE(SUM(size), 0) AS bytes FROM version_objects o
                 WHERE o.version_id = ? AND NOT EXISTS (SELECT 1 FROM version_objects p WHERE p.digest = o.digest AND p.version_id <> o.version_id)`)
       .get(v.id) as { bytes: number };
-    reg.db
-      .prepare(
-        'INSERT INTO deleted_versions (artifact_id, version, digest, deleted_at, deleted_by, reason) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(v.artifactId, v.version, v.digest, at, opts.actor, opts.reason ?? null);
     // Events keep the version string (version_id becomes NULL by ON DELETE SET NULL), so history and
     // the rollback chain outlive the row; rollback skips such links as "(deleted)".
-    insertEvent(reg, {
-      artifactId: v.artifactId,
-      kind: 'delete',
-      versionId: v.id,
-      version: v.version,
-      actor: opts.actor,
-      reason: opts.reason ?? null,
-      at,
-      details: {
-        digest: v.digest,
-        ...(onlyWayBack.length ? { forced: true, stagesLosingTheirWayBack: onlyWayBack } : {}),
-      },
-    });
-    reg.db.prepare('DELETE FROM versions WHERE id = ?').run(v.id);
+    applyOperations(
+      reg,
+      [
+        {
+          op: 'version.delete',
+          at,
+          name: v.name,
+          version: v.version,
+          reason: opts.reason ?? null,
+          details: {
+            digest: v.digest,
+            ...(onlyWayBack.length ? { forced: true, stagesLosingTheirWayBack: onlyWayBack } : {}),
+          },
+        },
+      ],
+      opts.actor,
+    );
     return {
       name: v.name,
       version: v.version,

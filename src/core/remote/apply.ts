@@ -1,0 +1,284 @@
+import { ConflictError, NotFoundError } from '../errors.js';
+import { insertEvent } from '../registry/history.js';
+import type { Registry } from '../registry/registry.js';
+import { validateConfigValue } from '../registry/config.js';
+import type { ArtifactKind } from '../versions/refs.js';
+import type { ConfigOp, EvaluationOp, Operation, RetireOp, StageMoveOp, VersionAddOp, VersionKey } from './ops.js';
+
+/**
+ * The one place that turns domain operations into index rows. Write commands plan (read the index,
+ * check their rules, allocate numbers) and then call this inside their write transaction; a replica
+ * calls it with the operations of each remote log entry it replays. Same code, same rows: ids
+ * follow from the order of application, times and actors come from the operations.
+ *
+ * It checks what the rows need to be consistent (the version exists, the stage holds what the
+ * operation says it held, a number is not taken), so an entry that does not fit the state it is
+ * replayed on is refused rather than applied halfway (the caller's transaction rolls back).
+ */
+
+export interface AppliedOperation {
+  eventId: number;
+  versionId?: number;
+}
+
+export function applyOperations(reg: Registry, ops: readonly Operation[], actor: string): AppliedOperation[] {
+  reg.journal?.record(ops, actor);
+  return ops.map((op) => applyOne(reg, op, actor));
+}
+
+function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation {
+  switch (op.op) {
+    case 'version.add':
+      return addVersionRows(reg, op, actor);
+    case 'stage.move':
+      return moveStage(reg, op, actor);
+    case 'version.deprecate':
+    case 'version.undeprecate':
+    case 'version.delete':
+      return retire(reg, op, actor);
+    case 'evaluation.record':
+      return recordEvaluationRows(reg, op, actor);
+    case 'config.set':
+    case 'config.unset':
+      return setConfig(reg, op, actor);
+  }
+}
+
+interface ArtifactRow {
+  id: number;
+  kind: ArtifactKind;
+}
+
+function artifactNamed(reg: Registry, name: string): ArtifactRow | undefined {
+  return reg.db.prepare('SELECT id, kind FROM artifacts WHERE name = ?').get(name) as ArtifactRow | undefined;
+}
+
+function requireArtifact(reg: Registry, name: string): ArtifactRow {
+  const a = artifactNamed(reg, name);
+  if (!a) throw new NotFoundError(`no artifact named ${name}`, { code: 'E_ARTIFACT_NOT_FOUND' });
+  return a;
+}
+
+interface VersionIds {
+  id: number;
+  artifactId: number;
+  kind: ArtifactKind;
+  digest: string;
+  deprecated: boolean;
+}
+
+function exactVersion(reg: Registry, key: VersionKey): VersionIds {
+  const row = reg.db
+    .prepare(`SELECT v.id, v.artifact_id, a.kind, v.digest, v.deprecated_at FROM versions v JOIN artifacts a ON a.id = v.artifact_id
+              WHERE a.name = ? AND v.version = ?`)
+    .get(key.name, key.version) as
+    | { id: number; artifact_id: number; kind: ArtifactKind; digest: string; deprecated_at: string | null }
+    | undefined;
+  if (!row) throw new NotFoundError(`${key.name}@${key.version} does not exist`, { code: 'E_VERSION_NOT_FOUND' });
+  return {
+    id: row.id,
+    artifactId: row.artifact_id,
+    kind: row.kind,
+    digest: row.digest,
+    deprecated: row.deprecated_at !== null,
+  };
+}
+
+function addVersionRows(reg: Registry, op: VersionAddOp, actor: string): AppliedOperation {
+  let artifact = artifactNamed(reg, op.name);
+  if (artifact && artifact.kind !== op.kind)
+    throw new ConflictError(`${op.name} is already a ${artifact.kind}; it cannot also hold ${op.kind} versions`, {
+      code: 'E_WRONG_KIND',
+    });
+  if (!artifact) {
+    const info = reg.db
+      .prepare('INSERT INTO artifacts (name, kind, created_at, created_by) VALUES (?, ?, ?, ?)')
+      .run(op.name, op.kind, op.at, actor);
+    artifact = { id: Number(info.lastInsertRowid), kind: op.kind };
+  }
+  const taken = reg.db
+    .prepare(
+      'SELECT 1 FROM versions WHERE artifact_id = ? AND version = ? UNION ALL SELECT 1 FROM deleted_versions WHERE artifact_id = ? AND version = ?',
+    )
+    .get(artifact.id, op.version, artifact.id, op.version);
+  if (taken)
+    throw new ConflictError(`version ${op.version} already exists`, {
+      code: 'E_VERSION_EXISTS',
+      hint: 'Versions are immutable: choose another number, or use --bump to take the next one.',
+    });
+  const info = reg.db
+    .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(artifact.id, op.version, op.digest, op.sourceType, op.size, op.fileCount, op.description, op.at, actor);
+  const id = Number(info.lastInsertRowid);
+  const insObj = reg.db.prepare('INSERT OR IGNORE INTO version_objects (version_id, digest, size) VALUES (?, ?, ?)');
+  for (const o of op.objects) insObj.run(id, o.digest, o.size);
+  const insMetric = reg.db.prepare('INSERT INTO version_metrics (version_id, key, value) VALUES (?, ?, ?)');
+  for (const [k, v] of Object.entries(op.metrics)) insMetric.run(id, k, v);
+  const insParam = reg.db.prepare('INSERT INTO version_params (version_id, key, value) VALUES (?, ?, ?)');
+  for (const [k, v] of Object.entries(op.params)) insParam.run(id, k, v);
+  const insTag = reg.db.prepare('INSERT INTO version_tags (version_id, key, value) VALUES (?, ?, ?)');
+  for (const [k, v] of Object.entries(op.tags)) insTag.run(id, k, v);
+  const insLineage = reg.db.prepare(
+    'INSERT OR IGNORE INTO lineage (version_id, dataset_version_id, role) VALUES (?, ?, ?)',
+  );
+  for (const t of op.trainedOn) {
+    const d = exactVersion(reg, t);
+    if (d.kind !== 'dataset') throw new ConflictError(`${t.name} is a model, not a dataset`, { code: 'E_WRONG_KIND' });
+    insLineage.run(id, d.id, 'trained_on');
+  }
+  if (op.profile)
+    reg.db
+      .prepare('INSERT INTO dataset_profiles (version_id, format, profile, created_at) VALUES (?, ?, ?, ?)')
+      .run(id, op.profile.format, JSON.stringify(op.profile.profile), op.at);
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: 'add',
+    versionId: id,
+    version: op.version,
+    actor,
+    at: op.at,
+    details: { digest: op.digest, size: op.size, files: op.fileCount },
+  });
+  return { eventId, versionId: id };
+}
+
+function moveStage(reg: Registry, op: StageMoveOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  const target = exactVersion(reg, { name: op.name, version: op.version });
+  const cur = reg.db
+    .prepare(`SELECT s.version_id, s.event_id, v.version FROM stages s JOIN versions v ON v.id = s.version_id
+              WHERE s.artifact_id = ? AND s.stage = ?`)
+    .get(artifact.id, op.stage) as { version_id: number; event_id: number; version: string } | undefined;
+  if ((cur?.version ?? null) !== op.from)
+    throw new ConflictError(`${op.name}@${op.stage} holds ${cur?.version ?? 'none'}, not ${op.from ?? 'none'}`, {
+      code: 'E_STAGE_MOVED',
+    });
+  if (op.below !== null) {
+    const below = reg.db
+      .prepare(
+        "SELECT 1 FROM events WHERE id = ? AND artifact_id = ? AND stage = ? AND kind IN ('promote', 'rollback')",
+      )
+      .get(op.below, artifact.id, op.stage);
+    if (!below)
+      throw new ConflictError(`the stage chain of ${op.name}@${op.stage} has no assignment ${op.below}`, {
+        code: 'E_STAGE_CHAIN',
+      });
+  }
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: op.move,
+    stage: op.stage,
+    versionId: target.id,
+    version: op.version,
+    fromVersionId: cur?.version_id ?? null,
+    fromVersion: cur?.version ?? null,
+    belowEventId: op.below,
+    actor,
+    reason: op.reason,
+    at: op.at,
+    details: op.details === null ? undefined : op.details,
+  });
+  reg.db
+    .prepare(`INSERT INTO stages (artifact_id, stage, version_id, event_id) VALUES (?, ?, ?, ?)
+              ON CONFLICT (artifact_id, stage) DO UPDATE SET version_id = excluded.version_id, event_id = excluded.event_id`)
+    .run(artifact.id, op.stage, target.id, eventId);
+  return { eventId, versionId: target.id };
+}
+
+function retire(reg: Registry, op: RetireOp, actor: string): AppliedOperation {
+  const v = exactVersion(reg, op);
+  const kind = op.op.slice('version.'.length);
+  if (op.op === 'version.deprecate') {
+    if (v.deprecated) throw new ConflictError(`${op.name}@${op.version} is already deprecated`);
+    reg.db
+      .prepare('UPDATE versions SET deprecated_at = ?, deprecated_by = ?, deprecated_reason = ? WHERE id = ?')
+      .run(op.at, actor, op.reason, v.id);
+  } else if (op.op === 'version.undeprecate') {
+    if (!v.deprecated) throw new ConflictError(`${op.name}@${op.version} is not deprecated`);
+    reg.db
+      .prepare('UPDATE versions SET deprecated_at = NULL, deprecated_by = NULL, deprecated_reason = NULL WHERE id = ?')
+      .run(v.id);
+  } else {
+    const holds = reg.db.prepare('SELECT 1 FROM stages WHERE version_id = ?').get(v.id);
+    if (holds)
+      throw new ConflictError(`${op.name}@${op.version} holds a stage and cannot be deleted`, {
+        code: 'E_VERSION_IN_USE',
+      });
+    reg.db
+      .prepare(
+        'INSERT INTO deleted_versions (artifact_id, version, digest, deleted_at, deleted_by, reason) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(v.artifactId, op.version, v.digest, op.at, actor, op.reason);
+  }
+  const eventId = insertEvent(reg, {
+    artifactId: v.artifactId,
+    kind,
+    versionId: v.id,
+    version: op.version,
+    actor,
+    reason: op.reason,
+    at: op.at,
+    details: op.details === null ? undefined : op.details,
+  });
+  // Events keep the version string (version_id becomes NULL by ON DELETE SET NULL).
+  if (op.op === 'version.delete') reg.db.prepare('DELETE FROM versions WHERE id = ?').run(v.id);
+  return { eventId, versionId: v.id };
+}
+
+function recordEvaluationRows(reg: Registry, op: EvaluationOp, actor: string): AppliedOperation {
+  const model = exactVersion(reg, op.model);
+  if (model.kind !== 'model')
+    throw new ConflictError(`${op.model.name} is a dataset; evaluations belong to models`, { code: 'E_WRONG_KIND' });
+  const dataset = op.dataset ? exactVersion(reg, op.dataset) : null;
+  if (dataset && dataset.kind !== 'dataset')
+    throw new ConflictError(`${op.dataset?.name} is a model, not a dataset`, { code: 'E_WRONG_KIND' });
+  const extra = op.details && typeof op.details === 'object' ? (op.details as Record<string, unknown>) : {};
+  const eventId = insertEvent(reg, {
+    artifactId: model.artifactId,
+    kind: 'evaluate',
+    versionId: model.id,
+    version: op.model.version,
+    actor,
+    at: op.at,
+    details: {
+      dataset: op.dataset ? `${op.dataset.name}@${op.dataset.version}` : null,
+      source: op.source,
+      results: op.results,
+      ...extra,
+    },
+  });
+  const ins =
+    reg.db.prepare(`INSERT INTO evaluations (version_id, dataset_version_id, slice, metric, value, recorded_at, actor, source, event_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  for (const [slice, metrics] of Object.entries(op.results))
+    for (const [metric, value] of Object.entries(metrics))
+      ins.run(model.id, dataset?.id ?? null, slice, metric, value, op.at, actor, op.source, eventId);
+  return { eventId, versionId: model.id };
+}
+
+function setConfig(reg: Registry, op: ConfigOp, actor: string): AppliedOperation {
+  const previous = reg.getConfig(op.key) ?? null;
+  if (op.value === null) {
+    if (previous === null) throw new ConflictError(`setting ${op.key} is not set`, { code: 'E_CONFIG_NOT_SET' });
+    reg.db.prepare('DELETE FROM config WHERE key = ?').run(op.key);
+  } else {
+    // The same validator as `config set`: a value this mlreg would refuse is refused from a remote too.
+    const normalised = validateConfigValue(op.key, op.value);
+    if (normalised !== op.value)
+      throw new ConflictError(`setting ${op.key} has a value that is not in its normal form`, {
+        code: 'E_BAD_CONFIG_VALUE',
+      });
+    reg.db
+      .prepare('INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(op.key, op.value);
+  }
+  const eventId = insertEvent(reg, {
+    artifactId: null,
+    kind: 'config',
+    actor,
+    at: op.at,
+    details: { key: op.key, from: previous, to: op.value },
+  });
+  return { eventId };
+}
