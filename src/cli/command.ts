@@ -16,12 +16,20 @@ export function action<O>(run: RunFn<O>): (...all: unknown[]) => Promise<void> {
     const args = (all.slice(0, -2) as (string | string[] | undefined)[]).flatMap((a) => (a === undefined ? [] : a));
     const ctx = new Context(cmd.optsWithGlobals() as GlobalOptions);
     try {
-      const result = await run(ctx, args, opts);
+      const { runOnReplica } = await import('./replica.js');
+      const result = await runOnReplica(ctx, commandPath(cmd), () => run(ctx, args, opts));
       await emitResult(result, ctx.json);
     } finally {
       ctx.close();
     }
   };
+}
+
+/** The command's words after `mlreg`: `add`, `eval record`. */
+function commandPath(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
 }
 
 /** "Examples:" help text in the same layout for every command. */

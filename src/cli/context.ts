@@ -8,12 +8,15 @@ export interface GlobalOptions {
   json?: boolean;
   registry?: string;
   actor?: string;
+  /** On a replica: answer from the local copy without asking the remote. */
+  offline?: boolean;
 }
 
 export class Context {
   readonly json: boolean;
   private readonly globals: GlobalOptions;
   private opened: Registry | undefined;
+  private readonly closers: (() => void)[] = [];
 
   constructor(globals: GlobalOptions) {
     this.globals = globals;
@@ -38,7 +41,23 @@ export class Context {
     return this.opened;
   }
 
+  get offline(): boolean {
+    return !!this.globals.offline;
+  }
+
+  /** Release something when the command ends (a remote's connections). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
   close(): void {
+    for (const fn of this.closers.splice(0)) {
+      try {
+        fn();
+      } catch {
+        /* closing is best effort */
+      }
+    }
     this.opened?.close();
   }
 

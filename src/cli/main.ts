@@ -19,7 +19,8 @@ function addGlobalOptions(cmd: Command): Command {
       '--registry <dir>',
       'the registry folder (default: $MLREG_REGISTRY, else the nearest .mlreg/ above the current folder)',
     )
-    .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)');
+    .option('--actor <name>', 'who is acting, for the audit log (default: $MLREG_ACTOR, git user, OS user)')
+    .option('--offline', 'on a replica of a remote registry: answer from the local copy without asking the remote');
 }
 
 /**
@@ -50,7 +51,7 @@ export async function buildProgram(only?: (typeof COMMAND_LOADERS)[number]): Pro
       'after',
       `
 Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 conflict,
-5 integrity error, 70 internal bug.  Docs: README.md.`,
+5 integrity error, 6 remote unavailable, 70 internal bug.  Docs: README.md.`,
     );
   addGlobalOptions(program);
   for (const entry of only ? [only] : COMMAND_LOADERS) (await entry.load())(program);

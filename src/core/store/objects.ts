@@ -214,6 +214,7 @@ export function removeQuietly(path: string): void {
 /** Read a whole (small) object, checking its digest. */
 export async function readObject(reg: Registry, digest: string): Promise<Buffer> {
   let data: Buffer;
+  await fetchIfMissing(reg, digest);
   try {
     const fh = await open(objectPath(reg, digest), 'r');
     try {
@@ -246,6 +247,7 @@ export async function copyObjectVerified(
   let src: FileHandle | undefined;
   let dst: FileHandle | undefined;
   let size = 0;
+  await fetchIfMissing(reg, digest);
   try {
     try {
       src = await open(objectPath(reg, digest), 'r');
@@ -279,6 +281,11 @@ export async function copyObjectVerified(
     throw corruptObject(digest, actual);
   }
   return size;
+}
+
+/** A replica holds only the objects it has needed so far: fetch (hash-checked) one it lacks. */
+async function fetchIfMissing(reg: Registry, digest: string): Promise<void> {
+  if (reg.fetchObject && !hasObject(reg, digest)) await reg.fetchObject(digest);
 }
 
 function missingObject(digest: string): IntegrityError {

@@ -1,0 +1,140 @@
+import { ExitCode, MlregError, UnavailableError, UsageError } from '../core/errors.js';
+import type { Registry } from '../core/registry/registry.js';
+import type { ReplicaInfo } from '../core/remote/replica-state.js';
+import type { RemoteStore } from '../core/remote/transport.js';
+import type { Context } from './context.js';
+import { notice, type CommandResult } from './output.js';
+
+/**
+ * Every command on a replica of a remote registry goes through here (from `action`). A registry that
+ * is only local is not touched. On a replica:
+ * - write commands run through core/remote/session.ts: pull to the head, run, send the change as the
+ *   next log entry, commit locally; retried from the new head when another writer won the race;
+ * - every other command first refreshes the replica (a listing of the log after its position, with a
+ *   short timeout) and, when the remote does not answer, answers from the replica with a warning;
+ *   `--offline` skips the refresh. A command that would write without being shared is refused.
+ * Objects a command needs that this folder lacks are fetched from the remote (hash-checked).
+ */
+
+/** Commands whose writes are shared through the remote log (their full path: `eval record`). */
+export const REPLICATED_WRITES = new Set([
+  'add',
+  'promote',
+  'rollback',
+  'deprecate',
+  'undeprecate',
+  'delete',
+  'eval record',
+  'eval run',
+  'config set',
+  'config unset',
+]);
+
+/** Commands that handle the remote themselves, or do not use the registry they run in. */
+const MANAGE_THEMSELVES = new Set(['init', 'clone', 'pull', 'remote attach', 'remote status', 'restore']);
+
+/** A reading command waits this long for the remote before answering from the replica. */
+const REFRESH_TIMEOUT_MS = 5_000;
+const WRITE_TIMEOUT_MS = 30_000;
+
+export async function openStore(
+  ctx: Context,
+  url: string,
+  endpoint: string | null | undefined,
+  region: string | null | undefined,
+  timeoutMs = WRITE_TIMEOUT_MS,
+): Promise<RemoteStore> {
+  const { openRemote, resolveEndpoint } = await import('../core/remote/transport.js');
+  const ep = endpoint ?? resolveEndpoint(undefined, process.env);
+  const store = await openRemote(url, {
+    ...(ep ? { endpoint: ep } : {}),
+    ...(region ? { region } : {}),
+    timeoutMs: Number(process.env.MLREG_REMOTE_TIMEOUT) > 0 ? Number(process.env.MLREG_REMOTE_TIMEOUT) : timeoutMs,
+  });
+  ctx.onClose(() => store.close());
+  return store;
+}
+
+function storeFor(ctx: Context, info: ReplicaInfo, timeoutMs: number): () => Promise<RemoteStore> {
+  let opened: Promise<RemoteStore> | undefined;
+  return () => {
+    opened ??= openStore(ctx, info.url, info.endpoint, info.region, timeoutMs);
+    return opened;
+  };
+}
+
+/** For the kill tests: stop a writer at a step of the protocol until it is killed. */
+async function testStep(step: string): Promise<void> {
+  if (process.env.MLREG_TEST_STOP_AT !== step) return;
+  process.stderr.write(`mlreg-test: stopped at ${step}\n`);
+  await new Promise(() => setInterval(() => {}, 1 << 30));
+}
+
+function isUnavailable(err: unknown): boolean {
+  return err instanceof MlregError && err.exitCode === ExitCode.unavailable;
+}
+
+export async function runOnReplica(
+  ctx: Context,
+  path: string,
+  run: () => Promise<CommandResult>,
+): Promise<CommandResult> {
+  if (MANAGE_THEMSELVES.has(path)) return run();
+  let reg: Registry;
+  try {
+    reg = ctx.registry();
+  } catch {
+    return run(); // no registry here: the command says so itself
+  }
+  const { replicaInfo } = await import('../core/remote/replica-state.js');
+  const info = replicaInfo(reg);
+  if (!info) return run();
+  const { WriteSession, runReplicated } = await import('../core/remote/session.js');
+  const { fetchObject } = await import('../core/remote/objects-sync.js');
+  const store = storeFor(ctx, info, WRITE_TIMEOUT_MS);
+  reg.journal = new WriteSession(reg, info.writerId, path, false);
+  if (!ctx.offline) reg.fetchObject = async (digest) => fetchObject(reg, await store(), digest);
+
+  if (REPLICATED_WRITES.has(path)) {
+    if (ctx.offline)
+      throw new UsageError(`\`mlreg ${path}\` changes the shared registry, which needs its remote; --offline cannot`, {
+        code: 'E_OFFLINE_WRITE',
+        hint: offlineHint(path),
+      });
+    try {
+      return await runReplicated(
+        reg,
+        await store(),
+        { command: path, writerId: info.writerId, onNotice: notice, onStep: testStep },
+        run,
+      );
+    } catch (err) {
+      if (!isUnavailable(err)) throw err;
+      throw new UnavailableError(`${(err as Error).message}; nothing was changed`, {
+        code: (err as MlregError).code,
+        hint: `The remote ${info.url} holds the truth of this registry, so it must answer for a change. ${offlineHint(path)}`,
+        cause: err,
+      });
+    }
+  }
+
+  if (!ctx.offline) {
+    const refresh = storeFor(ctx, info, REFRESH_TIMEOUT_MS);
+    try {
+      const { pull } = await import('../core/remote/pull.js');
+      await pull(reg, await refresh());
+    } catch (err) {
+      if (!(err instanceof MlregError)) throw err;
+      notice(
+        `warning: could not refresh from ${info.url} (${err.message}); answering from this replica as of log entry ${replicaInfo(reg)?.position ?? info.position}`,
+      );
+    }
+  }
+  return run();
+}
+
+function offlineHint(path: string): string {
+  if (path === 'rollback' || path === 'promote')
+    return 'During an incident, a serving host can switch its own folder from its replica without the remote: `mlreg checkout NAME@VERSION DIR --offline` (see `mlreg history NAME --offline` for the versions). Run the rollback itself once the remote answers.';
+  return 'Run it again once the remote answers (`mlreg remote status` shows the remote).';
+}

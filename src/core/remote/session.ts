@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import {
+  ConflictError,
+  IntegrityError,
+  InvalidInputError,
+  MlregError,
+  UnavailableError,
+  UsageError,
+} from '../errors.js';
+import { translateSqliteError } from '../registry/db.js';
+import type { Journal, Registry } from '../registry/registry.js';
+import { removeQuietly } from '../store/objects.js';
+import { dumpCheckpoint } from './checkpoint.js';
+import { encodeEntry, LOG_FORMAT, LOG_FORMAT_VERSION, type LogEntry } from './entry.js';
+import { CHECKPOINT_EVERY, checkpointKey, logKey } from './layout.js';
+import type { Operation } from './ops.js';
+import { objectsOf, uploadMissing } from './objects-sync.js';
+import { pull, readEntry } from './pull.js';
+import { readPosition, setPosition } from './replica-state.js';
+import { MAX_PUT_IF_ABSENT_BYTES, type RemoteStore } from './transport.js';
+
+/**
+ * Writing to a replica. A write command runs as usual, but its write transactions (`reg.write`) go
+ * through a WriteSession: the first one opens one local `BEGIN IMMEDIATE` transaction that stays open
+ * until the command has finished, and `applyOperations` records every operation applied in it. Then:
+ *
+ *   1. upload the objects the operations reference that the remote lacks;
+ *   2. create log entry N+1 (N = the local position when the transaction began) with put-if-absent;
+ *   3. created → record position N+1 and commit locally. Lost the race (`exists`) → roll back, pull,
+ *      and run the command again against the new head (bounded, with jitter): a plan that no longer
+ *      holds fails exactly as it would locally (`--expect` → exit 4). `unknown` → read entry N+1
+ *      back and compare its id with ours before deciding.
+ *
+ * A process killed before step 2 leaves uploaded objects nobody references (content-addressed, so
+ * harmless); killed after step 2 and before the local commit, its change is in the log and the next
+ * command on that folder applies it from there. Nothing is ever half-visible.
+ */
+
+export type SessionOutcome = 'nothing' | 'committed' | 'lost';
+/** Points of the protocol a test can stop a writer at (kill -9 there must leave nothing half-visible). */
+export type Step = 'objects-uploaded' | 'entry-created';
+
+export class WriteSession implements Journal {
+  private ops: Operation[] = [];
+  private actor: string | undefined;
+  private position = 0;
+  private changesAtBegin = 0;
+
+  constructor(
+    private readonly reg: Registry,
+    private readonly writerId: string,
+    /** The command's name, for the refusal message of a command that does not replicate its writes. */
+    private readonly command: string,
+    private readonly writes: boolean,
+  ) {}
+
+  write<T>(fn: () => T): T {
+    if (!this.writes)
+      throw new UsageError(`\`mlreg ${this.command}\` cannot change a replica of a remote registry (yet)`, {
+        code: 'E_REPLICA_UNSUPPORTED',
+        hint: 'Run it on a registry that is not shared through a remote; on a replica, add, promote, rollback, deprecate, undeprecate, delete, eval and config are shared with everyone.',
+      });
+    const db = this.reg.db;
+    try {
+      if (!db.inTransaction) {
+        db.exec('BEGIN IMMEDIATE');
+        this.position = readPosition(this.reg);
+        this.changesAtBegin = totalChanges(this.reg);
+      }
+      // Inside the open transaction better-sqlite3 runs this as a savepoint: a write that throws
+      // undoes only itself, as `reg.write` does on a local registry.
+      return db.transaction(fn)();
+    } catch (err) {
+      throw translateSqliteError(err, this.reg.dbPath);
+    }
+  }
+
+  record(ops: readonly unknown[], actor: string): void {
+    if (this.actor !== undefined && this.actor !== actor)
+      throw new Error('one command wrote operations under two actors; a log entry has one');
+    this.actor = actor;
+    this.ops.push(...(ops as Operation[]));
+  }
+
+  get open(): boolean {
+    return this.reg.db.inTransaction;
+  }
+
+  abort(): void {
+    if (this.reg.db.inTransaction) this.reg.db.exec('ROLLBACK');
+  }
+
+  /** Send the operations to the remote as the next log entry, then commit locally (see above). */
+  async finish(
+    store: RemoteStore,
+    onNotice?: (text: string) => void,
+    onStep?: (step: Step) => Promise<void>,
+  ): Promise<SessionOutcome> {
+    const reg = this.reg;
+    if (!reg.db.inTransaction) return 'nothing';
+    if (this.ops.length === 0) {
+      const changed = totalChanges(reg) - this.changesAtBegin;
+      this.abort();
+      if (changed > 0) throw new Error(`${this.command} changed the index without recording operations`);
+      return 'nothing';
+    }
+    const entry: LogEntry = {
+      format: LOG_FORMAT,
+      formatVersion: LOG_FORMAT_VERSION,
+      n: this.position + 1,
+      id: randomUUID(),
+      writer: this.writerId,
+      actor: this.actor ?? 'unknown',
+      time: reg.nowIso(),
+      command: this.command,
+      ops: this.ops,
+    };
+    const bytes = encodeEntry(entry);
+    let outcome: 'created' | 'exists';
+    try {
+      if (bytes.length > MAX_PUT_IF_ABSENT_BYTES)
+        throw new InvalidInputError(
+          `this change is ${bytes.length} bytes as a log entry, more than the ${MAX_PUT_IF_ABSENT_BYTES} one entry may hold`,
+          { code: 'E_CHANGE_TOO_LARGE', hint: 'Split it into smaller changes (e.g. fewer observations per command).' },
+        );
+      await uploadMissing(reg, store, objectsOf(this.ops));
+      await onStep?.('objects-uploaded');
+      outcome = await putEntry(store, entry, bytes);
+      if (outcome === 'created') await onStep?.('entry-created');
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    if (outcome === 'exists') {
+      this.abort();
+      return 'lost';
+    }
+    try {
+      setPosition(reg, entry.n, entry.time);
+      reg.db.exec('COMMIT');
+    } catch (err) {
+      this.abort();
+      throw new IntegrityError(
+        `the change was recorded on the remote as log entry ${entry.n}, but this folder could not commit it (${(err as Error).message})`,
+        {
+          code: 'E_REPLICA_COMMIT',
+          hint: 'Nothing is lost: the next command (or `mlreg pull`) applies it here from the remote. Check the disk of this folder.',
+          cause: err,
+        },
+      );
+    }
+    if (entry.n % CHECKPOINT_EVERY === 0)
+      await writeCheckpoint(reg, store, entry.n).catch((err) => {
+        onNotice?.(
+          `warning: could not leave checkpoint ${entry.n} on the remote (${(err as Error).message}); clones replay more of the log meanwhile`,
+        );
+      });
+    return 'committed';
+  }
+}
+
+function totalChanges(reg: Registry): number {
+  return (reg.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+}
+
+/**
+ * Create the entry; an ambiguous answer is settled by reading the entry back: ours (same id) is a
+ * success, another is a lost race, none yet means the PUT did not land and may be tried again.
+ */
+async function putEntry(store: RemoteStore, entry: LogEntry, bytes: Uint8Array): Promise<'created' | 'exists'> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const outcome = await store.putIfAbsent(logKey(entry.n), bytes);
+    if (outcome !== 'unknown') return outcome;
+    let there: LogEntry | undefined;
+    try {
+      there = await readEntry(store, entry.n);
+    } catch (err) {
+      if (err instanceof IntegrityError) return 'exists'; // something is there, and it is not ours
+      throw new UnavailableError(
+        `the remote gave no clear answer whether log entry ${entry.n} was created, and could not be asked again`,
+        {
+          code: 'E_REMOTE_AMBIGUOUS',
+          hint: 'Nothing was committed here. Run `mlreg pull`, then `mlreg history NAME` to see whether the change is there before running it again.',
+          cause: err,
+        },
+      );
+    }
+    if (there) return there.id === entry.id && there.writer === entry.writer ? 'created' : 'exists';
+  }
+  throw new UnavailableError(`the remote kept giving no clear answer for log entry ${entry.n}`, {
+    code: 'E_REMOTE_AMBIGUOUS',
+    hint: 'Nothing was committed here and the entry is not on the remote. Try again later.',
+  });
+}
+
+/** Leave the state after entry `n` on the remote, so new clones replay only what follows. */
+export async function writeCheckpoint(reg: Registry, store: RemoteStore, n: number): Promise<void> {
+  const gz = reg.read(() => {
+    if (readPosition(reg) !== n) return undefined; // moved on meanwhile: the next writer leaves one
+    return dumpCheckpoint(reg, n);
+  });
+  if (!gz) return;
+  const tmp = reg.tempPath('ckpt');
+  try {
+    writeFileSync(tmp, gz, { flush: true });
+    await store.upload(checkpointKey(n), tmp, gz.length);
+  } finally {
+    removeQuietly(tmp);
+  }
+}
+
+export interface ReplicatedRun {
+  command: string;
+  writerId: string;
+  /** At most this many attempts when other writers keep winning the race (default 12). */
+  maxAttempts?: number;
+  onNotice?: (text: string) => void;
+  /** Called at each step of the protocol (tests stop a writer there). */
+  onStep?: (step: Step) => Promise<void>;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Run a write command on a replica: pull to the head, run it in a WriteSession, send its entry,
+ * and on a lost race run it again from the new head.
+ */
+export async function runReplicated<T>(
+  reg: Registry,
+  store: RemoteStore,
+  opts: ReplicatedRun,
+  run: () => Promise<T>,
+): Promise<T> {
+  const max = opts.maxAttempts ?? 12;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const idle = reg.journal;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      await pull(reg, store);
+      const session = new WriteSession(reg, opts.writerId, opts.command, true);
+      reg.journal = session;
+      let result: T;
+      try {
+        result = await run();
+      } catch (err) {
+        session.abort();
+        throw err;
+      }
+      const outcome = await session.finish(store, opts.onNotice, opts.onStep);
+      if (outcome !== 'lost') return result;
+      if (attempt >= max)
+        throw new ConflictError(`another writer changed the remote first, ${attempt} times in a row`, {
+          code: 'E_REMOTE_RACE',
+          hint: 'Nothing was changed. Run the command again; if it keeps losing, fewer writers at once help.',
+        });
+      // Jitter so racing writers do not collide again in lockstep.
+      await sleep(Math.floor(Math.random() * 40 * Math.min(attempt, 5)) + 5);
+    }
+  } catch (err) {
+    if (reg.db.inTransaction) reg.db.exec('ROLLBACK');
+    if (err instanceof MlregError || !(err instanceof Error)) throw err;
+    throw translateSqliteError(err, reg.dbPath);
+  } finally {
+    reg.journal = idle;
+  }
+}
