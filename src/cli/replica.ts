@@ -63,8 +63,16 @@ function storeFor(ctx: Context, info: ReplicaInfo, timeoutMs: number): () => Pro
   };
 }
 
-/** For the kill tests: stop a writer at a step of the protocol until it is killed. */
+/**
+ * For the fault tests: MLREG_TEST_STOP_AT=STEP stops a writer at a step of the protocol until it is
+ * killed; MLREG_TEST_PAUSE_AT=STEP:MS pauses it there (while the test stops the server).
+ */
 async function testStep(step: string): Promise<void> {
+  const pause = /^([a-z-]+):(\d+)$/.exec(process.env.MLREG_TEST_PAUSE_AT ?? '');
+  if (pause && pause[1] === step) {
+    process.stderr.write(`mlreg-test: paused at ${step}\n`);
+    await new Promise((r) => setTimeout(r, Number(pause[2])));
+  }
   if (process.env.MLREG_TEST_STOP_AT !== step) return;
   process.stderr.write(`mlreg-test: stopped at ${step}\n`);
   await new Promise(() => setInterval(() => {}, 1 << 30));

@@ -39,7 +39,7 @@ import { MAX_PUT_IF_ABSENT_BYTES, type RemoteStore } from './transport.js';
 
 export type SessionOutcome = 'nothing' | 'committed' | 'lost';
 /** Points of the protocol a test can stop a writer at (kill -9 there must leave nothing half-visible). */
-export type Step = 'objects-uploaded' | 'entry-created';
+export type Step = 'planned' | 'objects-uploaded' | 'entry-created';
 
 export class WriteSession implements Journal {
   private ops: Operation[] = [];
@@ -119,6 +119,7 @@ export class WriteSession implements Journal {
     const bytes = encodeEntry(entry);
     let outcome: 'created' | 'exists';
     try {
+      await onStep?.('planned');
       if (bytes.length > MAX_PUT_IF_ABSENT_BYTES)
         throw new InvalidInputError(
           `this change is ${bytes.length} bytes as a log entry, more than the ${MAX_PUT_IF_ABSENT_BYTES} one entry may hold`,
