@@ -28,6 +28,12 @@ export const REPLICATED_WRITES = new Set([
   'eval run',
   'config set',
   'config unset',
+  'monitor record',
+  'monitor score',
+  'monitor data',
+  'monitor check',
+  'monitor rule add',
+  'monitor rule remove',
 ]);
 
 /** Commands that handle the remote themselves, or do not use the registry they run in. */

@@ -157,7 +157,15 @@ for (const k of kinds) {
       ok(run(c, ['add', 'model', 'scratch', model('s')]), 'add scratch');
       ok(run(a, ['delete', 'scratch@1.0.0']), 'delete');
       ok(run(b, ['rollback', 'fraud', '--reason', 'incident']), 'rollback');
+      // Monitoring: observations (one entry per command), stored rules, a fired alert.
+      ok(run(c, ['monitor', 'record', 'fraud', 'auc=0.80', 'accuracy=0.9']), 'monitor record');
+      ok(run(a, ['monitor', 'rule', 'add', 'fraud', 'auc < 0.85', '--window', '1']), 'monitor rule add');
+      ok(run(a, ['monitor', 'rule', 'add', 'fraud', 'accuracy < 0.5']), 'monitor rule add');
+      ok(run(b, ['monitor', 'rule', 'remove', 'fraud', 'accuracy < 0.5']), 'monitor rule remove');
+      assert.equal(run(b, ['monitor', 'check', 'fraud']).code, 1, 'the rule fires');
       for (const rep of reps) ok(run(rep, ['pull']), 'pull');
+      sameEverywhere(['monitor', 'show', 'fraud']);
+      sameEverywhere(['monitor', 'rule', 'list', 'fraud']);
       sameEverywhere(['list']);
       sameEverywhere(['list', 'fraud']);
       sameEverywhere(['history', 'fraud', '--all']);

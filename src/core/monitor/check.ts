@@ -1,10 +1,10 @@
 import { InvalidInputError } from '../errors.js';
-import { insertEvent } from '../registry/history.js';
 import { latestValue } from '../evaluations/record.js';
 import { metricDirection } from '../evaluations/metric-direction.js';
 import { resolveRef, versionById } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { rollback } from '../stages/promote.js';
+import { applyOperations } from '../remote/apply.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
 import {
   ALL_SLICE,
@@ -268,27 +268,32 @@ export function recordAlert(
 ): number {
   return reg.write(() => {
     const holder = holderOf(reg, { name: report.name, stage: report.stage });
-    return insertEvent(reg, {
-      artifactId: holder.artifact.id,
-      kind: 'alert',
-      stage: report.stage,
-      versionId: holder.version === report.version ? holder.versionId : null,
-      version: report.version,
+    const [applied] = applyOperations(
+      reg,
+      [
+        {
+          op: 'monitor.alert',
+          at: reg.nowIso(),
+          name: holder.artifact.name,
+          stage: report.stage,
+          version: report.version,
+          reason: describeFired(report.fired),
+          details: {
+            rules: report.fired.map((r) => ({
+              rule: r.rule,
+              window: r.window,
+              mean: r.current.mean,
+              values: r.current.values,
+              baseline: r.baseline ?? null,
+              change: r.change ?? null,
+            })),
+            ...extra,
+          },
+        },
+      ],
       actor,
-      reason: describeFired(report.fired),
-      at: reg.nowIso(),
-      details: {
-        rules: report.fired.map((r) => ({
-          rule: r.rule,
-          window: r.window,
-          mean: r.current.mean,
-          values: r.current.values,
-          baseline: r.baseline ?? null,
-          change: r.change ?? null,
-        })),
-        ...extra,
-      },
-    });
+    );
+    return applied!.eventId;
   });
 }
 

@@ -1,5 +1,5 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { insertEvent } from '../registry/history.js';
+import { applyOperations } from '../remote/apply.js';
 import { getArtifact, validateName, validateStage, versionById, type ArtifactRow } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { DEFAULT_STAGE, stagesAt } from '../stages/promote.js';
@@ -147,40 +147,24 @@ export function recordObservations(reg: Registry, opts: RecordOptions): RecordRe
       ? { ...opts.pinned, artifact: getArtifact(reg, opts.target.name), stage: opts.target.stage }
       : holderOf(reg, opts.target, opts.at === undefined ? undefined : at);
     const recordedAt = now.toISOString();
-    const ins =
-      reg.db.prepare(`INSERT INTO observations (artifact_id, version_id, version, stage, metric, slice, value, at, source, recorded_at, recorded_by)
-                                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const observations = opts.values.map((v) => ({ metric: v.metric, slice: v.slice ?? ALL_SLICE, value: v.value }));
-    for (const o of observations)
-      ins.run(
-        holder.artifact.id,
-        holder.versionId,
-        holder.version,
-        holder.stage,
-        o.metric,
-        o.slice,
-        o.value,
-        at,
-        opts.source,
-        recordedAt,
-        opts.actor,
-      );
-    insertEvent(reg, {
-      artifactId: holder.artifact.id,
-      kind: 'observe',
-      stage: holder.stage,
-      versionId: holder.versionId,
-      version: holder.version,
-      actor: opts.actor,
-      at: recordedAt,
-      details: {
-        source: opts.source,
-        observedAt: at,
-        count: observations.length,
-        metrics: [...new Set(observations.map((o) => o.metric))],
-        ...opts.details,
-      },
-    });
+    applyOperations(
+      reg,
+      [
+        {
+          op: 'monitor.observe',
+          at: recordedAt,
+          name: holder.artifact.name,
+          stage: holder.stage,
+          version: holder.version,
+          observedAt: at,
+          source: opts.source,
+          values: observations,
+          details: opts.details ?? null,
+        },
+      ],
+      opts.actor,
+    );
     return {
       name: holder.artifact.name,
       stage: holder.stage,

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../errors.js';
-import { insertEvent } from '../registry/history.js';
+import { applyOperations } from '../remote/apply.js';
 import { getArtifact } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { assertKnownMetric, type RuleSpec } from './check.js';
@@ -45,24 +45,12 @@ export function addRule(
       .get(artifact.id, target.stage, rule.text) as RuleRow | undefined;
     const at = reg.nowIso();
     if (existing && existing.window_size === window) return { ...toStored(artifact.name, existing), added: false };
-    if (existing) reg.db.prepare('UPDATE monitor_rules SET window_size = ? WHERE id = ?').run(window, existing.id);
-    const id =
-      existing?.id ??
-      Number(
-        reg.db
-          .prepare(
-            'INSERT INTO monitor_rules (artifact_id, stage, rule, window_size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
-          )
-          .run(artifact.id, target.stage, rule.text, window, at, actor).lastInsertRowid,
-      );
-    insertEvent(reg, {
-      artifactId: artifact.id,
-      kind: 'rule-add',
-      stage: target.stage,
+    const [applied] = applyOperations(
+      reg,
+      [{ op: 'rule.add', at, name: artifact.name, stage: target.stage, rule: rule.text, window }],
       actor,
-      at,
-      details: { id, rule: rule.text, window, previousWindow: existing?.window_size ?? null },
-    });
+    );
+    const id = applied!.ruleId!;
     return {
       id,
       name: artifact.name,
@@ -110,15 +98,20 @@ export function removeRule(reg: Registry, target: Target, idOrText: string, acto
         hint: `See the rules with \`mlreg monitor rule list ${artifact.name}\`.`,
       });
     }
-    reg.db.prepare('DELETE FROM monitor_rules WHERE id = ?').run(row.id);
-    insertEvent(reg, {
-      artifactId: artifact.id,
-      kind: 'rule-remove',
-      stage: row.stage,
+    applyOperations(
+      reg,
+      [
+        {
+          op: 'rule.remove',
+          at: reg.nowIso(),
+          name: artifact.name,
+          stage: row.stage,
+          rule: row.rule,
+          window: row.window_size,
+        },
+      ],
       actor,
-      at: reg.nowIso(),
-      details: { id: row.id, rule: row.rule, window: row.window_size },
-    });
+    );
     return toStored(artifact.name, row);
   });
 }

@@ -3,7 +3,19 @@ import { insertEvent } from '../registry/history.js';
 import type { Registry } from '../registry/registry.js';
 import { validateConfigValue } from '../registry/config.js';
 import type { ArtifactKind } from '../versions/refs.js';
-import type { ConfigOp, EvaluationOp, Operation, RetireOp, StageMoveOp, VersionAddOp, VersionKey } from './ops.js';
+import { parseRule } from '../monitor/rules.js';
+import type {
+  AlertOp,
+  ConfigOp,
+  EvaluationOp,
+  ObserveOp,
+  Operation,
+  RetireOp,
+  RuleOp,
+  StageMoveOp,
+  VersionAddOp,
+  VersionKey,
+} from './ops.js';
 
 /**
  * The one place that turns domain operations into index rows. Write commands plan (read the index,
@@ -19,6 +31,8 @@ import type { ConfigOp, EvaluationOp, Operation, RetireOp, StageMoveOp, VersionA
 export interface AppliedOperation {
   eventId: number;
   versionId?: number;
+  /** rule.add / rule.remove: the rule's row. */
+  ruleId?: number;
 }
 
 export function applyOperations(reg: Registry, ops: readonly Operation[], actor: string): AppliedOperation[] {
@@ -41,6 +55,13 @@ function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation
     case 'config.set':
     case 'config.unset':
       return setConfig(reg, op, actor);
+    case 'monitor.observe':
+      return observe(reg, op, actor);
+    case 'rule.add':
+    case 'rule.remove':
+      return changeRule(reg, op, actor);
+    case 'monitor.alert':
+      return alert(reg, op, actor);
   }
 }
 
@@ -279,6 +300,117 @@ function setConfig(reg: Registry, op: ConfigOp, actor: string): AppliedOperation
     actor,
     at: op.at,
     details: { key: op.key, from: previous, to: op.value },
+  });
+  return { eventId };
+}
+
+/** The id of a version by name and number, or null when it is gone (observations and alerts outlive it). */
+function versionIdOrNull(reg: Registry, artifactId: number, version: string): number | null {
+  const row = reg.db
+    .prepare('SELECT id FROM versions WHERE artifact_id = ? AND version = ?')
+    .get(artifactId, version) as { id: number } | undefined;
+  return row?.id ?? null;
+}
+
+function observe(reg: Registry, op: ObserveOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  const versionId = versionIdOrNull(reg, artifact.id, op.version);
+  const ins =
+    reg.db.prepare(`INSERT INTO observations (artifact_id, version_id, version, stage, metric, slice, value, at, source, recorded_at, recorded_by)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  for (const v of op.values)
+    ins.run(
+      artifact.id,
+      versionId,
+      op.version,
+      op.stage,
+      v.metric,
+      v.slice,
+      v.value,
+      op.observedAt,
+      op.source,
+      op.at,
+      actor,
+    );
+  const extra = op.details && typeof op.details === 'object' ? (op.details as Record<string, unknown>) : {};
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: 'observe',
+    stage: op.stage,
+    versionId,
+    version: op.version,
+    actor,
+    at: op.at,
+    details: {
+      source: op.source,
+      observedAt: op.observedAt,
+      count: op.values.length,
+      metrics: [...new Set(op.values.map((v) => v.metric))],
+      ...extra,
+    },
+  });
+  return { eventId };
+}
+
+function changeRule(reg: Registry, op: RuleOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  // The same parser as `monitor rule add`: only a rule this mlreg understands, in its canonical text.
+  if (parseRule(op.rule).text !== op.rule)
+    throw new ConflictError(`rule ${JSON.stringify(op.rule)} is not in its canonical form`, { code: 'E_BAD_RULE' });
+  const existing = reg.db
+    .prepare('SELECT id, window_size FROM monitor_rules WHERE artifact_id = ? AND stage = ? AND rule = ?')
+    .get(artifact.id, op.stage, op.rule) as { id: number; window_size: number } | undefined;
+  let id: number;
+  let details: Record<string, unknown>;
+  if (op.op === 'rule.add') {
+    if (existing) reg.db.prepare('UPDATE monitor_rules SET window_size = ? WHERE id = ?').run(op.window, existing.id);
+    id =
+      existing?.id ??
+      Number(
+        reg.db
+          .prepare(
+            'INSERT INTO monitor_rules (artifact_id, stage, rule, window_size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(artifact.id, op.stage, op.rule, op.window, op.at, actor).lastInsertRowid,
+      );
+    details = { id, rule: op.rule, window: op.window, previousWindow: existing?.window_size ?? null };
+  } else {
+    if (!existing)
+      throw new NotFoundError(`${op.name}@${op.stage} has no stored rule ${JSON.stringify(op.rule)}`, {
+        code: 'E_RULE_NOT_FOUND',
+      });
+    id = existing.id;
+    reg.db.prepare('DELETE FROM monitor_rules WHERE id = ?').run(id);
+    details = { id, rule: op.rule, window: existing.window_size };
+  }
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: op.op === 'rule.add' ? 'rule-add' : 'rule-remove',
+    stage: op.stage,
+    actor,
+    at: op.at,
+    details,
+  });
+  return { eventId, ruleId: id };
+}
+
+function alert(reg: Registry, op: AlertOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  const holder = reg.db
+    .prepare(
+      'SELECT s.version_id, v.version FROM stages s JOIN versions v ON v.id = s.version_id WHERE s.artifact_id = ? AND s.stage = ?',
+    )
+    .get(artifact.id, op.stage) as { version_id: number; version: string } | undefined;
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: 'alert',
+    stage: op.stage,
+    versionId: holder?.version === op.version ? holder.version_id : null,
+    version: op.version,
+    actor,
+    reason: op.reason,
+    at: op.at,
+    details: op.details === null ? undefined : op.details,
   });
   return { eventId };
 }

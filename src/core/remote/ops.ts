@@ -84,7 +84,42 @@ export interface ConfigOp {
   value: string | null;
 }
 
-export type Operation = VersionAddOp | StageMoveOp | RetireOp | EvaluationOp | ConfigOp;
+/** Live observations of the holder of a stage: one operation per command, however many values. */
+export interface ObserveOp {
+  op: 'monitor.observe';
+  at: string;
+  name: string;
+  stage: string;
+  /** The version observed (its row may be gone: observations outlive deleted versions). */
+  version: string;
+  observedAt: string;
+  source: string;
+  values: { metric: string; slice: string; value: number }[];
+  details: unknown;
+}
+
+export interface RuleOp {
+  op: 'rule.add' | 'rule.remove';
+  at: string;
+  name: string;
+  stage: string;
+  /** The canonical rule text (checked by parsing it again when applied). */
+  rule: string;
+  window: number;
+}
+
+/** A monitoring rule fired (`monitor check`): an audit event next to the rollback it may cause. */
+export interface AlertOp {
+  op: 'monitor.alert';
+  at: string;
+  name: string;
+  stage: string;
+  version: string;
+  reason: string | null;
+  details: unknown;
+}
+
+export type Operation = VersionAddOp | StageMoveOp | RetireOp | EvaluationOp | ConfigOp | ObserveOp | RuleOp | AlertOp;
 export type OperationName = Operation['op'];
 
 export const OPERATION_NAMES: readonly OperationName[] = [
@@ -96,6 +131,10 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'evaluation.record',
   'config.set',
   'config.unset',
+  'monitor.observe',
+  'rule.add',
+  'rule.remove',
+  'monitor.alert',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -194,6 +233,17 @@ function array<T>(v: unknown, where: string, item: (x: unknown, w: string) => T)
   return v.map((x, i) => item(x, `${where}[${i}]`));
 }
 
+function unsetValue(o: Obj, where: string): null {
+  if (o.value !== null) throw new OperationShapeError(where, 'an unset has no value');
+  return null;
+}
+
+function stageName(o: Obj, where: string): string {
+  const stage = str(o, 'stage', where, STAGE_RE);
+  if (stage === 'latest') throw new OperationShapeError(where, 'stage "latest" is reserved');
+  return stage;
+}
+
 /** Check one operation read from a remote; returns it typed, or throws (exit 5). */
 export function parseOperation(v: unknown, where: string): Operation {
   const o = obj(v, where);
@@ -269,8 +319,7 @@ export function parseOperation(v: unknown, where: string): Operation {
     }
     case 'stage.move': {
       onlyKeys(o, ['op', 'at', 'name', 'stage', 'move', 'version', 'from', 'below', 'reason', 'details'], w);
-      const stage = str(o, 'stage', w, STAGE_RE);
-      if (stage === 'latest') throw new OperationShapeError(w, 'stage "latest" is reserved');
+      const stage = stageName(o, w);
       return {
         op: 'stage.move',
         at,
@@ -318,7 +367,50 @@ export function parseOperation(v: unknown, where: string): Operation {
         op: name as ConfigOp['op'],
         at,
         key: str(o, 'key', w, CONFIG_KEY_RE),
-        value: name === 'config.set' ? str(o, 'value', w, undefined, 4096) : (null as null),
+        value: name === 'config.set' ? str(o, 'value', w, undefined, 4096) : unsetValue(o, w),
+      };
+    case 'monitor.observe':
+      onlyKeys(o, ['op', 'at', 'name', 'stage', 'version', 'observedAt', 'source', 'values', 'details'], w);
+      return {
+        op: 'monitor.observe',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        stage: stageName(o, w),
+        version: version(o, 'version', w),
+        observedAt: str(o, 'observedAt', w, ISO_RE, 40),
+        source: str(o, 'source', w, /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$/),
+        values: array(o.values, `${w}.values`, (x, ww) => {
+          const e = obj(x, ww);
+          onlyKeys(e, ['metric', 'slice', 'value'], ww);
+          return {
+            metric: str(e, 'metric', ww, KEY_RE),
+            slice: str(e, 'slice', ww, /^[^\u0000-\u001f]{1,256}$/),
+            value: finite(e.value, `${ww}.value`),
+          };
+        }),
+        details: o.details ?? null,
+      };
+    case 'rule.add':
+    case 'rule.remove':
+      onlyKeys(o, ['op', 'at', 'name', 'stage', 'rule', 'window'], w);
+      return {
+        op: name as RuleOp['op'],
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        stage: stageName(o, w),
+        rule: str(o, 'rule', w, /^[^\u0000-\u001f]{1,512}$/),
+        window: int(o, 'window', w, 1),
+      };
+    case 'monitor.alert':
+      onlyKeys(o, ['op', 'at', 'name', 'stage', 'version', 'reason', 'details'], w);
+      return {
+        op: 'monitor.alert',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        stage: stageName(o, w),
+        version: version(o, 'version', w),
+        reason: optStr(o, 'reason', w),
+        details: o.details ?? null,
       };
   }
   throw new OperationShapeError(w, 'unhandled operation');
