@@ -36,6 +36,9 @@ export const REPLICATED_WRITES = new Set([
   'monitor rule remove',
 ]);
 
+/** Writes that read or run much before they write (hash files, run an evaluation): pulled first, never repeated for a stale replica. */
+const EXPENSIVE_TO_REPEAT = new Set(['add', 'eval run', 'monitor score', 'monitor data']);
+
 /** Commands that handle the remote themselves, or do not use the registry they run in. */
 const MANAGE_THEMSELVES = new Set(['init', 'clone', 'pull', 'remote attach', 'remote status', 'restore']);
 
@@ -119,7 +122,13 @@ export async function runOnReplica(
       return await runReplicated(
         reg,
         await store(),
-        { command: path, writerId: info.writerId, onNotice: notice, onStep: testStep },
+        {
+          command: path,
+          writerId: info.writerId,
+          onNotice: notice,
+          onStep: testStep,
+          pullFirst: EXPENSIVE_TO_REPEAT.has(path),
+        },
         run,
       );
     } catch (err) {

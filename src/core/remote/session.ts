@@ -216,6 +216,11 @@ export interface ReplicatedRun {
   writerId: string;
   /** At most this many attempts when other writers keep winning the race (default 12). */
   maxAttempts?: number;
+  /**
+   * Pull before running (default). False: run at the local position first, for commands that are
+   * cheap to run again: a replica that is current then costs one request.
+   */
+  pullFirst?: boolean;
   onNotice?: (text: string) => void;
   /** Called at each step of the protocol (tests stop a writer there). */
   onStep?: (step: Step) => Promise<void>;
@@ -236,8 +241,12 @@ export async function runReplicated<T>(
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const idle = reg.journal;
   try {
+    // Pull first, or plan at the local position and let put-if-absent tell whether the remote
+    // moved (one request when the replica is current). A plan refused on a stale replica is
+    // re-checked at the head before its error counts.
+    let fresh = opts.pullFirst !== false;
+    if (fresh) await pull(reg, store);
     for (let attempt = 1; ; attempt++) {
-      await pull(reg, store);
       const session = new WriteSession(reg, opts.writerId, opts.command, true);
       reg.journal = session;
       let result: T;
@@ -245,17 +254,25 @@ export async function runReplicated<T>(
         result = await run();
       } catch (err) {
         session.abort();
+        reg.journal = idle;
+        if (!fresh && err instanceof MlregError) {
+          fresh = true;
+          if ((await pull(reg, store)).applied > 0) continue;
+        }
         throw err;
       }
       const outcome = await session.finish(store, opts.onNotice, opts.onStep);
+      reg.journal = idle;
       if (outcome !== 'lost') return result;
       if (attempt >= max)
         throw new ConflictError(`another writer changed the remote first, ${attempt} times in a row`, {
           code: 'E_REMOTE_RACE',
           hint: 'Nothing was changed. Run the command again; if it keeps losing, fewer writers at once help.',
         });
-      // Jitter so racing writers do not collide again in lockstep.
-      await sleep(Math.floor(Math.random() * 40 * Math.min(attempt, 5)) + 5);
+      // Jitter so racing writers do not collide again in lockstep (not needed when we were only behind).
+      if (fresh) await sleep(Math.floor(Math.random() * 40 * Math.min(attempt, 5)) + 5);
+      await pull(reg, store);
+      fresh = true;
     }
   } catch (err) {
     if (reg.db.inTransaction) reg.db.exec('ROLLBACK');
