@@ -130,6 +130,8 @@ function parseS3(url: string): RemoteLocation {
 }
 
 function parseFile(url: string): RemoteLocation {
+  // WHATWG URLs read `file:relative` as `/relative`: insist on the absolute form.
+  if (!/^file:\/\//i.test(url)) throw badUrl(url, 'expected file:///absolute/path');
   let parsed: URL;
   try {
     parsed = new URL(url);
