@@ -13,7 +13,8 @@
 # (stop it with stop-s3.sh --gateway NAME).
 # Settings: S3_DIR (default /tmp/mlreg-test-s3), S3_PORT (7480), S3_MON_PORT (3300), S3_BUCKET
 # (mlreg-test), S3_ACCESS_KEY / S3_SECRET_KEY (test-only keys), S3_OBJECTSTORE (memstore: everything in
-# RAM; bluestore for runs writing more than ~1 GB), S3_STORE_BYTES (4 GiB), S3_TIMEOUT (180 s).
+# RAM, deleted objects freed by radosgw's gc ~2 min later or by `radosgw-admin gc process --include-all`;
+# bluestore on a file failed with EPERM in the sandbox this was written in), S3_STORE_BYTES (4 GiB), S3_TIMEOUT (180 s).
 set -euo pipefail
 S3_DIR=${S3_DIR:-/tmp/mlreg-test-s3}
 PORT=${S3_PORT:-7480}; MONPORT=${S3_MON_PORT:-3300}; BUCKET=${S3_BUCKET:-mlreg-test}
