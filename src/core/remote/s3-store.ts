@@ -16,6 +16,7 @@ import {
   checkKey,
   checkMaxBytes,
   checkPrefix,
+  checkSize,
   keyProblem,
   MAX_PUT_IF_ABSENT_BYTES,
   type PutIfAbsentOutcome,
@@ -188,10 +189,7 @@ export class S3Store implements RemoteStore {
 
   async upload(key: string, file: string, size: number): Promise<void> {
     checkKey(key);
-    if (!Number.isSafeInteger(size) || size < 0)
-      throw new InvalidInputError(`upload size must be a non-negative integer, not ${size}`, {
-        code: 'E_REMOTE_ARGUMENT',
-      });
+    checkSize(size);
     try {
       await stat(file);
     } catch (err) {

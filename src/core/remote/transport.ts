@@ -192,6 +192,13 @@ export function checkMaxBytes(maxBytes: number): void {
     });
 }
 
+export function checkSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new InvalidInputError(`an upload size must be a non-negative integer, not ${size}`, {
+      code: 'E_REMOTE_ARGUMENT',
+    });
+}
+
 /**
  * The S3 endpoint the CLI should pass: the `--endpoint` flag, else AWS_ENDPOINT_URL_S3, else
  * AWS_ENDPOINT_URL (as the AWS CLI does). Takes the environment as an argument: core never reads it.
