@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { openRemote, type RemoteStore } from '../../src/core/remote/transport.js';
 import { logKey, objectKey } from '../../src/core/remote/layout.js';
 import { BIN, cli, cliAsync, tempDir, type CliResult } from '../helpers.js';
+import { s3TestServer, s3TestUrl } from '../s3/server.js';
 
 /**
  * Replicas of one remote, through the CLI: the file:// remote always, and the same suite on the real
@@ -31,13 +32,9 @@ const kinds: RemoteKind[] = [
     env: {},
   },
 ];
-if (process.env.MLREG_TEST_S3_ENDPOINT) {
-  kinds.push({
-    kind: 's3',
-    make: () => `s3://${process.env.MLREG_TEST_S3_BUCKET ?? 'mlreg-test'}/replica-${randomBytes(6).toString('hex')}`,
-    env: { AWS_ENDPOINT_URL_S3: process.env.MLREG_TEST_S3_ENDPOINT },
-  });
-}
+const server = s3TestServer();
+if (server)
+  kinds.push({ kind: 's3', make: () => s3TestUrl(server, 'replica'), env: { AWS_ENDPOINT_URL_S3: server.endpoint } });
 
 function ok(r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);

@@ -1,35 +1,26 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, cli, ROOT, tempDir, type CliResult } from '../helpers.js';
+import { BIN, cli, tempDir, type CliResult } from '../helpers.js';
+import { faultGateway, S3_SKIP, s3TestServer, s3TestUrl, type FaultGateway } from '../s3/server.js';
 
 /**
  * Server faults on the real S3 server (radosgw from test/s3/start-s3.sh): the remote unreachable
- * during an incident, and the gateway stopped in the middle of a promote and of an add. Runs when
- * MLREG_TEST_S3_ENDPOINT and MLREG_TEST_S3_DIR are set (the server this suite may stop and restart).
+ * during an incident, and the gateway stopped in the middle of a promote and of an add. The faults hit
+ * a gateway of this file's own (test/s3/server.ts), never the one other test files use.
  */
 
-const endpoint = process.env.MLREG_TEST_S3_ENDPOINT;
-const s3Dir = process.env.MLREG_TEST_S3_DIR;
-const env = { AWS_ENDPOINT_URL_S3: endpoint };
+const server = s3TestServer();
+// Set in before(): a gateway of this file's own on the test cluster, which it stops and restarts.
+let gw: FaultGateway | undefined;
+const env: Record<string, string | undefined> = {};
 
 function ok(r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r;
-}
-
-function gateway(action: 'stop' | 'start'): void {
-  const script = join(ROOT, 'test', 's3', action === 'stop' ? 'stop-s3.sh' : 'start-s3.sh');
-  const port = new URL(endpoint!).port;
-  const r = spawnSync('bash', [script, ...(action === 'stop' ? ['--gateway'] : [])], {
-    env: { ...process.env, S3_DIR: s3Dir, S3_PORT: port },
-    encoding: 'utf8',
-    timeout: 180_000,
-  });
-  assert.equal(r.status, 0, `${action} the gateway: ${r.stderr}`);
 }
 
 /** Run a writer that pauses at a protocol step; stop the gateway while it waits there. */
@@ -47,7 +38,7 @@ function stopServerDuring(args: string[], step: string): Promise<CliResult> {
       stderr += d;
       if (!stopped && stderr.includes(`paused at ${step}`)) {
         stopped = true;
-        gateway('stop');
+        gw!.stop();
       }
     });
     child.on('close', (code) => {
@@ -62,7 +53,7 @@ function stopServerDuring(args: string[], step: string): Promise<CliResult> {
   });
 }
 
-describe('a replica on S3 when the server fails', { skip: !endpoint || !s3Dir }, () => {
+describe('a replica on S3 when the server fails', { skip: server ? false : S3_SKIP }, () => {
   let tmp: { path: string; cleanup: () => void };
   let a: string;
   let url: string;
@@ -75,17 +66,19 @@ describe('a replica on S3 when the server fails', { skip: !endpoint || !s3Dir },
   };
   const history = () => ok(run(['history', 'fraud', '--all', '--json']), 'history').json!.data;
 
-  before(() => {
+  before(async () => {
+    gw = await faultGateway(server!, `replica${process.pid}`);
+    env.AWS_ENDPOINT_URL_S3 = gw.endpoint;
     tmp = tempDir('mlreg-s3-faults-');
     a = join(tmp.path, 'a');
-    url = `s3://${process.env.MLREG_TEST_S3_BUCKET ?? 'mlreg-test'}/faults-${randomBytes(6).toString('hex')}`;
+    url = s3TestUrl(server!, 'replica-faults');
     ok(cli(['init', a, '--remote', url], { env }), 'init --remote');
     for (let i = 0; i < 2; i++) ok(run(['add', 'model', 'fraud', model()]), 'add');
     ok(run(['promote', 'fraud@1.0.0', '--to', 'production']), 'promote');
     ok(run(['promote', 'fraud@1.1.0', '--to', 'production']), 'promote');
   });
   after(() => {
-    if (endpoint && s3Dir) gateway('start'); // leave the server up for the other suites
+    gw?.stop();
     tmp?.cleanup();
   });
 
@@ -116,7 +109,7 @@ describe('a replica on S3 when the server fails', { skip: !endpoint || !s3Dir },
     );
     assert.equal(r.code, 6, r.stdout + r.stderr);
     assert.match(r.json!.error!.message, /nothing was changed/);
-    gateway('start');
+    gw!.start();
     assert.deepEqual(history(), before);
     ok(run(['promote', 'fraud@1.0.0', '--to', 'staging']), 'promote after the restart');
     assert.equal(history().events.filter((e: { stage: string | null }) => e.stage === 'staging').length, 1);
@@ -126,7 +119,7 @@ describe('a replica on S3 when the server fails', { skip: !endpoint || !s3Dir },
     const file = model();
     const r = await stopServerDuring(['--registry', a, 'add', 'model', 'fraud', file], 'planned');
     assert.equal(r.code, 6, r.stdout + r.stderr);
-    gateway('start');
+    gw!.start();
     const list = () => ok(run(['list', 'fraud', '--json']), 'list').json!.data.versions.map((v: any) => v.version);
     assert.deepEqual(list().sort(), ['1.0.0', '1.1.0']);
     ok(run(['add', 'model', 'fraud', file]), 'add after the restart');

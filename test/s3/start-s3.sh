@@ -8,16 +8,20 @@
 #   bash test/s3/start-s3.sh          prints the endpoint (http://127.0.0.1:PORT) on stdout
 #   bash test/s3/start-s3.sh --env    prints export lines for the tests instead:
 #                                     eval "$(bash test/s3/start-s3.sh --env)"
+# With S3_GATEWAY=NAME (and its own S3_PORT) on a running server: one more radosgw on the same data,
+# for fault tests that stop or pause a gateway without disturbing the tests using the main one
+# (stop it with stop-s3.sh --gateway NAME).
 # Settings: S3_DIR (default /tmp/mlreg-test-s3), S3_PORT (7480), S3_MON_PORT (3300), S3_BUCKET
 # (mlreg-test), S3_ACCESS_KEY / S3_SECRET_KEY (test-only keys), S3_OBJECTSTORE (memstore: everything in
-# RAM; bluestore for runs writing more than ~1 GB), S3_STORE_BYTES (4 GiB), S3_TIMEOUT (180 s).
+# RAM, deleted objects freed by radosgw's gc ~2 min later or by `radosgw-admin gc process --include-all`;
+# bluestore on a file failed with EPERM in the sandbox this was written in), S3_STORE_BYTES (4 GiB), S3_TIMEOUT (180 s).
 set -euo pipefail
 S3_DIR=${S3_DIR:-/tmp/mlreg-test-s3}
 PORT=${S3_PORT:-7480}; MONPORT=${S3_MON_PORT:-3300}; BUCKET=${S3_BUCKET:-mlreg-test}
 AK=${S3_ACCESS_KEY:-mlregtestkey}; SK=${S3_SECRET_KEY:-mlregtestsecret0123456789abcdef}
 STORE=${S3_OBJECTSTORE:-memstore}; BYTES=${S3_STORE_BYTES:-4294967296}; DEADLINE=${S3_TIMEOUT:-180}
 EP="http://127.0.0.1:$PORT"; CONF="$S3_DIR/ceph.conf"; T0=$(date +%s); HERE=$(dirname "$(readlink -f "$0")")
-MODE=${1:-}
+MODE=${1:-}; GW=client.rgw.${S3_GATEWAY:-s3}
 
 log() { echo "[start-s3 +$(( $(date +%s) - T0 ))s] $*" >&2; }
 die() { echo "[start-s3] FAILED: $*" >&2; tail -n 5 "$S3_DIR"/log/*.log >&2 2>/dev/null || true; exit 1; }
@@ -59,17 +63,20 @@ fi
 if [ -f "$CONF" ] && healthy; then log "already running: $EP"; done_; fi
 
 start_gateway() {
-  log "radosgw"
-  timeout 60 radosgw -c "$CONF" -n client.rgw.s3 2>>"$S3_DIR/log/bootstrap.log" || die "radosgw start"
+  log "radosgw ($GW)"
+  # Frontend and data given on the command line, so any gateway name works on the same conf.
+  mkdir -p "$S3_DIR/rgw-$GW"
+  timeout 60 radosgw -c "$CONF" -n "$GW" --rgw_frontends="beast endpoint=127.0.0.1:$PORT tcp_nodelay=1" \
+    --rgw_data="$S3_DIR/rgw-$GW" 2>>"$S3_DIR/log/bootstrap.log" || die "radosgw start"
   rgw_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$EP/")" = 200 ]; }
   wait_for "radosgw on $EP" rgw_up
 }
 
-# Only the gateway was stopped (a fault test): bring it back on the same data.
-if [ -f "$CONF" ] && running mon.a && running osd.0 && ! running client.rgw.s3; then
+# Only a gateway was stopped (a fault test), or another one is wanted: start it on the same data.
+if [ -f "$CONF" ] && running mon.a && running osd.0 && ! running "$GW"; then
   start_gateway
   wait_for "bucket answers" healthy
-  log "gateway back: $EP"
+  log "gateway $GW up: $EP"
   done_
 fi
 
@@ -77,7 +84,8 @@ fi
 for p in "$PORT" "$MONPORT"; do
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && die "port $p on 127.0.0.1 is taken (set S3_PORT / S3_MON_PORT)"
 done
-rm -rf "$S3_DIR"; mkdir -p "$S3_DIR"/{run,log,rgw,mon-a,osd-0}
+[ "$GW" = client.rgw.s3 ] || die "no server running under $S3_DIR to add gateway $GW to"
+rm -rf "$S3_DIR"; mkdir -p "$S3_DIR"/{run,log,mon-a,osd-0}
 FSID=$(uuidgen)
 cat >"$CONF" <<CONF
 [global]
@@ -109,10 +117,8 @@ osd pool default pg autoscale mode = off
 osd crush chooseleaf type = 0
 mon allow pool size one = true
 mon warn on pool no redundancy = false
-[client.rgw.s3]
-# without tcp_nodelay, small responses stall ~40 ms (Nagle + delayed ACK)
-rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
-rgw data = $S3_DIR/rgw
+[client]
+# start_gateway sets 'rgw frontends' with tcp_nodelay=1: without it small responses stall ~40 ms
 rgw thread pool size = 64
 rgw gc obj min wait = 60
 rgw gc processor period = 60

@@ -14,6 +14,7 @@ import {
   checkKey,
   checkMaxBytes,
   checkPrefix,
+  checkSize,
   keyProblem,
   MAX_PUT_IF_ABSENT_BYTES,
   type PutIfAbsentOutcome,
@@ -120,6 +121,13 @@ export class FileStore implements RemoteStore {
         if (n > maxBytes) throw tooLarge(this.url, key, n, maxBytes);
         if (n === buf.length) break;
       }
+      // Keys are written whole (temp file, then link or rename): a file that changes size while it is
+      // read was written by something else.
+      if (n !== size)
+        throw new IntegrityError(`${key} on the remote ${this.url} changed while it was read`, {
+          code: 'E_REMOTE_CHANGED',
+          hint: 'Something other than mlreg writes to the remote folder; check who can write there.',
+        });
       return new Uint8Array(buf.buffer, buf.byteOffset, n);
     } catch (err) {
       throw mapError(err, this.url);
@@ -191,6 +199,7 @@ export class FileStore implements RemoteStore {
 
   async upload(key: string, file: string, size: number): Promise<void> {
     checkKey(key);
+    checkSize(size);
     const tmp = this.tempName();
     await this.ensureTmpDir();
     let src: FileHandle | undefined;

@@ -16,6 +16,7 @@ import {
   checkKey,
   checkMaxBytes,
   checkPrefix,
+  checkSize,
   keyProblem,
   MAX_PUT_IF_ABSENT_BYTES,
   type PutIfAbsentOutcome,
@@ -40,7 +41,7 @@ import {
 type Loc = Extract<RemoteLocation, { kind: 's3' }>;
 type Sdk = typeof import('@aws-sdk/client-s3');
 
-const PART_BYTES = 8 << 20;
+const PART_BYTES = 5 << 20;
 const QUEUE = 4;
 const MAX_PARTS = 10_000;
 // Network failures that happen before a request reaches the server: nothing can have been written.
@@ -85,7 +86,9 @@ export class S3Store implements RemoteStore {
       followRegionRedirects: true,
       requestChecksumCalculation: 'WHEN_REQUIRED' as const,
       responseChecksumValidation: 'WHEN_REQUIRED' as const,
-      requestHandler: { connectionTimeout: Math.min(opts.timeoutMs, 10_000), requestTimeout: opts.timeoutMs },
+      // socketTimeout is the idle bound (no byte either way for that long), which also covers a response
+      // body stalling mid-download; smithy's requestTimeout bounds a whole request and only warns by default.
+      requestHandler: { connectionTimeout: Math.min(opts.timeoutMs, 10_000), socketTimeout: opts.timeoutMs },
     };
     const client = new sdk.S3Client({ ...config, maxAttempts: 3 });
     const once = new sdk.S3Client({ ...config, maxAttempts: 1 });
@@ -186,10 +189,7 @@ export class S3Store implements RemoteStore {
 
   async upload(key: string, file: string, size: number): Promise<void> {
     checkKey(key);
-    if (!Number.isSafeInteger(size) || size < 0)
-      throw new InvalidInputError(`upload size must be a non-negative integer, not ${size}`, {
-        code: 'E_REMOTE_ARGUMENT',
-      });
+    checkSize(size);
     try {
       await stat(file);
     } catch (err) {

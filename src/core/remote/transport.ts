@@ -130,6 +130,8 @@ function parseS3(url: string): RemoteLocation {
 }
 
 function parseFile(url: string): RemoteLocation {
+  // WHATWG URLs read `file:relative` as `/relative`: insist on the absolute form.
+  if (!/^file:\/\//i.test(url)) throw badUrl(url, 'expected file:///absolute/path');
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -186,6 +188,13 @@ export function checkPrefix(prefix: string): void {
 export function checkMaxBytes(maxBytes: number): void {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
     throw new InvalidInputError(`maxBytes must be a non-negative integer, not ${maxBytes}`, {
+      code: 'E_REMOTE_ARGUMENT',
+    });
+}
+
+export function checkSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new InvalidInputError(`an upload size must be a non-negative integer, not ${size}`, {
       code: 'E_REMOTE_ARGUMENT',
     });
 }
