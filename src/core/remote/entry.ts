@@ -14,7 +14,7 @@ import { OperationShapeError, parseOperation, type Operation } from './ops.js';
 export const LOG_FORMAT = 'mlreg-log';
 export const LOG_FORMAT_VERSION = 1;
 /** The largest entry read from a remote; a bigger one is refused before it is parsed. */
-export const MAX_ENTRY_BYTES = 16 << 20;
+export const MAX_ENTRY_BYTES = 8 << 20;
 
 export interface LogEntry {
   format: typeof LOG_FORMAT;
