@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openRemote, type RemoteStore } from '../../src/core/remote/transport.js';
@@ -206,6 +206,23 @@ for (const k of kinds) {
       assert.ok(json(b, ['list', 'fraud']).versions.find((v: any) => v.version === '1.7.0').deprecated);
       for (const rep of reps) ok(run(rep, ['pull']), 'pull');
       sameEverywhere(['history', 'fraud', '--all']);
+    });
+
+    test('promote --checkout on a replica switches the folder only once the remote took the move', async () => {
+      const [a] = reps as [string];
+      const serve = join(tmp.path, `serve-${randomBytes(3).toString('hex')}`);
+      await killAtStep(
+        ['--registry', a, 'promote', 'fresh@1.0.0', '--to', 'canary', '--checkout', serve],
+        k.env,
+        'objects-uploaded',
+      );
+      assert.ok(!existsSync(join(serve, 'current')), 'the folder did not run ahead of the stage');
+      const r = json(a, ['promote', 'fresh@1.0.0', '--to', 'canary', '--checkout', serve]);
+      assert.equal(r.checkout.version, '1.0.0');
+      assert.equal(readlinkSync(join(serve, 'current')), 'versions/1.0.0');
+      const back = json(a, ['rollback', 'fresh', '--stage', 'canary', '--to', '1.1.0', '--checkout', serve]);
+      assert.equal(back.checkout.version, '1.1.0');
+      assert.equal(readlinkSync(join(serve, 'current')), 'versions/1.1.0');
     });
 
     test('hostile log entries are refused (exit 5) and the replica stays usable', async () => {

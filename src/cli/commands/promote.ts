@@ -70,6 +70,7 @@ export function register(program: Command): void {
         const gate = gateSpec(opts);
         const { promoteGated } = await import('../../core/stages/gated-promote.js');
         const reg = ctx.registry();
+        const { whenCommitted } = await import('../../core/registry/registry.js');
         const actor = ctx.actor();
         let prepared: Awaited<ReturnType<typeof import('../../core/versions/checkout.js').prepareCheckout>> | undefined;
         if (opts.checkout && !opts.dryRun) {
@@ -90,7 +91,8 @@ export function register(program: Command): void {
             gate,
             force: opts.force,
             // Switch DIR/current inside the promote transaction: a failed switch leaves the stage where it was.
-            beforeCommit: prepared ? () => void (checkout = prepared!.switch()) : undefined,
+            // On a replica, once the remote took the move: the folder never runs ahead of the shared stage.
+            beforeCommit: prepared ? () => whenCommitted(reg, () => void (checkout = prepared!.switch())) : undefined,
             evalCommand: opts.evalCmd
               ? {
                   command: opts.evalCmd,
@@ -111,7 +113,13 @@ export function register(program: Command): void {
             );
           throw err;
         }
-        return result({ ...move, ...(checkout ? { checkout } : {}) }, renderMove);
+        // `checkout` is read when the result is printed: on a replica the switch happens after the commit.
+        return result(
+          Object.defineProperty({ ...move }, 'checkout', { enumerable: true, get: () => checkout }) as GatedMove & {
+            checkout?: CheckoutResult;
+          },
+          renderMove,
+        );
       }),
     );
 }

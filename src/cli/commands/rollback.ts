@@ -37,6 +37,7 @@ export function register(program: Command): void {
       action<RollbackOpts>(async (ctx, [name], opts) => {
         const { rollback } = await import('../../core/stages/promote.js');
         const reg = ctx.registry();
+        const { whenCommitted } = await import('../../core/registry/registry.js');
         const actor = ctx.actor();
         const base = { name: name!, stage: opts.stage, to: opts.to, reason: opts.reason, expect: opts.expect, actor };
         if (!opts.checkout || opts.dryRun) {
@@ -53,9 +54,15 @@ export function register(program: Command): void {
           ...base,
           expect: opts.expect ?? plan.from ?? undefined,
           expectTarget: plan.to,
-          beforeCommit: () => void (checkout = prepared.switch()),
+          // On a replica: once the remote took the rollback, so the folder never runs ahead of the stage.
+          beforeCommit: () => whenCommitted(reg, () => void (checkout = prepared.switch())),
         });
-        return result({ ...move, checkout: checkout! }, (d, ui) => renderMove(d, ui, 'Rolled back'));
+        return result(
+          Object.defineProperty({ ...move }, 'checkout', { enumerable: true, get: () => checkout }) as typeof move & {
+            checkout?: CheckoutResult;
+          },
+          (d, ui) => renderMove(d, ui, 'Rolled back'),
+        );
       }),
     );
 }

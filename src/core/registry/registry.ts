@@ -80,6 +80,17 @@ export function locateRegistry(opts: LocateOptions): string {
 export interface Journal {
   write<T>(fn: () => T): T;
   record(ops: readonly unknown[], actor: string): void;
+  /**
+   * Run `fn` once the change is committed (on a replica: once the remote took it), not inside the
+   * transaction: what follows the index (a serving folder) must not run ahead of it.
+   */
+  afterCommit(fn: () => void): void;
+}
+
+/** Run `fn` inside the transaction on a local registry, or once the remote took the change on a replica. */
+export function whenCommitted(reg: Registry, fn: () => void): void {
+  if (reg.journal) reg.journal.afterCommit(fn);
+  else fn();
 }
 
 /** Fetches an object this folder does not hold yet (a replica's lazy download), hash-checked. */

@@ -43,6 +43,7 @@ export type Step = 'planned' | 'objects-uploaded' | 'entry-created';
 
 export class WriteSession implements Journal {
   private ops: Operation[] = [];
+  private committed: (() => void)[] = [];
   private actor: string | undefined;
   private position = 0;
   private changesAtBegin = 0;
@@ -83,11 +84,22 @@ export class WriteSession implements Journal {
     this.ops.push(...(ops as Operation[]));
   }
 
+  afterCommit(fn: () => void): void {
+    if (!this.writes) fn();
+    else this.committed.push(fn);
+  }
+
+  /** The callbacks of a committed change, in order (their errors are the command's). */
+  private runCommitted(): void {
+    for (const fn of this.committed.splice(0)) fn();
+  }
+
   get open(): boolean {
     return this.reg.db.inTransaction;
   }
 
   abort(): void {
+    this.committed = [];
     if (this.reg.db.inTransaction) this.reg.db.exec('ROLLBACK');
   }
 
@@ -98,11 +110,11 @@ export class WriteSession implements Journal {
     onStep?: (step: Step) => Promise<void>,
   ): Promise<SessionOutcome> {
     const reg = this.reg;
-    if (!reg.db.inTransaction) return 'nothing';
-    if (this.ops.length === 0) {
-      const changed = totalChanges(reg) - this.changesAtBegin;
-      this.abort();
+    if (!reg.db.inTransaction || this.ops.length === 0) {
+      const changed = reg.db.inTransaction ? totalChanges(reg) - this.changesAtBegin : 0;
+      if (reg.db.inTransaction) reg.db.exec('ROLLBACK');
       if (changed > 0) throw new Error(`${this.command} changed the index without recording operations`);
+      this.runCommitted(); // nothing to send (e.g. the stage already held the version): the index is as it was
       return 'nothing';
     }
     const entry: LogEntry = {
@@ -151,6 +163,7 @@ export class WriteSession implements Journal {
         },
       );
     }
+    this.runCommitted();
     if (entry.n % CHECKPOINT_EVERY === 0)
       await writeCheckpoint(reg, store, entry.n).catch((err) => {
         onNotice?.(
