@@ -9,17 +9,22 @@ import { openRemote } from '../../../src/core/remote/transport.js';
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const [url, endpoint] = process.argv.slice(2);
-const store = await openRemote(url!, endpoint ? { endpoint } : {});
-process.stdout.write('ready\n');
-const pending: Promise<void>[] = [];
-for await (const line of createInterface({ input: process.stdin })) {
-  const [key, body] = line.split(' ');
-  pending.push(
-    store.putIfAbsent(key!, new TextEncoder().encode(body!)).then(
-      (outcome) => void process.stdout.write(`${key} ${outcome}\n`),
-      (err: { code?: string }) => void process.stdout.write(`${key} error ${err.code ?? String(err)}\n`),
-    ),
-  );
+// `node --test dist/test/` also runs every file in it: without a URL this is that run, not a racer.
+if (url) await race(url, endpoint);
+
+async function race(url: string, endpoint: string | undefined): Promise<void> {
+  const store = await openRemote(url, endpoint ? { endpoint } : {});
+  process.stdout.write('ready\n');
+  const pending: Promise<void>[] = [];
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [key, body] = line.split(' ');
+    pending.push(
+      store.putIfAbsent(key!, new TextEncoder().encode(body!)).then(
+        (outcome) => void process.stdout.write(`${key} ${outcome}\n`),
+        (err: { code?: string }) => void process.stdout.write(`${key} error ${err.code ?? String(err)}\n`),
+      ),
+    );
+  }
+  await Promise.all(pending);
+  store.close();
 }
-await Promise.all(pending);
-store.close();

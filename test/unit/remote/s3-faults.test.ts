@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { InvalidInputError, NotFoundError, UnavailableError } from '../../../src/core/errors.js';
 import { openRemote, type RemoteStore } from '../../../src/core/remote/transport.js';
-import { type FaultGateway, faultGateway, S3_SKIP, s3TestServer, s3TestUrl } from '../../s3/server.js';
+import { type FaultGateway, faultGateway, faultSkip, s3TestServer, s3TestUrl } from '../../s3/server.js';
 import { tempDir } from '../../helpers.js';
 import { collect, enc } from './stores.js';
 
@@ -46,7 +46,7 @@ async function withEnv(vars: Record<string, string | undefined>, fn: () => Promi
   }
 }
 
-describe('S3 store faults', { skip: server ? false : S3_SKIP }, () => {
+describe('S3 store faults', { skip: faultSkip() }, () => {
   let gw: FaultGateway;
   const scratch = tempDir('mlreg-s3-faults-');
   before(async () => {
