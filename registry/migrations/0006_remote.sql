@@ -13,7 +13,7 @@ CREATE TABLE remote (
   writer_id   TEXT NOT NULL,
   -- The number of the last log entry applied here (0: none yet).
   position    INTEGER NOT NULL CHECK (position >= 0),
-  -- The checkpoint this replica started from (clone), and when it last heard from the remote.
+  -- The checkpoint this replica started from (clone), and when it last applied entries from the remote.
   checkpoint  INTEGER,
   attached_at TEXT NOT NULL,
   pulled_at   TEXT

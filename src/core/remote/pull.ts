@@ -90,6 +90,8 @@ export async function pull(reg: Registry, store: RemoteStore): Promise<PullResul
     }
     if (entries.length < i + batch.length) break;
   }
+  // Nothing new: no write at all (reading commands refresh this way, also on a read-only registry).
+  if (entries.length === 0 && refused === undefined) return { from, to: from, applied: 0 };
   const to = commitEntries(reg, entries);
   if (refused !== undefined) throw refused;
   return { from, to, applied: to - from };
