@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openRemote, type RemoteStore } from '../../src/core/remote/transport.js';
+import Database from 'better-sqlite3';
+import { SHARED_TABLES } from '../../src/core/remote/checkpoint.js';
 import { logKey, objectKey } from '../../src/core/remote/layout.js';
 import { BIN, cli, cliAsync, tempDir, type CliResult } from '../helpers.js';
 import { s3TestServer, s3TestUrl } from '../s3/server.js';
@@ -324,6 +326,17 @@ for (const k of kinds) {
       sameEverywhere(['history', 'fraud', '--all']);
       sameEverywhere(['history', 'bumped', '--all']);
       sameEverywhere(['show', 'fraud@1.0.0']);
+      // Row for row, ids, times and actors included: every shared table of every replica.
+      const rows = (rep: string): string => {
+        const db = new Database(join(rep, 'mlreg.db'), { readonly: true });
+        try {
+          return JSON.stringify(SHARED_TABLES.map((t) => db.prepare(`SELECT * FROM "${t}" ORDER BY 1, 2`).raw().all()));
+        } finally {
+          db.close();
+        }
+      };
+      const first = rows(reps[0]!);
+      for (const rep of reps.slice(1)) assert.equal(rows(rep), first, `shared rows of ${rep}`);
       reps.pop();
     });
 
