@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, UsageError } from '../../core/errors.js';
 import type { AddResult } from '../../core/versions/add.js';
-import { result } from '../output.js';
+import { notice, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { progressFor } from '../terminal/progress.js';
 import { formatBytes } from '../terminal/style.js';
@@ -18,6 +18,7 @@ interface AddOpts {
   trainedOn?: string[];
   metricsFile?: string;
   followSymlinks?: boolean;
+  includeHidden?: boolean;
   profile?: boolean;
 }
 
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--description <text>', 'what this version is')
     .option('--trained-on <ref>', 'dataset version the model was trained on (repeatable)', collect)
     .option('--follow-symlinks', 'store the files that symbolic links point to (default: refuse links)')
+    .option('--include-hidden', 'keep .git/, .DS_Store, __pycache__/ and other clutter (skipped by default)')
     .option('--no-profile', 'datasets: store without computing a profile')
     .addHelpText(
       'after',
@@ -84,6 +86,7 @@ export function register(program: Command): void {
             description: opts.description,
             trainedOn: opts.trainedOn ?? [],
             followSymlinks: !!opts.followSymlinks,
+            includeHidden: !!opts.includeHidden,
             actor: ctx.actor(),
             onProgress: bar.update,
             ...datasetHooks,
@@ -91,6 +94,7 @@ export function register(program: Command): void {
         } finally {
           bar.stop();
         }
+        for (const line of addNotices(added)) notice(line);
         return result(added, (r, ui) => {
           const v = r.version;
           const stored = r.bytesWritten === 0 ? 'all content already stored' : `${formatBytes(r.bytesWritten)} new`;
@@ -101,6 +105,26 @@ export function register(program: Command): void {
         });
       }),
     );
+}
+
+/** What a person should know about an add that succeeded but may not be what they meant (stderr). */
+function addNotices(r: AddResult): string[] {
+  const lines: string[] = [];
+  const list = (paths: string[]) =>
+    paths.length > 5 ? `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more` : paths.join(', ');
+  if (r.skipped.length)
+    lines.push(
+      `notice: left out ${list(r.skipped)} (version-control, OS clutter or .mlregignore; --include-hidden keeps clutter)`,
+    );
+  if (r.emptyFiles.length)
+    lines.push(`warning: ${list(r.emptyFiles)} ${r.emptyFiles.length === 1 ? 'is' : 'are'} empty (0 bytes)`);
+  if (r.repaired.length)
+    lines.push(`notice: the stored copy of ${list(r.repaired)} was damaged and has been replaced by these good bytes`);
+  if (r.sameContentAs.length)
+    lines.push(
+      `notice: ${r.version.name}@${r.version.version} has exactly the content of ${r.sameContentAs.map((v) => `${r.version.name}@${v}`).join(', ')}`,
+    );
+  return lines;
 }
 
 async function readMetricsFile(

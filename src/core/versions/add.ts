@@ -57,6 +57,14 @@ export interface AddResult {
   bytesWritten: number;
   bytesTotal: number;
   trainedOn: { name: string; version: string }[];
+  /** Paths of the source folder that were left out (VCS and OS clutter, `.mlregignore`). */
+  skipped: string[];
+  /** Files of 0 bytes: registered, but rarely what was meant (a failed save, a placeholder). */
+  emptyFiles: string[];
+  /** Earlier versions of the same artifact with exactly this content (same manifest digest). */
+  sameContentAs: string[];
+  /** Files whose stored copy was damaged and has been replaced by the good bytes of this add. */
+  repaired: string[];
 }
 
 /**
@@ -82,13 +90,14 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   if (existing && opts.version !== undefined) planVersion(takenNumbers(reg, existing.id), opts);
   for (const r of trainedOnRefs) resolveRef(reg, r, 'dataset');
 
-  const { type, files } = await walkSource(opts.path, opts);
+  const { type, files, skipped } = await walkSource(opts.path, opts);
   const inspected = opts.inspect ? await opts.inspect(files, type) : undefined;
   reg.cleanStaleTemp();
 
   const total = files.reduce((s, f) => s + f.size, 0);
   let doneBefore = 0;
   let bytesWritten = 0;
+  const repaired: string[] = [];
   const entries: ManifestEntry[] = [];
   for (const f of files) {
     const stored = await putFile(reg, f.abs, {
@@ -96,6 +105,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, total) : undefined,
     });
     if (stored.written) bytesWritten += stored.size;
+    if (stored.repaired) repaired.push(f.path);
     doneBefore += f.size;
     entries.push({ path: f.path, size: f.size, mode: f.mode, sha256: stored.digest });
   }
@@ -112,6 +122,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     { digest: manifestObj.digest, abs: null, size: manifestObj.size },
   ];
   let versionId: number | undefined;
+  let sameContentAs: string[] = [];
   for (let attempt = 0; ; attempt++) {
     versionId = reg.write(() => (needed.some((n) => !hasObject(reg, n.digest)) ? undefined : indexVersion()));
     if (versionId !== undefined) break;
@@ -142,6 +153,11 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       };
     }
     const number = planVersion(takenNumbers(reg, artifact.id), opts);
+    sameContentAs = (
+      reg.db
+        .prepare('SELECT version FROM versions WHERE artifact_id = ? AND digest = ? ORDER BY id')
+        .all(artifact.id, manifestObj.digest) as { version: string }[]
+    ).map((r) => r.version);
     const info = reg.db
       .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -187,7 +203,17 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       .prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`)
       .get(versionId) as VersionRow,
   );
-  return { version, manifest, bytesWritten, bytesTotal: total, trainedOn: lineageOf(reg, versionId).trainedOn };
+  return {
+    version,
+    manifest,
+    bytesWritten,
+    bytesTotal: total,
+    trainedOn: lineageOf(reg, versionId).trainedOn,
+    skipped,
+    emptyFiles: files.filter((f) => f.size === 0).map((f) => f.path),
+    sameContentAs,
+    repaired,
+  };
 }
 
 /** Version numbers of an artifact that are taken. Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents. */
