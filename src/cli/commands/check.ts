@@ -62,7 +62,8 @@ export function register(program: Command): void {
           });
         const { parseThreshold } = await import('../../core/datasets/thresholds.js');
         const thresholds: Partial<CheckThresholds> = {};
-        for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k));
+        for (const k of THRESHOLD_KEYS)
+          if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k), k);
         const { checkDataset } = await import('../../core/datasets/check.js');
         const report = await checkDataset(ctx.registry(), {
           current: current!,
