@@ -66,6 +66,13 @@ test('record, check insufficient → ok → alert with --auto-rollback, then a s
     const rb = h.json!.data.events.filter((e: { kind: string }) => e.kind === 'rollback');
     assert.equal(rb.length, 1);
     assert.equal(rb[0].reason, 'auto: auc < 0.85 (mean 0.8 of 3)');
+    const alertRow = s
+      .run('history', 'fraud', '--all')
+      .stdout.split('\n')
+      .find((l) => /\balert\b/.test(l));
+    assert.ok(alertRow, 'the alert is in the audit trail');
+    assert.match(alertRow, /\balert\s+production\s+2\.0\.0\s/);
+    assert.doesNotMatch(alertRow, /\(none\)/);
     const show = s.run('--json', 'monitor', 'show', 'fraud', '--metric', 'auc');
     assert.deepEqual(
       show.json!.data.series[0].segments.map((g: { version: string; count: number }) => [g.version, g.count]),

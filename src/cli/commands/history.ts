@@ -49,7 +49,10 @@ export function register(program: Command): void {
                   e.id,
                   e.kind === 'rollback' ? ui.c.yellow('rollback') : e.kind,
                   e.stage ?? '',
-                  e.stage ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}` : (e.to ?? ''),
+                  // Only moves have a from and a to; an alert on a stage names the version it was about.
+                  e.kind === 'promote' || e.kind === 'rollback'
+                    ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}`
+                    : (e.to ?? ''),
                   e.actor,
                   formatTime(e.at),
                   e.reason ?? '',
