@@ -48,6 +48,11 @@ test('deprecate, delete and gc through the CLI: refusals exit with their codes a
     const del = cli(['delete', 'cancer@1.0.0', '--reason', 'cleanup', '--json'], { cwd });
     assert.equal(del.code, 0, del.stdout);
     assert.ok(del.json!.data.bytesForGc >= readFileSync(join(MODELS, 'cancer-v1.joblib')).length);
+    // Within the grace period nothing goes, and gc says why and what to do.
+    const young = cli(['gc', '--dry-run'], { cwd });
+    assert.match(young.stdout, /Would remove 0 objects/);
+    assert.match(young.stdout, /Kept 2 unreferenced objects \(.+\) younger than the grace period of 600 s/);
+    assert.match(young.stdout, /--grace 0/);
     const dry = cli(['gc', '--dry-run', '--grace', '0', '--json'], { cwd });
     assert.equal(dry.json!.data.objectsRemoved, 2);
     const stateAfterDry = registryState(root);

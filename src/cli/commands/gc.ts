@@ -70,7 +70,9 @@ function renderGc(r: GcReport, ui: Ui): string {
   );
   if (r.objectsInGrace)
     lines.push(
-      ui.c.dim(`${r.objectsInGrace} unreferenced object(s) younger than the grace period left for a later gc`),
+      `Kept ${r.objectsInGrace} unreferenced object${r.objectsInGrace === 1 ? '' : 's'} (${formatBytes(r.bytesInGrace)}) ` +
+        `younger than the grace period of ${r.graceSeconds} s: an add still running may be about to index them.\n` +
+        'Run gc again later, or with --grace 0 when no add is running.',
     );
   if (!r.dryRun && r.tempFilesRemoved) lines.push(`${r.tempFilesRemoved} stale temp file(s) removed`);
   return lines.join('\n');

@@ -68,6 +68,8 @@ test('gc leaves young unreferenced objects (grace period) and removes temp files
     const r = gc(t.reg, { actor: 'bob' });
     assert.equal(r.objectsRemoved, 0);
     assert.equal(r.objectsInGrace, 1);
+    assert.equal(r.bytesInGrace, stored.size);
+    assert.equal(r.graceSeconds, 600);
     assert.ok(existsSync(objectPath(t.reg, stored.digest)));
     assert.equal(r.tempFilesRemoved, 1);
     assert.ok(!existsSync(stale));
