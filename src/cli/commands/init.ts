@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { result } from '../output.js';
+import { notice, result } from '../output.js';
 import { action, examples } from '../command.js';
 
 export function register(program: Command): void {
@@ -14,11 +14,17 @@ export function register(program: Command): void {
     )
     .action(
       action<Record<string, never>>(async (ctx, [dir]) => {
-        const { Registry, DEFAULT_DIR_NAME } = await import('../../core/registry/registry.js');
+        const { Registry, DEFAULT_DIR_NAME, enclosingRegistry } = await import('../../core/registry/registry.js');
         const target = resolve(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
         const created = Registry.init(target, ctx.runtime);
+        // Only a registry that is found by walking up (a .mlreg folder) can shadow another one.
+        const shadows = basename(target) === DEFAULT_DIR_NAME ? (enclosingRegistry(target) ?? null) : null;
+        if (shadows)
+          notice(
+            `notice: commands run in and below ${resolve(target, '..')} now use this registry, not ${shadows} above it (--registry picks one)`,
+          );
         return result(
-          { registry: created.root, format: created.format },
+          { registry: created.root, format: created.format, shadows },
           (d, ui) => `${ui.c.green('Created')} an empty mlreg registry in ${d.registry} (format ${d.format})`,
         );
       }),

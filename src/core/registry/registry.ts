@@ -71,6 +71,21 @@ export function locateRegistry(opts: LocateOptions): string {
   });
 }
 
+/**
+ * The registry that commands run in `dir` found before a new one was made there: the nearest
+ * `.mlreg/` in a folder above. A registry made below it shadows it for every command run there.
+ */
+export function enclosingRegistry(dir: string): string | undefined {
+  let parent = dirname(resolve(dir));
+  for (;;) {
+    const candidate = join(parent, DEFAULT_DIR_NAME);
+    if (candidate !== resolve(dir) && existsSync(join(candidate, DB_FILE))) return candidate;
+    const up = dirname(parent);
+    if (up === parent) return undefined;
+    parent = up;
+  }
+}
+
 export class Registry {
   readonly root: string;
   readonly db: Db;
@@ -128,9 +143,13 @@ export class Registry {
     const root = resolve(dir);
     const dbFile = join(root, DB_FILE);
     if (!existsSync(dbFile)) {
+      // A project folder given where its registry was meant: point at the registry inside it.
+      const inside = join(root, DEFAULT_DIR_NAME);
       throw new NotFoundError(`no mlreg registry at ${root} (no ${DB_FILE} there)`, {
         code: 'E_NO_REGISTRY',
-        hint: `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
+        hint: existsSync(join(inside, DB_FILE))
+          ? `${root} is a project folder; its registry is ${inside}: use --registry ${inside}.`
+          : `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
       });
     }
     for (const sub of ['objects', 'tmp']) {
