@@ -32,6 +32,11 @@ export const BUILTIN_METRICS: readonly string[] = [
 ];
 const BUILTIN_PREFIXES = ['missing_rate:'];
 
+/** Metrics of the input data (from `monitor data`), not of the model's answers. */
+export function isDataMetric(metric: string): boolean {
+  return metric === 'drift_share' || metric.startsWith('missing_rate:');
+}
+
 export interface RuleSpec {
   rule: Rule;
   window: number;
@@ -307,7 +312,19 @@ export interface AutoRollbackResult {
  * same failure, one rolls back and the other finds the stage moved and does nothing.
  */
 export function autoRollback(reg: Registry, report: CheckReport, actor: string): AutoRollbackResult {
-  const reason = `auto: ${describeFired(report.fired)}`;
+  // Data rules watch the input, and another model version does not mend bad input: they alert only.
+  const modelRules = report.fired.filter((r) => !isDataMetric(r.metric));
+  if (modelRules.length === 0) {
+    return {
+      done: false,
+      from: report.version,
+      to: null,
+      reason: `auto: ${describeFired(report.fired)}`,
+      why: 'only data rules fired (missing_rate:*, drift_share): a rollback does not help with bad input, so none was made',
+      code: 'E_DATA_RULES_ONLY',
+    };
+  }
+  const reason = `auto: ${describeFired(modelRules)}`;
   try {
     const move = rollback(reg, { name: report.name, stage: report.stage, expect: report.version, actor, reason });
     return { done: true, from: move.from ?? report.version, to: move.to, reason };
