@@ -74,11 +74,21 @@ test('record, check insufficient → ok → alert with --auto-rollback, then a s
     assert.match(alertRow, /\balert\s+production\s+2\.0\.0\s/);
     assert.doesNotMatch(alertRow, /\(none\)/);
     const show = s.run('--json', 'monitor', 'show', 'fraud', '--metric', 'auc');
+    // One series per source: the batch import is not averaged into the live numbers.
     assert.deepEqual(
-      show.json!.data.series[0].segments.map((g: { version: string; count: number }) => [g.version, g.count]),
+      show.json!.data.series.map((x: { source: string; segments: { version: string; count: number }[] }) => [
+        x.source,
+        x.segments.map((g) => [g.version, g.count]),
+      ]),
       [
-        ['1.0.0', 3],
-        ['2.0.0', 3],
+        ['batch', [['2.0.0', 1]]],
+        [
+          'live',
+          [
+            ['1.0.0', 3],
+            ['2.0.0', 2],
+          ],
+        ],
       ],
     );
     const text = s.run('monitor', 'show', 'fraud');
@@ -340,6 +350,27 @@ test('monitor score records the metrics of a real prediction file, per slice; un
     );
     assert.equal(allowed.code, 0);
     assert.match(allowed.stdout, /2 labels have no prediction, e\.g\. case-9998, case-9999/);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('monitor show marks each change of version with the move that began that segment', () => {
+  const s = setup();
+  try {
+    s.run('monitor', 'record', 'fraud', 'auc=0.9');
+    s.run('promote', 'fraud@2.0.0', '--to', 'production', '--reason', 'first try');
+    s.run('monitor', 'record', 'fraud', 'auc=0.7');
+    s.run('rollback', 'fraud', '--reason', 'too low');
+    s.run('monitor', 'record', 'fraud', 'auc=0.9');
+    s.run('promote', 'fraud@2.0.0', '--to', 'production', '--reason', 'second try');
+    s.run('monitor', 'record', 'fraud', 'auc=0.92');
+    const out = s.run('monitor', 'show', 'fraud', '--metric', 'auc').stdout;
+    const marks = out.split('\n').filter((l) => l.includes('──'));
+    assert.equal(marks.length, 3, out);
+    assert.match(marks[0]!, /promote 1\.0\.0 → 2\.0\.0 .*\(first try\)/);
+    assert.match(marks[1]!, /rollback 2\.0\.0 → 1\.0\.0 .*\(too low\)/);
+    assert.match(marks[2]!, /promote 1\.0\.0 → 2\.0\.0 .*\(second try\)/);
   } finally {
     s.cleanup();
   }

@@ -94,7 +94,7 @@ export interface CheckReport {
 const fmt = (v: number): string => String(Number(v.toPrecision(6)));
 
 function window(reg: Registry, versionId: number, version: string, stage: string, rule: Rule, n: number) {
-  const rows = lastValues(reg, versionId, stage, rule.metric, rule.slice, n);
+  const rows = lastValues(reg, versionId, stage, rule.metric, rule.slice, n, rule.source);
   const values = rows.map((r) => r.value);
   const mean = values.length >= n ? values.reduce((a, b) => a + b, 0) / values.length : null;
   return { version, mean, count: values.length, values };

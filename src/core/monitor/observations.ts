@@ -200,12 +200,17 @@ export function lastValues(
   metric: string,
   slice: string,
   n: number,
+  source?: string,
 ): { value: number; at: string }[] {
+  const bySource = source === undefined ? '' : ' AND source = ?';
   return reg.db
     .prepare(
-      'SELECT value, at FROM observations WHERE version_id = ? AND stage = ? AND metric = ? AND slice = ? ORDER BY at DESC, id DESC LIMIT ?',
+      `SELECT value, at FROM observations WHERE version_id = ? AND stage = ? AND metric = ? AND slice = ?${bySource} ORDER BY at DESC, id DESC LIMIT ?`,
     )
-    .all(versionId, stage, metric, slice, n) as { value: number; at: string }[];
+    .all(versionId, stage, metric, slice, ...(source === undefined ? [] : [source]), n) as {
+    value: number;
+    at: string;
+  }[];
 }
 
 /** Whether any observation of this metric exists for the artifact (an index seek). */

@@ -4,8 +4,9 @@ import type { Registry } from '../registry/registry.js';
 import type { Target } from './observations.js';
 
 /**
- * The time series of live metrics of one stage, split into segments by version (a promotion or a
- * rollback starts a new segment), with the stage moves in the same period.
+ * The time series of live metrics of one stage, one per metric × slice × source (a review import of
+ * six rows is not averaged into the live traffic's numbers), split into segments by version (a
+ * promotion or a rollback starts a new segment), with the stage moves in the same period.
  */
 
 export interface Point {
@@ -27,6 +28,7 @@ export interface Segment {
 export interface Series {
   metric: string;
   slice: string;
+  source: string;
   segments: Segment[];
 }
 
@@ -76,7 +78,7 @@ export function series(
     }
     const rows = reg.db
       .prepare(
-        `SELECT metric, slice, version, value, at, source FROM observations WHERE ${where.join(' AND ')} ORDER BY metric, slice, at, id`,
+        `SELECT metric, slice, version, value, at, source FROM observations WHERE ${where.join(' AND ')} ORDER BY metric, slice, source, at, id`,
       )
       .iterate(...args) as IterableIterator<{
       metric: string;
@@ -97,9 +99,9 @@ export function series(
       seg = undefined;
     };
     for (const r of rows) {
-      if (!cur || cur.metric !== r.metric || cur.slice !== r.slice) {
+      if (!cur || cur.metric !== r.metric || cur.slice !== r.slice || cur.source !== r.source) {
         close();
-        cur = { metric: r.metric, slice: r.slice, segments: [] };
+        cur = { metric: r.metric, slice: r.slice, source: r.source, segments: [] };
         out.push(cur);
       }
       if (!seg || seg.version !== r.version) {

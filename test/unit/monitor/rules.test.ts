@@ -76,3 +76,14 @@ test('--window takes a positive whole number', () => {
   for (const bad of ['0', '-1', '2.5', 'x', ''])
     assert.throws(() => parseWindow(bad, 3), /--window takes a whole number/);
 });
+
+test('a rule can count one source only: "from SOURCE" in the text or --source, stored in its canonical text', () => {
+  const r = parseRule('auc < 0.85 from live');
+  assert.equal(r.source, 'live');
+  assert.equal(r.text, 'auc < 0.85 from live');
+  assert.equal(parseRule('auc drops 0.03 vs previous', 'review').text, 'auc drops 0.03 vs previous from review');
+  assert.equal(parseRule(r.text).text, r.text, 'the canonical text parses back to itself');
+  assert.equal(parseRule('auc < 0.85').source, undefined);
+  assert.throws(() => parseRule('auc < 0.85 from live', 'review'), /says "from live" and --source says review/);
+  assert.throws(() => parseRule('auc < 0.85 from l!ve'), InvalidInputError);
+});

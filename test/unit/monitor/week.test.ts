@@ -248,3 +248,38 @@ test('a data rule alerts but never rolls back; with a model rule firing too, the
     w.cleanup();
   }
 });
+
+test('a rule scoped to a source ignores a small import from another source', async () => {
+  const w = clockRegistry();
+  try {
+    writeFileSync(join(w.dir, 'm.bin'), 'weights');
+    await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, 'm.bin'), actor: 'ml' });
+    promote(w.reg, { ref: 'fraud@1.0.0', stage: 'production', actor: 'ml' });
+    const record = (source: string, value: number, hour: number) => {
+      w.setTime(MONDAY + hour * HOUR);
+      recordObservations(w.reg, {
+        target: { name: 'fraud', stage: 'production' },
+        values: [{ metric: 'auc', value }],
+        source,
+        actor: 'x',
+      });
+    };
+    for (let h = 1; h <= 3; h++) record('live', 0.95, h);
+    record('review', 0.5, 4); // six labelled rows from a review: a noisy number
+    const target = { name: 'fraud', stage: 'production' };
+    const everySource = checkRules(w.reg, target, [{ rule: parseRule('auc < 0.9'), window: 3 }]);
+    assert.equal(everySource.status, 'alert', 'without a source the review drags the mean down');
+    const liveOnly = checkRules(w.reg, target, [{ rule: parseRule('auc < 0.9', 'live'), window: 3 }]);
+    assert.equal(liveOnly.status, 'ok');
+    const s = series(w.reg, target, { metric: 'auc' });
+    assert.deepEqual(
+      s.series.map((x) => [x.source, x.segments[0]!.count]),
+      [
+        ['live', 3],
+        ['review', 1],
+      ],
+    );
+  } finally {
+    w.cleanup();
+  }
+});

@@ -14,6 +14,7 @@ interface CheckOpts {
   webhookTimeout?: string;
   alertCmd?: string;
   autoRollback?: boolean;
+  source?: string;
 }
 
 export type CheckOutcome = CheckReport & Partial<Raised>;
@@ -35,6 +36,7 @@ export function registerCheck(monitor: Command): void {
     .option('--webhook <url>', 'POST the alert as JSON to this URL (timeout, 3 attempts)')
     .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds (default 5000)')
     .option('--alert-cmd <cmd>', 'run this shell command with the alert JSON on stdin')
+    .option('--source <name>', 'count only observations of this source in every --rule (same as "… from NAME")')
     .option('--auto-rollback', 'roll the stage back when a rule fires (only if it still holds the failing version)')
     .addHelpText(
       'after',
@@ -62,7 +64,7 @@ export function registerCheck(monitor: Command): void {
         if (opts.rule?.length) {
           const artifact = getArtifact(reg, t.name);
           specs = opts.rule.map((text) => {
-            const rule = parseRule(text);
+            const rule = parseRule(text, opts.source);
             assertKnownMetric(reg, artifact.id, artifact.name, rule);
             return { rule, window };
           });
@@ -118,6 +120,7 @@ export function registerCheck(monitor: Command): void {
     .argument('<target>', 'NAME or NAME@STAGE')
     .argument('<rule>', 'e.g. "auc < 0.85" or "auc drops 0.03 vs previous"')
     .option('--window <n>', 'observations averaged (default 3)')
+    .option('--source <name>', 'count only observations of this source (same as "… from NAME" in the rule)')
     .description('store a rule (adding the same rule again only updates its window)')
     .addHelpText(
       'after',
@@ -127,7 +130,7 @@ export function registerCheck(monitor: Command): void {
       ),
     )
     .action(
-      action<{ window?: string }>(async (ctx, [target, text], opts) => {
+      action<{ window?: string; source?: string }>(async (ctx, [target, text], opts) => {
         const { parseTarget } = await import('../../../core/monitor/observations.js');
         const { parseWindow, DEFAULT_WINDOW } = await import('../../../core/monitor/rules.js');
         const { addRule } = await import('../../../core/monitor/rules-store.js');
@@ -137,6 +140,7 @@ export function registerCheck(monitor: Command): void {
           text!,
           parseWindow(opts.window, DEFAULT_WINDOW),
           ctx.actor(),
+          opts.source,
         );
         return result(data, (d) =>
           d.added

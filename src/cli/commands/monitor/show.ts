@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SeriesReport } from '../../../core/monitor/series.js';
+import type { Segment, SeriesReport } from '../../../core/monitor/series.js';
 import { action, examples } from '../../command.js';
 import { result } from '../../output.js';
 import { sparkline } from '../../terminal/sparkline.js';
@@ -50,17 +50,21 @@ function renderSeries(d: SeriesReport, ui: Ui): string {
     const lo = Math.min(...all);
     const hi = Math.max(...all);
     out.push(
-      ui.c.bold(`${s.metric}${s.slice === 'all' ? '' : `[${s.slice}]`}`) +
+      ui.c.bold(`${s.metric}${s.slice === 'all' ? '' : `[${s.slice}]`} from ${s.source}`) +
         ui.c.dim(`  (${formatNumber(lo)} … ${formatNumber(hi)})`),
     );
-    let prev: string | undefined;
+    let prev: Segment | undefined;
     for (const g of s.segments) {
-      // Mark where the version changed, with the stage move that did it.
+      // Mark where the version changed, with the stage move that did it: the last such move between
+      // the two segments (the same pair of versions may have swapped places several times).
       if (prev !== undefined) {
-        const move = d.changes.find((c) => c.from === prev && c.to === g.version && c.at <= g.from);
+        const after = prev;
+        const move = d.changes.findLast(
+          (c) => c.from === after.version && c.to === g.version && c.at <= g.from && c.at >= after.to,
+        );
         out.push(
           ui.c.yellow(
-            `  ── ${move ? `${move.kind} ${prev} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason})` : ''}` : `${prev} → ${g.version}`}`,
+            `  ── ${move ? `${move.kind} ${after.version} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason})` : ''}` : `${after.version} → ${g.version}`}`,
           ),
         );
       }
@@ -73,7 +77,7 @@ function renderSeries(d: SeriesReport, ui: Ui): string {
           40,
         )}  mean ${formatNumber(g.mean)}  last ${formatNumber(g.last)}  n=${g.count}  ${formatTime(g.from)} → ${formatTime(g.to)}`,
       );
-      prev = g.version;
+      prev = g;
     }
   }
   return out.join('\n');
