@@ -164,3 +164,35 @@ test('review bad input changes nothing: unwritable output, unknown column, bad -
     s.cleanup();
   }
 });
+
+test('review sample --at credits the predictions to the version that held the stage then, not after a rollback', () => {
+  const s = setup();
+  try {
+    writeFileSync(join(s.dir, 'm2.bin'), 'weights 2');
+    s.run('add', 'model', 'cancer', join(s.dir, 'm2.bin'));
+    assert.equal(s.run('promote', 'cancer@1.1.0', '--to', 'production').code, 0);
+    const madeAt = new Date().toISOString();
+    assert.equal(s.run('rollback', 'cancer').code, 0);
+    const base = [
+      'review',
+      'sample',
+      'cancer',
+      '--predictions',
+      PREDS,
+      '--id',
+      'case_id',
+      '--prediction-column',
+      'p_benign',
+      '--n',
+      '5',
+      '--json',
+    ];
+    const now = s.run(...base, '-o', join(s.dir, 'now.csv'));
+    assert.equal(now.json!.data.version, '1.0.0', 'without --at: the holder now');
+    const then = s.run(...base, '--at', madeAt, '-o', join(s.dir, 'then.csv'));
+    assert.equal(then.code, 0, then.stderr);
+    assert.equal(then.json!.data.version, '1.1.0', 'with --at: the holder when the predictions were made');
+  } finally {
+    s.cleanup();
+  }
+});

@@ -11,6 +11,7 @@ interface SampleOpts {
   predictionColumn: string;
   stratify?: string;
   seed?: string;
+  at?: string;
   output: string;
 }
 
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .option('--prediction-column <column>', 'the prediction column', 'prediction')
     .option('--stratify <column>', 'sample every value of this column in proportion (at least one row each)')
     .option('--seed <n>', 'random seed: the same seed and file give the same sample (default: random, printed)')
+    .option('--at <time>', 'when the predictions were made (ISO 8601): the version holding the stage then made them')
     .addHelpText(
       'after',
       examples(
@@ -61,6 +63,7 @@ export function register(program: Command): void {
             { code: 'E_BAD_SEED', hint: 'e.g. --seed 42; the same seed gives the same sample.' },
           );
         const data = await sampleReview(ctx.registry(), {
+          at: opts.at,
           target: parseTarget(target!),
           predictions: opts.predictions,
           idColumn: opts.id,

@@ -6,7 +6,7 @@ import { parseFiniteNumber } from '../lib/pairs.js';
 import { writeFileAtomic, type Registry } from '../registry/registry.js';
 import { csvField, openCsv } from './csv.js';
 import { ClassificationAccumulator, RegressionAccumulator } from './metrics.js';
-import { holderOf, recordObservations, type RecordResult, type Target } from './observations.js';
+import { holderOf, parseObservationTime, recordObservations, type RecordResult, type Target } from './observations.js';
 
 /**
  * Human review: a reproducible sample of predictions for people to label, and the import of their
@@ -109,6 +109,8 @@ export interface SampleOptions {
   n: number;
   stratify?: string | undefined;
   seed?: number | undefined;
+  /** When the predictions were made: they belong to the version holding the stage then (default: now). */
+  at?: string | undefined;
   out: string;
   actor: string;
 }
@@ -132,7 +134,8 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
       hint: 'e.g. --n 200 rows to label.',
     });
   const seed = opts.seed ?? randomBytes(4).readUInt32BE(0) >>> 1;
-  holderOf(reg, opts.target); // refuse an unknown artifact or stage before reading the file
+  const madeAt = opts.at === undefined ? undefined : parseObservationTime(opts.at, reg.runtime.now());
+  holderOf(reg, opts.target, madeAt); // refuse an unknown artifact or stage before reading the file
   const table = await openCsv(opts.predictions, 'predictions file');
   table.column(opts.idColumn, '--id');
   table.column(opts.predictionColumn, '--prediction-column');
@@ -165,7 +168,7 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
   const picked = names.flatMap((s, i) => strata.get(s)!.take(counts[i]!)).sort((a, b) => a.order - b.order);
   const out = resolve(opts.out);
   return reg.write(() => {
-    const holder = holderOf(reg, opts.target);
+    const holder = holderOf(reg, opts.target, madeAt);
     const at = reg.nowIso();
     const sample = Number(
       reg.db
