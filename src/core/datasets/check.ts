@@ -128,8 +128,17 @@ function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfil
 async function loadCurrent(reg: Registry, current: CheckDatasetOptions['current']): Promise<LabelledProfile> {
   if (typeof current !== 'string')
     return 'ref' in current ? loadDatasetProfile(reg, current.ref) : profilePath(reg, current.path);
-  if (looksLikeRegisteredRef(reg, current)) return loadDatasetProfile(reg, current);
-  if (existsSync(current)) return profilePath(reg, current);
+  const isRef = looksLikeRegisteredRef(reg, current);
+  const isPath = existsSync(current);
+  if (isRef && isPath) {
+    // `cats` names both a dataset and a file here: taking either silently checks the wrong data.
+    throw new UsageError(`${JSON.stringify(current)} is both a dataset in the registry and a file or folder here`, {
+      code: 'E_AMBIGUOUS_DATA',
+      hint: `Write ./${current} for the file, or ${current.includes('@') ? current : `${current}@latest`} for the registered dataset.`,
+    });
+  }
+  if (isRef) return loadDatasetProfile(reg, current);
+  if (isPath) return profilePath(reg, current);
   throw new NotFoundError(`${JSON.stringify(current)} is neither a dataset in the registry nor a file or folder`, {
     code: 'E_CURRENT_NOT_FOUND',
     hint: 'Give a dataset reference (NAME@VERSION, NAME@STAGE) or the path of a CSV, NDJSON or Parquet file or folder.',

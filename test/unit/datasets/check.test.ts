@@ -338,3 +338,26 @@ test('a categorical column whose current values are so many that it profiles as 
     t.cleanup();
   }
 });
+
+test('a name that is both a registered dataset and a file here is refused, and ./NAME or NAME@latest says which', async () => {
+  const t = tempRegistry();
+  const cwd = process.cwd();
+  try {
+    const file = csv(t.dir, 'cats.csv', 50, { w: (i) => i % 7, h: (i) => (i * 3) % 11 });
+    await addDataset(t.reg, 'cats.csv', file);
+    process.chdir(t.dir); // ./cats.csv is the CSV written above
+    await assert.rejects(checkDataset(t.reg, { current: 'cats.csv', reference: 'cats.csv@latest' }), (err: unknown) => {
+      assert.ok(err instanceof MlregError);
+      assert.equal(err.code, 'E_AMBIGUOUS_DATA');
+      assert.match(err.hint, /\.\/cats\.csv for the file, or cats\.csv@latest/);
+      return true;
+    });
+    const asFile = await checkDataset(t.reg, { current: './cats.csv', reference: 'cats.csv@latest' });
+    assert.equal(asFile.current.label, './cats.csv');
+    const asRef = await checkDataset(t.reg, { current: 'cats.csv@latest', reference: 'cats.csv@latest' });
+    assert.equal(asRef.current.label, 'cats.csv@1.0.0');
+  } finally {
+    process.chdir(cwd);
+    t.cleanup();
+  }
+});
