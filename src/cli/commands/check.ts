@@ -16,6 +16,8 @@ type CheckOpts = {
   against?: string;
   againstModel?: string;
   failOnColumn?: string[];
+  ignoreColumn?: string[];
+  all?: boolean;
   strict?: boolean;
   format?: string;
 } & Partial<Record<keyof CheckThresholds, string>>;
@@ -38,6 +40,12 @@ export function register(program: Command): void {
       'a critical column: any warning on it (drift included) fails (repeatable)',
       collect,
     )
+    .option(
+      '--ignore-column <column>',
+      'leave this column out of every check, e.g. an id or a timestamp (repeatable)',
+      collect,
+    )
+    .option('--all', 'show every row (PASS and INFO too), not only FAIL and WARN')
     .option('--strict', 'fail on warnings too')
     .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
   for (const k of THRESHOLD_KEYS)
@@ -71,12 +79,14 @@ export function register(program: Command): void {
           againstModel: opts.againstModel,
           thresholds,
           failOnColumns: opts.failOnColumn ?? [],
+          ignoreColumns: opts.ignoreColumn ?? [],
           strict: !!opts.strict,
         });
+        const shown = { all: !!opts.all };
         const render =
           format === 'markdown'
-            ? (r: CheckReport) => renderCheckMarkdown(r)
-            : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui);
+            ? (r: CheckReport) => renderCheckMarkdown(r, shown)
+            : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui, shown);
         if (report.status === 'FAIL') {
           const failed = [
             ...new Set(

@@ -3,12 +3,33 @@ import type { Ui } from '../terminal/style.js';
 
 /** Human renderings of a data check report: an aligned table for terminals, markdown for pull requests. */
 
-function value(v: number | null): string {
+/**
+ * A statistic as a person reads it: 4 significant digits. A distance or ratio within rounding error
+ * of 0 (identical data gives a PSI of 3e-30) is 0; a small p-value keeps its exponent, which is the
+ * point of it.
+ */
+function value(v: number | null, statistic = ''): string {
   if (v === null) return '';
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return String(v);
   const abs = Math.abs(v);
+  if (abs < 1e-9 && !/p-value/i.test(statistic)) return '0';
   return abs !== 0 && (abs < 1e-3 || abs >= 1e7) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
+
+/** Which rows a person sees: FAIL and WARN by default (the summary says what is left out), every row with --all. */
+export interface RenderOptions {
+  all?: boolean | undefined;
+}
+
+function shown(r: CheckReport, opts: RenderOptions): { rows: CheckRecord[]; hidden: string } {
+  if (opts.all) return { rows: r.records, hidden: '' };
+  const rows = r.records.filter((x) => x.status === 'FAIL' || x.status === 'WARN');
+  const left = r.records.length - rows.length;
+  return {
+    rows,
+    hidden: left ? `${left} PASS/INFO row${left === 1 ? '' : 's'} not shown (--all shows every row)` : '',
+  };
 }
 
 function paint(status: CheckStatus, ui: Ui): string {
@@ -24,16 +45,26 @@ function paint(status: CheckStatus, ui: Ui): string {
   }
 }
 
-export function renderCheckTable(r: CheckReport, ui: Ui): string {
+export function renderCheckTable(r: CheckReport, ui: Ui, opts: RenderOptions = {}): string {
   const lines = [
     `Checking ${ui.c.bold(r.current.label)} (${r.current.rows} rows) against ${ui.c.bold(r.reference.label)} (${r.reference.rows} rows)`,
   ];
-  lines.push(
-    ui.table(
-      ['STATUS', 'COLUMN', 'CHECK', 'VALUE', 'THRESHOLD', 'MESSAGE'],
-      r.records.map((x) => [paint(x.status, ui), x.column, x.check, value(x.value), x.threshold ?? '', x.message]),
-    ),
-  );
+  const { rows, hidden } = shown(r, opts);
+  if (rows.length)
+    lines.push(
+      ui.table(
+        ['STATUS', 'COLUMN', 'CHECK', 'VALUE', 'THRESHOLD', 'MESSAGE'],
+        rows.map((x) => [
+          paint(x.status, ui),
+          x.column,
+          x.check,
+          value(x.value, x.statistic),
+          x.threshold ?? '',
+          x.message,
+        ]),
+      ),
+    );
+  if (hidden) lines.push(ui.c.dim(hidden));
   lines.push('', `${r.status === 'PASS' ? ui.c.green.bold('PASS') : ui.c.red.bold('FAIL')}  ${r.summary}`);
   return lines.join('\n');
 }
@@ -47,18 +78,19 @@ export function markdownRecords(records: readonly CheckRecord[]): string {
     '|---|---|---|---:|---|---|',
     ...records.map(
       (x) =>
-        `| ${icon[x.status]} | ${cell(x.column)} | ${x.check} | ${value(x.value)} | ${cell(x.threshold ?? '')} | ${cell(x.message)} |`,
+        `| ${icon[x.status]} | ${cell(x.column)} | ${x.check} | ${value(x.value, x.statistic)} | ${cell(x.threshold ?? '')} | ${cell(x.message)} |`,
     ),
   ].join('\n');
 }
 
-export function renderCheckMarkdown(r: CheckReport): string {
+export function renderCheckMarkdown(r: CheckReport, opts: RenderOptions = {}): string {
+  const { rows, hidden } = shown(r, opts);
   return [
     `### Data check: ${r.status === 'PASS' ? '✅ PASS' : '❌ FAIL'}`,
     '',
     `\`${cell(r.current.label)}\` (${r.current.rows} rows) against \`${cell(r.reference.label)}\` (${r.reference.rows} rows): ${r.summary}`,
     '',
-    markdownRecords(r.records),
-    '',
+    ...(rows.length ? [markdownRecords(rows), ''] : []),
+    ...(hidden ? [`_${hidden}_`, ''] : []),
   ].join('\n');
 }

@@ -477,7 +477,12 @@ function shiftInfo(
       ? `${labels[li.index]}: ${fmtPct(a[li.index]! / sa)} → ${fmtPct(b[li.index]! / sb)}`
       : 'nothing moved';
   return [
-    { check: 'psi', statistic: 'PSI', value: p, message: `population stability index ${fmt(p)}` },
+    {
+      check: 'psi',
+      statistic: 'PSI',
+      value: p,
+      message: `population stability index ${fmt(Math.abs(p) < 1e-9 ? 0 : p)}`,
+    },
     { check: 'l_infinity', statistic: 'L-infinity distance', value: li.value, message: `largest move ${moved}` },
   ];
 }

@@ -31,6 +31,8 @@ export interface CheckDatasetOptions {
   thresholds?: Partial<CheckThresholds>;
   /** Critical columns: any WARN on them (drift included) is a FAIL. */
   failOnColumns?: readonly string[];
+  /** Columns left out of every check (ids, timestamps: they always "drift"). */
+  ignoreColumns?: readonly string[];
   /** WARN fails the gate too. */
   strict?: boolean;
 }
@@ -53,7 +55,11 @@ export function checkPair(
   reference: LabelledProfile,
   current: LabelledProfile,
   thresholds: CheckThresholds,
-  opts: { failOnColumns?: readonly string[] | undefined; strict?: boolean | undefined } = {},
+  opts: {
+    failOnColumns?: readonly string[] | undefined;
+    ignoreColumns?: readonly string[] | undefined;
+    strict?: boolean | undefined;
+  } = {},
 ): CheckReport {
   if (reference.profile.table.rows < 2) {
     throw new InvalidInputError(
@@ -75,9 +81,24 @@ export function checkPair(
       },
     );
   }
+  const either = new Set([...names, ...current.profile.columns.map((c) => c.name)]);
+  const notThere = (opts.ignoreColumns ?? []).filter((c) => !either.has(c));
+  if (notThere.length) {
+    throw new UsageError(
+      `cannot ignore ${notThere.map((c) => JSON.stringify(c)).join(', ')}: not a column of ${reference.label} or ${current.label}`,
+      {
+        code: 'E_UNKNOWN_COLUMN',
+        hint: `Columns of ${reference.label}: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', …' : ''}.`,
+        details: { option: 'ignore-column', columns: notThere },
+      },
+    );
+  }
+  const ignored = new Set(opts.ignoreColumns ?? []);
+  const without = (p: Profile): Profile =>
+    ignored.size ? { ...p, columns: p.columns.filter((c) => !ignored.has(c.name)) } : p;
   return checkProfiles({
-    reference: reference.profile,
-    current: current.profile,
+    reference: without(reference.profile),
+    current: without(current.profile),
     referenceLabel: reference.label,
     currentLabel: current.label,
     thresholds,
