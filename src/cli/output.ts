@@ -27,7 +27,10 @@ export async function emitResult(result: CommandResult, json: boolean): Promise<
   if (json) {
     writeOut(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
   } else if (result.render) {
-    const ui = await loadUi(colorWanted(process.stdout, process.env));
+    const ui = await loadUi(
+      colorWanted(process.stdout, process.env),
+      process.stdout.isTTY ? terminalWidth(process.stdout.columns, process.env) : undefined,
+    );
     const { takeMissedExactWidth, loadExactWidths } = await import('./terminal/table.js');
     let text = result.render(result.data, ui);
     if (takeMissedExactWidth()) {
@@ -59,6 +62,13 @@ export async function emitError(err: unknown, json: boolean): Promise<void> {
   }
   if (!known && process.env.MLREG_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exitCode = exitCode;
+}
+
+/** The width tables are fitted to: COLUMNS when set (as shells and `gh` honour it), else the terminal's. */
+function terminalWidth(columns: number | undefined, env: NodeJS.ProcessEnv): number | undefined {
+  const fromEnv = Number(env.COLUMNS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return columns && columns > 0 ? columns : undefined;
 }
 
 function writeOut(text: string): void {

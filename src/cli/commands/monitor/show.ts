@@ -64,19 +64,23 @@ function renderSeries(d: SeriesReport, ui: Ui): string {
         );
         out.push(
           ui.c.yellow(
-            `  ── ${move ? `${move.kind} ${after.version} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason})` : ''}` : `${after.version} → ${g.version}`}`,
+            ui.fit(
+              `  ── ${move ? `${move.kind} ${after.version} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason.replace(/\r?\n/g, ' ')})` : ''}` : `${after.version} → ${g.version}`}`,
+            ),
           ),
         );
       }
-      out.push(
-        `  ${g.version.padEnd(10)} ${sparkline(
-          g.points.map((p) => p.value),
-          lo,
-          hi,
-        ).padEnd(
-          40,
-        )}  mean ${formatNumber(g.mean)}  last ${formatNumber(g.last)}  n=${g.count}  ${formatTime(g.from)} → ${formatTime(g.to)}`,
+      const stats = `  mean ${formatNumber(g.mean)}  last ${formatNumber(g.last)}  n=${g.count}`;
+      const when = `  ${formatTime(g.from)} → ${formatTime(g.to)}`;
+      // The sparkline takes what the terminal leaves (40 columns when piped), at least 8.
+      const room = ui.width === undefined ? 40 : Math.max(8, ui.width - 13 - stats.length - when.length);
+      const spark = sparkline(
+        g.points.map((p) => p.value),
+        lo,
+        hi,
       );
+      const line = `  ${g.version.padEnd(10)} ${(spark.length > room ? spark.slice(-room) : spark).padEnd(Math.min(40, room))}${stats}`;
+      out.push(ui.fit(ui.width !== undefined && line.length + when.length > ui.width ? line : line + when));
       prev = g;
     }
   }
