@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
@@ -15,7 +14,7 @@ export function register(program: Command): void {
     .action(
       action<Record<string, never>>(async (ctx, [dir]) => {
         const { Registry, DEFAULT_DIR_NAME } = await import('../../core/registry/registry.js');
-        const target = resolve(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
+        const target = ctx.path(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
         const created = Registry.init(target, ctx.runtime);
         return result(
           { registry: created.root, format: created.format },
