@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -38,6 +38,32 @@ export function tempRegistry(): { reg: Registry; dir: string; root: string; clea
       t.cleanup();
     },
   };
+}
+
+// Seed registries of this test file, by name: built once, removed when the file's process exits.
+const seeds = new Map<string, Promise<string>>();
+
+/**
+ * Put a copy of the seed registry `key` at `into` (cp -r of a small folder): the first call builds it
+ * with `build(seedRegistry, seedFolder)` (usually CLI calls), every later call only copies it.
+ */
+export async function copySeed(
+  key: string,
+  into: string,
+  build: (reg: string, cwd: string) => Promise<void>,
+): Promise<void> {
+  let seed = seeds.get(key);
+  if (!seed) {
+    seed = (async () => {
+      const t = tempDir('mlreg-seed-');
+      process.once('exit', t.cleanup);
+      const reg = join(t.path, 'reg');
+      await build(reg, t.path);
+      return reg;
+    })();
+    seeds.set(key, seed);
+  }
+  cpSync(await seed, into, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
 }
 
 export interface CliResult {
