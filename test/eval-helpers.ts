@@ -34,11 +34,13 @@ export async function holdoutRegistry(seed?: HoldoutSeed): Promise<HoldoutRegist
   const t = tempDir();
   const reg = join(t.path, 'reg');
   const runOn = (root: string, cwd: string) => (args: string[]) => cliInProcess(['--registry', root, ...args], { cwd });
-  await copySeed(`holdout+${seed?.key ?? ''}`, reg, async (seedReg, seedCwd) => {
+  await copySeed(`holdout+${seed?.key ?? ''}`, reg, async (seedCwd) => {
+    const seedReg = join(seedCwd, 'reg');
     const run = runOn(seedReg, seedCwd);
     assert.equal((await run(['init', seedReg])).code, 0);
     assert.equal((await run(['add', 'dataset', 'hold', join(EVAL_FIXTURES, 'holdout.csv')])).code, 0);
     await seed?.build(run, seedCwd);
+    return seedReg;
   });
   return { dir: t.path, reg, run: runOn(reg, t.path), cleanup: t.cleanup };
 }

@@ -44,22 +44,17 @@ export function tempRegistry(): { reg: Registry; dir: string; root: string; clea
 const seeds = new Map<string, Promise<string>>();
 
 /**
- * Put a copy of the seed registry `key` at `into` (cp -r of a small folder): the first call builds it
- * with `build(seedRegistry, seedFolder)` (usually CLI calls), every later call only copies it.
+ * Put a copy of the seed registry `key` at `into` (cp -r of a small folder). The first call builds it:
+ * `build(seedDir)` (usually CLI calls) makes a registry in the fresh folder seedDir and returns its path;
+ * every later call only copies it.
  */
-export async function copySeed(
-  key: string,
-  into: string,
-  build: (reg: string, cwd: string) => Promise<void>,
-): Promise<void> {
+export async function copySeed(key: string, into: string, build: (seedDir: string) => Promise<string>): Promise<void> {
   let seed = seeds.get(key);
   if (!seed) {
     seed = (async () => {
       const t = tempDir('mlreg-seed-');
       process.once('exit', t.cleanup);
-      const reg = join(t.path, 'reg');
-      await build(reg, t.path);
-      return reg;
+      return build(t.path);
     })();
     seeds.set(key, seed);
   }
