@@ -138,7 +138,7 @@ export function cliInProcess(args: string[], opts: CliOptions = {}): Promise<Cli
       const code = await runCli([process.execPath, BIN, ...args], {
         stdout: out.stream,
         stderr: err.stream,
-        stdin: Readable.from([opts.input ?? '']),
+        stdin: Readable.from(opts.input ? [Buffer.from(opts.input)] : []),
         env: baseEnv(opts.env),
         cwd,
         isTTY: { stdout: false, stderr: false },

@@ -116,7 +116,10 @@ export async function main(argv: string[]): Promise<void> {
   process.exitCode = await runCli(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // Lazily: touching process.stdin opens fd 0, which no command needs unless it reads input.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
     isTTY: { stdout: !!process.stdout.isTTY, stderr: !!process.stderr.isTTY },
