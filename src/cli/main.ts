@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ExitCode, UsageError } from '../core/errors.js';
+import { ExitCode, type ExitCodeValue, UsageError } from '../core/errors.js';
+import { attachRun } from './command.js';
 import { COMMAND_LOADERS } from './commands/index.js';
+import type { CliIo } from './context.js';
 import { emitError } from './output.js';
+import { colorWanted } from './terminal/style.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -36,8 +39,11 @@ export function commandNamed(argv: readonly string[]): (typeof COMMAND_LOADERS)[
   return undefined;
 }
 
-/** The program with every command (`only` given: with just that one, which is all a run needs). */
-export async function buildProgram(only?: (typeof COMMAND_LOADERS)[number]): Promise<Command> {
+/**
+ * The program with every command (`only` given: with just that one, which is all a run needs).
+ * Help and version text go to `io.stdout`; without `io` (to inspect the commands) nothing is printed.
+ */
+export async function buildProgram(only?: (typeof COMMAND_LOADERS)[number], io?: CliIo): Promise<Command> {
   const program = new Command('mlreg')
     .description(
       'A model registry in one folder: versions of models and datasets, stages, promotion gates, drift checks, backups and instant rollback.',
@@ -55,7 +61,15 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
   addGlobalOptions(program);
   for (const entry of only ? [only] : COMMAND_LOADERS) (await entry.load())(program);
   const prepare = (cmd: Command): void => {
-    cmd.exitOverride().configureOutput({ writeErr: () => {} });
+    cmd.exitOverride().configureOutput({
+      writeOut: (text) => io?.stdout.write(text),
+      writeErr: () => {},
+      // Commander's own default: the terminal's width, else 80.
+      getOutHelpWidth: () => (io?.isTTY.stdout ? io.columns : undefined) ?? 80,
+      getErrHelpWidth: () => 80,
+      getOutHasColors: () => !!io && io.isTTY.stdout && colorWanted({ isTTY: true }, io.env),
+      getErrHasColors: () => false,
+    });
     for (const sub of cmd.commands) {
       if (sub.commands.length === 0) addGlobalOptions(sub);
       prepare(sub);
@@ -65,29 +79,50 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
   return program;
 }
 
+/**
+ * Run one command line (argv as process.argv: node, script, words…) against `io`, and return the exit
+ * code instead of exiting: tests call this in-process; `main` wires the real process to it.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<ExitCodeValue> {
+  const json = argv.includes('--json');
+  const state: { io: CliIo; argv: readonly string[]; exitCode?: ExitCodeValue } = { io, argv };
+  try {
+    const program = await buildProgram(commandNamed(argv), io);
+    attachRun(program, state);
+    await program.parseAsync(argv);
+    return state.exitCode ?? ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return ExitCode.ok;
+      const message = err.message.replace(/^error: /, '');
+      return emitError(
+        new UsageError(message, { code: 'E_USAGE', hint: 'See `mlreg --help` or `mlreg COMMAND --help`.' }),
+        io,
+        json,
+      );
+    }
+    return emitError(err, io, json);
+  }
+}
+
+/** The process adapter: the one place that reads the real process's streams, environment and folder. */
 export async function main(argv: string[]): Promise<void> {
   // `mlreg list | head`: the reader went away; stop quietly like other Unix tools.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const json = argv.includes('--json');
-  const program = await buildProgram(commandNamed(argv));
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        process.exitCode = ExitCode.ok;
-        return;
-      }
-      const message = err.message.replace(/^error: /, '');
-      await emitError(
-        new UsageError(message, { code: 'E_USAGE', hint: 'See `mlreg --help` or `mlreg COMMAND --help`.' }),
-        json,
-      );
-      return;
-    }
-    await emitError(err, json);
-  }
+  process.exitCode = await runCli(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Lazily: touching process.stdin opens fd 0, which no command needs unless it reads input.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+    cwd: process.cwd(),
+    isTTY: { stdout: !!process.stdout.isTTY, stderr: !!process.stderr.isTTY },
+    columns: process.stdout.columns,
+  });
 }

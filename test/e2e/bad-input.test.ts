@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { cli, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+import { cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '../helpers.js';
 import { registryState } from '../registry-state.js';
 
 /**
@@ -14,12 +14,16 @@ import { registryState } from '../registry-state.js';
 
 const MODEL = join(FIXTURES, 'models', 'cancer-v1.joblib');
 
-function seeded(): { cwd: string; reg: string; cleanup: () => void } {
+/** cwd/.mlreg holding fraud@1.0.0 in production: built once, copied for each case. */
+async function seeded(): Promise<{ cwd: string; reg: string; cleanup: () => void }> {
   const t = tempDir();
   const cwd = t.path;
-  cli(['init'], { cwd });
-  cli(['add', 'model', 'fraud', MODEL, '--version', '1.0.0'], { cwd });
-  cli(['promote', 'fraud@1.0.0', '--to', 'production'], { cwd });
+  await copySeed('fraud-production', join(cwd, '.mlreg'), async (seedDir) => {
+    await cliInProcess(['init'], { cwd: seedDir });
+    await cliInProcess(['add', 'model', 'fraud', MODEL, '--version', '1.0.0'], { cwd: seedDir });
+    await cliInProcess(['promote', 'fraud@1.0.0', '--to', 'production'], { cwd: seedDir });
+    return join(seedDir, '.mlreg');
+  });
   return { cwd, reg: join(cwd, '.mlreg'), cleanup: t.cleanup };
 }
 
@@ -238,12 +242,12 @@ const cases: {
 ];
 
 for (const c of cases) {
-  test(`refused without change: ${c.name}`, () => {
-    const s = seeded();
+  test(`refused without change: ${c.name}`, async () => {
+    const s = await seeded();
     try {
       c.setup?.(s.cwd);
       const before = registryState(s.reg);
-      expectRefused(cli([...c.args(s.cwd), '--json'], { cwd: s.cwd }), c.exit, c.code, c.message);
+      expectRefused(await cliInProcess([...c.args(s.cwd), '--json'], { cwd: s.cwd }), c.exit, c.code, c.message);
       assert.deepEqual(registryState(s.reg), before);
     } finally {
       s.cleanup();
@@ -252,13 +256,18 @@ for (const c of cases) {
 }
 
 test('refused without change: a path that is a socket', async () => {
-  const s = seeded();
+  const s = await seeded();
   const sock = join(s.cwd, 'model.sock');
   const server = createServer().listen(sock);
   await new Promise((r) => server.once('listening', r));
   try {
     const before = registryState(s.reg);
-    expectRefused(cli(['add', 'model', 'fraud', sock, '--json'], { cwd: s.cwd }), 2, 'E_SPECIAL_FILE', /socket/);
+    expectRefused(
+      await cliInProcess(['add', 'model', 'fraud', sock, '--json'], { cwd: s.cwd }),
+      2,
+      'E_SPECIAL_FILE',
+      /socket/,
+    );
     assert.deepEqual(registryState(s.reg), before);
   } finally {
     server.close();
@@ -266,14 +275,14 @@ test('refused without change: a path that is a socket', async () => {
   }
 });
 
-test('a registry written by a newer format is refused, untouched', () => {
-  const s = seeded();
+test('a registry written by a newer format is refused, untouched', async () => {
+  const s = await seeded();
   try {
     const db = new Database(join(s.reg, 'mlreg.db'));
     db.pragma('user_version = 999');
     db.close();
     const before = registryState(s.reg);
-    const r = cli(['list', '--json'], { cwd: s.cwd });
+    const r = await cliInProcess(['list', '--json'], { cwd: s.cwd });
     expectRefused(r, 2, 'E_FORMAT_TOO_NEW', /format 999, newer than this mlreg/);
     assert.match(r.json?.error?.hint ?? '', /Upgrade mlreg/);
     assert.deepEqual(registryState(s.reg), before);
@@ -282,15 +291,15 @@ test('a registry written by a newer format is refused, untouched', () => {
   }
 });
 
-test('a corrupt or non-SQLite mlreg.db is an integrity error (exit 5) pointing to restore', () => {
-  const s = seeded();
+test('a corrupt or non-SQLite mlreg.db is an integrity error (exit 5) pointing to restore', async () => {
+  const s = await seeded();
   try {
     writeFileSync(
       join(s.reg, 'mlreg.db'),
       'this is not a database, it is a text file that got copied over it\n'.repeat(100),
     );
     for (const args of [['list'], ['add', 'model', 'fraud', MODEL]]) {
-      const r = cli([...args, '--json'], { cwd: s.cwd });
+      const r = await cliInProcess([...args, '--json'], { cwd: s.cwd });
       expectRefused(r, 5, 'E_INDEX_CORRUPT', /not a readable SQLite database/);
       assert.match(r.json?.error?.hint ?? '', /restore/);
     }
@@ -299,8 +308,8 @@ test('a corrupt or non-SQLite mlreg.db is an integrity error (exit 5) pointing t
   }
 });
 
-test('permission denied on the registry folder: clear error, exit 2, nothing changed', () => {
-  const s = seeded();
+test('permission denied on the registry folder: clear error, exit 2, nothing changed', async () => {
+  const s = await seeded();
   try {
     // Tests may run as root, which ignores permissions; run the CLI as an unprivileged user then.
     const asUser = process.getuid?.() === 0;
@@ -311,7 +320,7 @@ test('permission denied on the registry folder: clear error, exit 2, nothing cha
     chmodSync(join(s.cwd, 'model.joblib'), 0o644);
     const before = registryState(s.reg);
     const args = ['add', 'model', 'fraud', join(s.cwd, 'model.joblib'), '--json'];
-    const r = asUser ? cliAs(args, s.cwd) : cli(args, { cwd: s.cwd });
+    const r = asUser ? cliAs(args, s.cwd) : await cliInProcess(args, { cwd: s.cwd });
     assert.ok(r.code === 2, `exit 2, got ${r.code}: ${r.stdout} ${r.stderr}`);
     assert.equal(r.json?.error?.code, 'E_PERMISSION');
     assert.match(r.json?.error?.message ?? '', /permission denied/);

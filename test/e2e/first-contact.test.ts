@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, tempDir } from '../helpers.js';
+import { cliInProcess, tempDir } from '../helpers.js';
 
-test('--registry pointing at a project folder says where its registry is', () => {
+test('--registry pointing at a project folder says where its registry is', async () => {
   const d = tempDir();
   try {
-    assert.equal(cli(['init'], { cwd: d.path }).code, 0);
-    const r = cli(['list', '--registry', d.path]);
+    assert.equal((await cliInProcess(['init'], { cwd: d.path })).code, 0);
+    const r = await cliInProcess(['list', '--registry', d.path]);
     assert.equal(r.code, 3);
     assert.match(
       r.stderr,
@@ -20,18 +20,18 @@ test('--registry pointing at a project folder says where its registry is', () =>
   }
 });
 
-test('a nested init says which registry it shadows', () => {
+test('a nested init says which registry it shadows', async () => {
   const d = tempDir();
   try {
-    assert.equal(cli(['init'], { cwd: d.path }).code, 0);
+    assert.equal((await cliInProcess(['init'], { cwd: d.path })).code, 0);
     const sub = join(d.path, 'team', 'project');
     mkdirSync(sub, { recursive: true });
-    const nested = cli(['init', '--json'], { cwd: sub });
+    const nested = await cliInProcess(['init', '--json'], { cwd: sub });
     assert.equal(nested.code, 0);
     assert.equal(nested.json!.data.shadows, join(d.path, '.mlreg'));
     assert.match(nested.stderr, /now use this registry, not .+ above it/);
     // A registry at an explicit folder is not found by walking up, so it shadows nothing.
-    const explicit = cli(['init', join(sub, 'elsewhere'), '--json'], { cwd: sub });
+    const explicit = await cliInProcess(['init', join(sub, 'elsewhere'), '--json'], { cwd: sub });
     assert.equal(explicit.json!.data.shadows, null);
     assert.equal(explicit.stderr, '');
   } finally {

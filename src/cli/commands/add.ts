@@ -94,7 +94,7 @@ export function register(program: Command): void {
         } finally {
           bar.stop();
         }
-        for (const line of addNotices(added)) notice(line);
+        for (const line of addNotices(added)) notice(ctx.io, line);
         return result(added, (r, ui) => {
           const v = r.version;
           const stored = r.bytesWritten === 0 ? 'all content already stored' : `${formatBytes(r.bytesWritten)} new`;

@@ -84,7 +84,7 @@ command does not exist). Values of all models are recorded together, or none.
     )
     .action(
       action<RunOpts>(async (ctx, args, opts) => {
-        const command = commandAfterDoubleDash(process.argv);
+        const command = commandAfterDoubleDash(ctx.argv);
         if (command.length === 0) {
           throw new UsageError('eval run needs the evaluation command after --', {
             code: 'E_NO_COMMAND',
@@ -99,9 +99,9 @@ command does not exist). Values of all models are recorded together, or none.
           dataset: opts.on,
           command,
           timeoutMs,
-          env: process.env,
-          cwd: process.cwd(),
-          onStderr: (chunk) => process.stderr.write(chunk),
+          env: ctx.env,
+          cwd: ctx.cwd,
+          onStderr: (chunk) => ctx.io.stderr.write(chunk),
           actor: ctx.actor(),
         });
         return result(done, renderRun);

@@ -15,12 +15,13 @@ export function register(program: Command): void {
     .action(
       action<Record<string, never>>(async (ctx, [dir]) => {
         const { Registry, DEFAULT_DIR_NAME, enclosingRegistry } = await import('../../core/registry/registry.js');
-        const target = resolve(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
+        const target = ctx.path(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
         const created = Registry.init(target, ctx.runtime);
         // Only a registry that is found by walking up (a .mlreg folder) can shadow another one.
         const shadows = basename(target) === DEFAULT_DIR_NAME ? (enclosingRegistry(target) ?? null) : null;
         if (shadows)
           notice(
+            ctx.io,
             `notice: commands run in and below ${resolve(target, '..')} now use this registry, not ${shadows} above it (--registry picks one)`,
           );
         return result(

@@ -95,9 +95,9 @@ export function register(program: Command): void {
               ? {
                   command: opts.evalCmd,
                   timeoutMs: parseTimeout(opts.evalTimeout),
-                  env: process.env,
-                  cwd: process.cwd(),
-                  onStderr: (chunk) => process.stderr.write(chunk),
+                  env: ctx.env,
+                  cwd: ctx.cwd,
+                  onStderr: (chunk) => ctx.io.stderr.write(chunk),
                 }
               : undefined,
           });
