@@ -63,7 +63,10 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
   const prepare = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({
       writeOut: (text) => io?.stdout.write(text),
-      writeErr: () => {},
+      // Help shown because a group was run without its subcommand goes to stderr; commander's own
+      // error lines do not (runCli prints every error once, in mlreg's format).
+      writeErr: (text) => io?.stderr.write(text),
+      outputError: () => {},
       // Commander's own default: the terminal's width, else 80.
       getOutHelpWidth: () => (io?.isTTY.stdout ? io.columns : undefined) ?? 80,
       getErrHelpWidth: () => 80,
@@ -79,6 +82,17 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
   return program;
 }
 
+/** No command word and no help or version flag: only program options such as --json or --registry DIR. */
+function isBare(argv: readonly string[]): boolean {
+  const withValue = new Set(['--registry', '--actor']);
+  for (let i = 2; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (withValue.has(word)) i++;
+    else if (!word.startsWith('-') || ['-h', '--help', '-V', '--version'].includes(word)) return false;
+  }
+  return true;
+}
+
 /**
  * Run one command line (argv as process.argv: node, script, words…) against `io`, and return the exit
  * code instead of exiting: tests call this in-process; `main` wires the real process to it.
@@ -89,12 +103,28 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitCodeValue> 
   try {
     const program = await buildProgram(commandNamed(argv), io);
     attachRun(program, state);
+    if (isBare(argv)) {
+      // `mlreg` alone: what it can do, on stdout, and success (as `git` with no command).
+      if (json)
+        io.stdout.write(JSON.stringify({ ok: true, data: { commands: COMMAND_LOADERS.map((c) => c.name) } }) + '\n');
+      else io.stdout.write(program.helpInformation());
+      return ExitCode.ok;
+    }
     await program.parseAsync(argv);
     return state.exitCode ?? ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
-        return ExitCode.ok;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
+      // A group such as `mlreg monitor` without its subcommand: its usage is on stderr; that is bad usage.
+      if (err.code === 'commander.help') {
+        if (err.exitCode === 0) return ExitCode.ok;
+        if (!json) return ExitCode.usage;
+        return emitError(
+          new UsageError('a subcommand is missing', { code: 'E_USAGE', hint: 'Its usage is printed above on stderr.' }),
+          io,
+          json,
+        );
+      }
       const message = err.message.replace(/^error: /, '');
       return emitError(
         new UsageError(message, { code: 'E_USAGE', hint: 'See `mlreg --help` or `mlreg COMMAND --help`.' }),

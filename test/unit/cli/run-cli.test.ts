@@ -73,3 +73,24 @@ test("the registry and the actor are the io's, not this process's", async () => 
     t.cleanup();
   }
 });
+
+test('bare mlreg prints its usage (exit 0); a group without its subcommand prints the group usage (exit 2)', async () => {
+  const t = tempDir();
+  try {
+    const env = { NO_COLOR: '1' };
+    const bare = io(t.path, env);
+    assert.equal(await runCli(argv(), bare.io), 0);
+    assert.match(bare.out(), /^Usage: mlreg/);
+    const json = io(t.path, env);
+    assert.equal(await runCli(argv('--json'), json.io), 0);
+    assert.ok(JSON.parse(json.out()).data.commands.includes('promote'));
+    for (const group of [['eval'], ['monitor'], ['config'], ['review'], ['monitor', 'rule']]) {
+      const g = io(t.path, env);
+      assert.equal(await runCli(argv(...group), g.io), 2, group.join(' '));
+      assert.match(g.err(), new RegExp(`Usage: mlreg ${group.join(' ')}`), group.join(' '));
+      assert.equal(g.out(), '');
+    }
+  } finally {
+    t.cleanup();
+  }
+});
