@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ExitCode, type ExitCodeValue, UsageError } from '../core/errors.js';
 import { attachRun } from './command.js';
 import { COMMAND_LOADERS } from './commands/index.js';
@@ -40,6 +40,26 @@ export function commandNamed(argv: readonly string[]): (typeof COMMAND_LOADERS)[
 }
 
 /**
+ * A single-value option given twice (`--to staging --to canary`) is refused instead of silently
+ * keeping the last. Repeatable options say so in their description ("(repeatable)"); flags without
+ * a value may repeat harmlessly. The program is built anew for every run, so `seen` is per run.
+ */
+function refuseRepeats(cmd: Command): void {
+  const seen = new Set<string>();
+  for (const option of cmd.options) {
+    if (!(option.required || option.optional) || option.variadic || /\(repeatable\)/.test(option.description)) continue;
+    const parse = option.parseArg;
+    option.argParser((value: string, previous: unknown) => {
+      const name = option.attributeName();
+      if (seen.has(name))
+        throw new InvalidArgumentError(`${option.long ?? option.flags} was given more than once; give it once`);
+      seen.add(name);
+      return parse ? parse(value, previous) : value;
+    });
+  }
+}
+
+/**
  * The program with every command (`only` given: with just that one, which is all a run needs).
  * Help and version text go to `io.stdout`; without `io` (to inspect the commands) nothing is printed.
  */
@@ -77,6 +97,7 @@ Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 
       if (sub.commands.length === 0) addGlobalOptions(sub);
       prepare(sub);
     }
+    refuseRepeats(cmd);
   };
   prepare(program);
   return program;

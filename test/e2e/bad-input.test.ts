@@ -349,3 +349,28 @@ function cliAs(args: string[], cwd: string): CliResult {
   }
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
 }
+
+test('--metrics-file that is a device or too large is refused (exit 2) before it is read; a repeated option is refused', async () => {
+  const t = tempDir();
+  try {
+    const run = (...args: string[]) => cliInProcess(args, { cwd: t.path });
+    await run('init');
+    writeFileSync(join(t.path, 'm.bin'), 'weights');
+    const zero = await run('add', 'model', 'm', 'm.bin', '--metrics-file', '/dev/zero', '--json');
+    assert.equal(zero.code, 2);
+    assert.match(zero.json!.error!.message, /not a regular file/);
+    writeFileSync(join(t.path, 'big.json'), `{"a": ${'1'.repeat(5 << 20)}}`);
+    const big = await run('add', 'model', 'm', 'm.bin', '--metrics-file', 'big.json', '--json');
+    assert.equal(big.code, 2);
+    assert.match(big.json!.error!.message, /over the limit/);
+    const twice = await run('add', 'model', 'm', 'm.bin', '--metric', 'auc=0.9', '--metric', 'auc=0.8', '--json');
+    assert.equal(twice.json!.error!.code, 'E_DUPLICATE_KEY');
+    await run('add', 'model', 'm', 'm.bin');
+    const stages = await run('promote', 'm@1.0.0', '--to', 'staging', '--to', 'canary', '--json');
+    assert.equal(stages.code, 2);
+    assert.match(stages.json!.error!.message, /--to was given more than once/);
+    assert.equal((await run('list', '--json')).json!.data.artifacts[0].versions, 1, 'nothing else was registered');
+  } finally {
+    t.cleanup();
+  }
+});

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, UsageError } from '../../core/errors.js';
 import type { AddResult } from '../../core/versions/add.js';
@@ -127,14 +127,37 @@ function addNotices(r: AddResult): string[] {
   return lines;
 }
 
+/** Metrics files are small JSON documents; anything larger (or /dev/zero) is refused before it is read. */
+const MAX_METRICS_FILE = 4 << 20;
+
 async function readMetricsFile(
   file: string,
   flatten: (doc: unknown, source: string) => Record<string, number>,
 ): Promise<Record<string, number>> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    const handle = await open(file, 'r');
+    try {
+      const st = await handle.stat();
+      if (!st.isFile())
+        throw new InvalidInputError(`--metrics-file ${file} is not a regular file`, {
+          code: 'E_BAD_METRICS_FILE',
+          hint: 'Give a JSON file such as metrics.json.',
+        });
+      if (st.size > MAX_METRICS_FILE)
+        throw new InvalidInputError(
+          `--metrics-file ${file} is ${st.size} bytes, over the limit of ${MAX_METRICS_FILE} bytes for a metrics file`,
+          {
+            code: 'E_BAD_METRICS_FILE',
+            hint: 'Record the metrics that matter; keep the rest in a file of the version.',
+          },
+        );
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
+    if (err instanceof InvalidInputError) throw err;
     const { fromSystemError } = await import('../../core/errors.js');
     throw fromSystemError(err, '--metrics-file');
   }
