@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliInProcess, tempDir } from '../helpers.js';
 
@@ -34,6 +34,27 @@ test('a nested init says which registry it shadows', async () => {
     const explicit = await cliInProcess(['init', join(sub, 'elsewhere'), '--json'], { cwd: sub });
     assert.equal(explicit.json!.data.shadows, null);
     assert.equal(explicit.stderr, '');
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('rollback NAME@STAGE is what on call types first: the same as --stage', async () => {
+  const d = tempDir();
+  try {
+    const run = (...args: string[]) => cliInProcess(args, { cwd: d.path });
+    await run('init');
+    for (const i of [1, 2]) {
+      writeFileSync(join(d.path, `m${i}.bin`), `weights ${i}`);
+      await run('add', 'model', 'fraud', `m${i}.bin`);
+    }
+    for (const v of ['1.0.0', '1.1.0']) await run('promote', `fraud@${v}`, '--to', 'canary');
+    const rb = await run('rollback', 'fraud@canary', '--reason', 'INC-9', '--json');
+    assert.equal(rb.code, 0, rb.stdout);
+    assert.deepEqual([rb.json!.data.stage, rb.json!.data.from, rb.json!.data.to], ['canary', '1.1.0', '1.0.0']);
+    const clash = await run('rollback', 'fraud@canary', '--stage', 'production', '--json');
+    assert.equal(clash.code, 2);
+    assert.match(clash.json!.error!.message, /names stage canary and --stage says production/);
   } finally {
     d.cleanup();
   }
