@@ -16,6 +16,7 @@ interface PromoteOpts {
   expect?: string;
   dryRun?: boolean;
   allowPrerelease?: boolean;
+  newStage?: boolean;
   checkout?: string;
   ifBetter?: string;
   on?: string;
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why, for the audit log')
     .option('--expect <version>', 'only if the stage holds this version now ("none" for an empty stage); else exit 4')
     .option('--allow-prerelease', 'allow a prerelease version into production')
+    .option('--new-stage', 'create the stage even though its name is close to an existing one (e.g. prod-eu)')
     .option('--checkout <dir>', 'also materialise the version into DIR and switch DIR/current to it')
     .option('--dry-run', 'say what would happen, change nothing')
     .option(
@@ -87,6 +89,7 @@ export function register(program: Command): void {
             expect: opts.expect,
             dryRun: opts.dryRun,
             allowPrerelease: opts.allowPrerelease,
+            newStage: opts.newStage,
             gate,
             force: opts.force,
             // Switch DIR/current inside the promote transaction: a failed switch leaves the stage where it was.

@@ -1,5 +1,6 @@
 import * as semver from '../lib/semver.js';
 import { ConflictError, InvalidInputError, NotFoundError, UsageError } from '../errors.js';
+import { refuseLikelyTypo } from './new-stage.js';
 import { insertEvent } from '../registry/history.js';
 import { getArtifact, resolveRef, validateStage, versionById, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
@@ -36,6 +37,8 @@ export interface PromoteOptions {
   expect?: string | undefined;
   dryRun?: boolean | undefined;
   allowPrerelease?: boolean | undefined;
+  /** Create a stage whose name is close to an existing one (else refused as a likely typo). */
+  newStage?: boolean | undefined;
   /**
    * A check run inside the write transaction, after the version and the current holder are known
    * and before anything is written (promotion gates). Throw to refuse.
@@ -86,6 +89,7 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
     const version = resolveRef(reg, opts.ref);
     const cur = currentStage(reg, version.artifactId, opts.stage);
     const current = cur ? versionById(reg, cur.version_id) : null;
+    if (!cur) refuseLikelyTypo(reg, opts.stage, !!opts.newStage);
     checkExpect(opts.expect, current, version.name, opts.stage);
     if (version.deprecated) {
       throw new ConflictError(`${version.name}@${version.version} is deprecated and cannot be promoted`, {
