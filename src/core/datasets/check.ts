@@ -3,7 +3,7 @@ import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
 import { walkSource } from '../store/manifest.js';
 import { findArtifact, parseRef, resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
-import { lineageOf } from '../versions/add.js';
+import { lineageOf } from '../versions/queries.js';
 import { checkProfiles, type CheckReport } from './check-profiles.js';
 import type { Profile } from './profile/types.js';
 import { profileFiles, requireProfile } from './profiles.js';
