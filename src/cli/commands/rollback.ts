@@ -35,7 +35,7 @@ export function register(program: Command): void {
     )
     .action(
       action<RollbackOpts>(async (ctx, [name], opts) => {
-        const { rollback } = await import('../../core/stages/promote.js');
+        const { rollback } = await import('../../core/stages/rollback.js');
         const reg = ctx.registry();
         const actor = ctx.actor();
         const base = { name: name!, stage: opts.stage, to: opts.to, reason: opts.reason, expect: opts.expect, actor };

@@ -4,7 +4,7 @@ import { latestValue } from '../evaluations/record.js';
 import { metricDirection } from '../evaluations/metric-direction.js';
 import { resolveRef, versionById } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
-import { rollback } from '../stages/promote.js';
+import { rollback } from '../stages/rollback.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
 import {
   ALL_SLICE,
