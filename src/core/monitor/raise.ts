@@ -67,6 +67,9 @@ export async function raiseAlert(reg: Registry, report: CheckReport, opts: Raise
     time: report.checkedAt,
     rollback: rb,
   };
-  const deliveries = await deliver(alert, opts.channels);
+  const deliveries = await deliver(alert, {
+    signalGroup: reg.runtime.signalProcessGroup?.bind(reg.runtime),
+    ...opts.channels,
+  });
   return { alert, rollback: rb, deliveries };
 }
