@@ -9,6 +9,7 @@ import {
 } from '../../core/datasets/thresholds.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
+import { numberOption } from '../options.js';
 import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
 import type { Ui } from '../terminal/style.js';
 
@@ -18,7 +19,7 @@ type CheckOpts = {
   failOnColumn?: string[];
   strict?: boolean;
   format?: string;
-} & Partial<Record<keyof CheckThresholds, string>>;
+} & Partial<Record<keyof CheckThresholds, number>>;
 
 /** commander's camelCase of a `--drift-share`-style flag is the threshold's own key. */
 const flagOf = (k: keyof CheckThresholds): string => `--${THRESHOLD_NAMES[k].replace(/_/g, '-')}`;
@@ -41,7 +42,13 @@ export function register(program: Command): void {
     .option('--strict', 'fail on warnings too')
     .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
   for (const k of THRESHOLD_KEYS)
-    cmd.option(`${flagOf(k)} <n>`, `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`);
+    cmd.addOption(
+      numberOption(
+        `${flagOf(k)} <n>`,
+        `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`,
+        { min: 0, code: 'E_BAD_THRESHOLD', example: String(DEFAULT_THRESHOLDS[k]) },
+      ),
+    );
   cmd
     .addHelpText(
       'after',
@@ -60,9 +67,8 @@ export function register(program: Command): void {
             code: 'E_BAD_FORMAT',
             hint: 'Use --json for machine-readable output.',
           });
-        const { parseThreshold } = await import('../../core/datasets/thresholds.js');
         const thresholds: Partial<CheckThresholds> = {};
-        for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k));
+        for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = opts[k];
         const { checkDataset } = await import('../../core/datasets/check.js');
         const report = await checkDataset(ctx.registry(), {
           current: current!,

@@ -35,19 +35,6 @@ export function parseWebhookUrl(text: string): URL {
   return url;
 }
 
-/** Parse --webhook-timeout: milliseconds per attempt, 1 to 600000. */
-export function parseTimeoutMs(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 600_000) {
-    throw new InvalidInputError(`--webhook-timeout takes milliseconds from 1 to 600000, not ${JSON.stringify(text)}`, {
-      code: 'E_BAD_TIMEOUT',
-      hint: 'e.g. --webhook-timeout 5000 (5 seconds).',
-    });
-  }
-  return n;
-}
-
 export interface WebhookOptions {
   timeoutMs?: number;
   attempts?: number;
