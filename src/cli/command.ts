@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Context, type GlobalOptions } from './context.js';
 import { emitResult, type CommandResult } from './output.js';
+import { nameTheFlag } from './options.js';
 
 /**
  * A command is its commander definition (options, help, examples) plus a run function that parses
@@ -16,7 +17,9 @@ export function action<O>(run: RunFn<O>): (...all: unknown[]) => Promise<void> {
     const args = (all.slice(0, -2) as (string | string[] | undefined)[]).flatMap((a) => (a === undefined ? [] : a));
     const ctx = new Context(cmd.optsWithGlobals() as GlobalOptions);
     try {
-      const result = await run(ctx, args, opts);
+      const result = await run(ctx, args, opts).catch((err: unknown) => {
+        throw nameTheFlag(err, cmd);
+      });
       await emitResult(result, ctx.json);
     } finally {
       ctx.close();

@@ -1,5 +1,5 @@
-import { Option } from 'commander';
-import { InvalidInputError } from '../core/errors.js';
+import { Option, type Command } from 'commander';
+import { InvalidInputError, MlregError } from '../core/errors.js';
 import { parseFiniteNumber, parseMetricPairs, parseTextPairs } from '../core/lib/pairs.js';
 
 /**
@@ -159,4 +159,22 @@ export function webhookTimeoutOption(): Option {
     },
     5000,
   );
+}
+
+/**
+ * Core names no flag: an error about one option carries `details.option` (the option's own name,
+ * e.g. `at` or `predictionColumn`). Put the flag of the command that ran in front of its message.
+ */
+export function nameTheFlag(err: unknown, cmd: Command): unknown {
+  if (!(err instanceof MlregError)) return err;
+  const option = (err.details as { option?: unknown } | null | undefined)?.option;
+  if (typeof option !== 'string') return err;
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const found = c.options.find((o) => o.attributeName() === option);
+    if (found) {
+      err.message = `${flagOf(found)}: ${err.message}`;
+      break;
+    }
+  }
+  return err;
 }

@@ -1,14 +1,10 @@
 import type { CheckRecord, CheckReport, CheckStatus } from '../../core/datasets/check-profiles.js';
-import type { Ui } from '../terminal/style.js';
+import { formatNumber, type Ui } from '../terminal/style.js';
 
 /** Human renderings of a data check report: an aligned table for terminals, markdown for pull requests. */
 
 function value(v: number | null): string {
-  if (v === null) return '';
-  if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e7) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  return v === null ? '' : formatNumber(v, 'short');
 }
 
 function paint(status: CheckStatus, ui: Ui): string {

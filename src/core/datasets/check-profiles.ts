@@ -1,3 +1,4 @@
+import { formatNumber } from '../lib/format.js';
 import type { ColumnProfile, NumericProfile, Profile } from './profile/types.js';
 import {
   cdfAt,
@@ -483,10 +484,7 @@ function shiftInfo(
 }
 
 export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e7) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+  return formatNumber(v, 'short');
 }
 
 export function fmtPct(v: number): string {

@@ -94,9 +94,10 @@ export function resolveThresholds(
     const g = given[k];
     if (g !== undefined) {
       if (!Number.isFinite(g) || g < 0)
-        throw new InvalidInputError(`--${THRESHOLD_NAMES[k].replace(/_/g, '-')} takes a number ≥ 0, not ${g}`, {
+        throw new InvalidInputError(`threshold ${THRESHOLD_NAMES[k]} takes a number ≥ 0, not ${g}`, {
           code: 'E_BAD_THRESHOLD',
           hint: 'Thresholds are numbers ≥ 0, e.g. 0.1.',
+          details: { option: k },
         });
       out[k] = g;
     }

@@ -1,3 +1,4 @@
+import { formatNumber } from '../lib/format.js';
 import { GateNotMetError, InvalidInputError, UsageError } from '../errors.js';
 import { DEFAULT_SLICE, latestEvaluations } from './record.js';
 import { judge, metricDirection, type Direction } from './metric-direction.js';
@@ -59,15 +60,16 @@ export interface GateReport {
 }
 
 export function validateGateSpec(spec: GateSpec): void {
-  const nonNeg = (v: number | undefined, flag: string): void => {
+  const nonNeg = (v: number | undefined, option: 'minDelta' | 'maxSliceRegression', what: string): void => {
     if (v !== undefined && (!Number.isFinite(v) || v < 0))
-      throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${v}`, {
+      throw new InvalidInputError(`${what} takes a number ≥ 0, not ${v}`, {
         code: 'E_BAD_GATE',
-        hint: `For example ${flag} 0.005 (in the metric's own units).`,
+        hint: "For example 0.005 (in the metric's own units).",
+        details: { option },
       });
   };
-  nonNeg(spec.minDelta, '--min-delta');
-  nonNeg(spec.maxSliceRegression, '--max-slice-regression');
+  nonNeg(spec.minDelta, 'minDelta', 'the minimum improvement');
+  nonNeg(spec.maxSliceRegression, 'maxSliceRegression', 'the largest slice regression');
   if (spec.allSlices && spec.slices?.length) {
     throw new UsageError('--slice and --all-slices cannot be combined', {
       code: 'E_BAD_GATE',
@@ -246,9 +248,7 @@ export function evaluateGate(
   return report;
 }
 
-function fmt(n: number): string {
-  return String(Number(n.toPrecision(6)));
-}
+const fmt = (n: number): string => formatNumber(n);
 
 function summarise(r: GateReport): string {
   const chal = `${r.challenger.name}@${r.challenger.version}`;

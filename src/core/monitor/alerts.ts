@@ -21,15 +21,17 @@ export function parseWebhookUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidInputError(`--webhook ${JSON.stringify(text)} is not a URL`, {
+    throw new InvalidInputError(`the webhook ${JSON.stringify(text)} is not a URL`, {
       code: 'E_BAD_WEBHOOK',
       hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.',
+      details: { option: 'webhook' },
     });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidInputError(`--webhook must be an http or https URL, not ${url.protocol}`, {
+    throw new InvalidInputError(`the webhook must be an http or https URL, not ${url.protocol}`, {
       code: 'E_BAD_WEBHOOK',
       hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.',
+      details: { option: 'webhook' },
     });
   }
   return url;

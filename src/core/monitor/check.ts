@@ -1,3 +1,4 @@
+import { formatNumber } from '../lib/format.js';
 import { InvalidInputError } from '../errors.js';
 import { insertEvent } from '../registry/history.js';
 import { latestValue } from '../evaluations/record.js';
@@ -86,7 +87,7 @@ export interface CheckReport {
   results: RuleResult[];
 }
 
-const fmt = (v: number): string => String(Number(v.toPrecision(6)));
+const fmt = (v: number): string => formatNumber(v);
 
 function window(reg: Registry, versionId: number, version: string, stage: string, rule: Rule, n: number) {
   const rows = lastValues(reg, versionId, stage, rule.metric, rule.slice, n);

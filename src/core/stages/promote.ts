@@ -151,8 +151,9 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
 export function stagesAt(reg: Registry, artifactId: number, at: string): Record<string, string> {
   const when = Date.parse(at);
   if (Number.isNaN(when)) {
-    throw new InvalidInputError(`--at ${JSON.stringify(at)} is not a date or time`, {
+    throw new InvalidInputError(`${JSON.stringify(at)} is not a date or time`, {
       code: 'E_BAD_TIME',
+      details: { option: 'at' },
       hint: 'Use ISO 8601, e.g. 2026-11-24T09:30:00Z or 2026-11-24.',
     });
   }

@@ -70,3 +70,15 @@ test('repeated key=value options collect into one record, each pair checked', ()
     /auc/,
   );
 });
+
+test("core names no flag: an error's details.option gets the flag of the command that ran", async () => {
+  const { nameTheFlag } = await import('../../../src/cli/options.js');
+  const program = new Command().option('--json');
+  const score = program.command('score').option('--prediction-column <c>').option('--id <c>');
+  const err = new InvalidInputError('preds.csv has no column "p"', { details: { option: 'predictionColumn' } });
+  assert.equal(nameTheFlag(err, score), err);
+  assert.equal(err.message, '--prediction-column: preds.csv has no column "p"');
+  const other = new InvalidInputError('x', { details: { option: 'nothing' } });
+  nameTheFlag(other, score);
+  assert.equal(other.message, 'x', 'an option the command lacks leaves the message alone');
+});
