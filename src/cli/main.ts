@@ -1,15 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError } from '../core/errors.js';
+import { packageVersion } from '../core/lib/fs.js';
 import { COMMAND_LOADERS } from './commands/index.js';
 import { emitError } from './output.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 /** Options every command takes, before or after its name (`mlreg --json list` and `mlreg list --json`). */
 function addGlobalOptions(cmd: Command): Command {

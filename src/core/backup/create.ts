@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,7 +8,8 @@ import { DB_MEMBER, MANIFEST_NAME, type BackupManifest, type BackupMember, type 
 import { heldByBases, planBackup, type Snapshot } from './backup-plan.js';
 import { readBackupManifest } from './read.js';
 import { hashFiles } from '../store/hash-pool.js';
-import { fsyncDir, type Registry } from '../registry/registry.js';
+import type { Registry } from '../registry/registry.js';
+import { CHUNK, fsyncDir, packageVersion } from '../lib/fs.js';
 import { objectPath, removeQuietly } from '../store/objects.js';
 import { TarWriter } from './tar.js';
 
@@ -41,13 +42,6 @@ export interface BackupResult {
 }
 
 /** 256 KiB: on the machines measured here, copies through larger buffers cost more system time (dd: 0.65 s per GiB at 256 KiB, 1.0 s at 1 MiB). */
-const CHUNK = 256 << 10;
-
-export function toolVersion(): string {
-  // Compiled to dist/src/core/backup.js: the package root is three levels up.
-  return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string })
-    .version;
-}
 
 export async function createBackup(reg: Registry, fileArg: string, opts: BackupOptions): Promise<BackupResult> {
   const file = resolve(fileArg);
@@ -83,7 +77,7 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
       storedSizes,
       id: randomUUID(),
       createdAt: opts.now.toISOString(),
-      toolVersion: toolVersion(),
+      toolVersion: packageVersion(),
     });
 
     fh = await open(partial, 'w', 0o600);

@@ -8,6 +8,7 @@ import { checkEntry, memberDigest, objectMemberPath, type BackupManifest, type B
 import { badArchive, readBackup, readBackupManifest } from './read.js';
 import { currentFormatVersion } from '../registry/migrations.js';
 import type { EntrySink } from './tar.js';
+import { writeFully } from '../lib/fs.js';
 
 // Reading archives member by member, re-hashing every byte against the manifest, and checking the
 // index inside: shared by restore (which writes the members) and backup verify (which does not).
@@ -127,8 +128,7 @@ export async function hashingSink(
     write: async (chunk) => {
       hash.update(chunk);
       if (fh) {
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off, pos + off)).bytesWritten;
+        await writeFully(fh, chunk, pos);
       }
       pos += chunk.length;
       progress(chunk.length);

@@ -3,7 +3,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConflictError, fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
 import { DB_MEMBER, objectMemberPath, type BackupManifest } from './format.js';
 import { checkIndex, extractChain } from './extract.js';
-import { fsyncDir, Registry, type Runtime } from '../registry/registry.js';
+import { Registry, type Runtime } from '../registry/registry.js';
+import { fsyncDir } from '../lib/fs.js';
 import { verifyRegistry } from '../store/verify.js';
 
 /**
