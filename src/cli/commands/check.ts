@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { GateNotMetError, UsageError } from '../../core/errors.js';
-import type { CheckReport } from '../../core/datasets/check-profiles.js';
+import type { DataCheckReport } from '../../core/datasets/check-profiles.js';
 import {
   DEFAULT_THRESHOLDS,
   THRESHOLD_KEYS,
@@ -10,7 +10,7 @@ import {
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { numberOption } from '../options.js';
-import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
+import { renderCheckMarkdown, renderCheckTable } from '../render/data-check-report.js';
 import type { Ui } from '../terminal/style.js';
 
 type CheckOpts = {
@@ -80,8 +80,8 @@ export function register(program: Command): void {
         });
         const render =
           format === 'markdown'
-            ? (r: CheckReport) => renderCheckMarkdown(r)
-            : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui);
+            ? (r: DataCheckReport) => renderCheckMarkdown(r)
+            : (r: DataCheckReport, ui: Ui) => renderCheckTable(r, ui);
         if (report.status === 'FAIL') {
           const failed = [
             ...new Set(

@@ -40,7 +40,7 @@ export interface ColumnDrift {
   drifted: boolean;
 }
 
-export interface CheckReport {
+export interface DataCheckReport {
   reference: { label: string; rows: number; columns: number };
   current: { label: string; rows: number; columns: number };
   thresholds: CheckThresholds;
@@ -77,7 +77,7 @@ const SMALL_REFERENCE_ROWS = 1000;
 
 const RANK: Record<CheckStatus, number> = { FAIL: 0, WARN: 1, PASS: 2, INFO: 3 };
 
-export function checkProfiles(input: CheckInput): CheckReport {
+export function checkProfiles(input: CheckInput): DataCheckReport {
   const { reference: ref, current: cur, thresholds: th } = input;
   const failOn = new Set(input.failOnColumns ?? []);
   const records: CheckRecord[] = [];

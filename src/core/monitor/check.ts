@@ -77,7 +77,7 @@ export interface RuleResult {
   message: string;
 }
 
-export interface CheckReport {
+export interface RuleCheckReport {
   name: string;
   stage: string;
   version: string;
@@ -125,7 +125,7 @@ function previousHolder(reg: Registry, holder: Holder): { id: number; version: s
 
 /**
  * +1 when a fall of the metric is what the rule watches for, -1 for a rise. "worsens" follows the
- * metric's direction (issue 4: built in for common names, `metric.NAME.direction` in the config).
+ * metric's direction (built in for common names, `metric.NAME.direction` in the config).
  */
 function changeSign(reg: Registry, rule: ChangeRule): 1 | -1 {
   if (rule.verb === 'drops') return 1;
@@ -216,7 +216,7 @@ function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number
 }
 
 /** Evaluate every rule against the current holder of the stage; reads only. */
-export function checkRules(reg: Registry, target: Target, specs: readonly RuleSpec[]): CheckReport {
+export function checkRules(reg: Registry, target: Target, specs: readonly RuleSpec[]): RuleCheckReport {
   return reg.read(() => {
     const holder = holderOf(reg, target);
     const results = specs.map((s) =>
@@ -263,7 +263,7 @@ export function describeFired(fired: readonly RuleResult[]): string {
 /** Put a fired alert in the audit trail, next to the rollback it may cause. */
 export function recordAlert(
   reg: Registry,
-  report: CheckReport,
+  report: RuleCheckReport,
   actor: string,
   extra: Record<string, unknown> = {},
 ): number {
@@ -307,7 +307,7 @@ export interface AutoRollbackResult {
  * Roll the stage back with compare-and-swap on the failing version: of two cron jobs that see the
  * same failure, one rolls back and the other finds the stage moved and does nothing.
  */
-export function autoRollback(reg: Registry, report: CheckReport, actor: string): AutoRollbackResult {
+export function autoRollback(reg: Registry, report: RuleCheckReport, actor: string): AutoRollbackResult {
   const reason = `auto: ${describeFired(report.fired)}`;
   try {
     const move = rollback(reg, { name: report.name, stage: report.stage, expect: report.version, actor, reason });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { GateNotMetError } from '../../../core/errors.js';
-import type { CheckReport } from '../../../core/monitor/check.js';
+import type { RuleCheckReport } from '../../../core/monitor/check.js';
 import type { Raised } from '../../../core/monitor/raise.js';
 import type { StoredRule } from '../../../core/monitor/rules-store.js';
 import { action, collect, examples } from '../../command.js';
@@ -17,7 +17,7 @@ interface CheckOpts {
   autoRollback?: boolean;
 }
 
-export type CheckOutcome = CheckReport & Partial<Raised>;
+export type CheckOutcome = RuleCheckReport & Partial<Raised>;
 
 /** `monitor check` and `monitor rule add|list|remove`. */
 export function registerCheck(monitor: Command): void {

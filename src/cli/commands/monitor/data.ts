@@ -5,7 +5,7 @@ import type { Raised } from '../../../core/monitor/raise.js';
 import { action, collect, examples } from '../../command.js';
 import { webhookTimeoutOption } from '../../options.js';
 import { failWithReport, result } from '../../output.js';
-import { renderCheckTable } from '../../render/check-report.js';
+import { renderCheckTable } from '../../render/data-check-report.js';
 import type { Ui } from '../../terminal/style.js';
 
 interface DataOpts {

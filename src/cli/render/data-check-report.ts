@@ -1,4 +1,4 @@
-import type { CheckRecord, CheckReport, CheckStatus } from '../../core/datasets/check-profiles.js';
+import type { CheckRecord, DataCheckReport, CheckStatus } from '../../core/datasets/check-profiles.js';
 import { formatNumber, type Ui } from '../terminal/style.js';
 
 /** Human renderings of a data check report: an aligned table for terminals, markdown for pull requests. */
@@ -20,7 +20,7 @@ function paint(status: CheckStatus, ui: Ui): string {
   }
 }
 
-export function renderCheckTable(r: CheckReport, ui: Ui): string {
+export function renderCheckTable(r: DataCheckReport, ui: Ui): string {
   const lines = [
     `Checking ${ui.c.bold(r.current.label)} (${r.current.rows} rows) against ${ui.c.bold(r.reference.label)} (${r.reference.rows} rows)`,
   ];
@@ -48,7 +48,7 @@ export function markdownRecords(records: readonly CheckRecord[]): string {
   ].join('\n');
 }
 
-export function renderCheckMarkdown(r: CheckReport): string {
+export function renderCheckMarkdown(r: DataCheckReport): string {
   return [
     `### Data check: ${r.status === 'PASS' ? '✅ PASS' : '❌ FAIL'}`,
     '',
