@@ -68,10 +68,11 @@ export function checkPair(
   const unknown = (opts.failOnColumns ?? []).filter((c) => !names.has(c));
   if (unknown.length) {
     throw new UsageError(
-      `--fail-on-column names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, not a column of ${reference.label}`,
+      `${unknown.map((c) => JSON.stringify(c)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a column of ${reference.label}`,
       {
         code: 'E_UNKNOWN_COLUMN',
         hint: `Columns of ${reference.label}: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', …' : ''}.`,
+        details: { option: 'failOnColumn' },
       },
     );
   }

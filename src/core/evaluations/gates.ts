@@ -112,16 +112,18 @@ export function evaluateGate(
 ): GateReport {
   validateGateSpec(spec);
   if (challenger.kind !== 'model') {
-    throw new UsageError(`--if-better compares evaluations of models; ${challenger.name} is a dataset`, {
+    throw new UsageError(`a gate compares evaluations of models; ${challenger.name} is a dataset`, {
       code: 'E_WRONG_KIND',
-      hint: 'Promote datasets without --if-better.',
+      hint: 'Promote datasets without a gate.',
+      details: { option: 'ifBetter' },
     });
   }
   const dataset = typeof spec.dataset === 'string' ? resolveRef(reg, spec.dataset) : spec.dataset;
   if (dataset.kind !== 'dataset') {
-    throw new UsageError(`${dataset.name} is a model; --on takes the dataset both versions were evaluated on`, {
+    throw new UsageError(`${dataset.name} is a model; a gate needs the dataset both versions were evaluated on`, {
       code: 'E_WRONG_KIND',
-      hint: 'For example --on holdout@latest.',
+      hint: 'For example holdout@latest.',
+      details: { option: 'on' },
     });
   }
   const dsName = `${dataset.name}@${dataset.version}`;

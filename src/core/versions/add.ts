@@ -65,9 +65,10 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   validateName(opts.name);
   validateVersionRequest(opts);
   if (opts.kind !== 'model' && opts.trainedOn?.length) {
-    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', {
+    throw new UsageError('lineage is for models: it records the datasets a model was trained on', {
       code: 'E_LINEAGE_KIND',
-      hint: 'Leave --trained-on out when adding a dataset.',
+      hint: 'Give no training datasets when adding a dataset.',
+      details: { option: 'trainedOn' },
     });
   }
   const trainedOnRefs = (opts.trainedOn ?? []).map((t) => parseRef(t));
