@@ -112,23 +112,34 @@ export function durationOption(flags: string, description: string, rule: Duratio
   return option;
 }
 
+/** Add one option value's pairs to those given before; a key given twice is refused (keeping either loses the other). */
+function addPairs<T>(
+  previous: Record<string, T> | undefined,
+  next: Record<string, T>,
+  what: string,
+): Record<string, T> {
+  for (const key of Object.keys(next))
+    if (previous && Object.hasOwn(previous, key))
+      throw new InvalidInputError(`${what} ${key} is given more than once`, {
+        code: 'E_DUPLICATE_KEY',
+        hint: `Give each ${what} once.`,
+      });
+  return { ...previous, ...next };
+}
+
 /** A repeatable `--metric k=v` option: the pairs as a record of finite numbers, checked as they come. */
 export function metricPairsOption(flags: string, description: string): Option {
   return new Option(flags, description).argParser(
-    (text: string, previous: Record<string, number> | undefined): Record<string, number> => ({
-      ...previous,
-      ...parseMetricPairs([text]),
-    }),
+    (text: string, previous: Record<string, number> | undefined): Record<string, number> =>
+      addPairs(previous, parseMetricPairs([text]), 'metric'),
   );
 }
 
 /** A repeatable `--param k=v` / `--tag k=v` option: the pairs as a record of strings. */
 export function textPairsOption(flags: string, description: string, what: 'param' | 'tag'): Option {
   return new Option(flags, description).argParser(
-    (text: string, previous: Record<string, string> | undefined): Record<string, string> => ({
-      ...previous,
-      ...parseTextPairs([text], what),
-    }),
+    (text: string, previous: Record<string, string> | undefined): Record<string, string> =>
+      addPairs(previous, parseTextPairs([text], what), what),
   );
 }
 

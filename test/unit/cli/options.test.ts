@@ -82,3 +82,14 @@ test("core names no flag: an error's details.option gets the flag of the command
   nameTheFlag(other, score);
   assert.equal(other.message, 'x', 'an option the command lacks leaves the message alone');
 });
+
+test('a key given twice in repeated key=value options is refused, not silently overwritten', () => {
+  refused(
+    () =>
+      new Command()
+        .addOption(metricPairsOption('--metric <k=v>', 'm'))
+        .parse(['--metric', 'auc=0.9', '--metric', 'auc=0.8'], { from: 'user' }),
+    'E_DUPLICATE_KEY',
+    /metric auc is given more than once/,
+  );
+});
