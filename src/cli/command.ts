@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ExitCodeValue } from '../core/errors.js';
 import { type CliIo, Context, type GlobalOptions } from './context.js';
 import { type CommandResult, emitResult, FailureWithReport } from './output.js';
+import { nameTheFlag } from './options.js';
 
 /**
  * A command is its commander definition (options, help, examples) plus a run function that parses
@@ -43,9 +44,10 @@ export function action<O>(run: RunFn<O>): (...all: unknown[]) => Promise<void> {
       const result = await run(ctx, args, opts);
       state.exitCode = await emitResult(result, ctx.io, ctx.json);
     } catch (err) {
-      if (!(err instanceof FailureWithReport)) throw err;
+      // Core says what is wrong; the flag the user typed is put in front here.
+      if (!(err instanceof FailureWithReport)) throw nameTheFlag(err, cmd);
       await emitResult(err.report, ctx.io, false);
-      throw err.error;
+      throw nameTheFlag(err.error, cmd);
     } finally {
       ctx.close();
     }

@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ExitCode, type ExitCodeValue, UsageError } from '../core/errors.js';
+import { packageVersion } from '../core/lib/fs.js';
 import { attachRun } from './command.js';
 import { COMMAND_LOADERS } from './commands/index.js';
 import type { CliIo } from './context.js';
 import { emitError } from './output.js';
 import { colorWanted } from './terminal/style.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 /** Options every command takes, before or after its name (`mlreg --json list` and `mlreg list --json`). */
 function addGlobalOptions(cmd: Command): Command {

@@ -198,7 +198,8 @@ const cases: {
     args: () => ['show', 'fraud', '--at', 'yesterday-ish'],
     exit: 2,
     code: 'E_BAD_TIME',
-    message: /not a date/,
+    // Core says what is wrong; the CLI names the flag.
+    message: /^--at: "yesterday-ish" is not a date/,
   },
   { name: 'an unknown option', args: () => ['list', '--colour'], exit: 2, code: 'E_USAGE', message: /unknown option/ },
   // Refusals that used to come without a hint.
@@ -208,6 +209,33 @@ const cases: {
     exit: 2,
     code: 'E_BAD_LIMIT',
     message: /--limit takes/,
+  },
+  {
+    name: 'a bad --eval-timeout names --eval-timeout, the flag given',
+    args: () => [
+      'promote',
+      'fraud@1.0.0',
+      '--to',
+      'staging',
+      '--if-better',
+      'auc',
+      '--on',
+      'fraud@1.0.0',
+      '--eval-cmd',
+      'true',
+      '--eval-timeout',
+      'abc',
+    ],
+    exit: 2,
+    code: 'E_BAD_TIMEOUT',
+    message: /^--eval-timeout takes a duration/,
+  },
+  {
+    name: 'a --timeout past what a timer holds is refused with the bound',
+    args: () => ['eval', 'run', 'fraud@1.0.0', '--on', 'fraud@1.0.0', '--timeout', '1e12', '--', 'true'],
+    exit: 2,
+    code: 'E_BAD_TIMEOUT',
+    message: /^--timeout takes a duration .*at most 24d, not "1e12"/,
   },
   {
     name: 'a bad --format',

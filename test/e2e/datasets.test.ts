@@ -157,7 +157,7 @@ test('check --against-model, a registered current, --fail-on-column, and config 
     assert.equal((await s.run('config', 'set', 'check.std_ratio_warn_min', 'wide')).code, 2);
     const unknown = await s.run('check', 'batch', '--against', 'train', '--fail-on-column', 'nope');
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /--fail-on-column names "nope"/);
+    assert.match(unknown.stderr, /--fail-on-column: "nope" is not a column/);
     const none = await s.run('check', 'batch', '--json');
     assert.equal(none.code, 2);
     assert.equal(none.json!.error!.code, 'E_NO_REFERENCE');

@@ -128,7 +128,7 @@ test('bad input through the CLI: unknown slice, metric neither side has, champio
         ['--if-better', 'accuracy', '--on', 'hold', '--eval-cmd', 'true', '--dry-run'],
         2,
         'E_BAD_GATE',
-        /cannot be combined with --dry-run/,
+        /^--eval-cmd: .*cannot be combined with a dry run/,
       ],
       [['--if-better', 'accuracy', '--on', 'nosuch'], 3, 'E_ARTIFACT_NOT_FOUND', /nosuch/],
     ];

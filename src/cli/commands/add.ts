@@ -4,6 +4,7 @@ import { InvalidInputError, UsageError } from '../../core/errors.js';
 import type { AddResult } from '../../core/versions/add.js';
 import { notice, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
+import { metricPairsOption, textPairsOption } from '../options.js';
 import { progressFor } from '../terminal/progress.js';
 import { formatBytes } from '../terminal/style.js';
 
@@ -11,9 +12,9 @@ interface AddOpts {
   version?: string;
   bump?: string;
   preid?: string;
-  metric?: string[];
-  param?: string[];
-  tag?: string[];
+  metric?: Record<string, number>;
+  param?: Record<string, string>;
+  tag?: Record<string, string>;
   description?: string;
   trainedOn?: string[];
   metricsFile?: string;
@@ -32,10 +33,10 @@ export function register(program: Command): void {
     .option('--version <semver>', 'the version number (default: a minor bump of the highest, 1.0.0 first)')
     .option('--bump <part>', 'patch, minor, major or prerelease')
     .option('--preid <id>', 'prerelease identifier with --bump prerelease (e.g. rc)')
-    .option('--metric <k=v>', 'a metric value (repeatable)', collect)
+    .addOption(metricPairsOption('--metric <k=v>', 'a metric value (repeatable)'))
     .option('--metrics-file <file>', 'metrics from a JSON file of name → number')
-    .option('--param <k=v>', 'a training parameter (repeatable)', collect)
-    .option('--tag <k=v>', 'a free-form tag (repeatable)', collect)
+    .addOption(textPairsOption('--param <k=v>', 'a training parameter (repeatable)', 'param'))
+    .addOption(textPairsOption('--tag <k=v>', 'a free-form tag (repeatable)', 'tag'))
     .option('--description <text>', 'what this version is')
     .option('--trained-on <ref>', 'dataset version the model was trained on (repeatable)', collect)
     .option('--follow-symlinks', 'store the files that symbolic links point to (default: refuse links)')
@@ -58,13 +59,13 @@ export function register(program: Command): void {
             hint: 'mlreg add model NAME PATH, or mlreg add dataset NAME PATH.',
           });
         }
-        const { parseMetricPairs, parseTextPairs, flattenMetricsJson } = await import('../../core/lib/pairs.js');
+        const { flattenMetricsJson } = await import('../../core/lib/pairs.js');
         const metrics = {
           ...(opts.metricsFile ? await readMetricsFile(opts.metricsFile, flattenMetricsJson) : {}),
-          ...parseMetricPairs(opts.metric ?? []),
+          ...opts.metric,
         };
-        const params = parseTextPairs(opts.param ?? [], 'param');
-        const tags = parseTextPairs(opts.tag ?? [], 'tag');
+        const params = opts.param ?? {};
+        const tags = opts.tag ?? {};
         const { addVersion } = await import('../../core/versions/add.js');
         const datasetHooks =
           kind === 'dataset'

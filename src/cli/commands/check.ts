@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import { GateNotMetError, UsageError } from '../../core/errors.js';
-import type { CheckReport } from '../../core/datasets/check-profiles.js';
+import type { DataCheckReport } from '../../core/datasets/check-profiles.js';
 import {
   DEFAULT_THRESHOLDS,
+  isFractionThreshold,
   THRESHOLD_KEYS,
   THRESHOLD_NAMES,
   type CheckThresholds,
 } from '../../core/datasets/thresholds.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
+import { numberOption } from '../options.js';
+import { renderCheckMarkdown, renderCheckTable } from '../render/data-check-report.js';
 import type { Ui } from '../terminal/style.js';
 
 type CheckOpts = {
@@ -20,7 +22,7 @@ type CheckOpts = {
   all?: boolean;
   strict?: boolean;
   format?: string;
-} & Partial<Record<keyof CheckThresholds, string>>;
+} & Partial<Record<keyof CheckThresholds, number>>;
 
 /** commander's camelCase of a `--drift-share`-style flag is the threshold's own key. */
 const flagOf = (k: keyof CheckThresholds): string => `--${THRESHOLD_NAMES[k].replace(/_/g, '-')}`;
@@ -49,7 +51,18 @@ export function register(program: Command): void {
     .option('--strict', 'fail on warnings too')
     .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
   for (const k of THRESHOLD_KEYS)
-    cmd.option(`${flagOf(k)} <n>`, `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`);
+    cmd.addOption(
+      numberOption(
+        `${flagOf(k)} <n>`,
+        `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`,
+        {
+          min: 0,
+          ...(isFractionThreshold(k) ? { max: 1 } : {}),
+          code: 'E_BAD_THRESHOLD',
+          example: String(DEFAULT_THRESHOLDS[k]),
+        },
+      ),
+    );
   cmd
     .addHelpText(
       'after',
@@ -68,10 +81,8 @@ export function register(program: Command): void {
             code: 'E_BAD_FORMAT',
             hint: 'Use --json for machine-readable output.',
           });
-        const { parseThreshold } = await import('../../core/datasets/thresholds.js');
         const thresholds: Partial<CheckThresholds> = {};
-        for (const k of THRESHOLD_KEYS)
-          if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k), k);
+        for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = opts[k];
         const { checkDataset } = await import('../../core/datasets/check.js');
         const report = await checkDataset(ctx.registry(), {
           current: current!,
@@ -85,8 +96,8 @@ export function register(program: Command): void {
         const shown = { all: !!opts.all };
         const render =
           format === 'markdown'
-            ? (r: CheckReport) => renderCheckMarkdown(r, shown)
-            : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui, shown);
+            ? (r: DataCheckReport) => renderCheckMarkdown(r, shown)
+            : (r: DataCheckReport, ui: Ui) => renderCheckTable(r, ui, shown);
         if (report.status === 'FAIL') {
           const failed = [
             ...new Set(

@@ -37,7 +37,7 @@ export function register(program: Command): void {
     )
     .action(
       action<RollbackOpts>(async (ctx, [target], opts) => {
-        const { rollback } = await import('../../core/stages/promote.js');
+        const { rollback } = await import('../../core/stages/rollback.js');
         const { name, stage } = rollbackTarget(target!, opts.stage);
         const reg = ctx.registry();
         const actor = ctx.actor();

@@ -55,8 +55,4 @@ export function formatTime(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
-export function formatNumber(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  return abs !== 0 && (abs < 1e-4 || abs >= 1e9) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
-}
+export { formatNumber } from '../../core/lib/format.js';

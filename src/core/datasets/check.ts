@@ -3,17 +3,17 @@ import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
 import { walkSource } from '../store/manifest.js';
 import { findArtifact, parseRef, resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
-import { lineageOf } from '../versions/add.js';
-import { checkProfiles, type CheckReport } from './check-profiles.js';
+import { lineageOf } from '../versions/queries.js';
+import { checkProfiles, type DataCheckReport } from './check-profiles.js';
 import type { Profile } from './profile/types.js';
 import { profileFiles, requireProfile } from './profiles.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
 
-export type { CheckReport, CheckRecord, CheckStatus } from './check-profiles.js';
+export type { DataCheckReport, CheckRecord, CheckStatus } from './check-profiles.js';
 export type { CheckThresholds } from './thresholds.js';
 
 /**
- * `mlreg check CURRENT --against REFERENCE`, and `mlreg monitor data` (issue 6): profile or load
+ * `mlreg check CURRENT --against REFERENCE`, and `mlreg monitor data`: profile or load
  * both sides and run the gate. Reads only: a plain file given as CURRENT is profiled in tmp/ and
  * never registered.
  */
@@ -37,7 +37,7 @@ export interface CheckDatasetOptions {
   strict?: boolean;
 }
 
-export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<CheckReport> {
+export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<DataCheckReport> {
   const thresholds = resolveThresholds((k) => reg.getConfig(k), opts.thresholds);
   const reference = loadReference(reg, opts);
   const current = await loadCurrent(reg, opts.current);
@@ -60,7 +60,7 @@ export function checkPair(
     ignoreColumns?: readonly string[] | undefined;
     strict?: boolean | undefined;
   } = {},
-): CheckReport {
+): DataCheckReport {
   if (reference.profile.table.rows < 2) {
     throw new InvalidInputError(
       `the reference ${reference.label} has ${reference.profile.table.rows} row: too few to compare against (no spread, no distribution)`,
@@ -74,10 +74,11 @@ export function checkPair(
   const unknown = (opts.failOnColumns ?? []).filter((c) => !names.has(c));
   if (unknown.length) {
     throw new UsageError(
-      `--fail-on-column names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, not a column of ${reference.label}`,
+      `${unknown.map((c) => JSON.stringify(c)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a column of ${reference.label}`,
       {
         code: 'E_UNKNOWN_COLUMN',
         hint: `Columns of ${reference.label}: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', …' : ''}.`,
+        details: { option: 'failOnColumn' },
       },
     );
   }

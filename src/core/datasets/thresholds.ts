@@ -83,6 +83,10 @@ const FRACTIONS = new Set<keyof CheckThresholds>([
   'driftShare',
 ]);
 
+export function isFractionThreshold(key: keyof CheckThresholds): boolean {
+  return FRACTIONS.has(key);
+}
+
 /** The range a threshold takes, in words: for messages and `config list`. */
 export function thresholdRange(key: keyof CheckThresholds): string {
   return FRACTIONS.has(key) ? 'a number from 0 to 1' : 'a number ≥ 0';
@@ -133,7 +137,18 @@ export function resolveThresholds(
     const v = config(key);
     if (v !== undefined) out[k] = parseThreshold(v, key, k);
     const g = given[k];
-    if (g !== undefined) out[k] = parseThreshold(String(g), `the ${THRESHOLD_NAMES[k]} threshold`, k);
+    if (g !== undefined) {
+      // Given as a flag: the CLI names it (details.option), so the message names the threshold only.
+      try {
+        out[k] = parseThreshold(String(g), `threshold ${THRESHOLD_NAMES[k]}`, k);
+      } catch (err) {
+        throw new InvalidInputError((err as InvalidInputError).message, {
+          code: 'E_BAD_THRESHOLD',
+          hint: (err as InvalidInputError).hint,
+          details: { option: k },
+        });
+      }
+    }
   }
   const problem = bandProblem(out);
   if (problem) {

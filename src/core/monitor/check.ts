@@ -1,10 +1,11 @@
+import { formatNumber } from '../lib/format.js';
 import { InvalidInputError } from '../errors.js';
 import { insertEvent } from '../registry/history.js';
 import { latestValue } from '../evaluations/record.js';
 import { metricDirection } from '../evaluations/metric-direction.js';
 import { resolveRef, versionById } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
-import { rollback } from '../stages/promote.js';
+import { rollback } from '../stages/rollback.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
 import {
   ALL_SLICE,
@@ -81,7 +82,7 @@ export interface RuleResult {
   message: string;
 }
 
-export interface CheckReport {
+export interface RuleCheckReport {
   name: string;
   stage: string;
   version: string;
@@ -91,7 +92,7 @@ export interface CheckReport {
   results: RuleResult[];
 }
 
-const fmt = (v: number): string => String(Number(v.toPrecision(6)));
+const fmt = (v: number): string => formatNumber(v);
 
 function window(reg: Registry, versionId: number, version: string, stage: string, rule: Rule, n: number) {
   const rows = lastValues(reg, versionId, stage, rule.metric, rule.slice, n, rule.source);
@@ -129,7 +130,7 @@ function previousHolder(reg: Registry, holder: Holder): { id: number; version: s
 
 /**
  * +1 when a fall of the metric is what the rule watches for, -1 for a rise. "worsens" follows the
- * metric's direction (issue 4: built in for common names, `metric.NAME.direction` in the config).
+ * metric's direction (built in for common names, `metric.NAME.direction` in the config).
  */
 function changeSign(reg: Registry, rule: ChangeRule): 1 | -1 {
   if (rule.verb === 'drops') return 1;
@@ -220,7 +221,7 @@ function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number
 }
 
 /** Evaluate every rule against the current holder of the stage; reads only. */
-export function checkRules(reg: Registry, target: Target, specs: readonly RuleSpec[]): CheckReport {
+export function checkRules(reg: Registry, target: Target, specs: readonly RuleSpec[]): RuleCheckReport {
   return reg.read(() => {
     const holder = holderOf(reg, target);
     const results = specs.map((s) =>
@@ -267,7 +268,7 @@ export function describeFired(fired: readonly RuleResult[]): string {
 /** Put a fired alert in the audit trail, next to the rollback it may cause. */
 export function recordAlert(
   reg: Registry,
-  report: CheckReport,
+  report: RuleCheckReport,
   actor: string,
   extra: Record<string, unknown> = {},
 ): number {
@@ -311,7 +312,7 @@ export interface AutoRollbackResult {
  * Roll the stage back with compare-and-swap on the failing version: of two cron jobs that see the
  * same failure, one rolls back and the other finds the stage moved and does nothing.
  */
-export function autoRollback(reg: Registry, report: CheckReport, actor: string): AutoRollbackResult {
+export function autoRollback(reg: Registry, report: RuleCheckReport, actor: string): AutoRollbackResult {
   // Data rules watch the input, and another model version does not mend bad input: they alert only.
   const modelRules = report.fired.filter((r) => !isDataMetric(r.metric));
   if (modelRules.length === 0) {

@@ -154,18 +154,6 @@ function parseUnscoped(text: string): Rule {
 }
 
 /** Parse --window: a whole number of observations ≥ 1. */
-export function parseWindow(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
-    throw new InvalidInputError(
-      `--window takes a whole number of observations from 1 to 100000, not ${JSON.stringify(text)}`,
-      { code: 'E_BAD_WINDOW', hint: 'e.g. --window 3: the mean of the last 3 observations.' },
-    );
-  }
-  return n;
-}
-
 export const DEFAULT_WINDOW = 3;
 
 export function compare(op: Comparator, a: number, b: number): boolean {

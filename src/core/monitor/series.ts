@@ -42,15 +42,16 @@ export interface SeriesReport {
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
-/** --since: an ISO time, or a duration back from now such as 30m, 24h, 7d, 2w. */
+/** The start of a series: an ISO time, or a duration back from now such as 30m, 24h, 7d, 2w. */
 export function parseSince(text: string, now: Date): string {
   const rel = /^(\d+)([mhdw])$/.exec(text.trim());
   if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]!]!).toISOString();
   const when = Date.parse(text);
   if (Number.isNaN(when))
-    throw new InvalidInputError(`--since ${JSON.stringify(text)} is neither a time nor a duration`, {
+    throw new InvalidInputError(`${JSON.stringify(text)} is neither a time nor a duration`, {
       code: 'E_BAD_TIME',
       hint: 'Use 7d, 24h, 30m, 2w, or an ISO time such as 2026-11-17T00:00:00Z.',
+      details: { option: 'since' },
     });
   return new Date(when).toISOString();
 }

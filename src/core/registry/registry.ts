@@ -1,21 +1,10 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openDb, translateSqliteError, type Db } from './db.js';
 import { ConflictError, fromSystemError, InvalidInputError, NotFoundError } from '../errors.js';
 import { currentFormatVersion } from './migrations.js';
+import { fsyncDir } from '../lib/fs.js';
 
 export const DB_FILE = 'mlreg.db';
 export const DEFAULT_DIR_NAME = '.mlreg';
@@ -246,37 +235,4 @@ export class Registry {
 
 function safeHost(): string {
   return hostname().replace(/[^A-Za-z0-9.]/g, '_') || 'host';
-}
-
-/** fsync a folder so a rename or create inside it survives a crash. */
-export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    /* some filesystems refuse fsync on folders; the rename is still atomic */
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Write a small file atomically: temp, fsync, rename, fsync folder. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, tmp: string): void {
-  writeFileSync(tmp, data, { flush: true });
-  renameSyncSafe(tmp, path);
-  fsyncDir(dirname(path));
-}
-
-function renameSyncSafe(from: string, to: string): void {
-  try {
-    renameSync(from, to);
-  } catch (err) {
-    try {
-      unlinkSync(from);
-    } catch {
-      /* already gone */
-    }
-    throw err;
-  }
 }

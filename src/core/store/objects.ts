@@ -13,7 +13,8 @@ import {
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromSystemError, IntegrityError } from '../errors.js';
-import { fsyncDir, type Registry } from '../registry/registry.js';
+import type { Registry } from '../registry/registry.js';
+import { CHUNK, fsyncDir, writeFully } from '../lib/fs.js';
 import { EarlyFlush } from '../lib/early-flush.js';
 
 /**
@@ -26,7 +27,6 @@ import { EarlyFlush } from '../lib/early-flush.js';
 export const DIGEST_RE = /^[0-9a-f]{64}$/;
 // 256 KiB: copies through larger buffers cost more system time on the machines measured here (dd: 0.65 s
 // per GiB at 256 KiB, 1.0 s at 1 MiB, 1.8 s at 4 MiB), and memory stays flat.
-const CHUNK = 256 << 10;
 
 export interface StoredObject {
   digest: string;
@@ -121,7 +121,7 @@ async function streamInto(
         await writes[next]; // its buffer is free again once its write is done
         reading = track(src.read(bufs[next]!, 0, CHUNK, size));
         hash.update(chunk);
-        writes[i % 3] = track(writeAll(dst, chunk, at));
+        writes[i % 3] = track(writeFully(dst, chunk, at));
         i++;
         await flush.wrote(size);
         onProgress?.(size);
@@ -141,16 +141,6 @@ async function streamInto(
   } finally {
     await src.close();
   }
-}
-
-/**
- * Write all of `data` at `position`. A write may take fewer bytes than asked (disk full, a file size
- * limit); without the loop the rest would be silently missing from a file hashed as complete.
- * The retry of the rest is what surfaces the error (ENOSPC, EFBIG).
- */
-async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += (await fh.write(data, off, data.length - off, position + off)).bytesWritten;
 }
 
 /** Store a small in-memory object (manifests, profiles). */
@@ -320,7 +310,7 @@ export async function copyObjectVerified(
       const { bytesRead } = await src.read(buf, 0, CHUNK, null);
       if (bytesRead === 0) break;
       hash.update(buf.subarray(0, bytesRead));
-      await writeAll(dst, buf.subarray(0, bytesRead), size);
+      await writeFully(dst, buf.subarray(0, bytesRead), size);
       size += bytesRead;
       onProgress?.(size);
     }

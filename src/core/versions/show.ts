@@ -1,5 +1,5 @@
 import { latestEvaluations, type EvaluationValue } from '../evaluations/record.js';
-import { lineageOf, metricsOf, paramsOf, stagesOfVersion, tagsOf, type Lineage } from './add.js';
+import { lineageOf, metricsOf, paramsOf, stagesOfVersion, tagsOf, type Lineage } from './queries.js';
 import { parseManifest, type Manifest } from '../store/manifest.js';
 import { getArtifact, parseRef, resolveRef, type VersionRecord } from './refs.js';
 import { NotFoundError } from '../errors.js';

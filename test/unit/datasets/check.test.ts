@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { addVersion } from '../../../src/core/versions/add.js';
 import { configSet } from '../../../src/core/registry/config.js';
 import { datasetAddHooks } from '../../../src/core/datasets/profiles.js';
-import { checkDataset, type CheckReport } from '../../../src/core/datasets/check.js';
+import { checkDataset, type DataCheckReport } from '../../../src/core/datasets/check.js';
 import { missingRateStatus } from '../../../src/core/datasets/check-profiles.js';
 import { DEFAULT_THRESHOLDS } from '../../../src/core/datasets/thresholds.js';
 import { MlregError } from '../../../src/core/errors.js';
@@ -28,9 +28,9 @@ async function addDataset(reg: Registry, name: string, path: string): Promise<vo
   await addVersion(reg, { kind: 'dataset', name, path, actor: 'tester', ...datasetAddHooks(reg, true) });
 }
 
-const failing = (r: CheckReport): string[] =>
+const failing = (r: DataCheckReport): string[] =>
   [...new Set(r.records.filter((x) => x.status === 'FAIL').map((x) => x.column))].sort();
-const rec = (r: CheckReport, column: string, check: string) =>
+const rec = (r: DataCheckReport, column: string, check: string) =>
   r.records.find((x) => x.column === column && x.check === check);
 /** A deterministic pseudo-random stream (a linear congruential generator) for reproducible samples. */
 function lcg(seed: number): () => number {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRule, parseWindow } from '../../../src/core/monitor/rules.js';
+import { parseRule } from '../../../src/core/monitor/rules.js';
 import { InvalidInputError } from '../../../src/core/errors.js';
 
 test('rule forms parse into their canonical text', () => {
@@ -68,13 +68,6 @@ test('malformed rules are refused with the reason and the forms', () => {
       text,
     );
   }
-});
-
-test('--window takes a positive whole number', () => {
-  assert.equal(parseWindow(undefined, 3), 3);
-  assert.equal(parseWindow('12', 3), 12);
-  for (const bad of ['0', '-1', '2.5', 'x', ''])
-    assert.throws(() => parseWindow(bad, 3), /--window takes a whole number/);
 });
 
 test('a rule can count one source only: "from SOURCE" in the text or --source, stored in its canonical text', () => {

@@ -9,7 +9,7 @@ import { deleteVersion } from '../../../src/core/versions/retire.js';
 import { gc } from '../../../src/core/store/gc.js';
 import { verifyRegistry } from '../../../src/core/store/verify.js';
 import { objectPath, putFile } from '../../../src/core/store/objects.js';
-import { listVersions } from '../../../src/core/versions/add.js';
+import { listVersions } from '../../../src/core/versions/queries.js';
 import { tempRegistry } from '../../helpers.js';
 import type { Registry } from '../../../src/core/registry/registry.js';
 import { registryState } from '../../registry-state.js';

@@ -86,7 +86,7 @@ function looksCounted(s: SampleColumn): boolean {
 }
 
 export function designPass(
-  plans: ColumnPlan[],
+  plans: readonly ColumnPlan[],
   sample: SampleColumn[],
   estimatedRows: number,
   maybeNumeric: ReadonlySet<number> = new Set(),
@@ -251,7 +251,11 @@ function countedSql(p: ColumnPlan, i: number): string[] {
 }
 
 /** The planning sample's statistics: row count, and per column non-missing, distinct, numbers' min/max/median, and how many values of a maybe-numeric text column read as numbers. */
-export function sampleSql(plans: ColumnPlan[], from: string, maybeNumeric: ReadonlySet<number> = new Set()): string {
+export function sampleSql(
+  plans: readonly ColumnPlan[],
+  from: string,
+  maybeNumeric: ReadonlySet<number> = new Set(),
+): string {
   const aggs = plans.flatMap((p, i) => {
     const base = [
       `count(v${i}) AS c${i}_nn`,
@@ -277,7 +281,7 @@ export interface FollowUps {
   negatives: number[];
 }
 
-export function followUpSql(plans: ColumnPlan[], f: FollowUps, from: string): string {
+export function followUpSql(plans: readonly ColumnPlan[], f: FollowUps, from: string): string {
   const finite = finiteSql;
   const aggs = [
     ...f.count.flatMap((i) => countedSql(plans[i]!, i)),

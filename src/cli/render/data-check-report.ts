@@ -1,20 +1,16 @@
-import type { CheckRecord, CheckReport, CheckStatus } from '../../core/datasets/check-profiles.js';
-import type { Ui } from '../terminal/style.js';
+import type { CheckRecord, DataCheckReport, CheckStatus } from '../../core/datasets/check-profiles.js';
+import { formatNumber, type Ui } from '../terminal/style.js';
 
 /** Human renderings of a data check report: an aligned table for terminals, markdown for pull requests. */
 
 /**
- * A statistic as a person reads it: 4 significant digits. A distance or ratio within rounding error
- * of 0 (identical data gives a PSI of 3e-30) is 0; a small p-value keeps its exponent, which is the
- * point of it.
+ * A statistic as a person reads it. A distance or ratio within rounding error of 0 (identical data
+ * gives a PSI of 3e-30) is 0; a small p-value keeps its exponent, which is the point of it.
  */
 function value(v: number | null, statistic = ''): string {
   if (v === null) return '';
-  if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  if (abs < 1e-9 && !/p-value/i.test(statistic)) return '0';
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e7) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  if (Math.abs(v) < 1e-9 && !/p-value/i.test(statistic)) return '0';
+  return formatNumber(v, 'short');
 }
 
 /** Which rows a person sees: FAIL and WARN by default (the summary says what is left out), every row with --all. */
@@ -22,7 +18,7 @@ export interface RenderOptions {
   all?: boolean | undefined;
 }
 
-function shown(r: CheckReport, opts: RenderOptions): { rows: CheckRecord[]; hidden: string } {
+function shown(r: DataCheckReport, opts: RenderOptions): { rows: CheckRecord[]; hidden: string } {
   if (opts.all) return { rows: r.records, hidden: '' };
   const rows = r.records.filter((x) => x.status === 'FAIL' || x.status === 'WARN');
   const left = r.records.length - rows.length;
@@ -45,7 +41,7 @@ function paint(status: CheckStatus, ui: Ui): string {
   }
 }
 
-export function renderCheckTable(r: CheckReport, ui: Ui, opts: RenderOptions = {}): string {
+export function renderCheckTable(r: DataCheckReport, ui: Ui, opts: RenderOptions = {}): string {
   const lines = [
     `Checking ${ui.c.bold(r.current.label)} (${r.current.rows} rows) against ${ui.c.bold(r.reference.label)} (${r.reference.rows} rows)`,
   ];
@@ -83,7 +79,7 @@ export function markdownRecords(records: readonly CheckRecord[]): string {
   ].join('\n');
 }
 
-export function renderCheckMarkdown(r: CheckReport, opts: RenderOptions = {}): string {
+export function renderCheckMarkdown(r: DataCheckReport, opts: RenderOptions = {}): string {
   const { rows, hidden } = shown(r, opts);
   return [
     `### Data check: ${r.status === 'PASS' ? '✅ PASS' : '❌ FAIL'}`,
