@@ -8,7 +8,7 @@ import { addVersion } from '../src/core/versions/add.js';
 import { fmtMs, median, timeCommand, timeShell, type BenchRow } from './lib.js';
 
 /**
- * Backup benchmarks (issue 5), on a registry holding MLREG_BENCH_BACKUP_MB (default 2048) MiB of
+ * Backup benchmarks, on a registry holding MLREG_BENCH_BACKUP_MB (default 2048) MiB of
  * objects, each figure against a floor measured in the same run (warm page cache for both):
  * - backup ≥ 0.8 × the throughput of `tar -cf` of the registry folder (+ sync of the archive: a
  *   backup is fsynced before it is renamed into place, so the floor writes durably too);

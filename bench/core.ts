@@ -9,7 +9,7 @@ import { promote } from '../src/core/stages/promote.js';
 import { fmtMs, median, timeCommand, timeShell, type BenchRow } from './lib.js';
 
 /**
- * Core benchmarks (issue 2): add of a large file against openssl + cp + sync of the same file,
+ * Core benchmarks: add of a large file against openssl + cp + sync of the same file,
  * stage moves and reads against the start-up of node opening a database with better-sqlite3,
  * list and history of 10,000 versions.
  */

@@ -8,7 +8,7 @@ import { Registry } from '../src/core/registry/registry.js';
 import { checkDataset } from '../src/core/datasets/check.js';
 
 /**
- * Datasets (issue 3): profiling a large generated CSV against a one-pass pandas profile of the same
+ * Datasets: profiling a large generated CSV against a one-pass pandas profile of the same
  * file (read_csv, describe, value_counts) with Debian's python3-pandas, peak RSS of the profile,
  * and `mlreg check` of two stored profiles.
  *

@@ -9,7 +9,7 @@ import { promote } from '../src/core/stages/promote.js';
 import { fmtMs, median, timeCommand, type BenchRow } from './lib.js';
 
 /**
- * Evaluation benchmarks (issue 4): a gated promote (`--if-better … --all-slices`) and `compare` on
+ * Evaluation benchmarks: a gated promote (`--if-better … --all-slices`) and `compare` on
  * a registry with many versions and evaluations cost about what a plain promote costs: both against
  * the start of node opening the database with better-sqlite3, like the core stage-move figures.
  * Also `eval run` overhead per model (checkout of model + dataset, spawn, record) against running

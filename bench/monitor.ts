@@ -8,7 +8,7 @@ import { promote } from '../src/core/stages/promote.js';
 import { fmtMs, median, timeCommand, timeShell, type BenchRow } from './lib.js';
 
 /**
- * Monitoring benchmarks (issue 6): `monitor check` over 1,000,000 stored observations (target
+ * Monitoring benchmarks: `monitor check` over 1,000,000 stored observations (target
  * ≤ 300 ms for the whole command, start-up included), against node opening the same index with
  * better-sqlite3; `monitor score` of 1,000,000 predictions joined with 1,000,000 labels (≤ 5 s,
  * ≤ 300 MB peak RSS), against an awk hash join of the same files.

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Registry } from '../src/core/registry/registry.js';
 import { addVersion } from '../src/core/versions/add.js';
 import assert from 'node:assert/strict';
-import { cli, FIXTURES, tempDir, type CliResult } from './helpers.js';
+import { cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from './helpers.js';
 import { registryState } from './registry-state.js';
 
 /** Shared plumbing of the evaluation, gate and compare tests. */
@@ -19,18 +19,30 @@ export function dbSnapshot(root: string): string {
 export interface HoldoutRegistry {
   dir: string;
   reg: string;
-  run: (args: string[]) => CliResult;
+  run: (args: string[]) => Promise<CliResult>;
   cleanup: () => void;
 }
 
-/** A temp registry holding the holdout (hold@1.0.0), and `run` for the built CLI on it. */
-export function holdoutRegistry(): HoldoutRegistry {
+/** What a suite adds to the holdout registry, once (`key` names the result): then each case gets a copy. */
+export interface HoldoutSeed {
+  key: string;
+  build: (run: (args: string[]) => Promise<CliResult>, dir: string) => Promise<void>;
+}
+
+/** A temp registry holding the holdout (hold@1.0.0) and what `seed` adds, and `run` for the CLI on it. */
+export async function holdoutRegistry(seed?: HoldoutSeed): Promise<HoldoutRegistry> {
   const t = tempDir();
   const reg = join(t.path, 'reg');
-  const run = (args: string[]) => cli(['--registry', reg, ...args], { cwd: t.path });
-  assert.equal(run(['init', reg]).code, 0);
-  assert.equal(run(['add', 'dataset', 'hold', join(EVAL_FIXTURES, 'holdout.csv')]).code, 0);
-  return { dir: t.path, reg, run, cleanup: t.cleanup };
+  const runOn = (root: string, cwd: string) => (args: string[]) => cliInProcess(['--registry', root, ...args], { cwd });
+  await copySeed(`holdout+${seed?.key ?? ''}`, reg, async (seedCwd) => {
+    const seedReg = join(seedCwd, 'reg');
+    const run = runOn(seedReg, seedCwd);
+    assert.equal((await run(['init', seedReg])).code, 0);
+    assert.equal((await run(['add', 'dataset', 'hold', join(EVAL_FIXTURES, 'holdout.csv')])).code, 0);
+    await seed?.build(run, seedCwd);
+    return seedReg;
+  });
+  return { dir: t.path, reg, run: runOn(reg, t.path), cleanup: t.cleanup };
 }
 
 /** Three threshold models (a: 0.6, b: 0.5, c: 0.42 → m@1.0.0, 1.1.0, 1.2.0) and the holdout (hold@1.0.0). */

@@ -1,11 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Registry, type Runtime } from '../src/core/registry/registry.js';
-import { processRuntime } from '../src/cli/context.js';
+import { cliRuntime } from '../src/cli/context.js';
+import { runCli } from '../src/cli/main.js';
 
 /** Shared test plumbing: temp folders, temp registries, and running the built CLI. */
 
@@ -19,7 +21,7 @@ export function tempDir(prefix = 'mlreg-test-'): { path: string; cleanup: () => 
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export const testRuntime: Runtime = { ...processRuntime(), busyTimeoutMs: 30_000 };
+export const testRuntime: Runtime = { ...cliRuntime({ env: process.env }), busyTimeoutMs: 30_000 };
 
 /** A fresh registry in a temp folder; `cleanup` closes and removes it. */
 export function tempRegistry(): { reg: Registry; dir: string; root: string; cleanup: () => void } {
@@ -36,6 +38,27 @@ export function tempRegistry(): { reg: Registry; dir: string; root: string; clea
       t.cleanup();
     },
   };
+}
+
+// Seed registries of this test file, by name: built once, removed when the file's process exits.
+const seeds = new Map<string, Promise<string>>();
+
+/**
+ * Put a copy of the seed registry `key` at `into` (cp -r of a small folder). The first call builds it:
+ * `build(seedDir)` (usually CLI calls) makes a registry in the fresh folder seedDir and returns its path;
+ * every later call only copies it.
+ */
+export async function copySeed(key: string, into: string, build: (seedDir: string) => Promise<string>): Promise<void> {
+  let seed = seeds.get(key);
+  if (!seed) {
+    seed = (async () => {
+      const t = tempDir('mlreg-seed-');
+      process.once('exit', t.cleanup);
+      return build(t.path);
+    })();
+    seeds.set(key, seed);
+  }
+  cpSync(await seed, into, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
 }
 
 export interface CliResult {
@@ -81,6 +104,53 @@ export function cli(args: string[], opts: CliOptions = {}): CliResult {
     timeout: opts.timeoutMs ?? 60_000,
   });
   return toResult(r.status, r.stdout, r.stderr);
+}
+
+/** A stream that keeps what is written to it, as a spawned process's pipe would. */
+function captured(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+// In-process runs take turns: each gets its own working folder for the duration of the run.
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Run the CLI inside this test process (no Node start-up): the same command line, environment and
+ * folder as `cli()`, the same {code, stdout, stderr, json}. Use `cli()` for what needs a real process
+ * (kill -9, signals, terminals, concurrent writers, exit behaviour).
+ */
+export function cliInProcess(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const run = async (): Promise<CliResult> => {
+    const out = captured();
+    const err = captured();
+    const cwd = opts.cwd ?? process.cwd();
+    const before = process.cwd();
+    // Paths typed on the command line are opened relative to the process's folder, as in a real run.
+    process.chdir(cwd);
+    try {
+      const code = await runCli([process.execPath, BIN, ...args], {
+        stdout: out.stream,
+        stderr: err.stream,
+        stdin: Readable.from(opts.input ? [Buffer.from(opts.input)] : []),
+        env: baseEnv(opts.env),
+        cwd,
+        isTTY: { stdout: false, stderr: false },
+      });
+      return toResult(code, out.text(), err.text());
+    } finally {
+      process.chdir(before);
+    }
+  };
+  const next = queue.then(run, run);
+  queue = next.catch(() => undefined);
+  return next;
 }
 
 /** Run the built CLI without blocking the test (for parallel runs). */

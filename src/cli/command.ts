@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { Context, type GlobalOptions } from './context.js';
-import { emitResult, type CommandResult } from './output.js';
+import type { ExitCodeValue } from '../core/errors.js';
+import { type CliIo, Context, type GlobalOptions } from './context.js';
+import { type CommandResult, emitResult, FailureWithReport } from './output.js';
+import { nameTheFlag } from './options.js';
 
 /**
  * A command is its commander definition (options, help, examples) plus a run function that parses
@@ -9,16 +11,44 @@ import { emitResult, type CommandResult } from './output.js';
  */
 export type RunFn<O> = (ctx: Context, args: string[], opts: O) => Promise<CommandResult>;
 
+/** One run of the CLI: its IO, its command line and, once the command has printed, its exit code. */
+export interface RunState {
+  io: CliIo;
+  argv: readonly string[];
+  exitCode?: ExitCodeValue;
+}
+
+// Keyed by the program object, which every run builds afresh: nothing of one run reaches the next.
+const runs = new WeakMap<Command, RunState>();
+
+export function attachRun(program: Command, state: RunState): void {
+  runs.set(program, state);
+}
+
+function runOf(cmd: Command): RunState {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const state = runs.get(root);
+  if (!state) throw new Error('a command ran outside runCli');
+  return state;
+}
+
 export function action<O>(run: RunFn<O>): (...all: unknown[]) => Promise<void> {
   return async (...all: unknown[]) => {
     const cmd = all[all.length - 1] as Command;
     const opts = cmd.opts() as O;
     const args = (all.slice(0, -2) as (string | string[] | undefined)[]).flatMap((a) => (a === undefined ? [] : a));
-    const ctx = new Context(cmd.optsWithGlobals() as GlobalOptions);
+    const state = runOf(cmd);
+    const ctx = new Context(cmd.optsWithGlobals() as GlobalOptions, state.io, state.argv);
     try {
       const { runOnReplica } = await import('./replica.js');
       const result = await runOnReplica(ctx, commandPath(cmd), () => run(ctx, args, opts));
-      await emitResult(result, ctx.json);
+      state.exitCode = await emitResult(result, ctx.io, ctx.json);
+    } catch (err) {
+      // Core says what is wrong; the flag the user typed is put in front here.
+      if (!(err instanceof FailureWithReport)) throw nameTheFlag(err, cmd);
+      await emitResult(err.report, ctx.io, false);
+      throw nameTheFlag(err.error, cmd);
     } finally {
       ctx.close();
     }

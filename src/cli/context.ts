@@ -1,9 +1,32 @@
 import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { locateRegistry, Registry, type Runtime } from '../core/registry/registry.js';
 
-/** Everything a command needs from the process (argv, env, cwd), gathered once and passed to core as plain values. */
+/** A stream a command writes to: process.stdout/stderr for a real run, a buffer in tests. */
+export type OutStream = NodeJS.WritableStream & { isTTY?: boolean };
+
+/**
+ * Everything a run takes from the process it runs in, handed over once by the process adapter
+ * (main.ts `main`) or by a test. Nothing else in src/cli reads process.env, process.cwd() or the
+ * standard streams, so a command runs the same in-process as in its own process.
+ */
+export interface CliIo {
+  stdout: OutStream;
+  stderr: OutStream;
+  stdin?: NodeJS.ReadableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Whether each stream is a terminal (colour, progress bars, help width). */
+  isTTY: { stdout: boolean; stderr: boolean };
+  /** The terminal's width, when stdout is one. */
+  columns?: number;
+  /** The clock (tests may fix it). */
+  now?: () => Date;
+}
+
+/** Options every command takes (main.ts addGlobalOptions). */
 export interface GlobalOptions {
   json?: boolean;
   registry?: string;
@@ -12,28 +35,47 @@ export interface GlobalOptions {
   offline?: boolean;
 }
 
+/** One command run: its global options, its IO and the command line; opens the registry at most once. */
 export class Context {
   readonly json: boolean;
+  readonly io: CliIo;
+  /** The whole command line, as given to runCli (`eval run` reads what follows `--`). */
+  readonly argv: readonly string[];
   private readonly globals: GlobalOptions;
   private opened: Registry | undefined;
   private readonly closers: (() => void)[] = [];
 
-  constructor(globals: GlobalOptions) {
+  constructor(globals: GlobalOptions, io: CliIo, argv: readonly string[]) {
     this.globals = globals;
+    this.io = io;
+    this.argv = argv;
     this.json = !!globals.json;
   }
 
+  get env(): Readonly<Record<string, string | undefined>> {
+    return this.io.env;
+  }
+
+  get cwd(): string {
+    return this.io.cwd;
+  }
+
   get runtime(): Runtime {
-    return processRuntime();
+    return cliRuntime(this.io);
+  }
+
+  /** A path the user typed, relative to the run's folder. */
+  path(p: string): string {
+    return resolve(this.io.cwd, p);
   }
 
   /** The registry folder named by --registry or MLREG_REGISTRY, if any (init creates it there). */
   explicitRegistry(): string | undefined {
-    return this.globals.registry ?? (process.env.MLREG_REGISTRY || undefined);
+    return this.globals.registry ?? (this.io.env.MLREG_REGISTRY || undefined);
   }
 
   registryDir(): string {
-    return locateRegistry({ explicit: this.globals.registry, env: process.env.MLREG_REGISTRY, cwd: process.cwd() });
+    return locateRegistry({ explicit: this.globals.registry, env: this.io.env.MLREG_REGISTRY, cwd: this.io.cwd });
   }
 
   registry(): Registry {
@@ -63,7 +105,7 @@ export class Context {
 
   /** Who is acting: --actor, else MLREG_ACTOR, else git's user.name <user.email>, else the OS user. */
   actor(): string {
-    const given = this.globals.actor ?? process.env.MLREG_ACTOR;
+    const given = this.globals.actor ?? this.io.env.MLREG_ACTOR;
     if (given !== undefined) {
       if (!given.trim())
         throw new UsageError('the actor is empty', {
@@ -72,28 +114,30 @@ export class Context {
         });
       return given.trim();
     }
-    const git = gitIdentity();
+    const git = gitIdentity(this.io);
     if (git) return git;
     try {
       return userInfo().username;
     } catch {
-      return process.env.USER ?? 'unknown';
+      return this.io.env.USER ?? 'unknown';
     }
   }
 
   /** Show a progress bar for large transfers, on a terminal only. */
   get interactive(): boolean {
-    return !!process.stderr.isTTY && !process.env.CI;
+    return this.io.isTTY.stderr && !this.io.env.CI;
   }
 }
 
-function gitIdentity(): string | undefined {
+function gitIdentity(io: CliIo): string | undefined {
   const get = (key: string): string => {
     try {
       return execFileSync('git', ['config', '--get', key], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
         timeout: 2000,
+        cwd: io.cwd,
+        env: io.env as NodeJS.ProcessEnv,
       }).trim();
     } catch {
       return '';
@@ -105,8 +149,9 @@ function gitIdentity(): string | undefined {
   return name || email || undefined;
 }
 
-export function processRuntime(): Runtime {
-  const timeout = Number(process.env.MLREG_LOCK_TIMEOUT);
+/** The runtime core sees: this OS's processes, the run's clock and lock timeout (MLREG_LOCK_TIMEOUT, ms). */
+export function cliRuntime(io: Pick<CliIo, 'env' | 'now'>): Runtime {
+  const timeout = Number(io.env.MLREG_LOCK_TIMEOUT);
   return {
     pid: process.pid,
     isProcessAlive(pid: number): boolean {
@@ -117,7 +162,7 @@ export function processRuntime(): Runtime {
         return (err as NodeJS.ErrnoException).code === 'EPERM';
       }
     },
-    now: () => new Date(),
+    now: io.now ?? (() => new Date()),
     busyTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 60_000,
     signalProcessGroup(pgid: number, signal: NodeJS.Signals): void {
       // A negative pid signals the process group the child leads.

@@ -1,4 +1,5 @@
 import { ExitCode, MlregError, type ExitCodeValue } from '../core/errors.js';
+import type { CliIo } from './context.js';
 import { colorWanted, loadUi, type Ui } from './terminal/style.js';
 
 /**
@@ -23,51 +24,61 @@ export function result<T>(data: T, render?: (data: T, ui: Ui) => string, exitCod
   };
 }
 
-export async function emitResult(result: CommandResult, json: boolean): Promise<void> {
+/** Print a command's result; returns the run's exit code. */
+export async function emitResult(result: CommandResult, io: CliIo, json: boolean): Promise<ExitCodeValue> {
   if (json) {
-    writeOut(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
+    io.stdout.write(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
   } else if (result.render) {
-    const ui = await loadUi(colorWanted(process.stdout, process.env));
+    const ui = await loadUi(
+      colorWanted({ isTTY: io.isTTY.stdout }, io.env),
+      io.isTTY.stdout ? terminalWidth(io.columns, io.env) : undefined,
+    );
     const { takeMissedExactWidth, loadExactWidths } = await import('./terminal/table.js');
     let text = result.render(result.data, ui);
     if (takeMissedExactWidth()) {
       await loadExactWidths();
       text = result.render(result.data, ui);
     }
-    if (text) writeOut(text.endsWith('\n') ? text : text + '\n');
+    if (text) io.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }
-  if (result.exitCode !== undefined) process.exitCode = result.exitCode;
+  return result.exitCode ?? ExitCode.ok;
 }
 
-export async function emitError(err: unknown, json: boolean): Promise<void> {
+/** Print an error (an MlregError as itself, anything else as an internal bug); returns its exit code. */
+export async function emitError(err: unknown, io: CliIo, json: boolean): Promise<ExitCodeValue> {
   const known = err instanceof MlregError;
   const code = known ? err.code : 'E_INTERNAL';
   const message = known ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
   const hint = known
     ? err.hint
     : 'This is a bug in mlreg. Please report it with the command you ran and the output of MLREG_DEBUG=1.';
-  const exitCode = known ? err.exitCode : ExitCode.internal;
   if (json) {
     const error: Record<string, unknown> = { code, message, hint };
     if (known && err.details !== undefined) error.details = err.details;
-    writeOut(JSON.stringify({ ok: false, error }) + '\n');
+    io.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
   } else {
-    const ui = await loadUi(colorWanted(process.stderr, process.env));
+    const ui = await loadUi(colorWanted({ isTTY: io.isTTY.stderr }, io.env));
     let text = `${ui.c.red('mlreg: error:')} ${message}\n`;
     if (hint) text += `${ui.c.dim('hint:')} ${hint}\n`;
-    process.stderr.write(text);
+    io.stderr.write(text);
   }
-  if (!known && process.env.MLREG_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  process.exitCode = exitCode;
-}
-
-function writeOut(text: string): void {
-  process.stdout.write(text);
+  if (!known && io.env.MLREG_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
+  return known ? err.exitCode : ExitCode.internal;
 }
 
 /** Notices for a person (progress, warnings) go to stderr and never into a JSON document. */
-export function notice(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : text + '\n');
+export function notice(io: CliIo, text: string): void {
+  io.stderr.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+/** A failure whose report a person sees on stdout before the error (thrown by failWithReport, printed by action). */
+export class FailureWithReport extends Error {
+  constructor(
+    readonly report: CommandResult,
+    readonly error: MlregError,
+  ) {
+    super(error.message);
+  }
 }
 
 /**
@@ -81,6 +92,13 @@ export async function failWithReport<T>(
   render: (data: T, ui: Ui) => string,
   err: MlregError,
 ): Promise<never> {
-  if (!json) await emitResult(result(report, render), false);
-  throw err;
+  if (json) throw err;
+  throw new FailureWithReport(result(report, render), err);
+}
+
+/** The width tables are fitted to: COLUMNS when set (as shells and `gh` honour it), else the terminal's. */
+function terminalWidth(columns: number | undefined, env: NodeJS.ProcessEnv): number | undefined {
+  const fromEnv = Number(env.COLUMNS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return columns && columns > 0 ? columns : undefined;
 }

@@ -54,11 +54,11 @@ export async function openStore(
   timeoutMs = WRITE_TIMEOUT_MS,
 ): Promise<RemoteStore> {
   const { openRemote, resolveEndpoint } = await import('../core/remote/transport.js');
-  const ep = endpoint ?? resolveEndpoint(undefined, process.env);
+  const ep = endpoint ?? resolveEndpoint(undefined, ctx.env);
   const store = await openRemote(url, {
     ...(ep ? { endpoint: ep } : {}),
     ...(region ? { region } : {}),
-    timeoutMs: Number(process.env.MLREG_REMOTE_TIMEOUT) > 0 ? Number(process.env.MLREG_REMOTE_TIMEOUT) : timeoutMs,
+    timeoutMs: Number(ctx.env.MLREG_REMOTE_TIMEOUT) > 0 ? Number(ctx.env.MLREG_REMOTE_TIMEOUT) : timeoutMs,
   });
   ctx.onClose(() => store.close());
   return store;
@@ -76,14 +76,14 @@ function storeFor(ctx: Context, info: ReplicaInfo, timeoutMs: number): () => Pro
  * For the fault tests: MLREG_TEST_STOP_AT=STEP stops a writer at a step of the protocol until it is
  * killed; MLREG_TEST_PAUSE_AT=STEP:MS pauses it there (while the test stops the server).
  */
-async function testStep(step: string): Promise<void> {
-  const pause = /^([a-z-]+):(\d+)$/.exec(process.env.MLREG_TEST_PAUSE_AT ?? '');
+async function testStep(ctx: Context, step: string): Promise<void> {
+  const pause = /^([a-z-]+):(\d+)$/.exec(ctx.env.MLREG_TEST_PAUSE_AT ?? '');
   if (pause && pause[1] === step) {
-    process.stderr.write(`mlreg-test: paused at ${step}\n`);
+    ctx.io.stderr.write(`mlreg-test: paused at ${step}\n`);
     await new Promise((r) => setTimeout(r, Number(pause[2])));
   }
-  if (process.env.MLREG_TEST_STOP_AT !== step) return;
-  process.stderr.write(`mlreg-test: stopped at ${step}\n`);
+  if (ctx.env.MLREG_TEST_STOP_AT !== step) return;
+  ctx.io.stderr.write(`mlreg-test: stopped at ${step}\n`);
   await new Promise(() => setInterval(() => {}, 1 << 30));
 }
 
@@ -125,8 +125,8 @@ export async function runOnReplica(
         {
           command: path,
           writerId: info.writerId,
-          onNotice: notice,
-          onStep: testStep,
+          onNotice: (text) => notice(ctx.io, text),
+          onStep: (step) => testStep(ctx, step),
           pullFirst: EXPENSIVE_TO_REPEAT.has(path),
         },
         run,
@@ -149,6 +149,7 @@ export async function runOnReplica(
     } catch (err) {
       if (!(err instanceof MlregError)) throw err;
       notice(
+        ctx.io,
         `warning: could not refresh from ${info.url} (${err.message}); answering from this replica as of log entry ${replicaInfo(reg)?.position ?? info.position}`,
       );
     }

@@ -17,21 +17,40 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliAsync, FIXTURES, killAfter, tempDir, writeBigFile } from '../helpers.js';
+import {
+  type CliResult,
+  cliInProcess,
+  cliAsync,
+  copySeed,
+  FIXTURES,
+  killAfter,
+  tempDir,
+  writeBigFile,
+} from '../helpers.js';
 import { registryState } from '../registry-state.js';
 
 /** Backup and restore through the CLI: exact round trips, online consistency, kill -9, corruption. */
 
 const MODELS = join(FIXTURES, 'models');
 
-function ok(r: ReturnType<typeof cli>): NonNullable<ReturnType<typeof cli>['json']>['data'] {
+function ok(r: CliResult): NonNullable<CliResult['json']>['data'] {
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   return r.json?.data;
 }
 
-/** A registry with real models, a dataset, lineage, stages, a rollback and a deprecation. */
-function buildRegistry(cwd: string): void {
-  ok(cli(['init'], { cwd }));
+/**
+ * A registry (cwd/.mlreg) with real models, a dataset, lineage, stages, a rollback and a deprecation:
+ * built once by buildSeed, copied for each test.
+ */
+function buildRegistry(cwd: string): Promise<void> {
+  return copySeed('backup', join(cwd, '.mlreg'), async (seedDir) => {
+    await buildSeed(seedDir);
+    return join(seedDir, '.mlreg');
+  });
+}
+
+async function buildSeed(cwd: string): Promise<void> {
+  ok(await cliInProcess(['init'], { cwd }));
   const csv = join(cwd, 'train.csv');
   writeFileSync(
     csv,
@@ -39,9 +58,9 @@ function buildRegistry(cwd: string): void {
       Array.from({ length: 500 }, (_, i) => `${(i * 7.31) % 1000},${['DE', 'FR', 'US'][i % 3]},${i % 2}`).join('\n') +
       '\n',
   );
-  ok(cli(['add', 'dataset', 'train', csv, '--json'], { cwd }));
+  ok(await cliInProcess(['add', 'dataset', 'train', csv, '--json'], { cwd }));
   ok(
-    cli(
+    await cliInProcess(
       [
         'add',
         'model',
@@ -59,7 +78,7 @@ function buildRegistry(cwd: string): void {
     ),
   );
   ok(
-    cli(
+    await cliInProcess(
       [
         'add',
         'model',
@@ -72,16 +91,18 @@ function buildRegistry(cwd: string): void {
       { cwd },
     ),
   );
-  ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-folder'), '--bump', 'major', '--json'], { cwd }));
+  ok(
+    await cliInProcess(['add', 'model', 'cancer', join(MODELS, 'cancer-folder'), '--bump', 'major', '--json'], { cwd }),
+  );
   for (const v of ['1.0.0', '1.1.0', '2.0.0'])
-    ok(cli(['promote', `cancer@${v}`, '--to', 'production', '--json'], { cwd }));
-  ok(cli(['promote', 'cancer@2.0.0', '--to', 'staging', '--json'], { cwd }));
-  ok(cli(['rollback', 'cancer', '--reason', 'INC-7', '--json'], { cwd }));
-  ok(cli(['deprecate', 'cancer@2.0.0', '--reason', 'bad recall', '--json'], { cwd }));
+    ok(await cliInProcess(['promote', `cancer@${v}`, '--to', 'production', '--json'], { cwd }));
+  ok(await cliInProcess(['promote', 'cancer@2.0.0', '--to', 'staging', '--json'], { cwd }));
+  ok(await cliInProcess(['rollback', 'cancer', '--reason', 'INC-7', '--json'], { cwd }));
+  ok(await cliInProcess(['deprecate', 'cancer@2.0.0', '--reason', 'bad recall', '--json'], { cwd }));
 }
 
 /** Everything a person sees of a registry through the CLI. */
-function views(cwd: string, registry?: string): unknown[] {
+async function views(cwd: string, registry?: string): Promise<unknown[]> {
   const r = registry ? ['--registry', registry] : [];
   const cmds = [
     ['list'],
@@ -93,27 +114,32 @@ function views(cwd: string, registry?: string): unknown[] {
     ['show', 'cancer@2.0.0'],
     ['show', 'train@1.0.0'],
   ];
-  return cmds.map((c) => ok(cli([...r, ...c, '--json'], { cwd })));
+  const out: unknown[] = [];
+  for (const c of cmds) out.push(ok(await cliInProcess([...r, ...c, '--json'], { cwd })));
+  return out;
 }
 
 function leftovers(dir: string): string[] {
   return readdirSync(dir).filter((n) => n.startsWith('.mlreg-'));
 }
 
-test('round trip: full and incremental backups restore to identical registries (tar and tar.gz)', () => {
+test('round trip: full and incremental backups restore to identical registries (tar and tar.gz)', async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
-    buildRegistry(cwd);
-    const full = ok(cli(['backup', join(cwd, 'full.tar'), '--json'], { cwd }));
+    await buildRegistry(cwd);
+    const full = ok(await cliInProcess(['backup', join(cwd, 'full.tar'), '--json'], { cwd }));
     assert.equal(full.kind, 'full');
     assert.equal(full.counts.versions, 4);
     assert.ok(!existsSync(join(cwd, 'full.tar.partial')));
-    assert.deepEqual(ok(cli(['backup', 'verify', join(cwd, 'full.tar'), '--json'], { cwd })).unchecked, 0);
+    assert.deepEqual(
+      ok(await cliInProcess(['backup', 'verify', join(cwd, 'full.tar'), '--json'], { cwd })).unchecked,
+      0,
+    );
 
     // More work after the full backup, then an incremental one.
     ok(
-      cli(
+      await cliInProcess(
         [
           'add',
           'model',
@@ -128,16 +154,18 @@ test('round trip: full and incremental backups restore to identical registries (
         { cwd },
       ),
     );
-    ok(cli(['promote', 'cancer@2.1.0', '--to', 'canary', '--json'], { cwd }));
-    const inc = ok(cli(['backup', join(cwd, 'inc.tgz'), '--base', join(cwd, 'full.tar'), '--json'], { cwd }));
+    ok(await cliInProcess(['promote', 'cancer@2.1.0', '--to', 'canary', '--json'], { cwd }));
+    const inc = ok(
+      await cliInProcess(['backup', join(cwd, 'inc.tgz'), '--base', join(cwd, 'full.tar'), '--json'], { cwd }),
+    );
     assert.equal(inc.kind, 'incremental');
     assert.ok(inc.objectsInBases > 0, 'objects the base holds are not stored again');
     assert.ok(inc.bytes < full.bytes / 2, `incremental ${inc.bytes} bytes vs full ${full.bytes}`);
     assert.equal(readFileSync(join(cwd, 'inc.tgz'))[0], 0x1f, 'a .tgz is gzip-compressed');
 
-    const original = views(cwd);
+    const original = await views(cwd);
     // Without its base: refused, naming the base, nothing written.
-    const noBase = cli(['restore', join(cwd, 'inc.tgz'), '--into', join(cwd, 'r0'), '--json'], { cwd });
+    const noBase = await cliInProcess(['restore', join(cwd, 'inc.tgz'), '--into', join(cwd, 'r0'), '--json'], { cwd });
     assert.equal(noBase.code, 3);
     assert.equal(noBase.json?.error?.code, 'E_BASE_MISSING');
     assert.match(noBase.json!.error!.message, /full\.tar/);
@@ -145,26 +173,37 @@ test('round trip: full and incremental backups restore to identical registries (
     assert.deepEqual(leftovers(cwd), []);
 
     ok(
-      cli(['restore', join(cwd, 'inc.tgz'), '--base', join(cwd, 'full.tar'), '--into', join(cwd, 'r1'), '--json'], {
+      await cliInProcess(
+        ['restore', join(cwd, 'inc.tgz'), '--base', join(cwd, 'full.tar'), '--into', join(cwd, 'r1'), '--json'],
+        {
+          cwd,
+        },
+      ),
+    );
+    assert.deepEqual(await views(cwd, join(cwd, 'r1')), original);
+    assert.equal(ok(await cliInProcess(['--registry', join(cwd, 'r1'), 'verify', '--json'], { cwd })).ok, true);
+    // The restored registry works: rollback walks the same chain, checkout gives the same bytes.
+    ok(
+      await cliInProcess(['--registry', join(cwd, 'r1'), 'checkout', 'cancer@production', join(cwd, 'srv'), '--json'], {
         cwd,
       }),
     );
-    assert.deepEqual(views(cwd, join(cwd, 'r1')), original);
-    assert.equal(ok(cli(['--registry', join(cwd, 'r1'), 'verify', '--json'], { cwd })).ok, true);
-    // The restored registry works: rollback walks the same chain, checkout gives the same bytes.
-    ok(cli(['--registry', join(cwd, 'r1'), 'checkout', 'cancer@production', join(cwd, 'srv'), '--json'], { cwd }));
     assert.deepEqual(
       readFileSync(join(cwd, 'srv', 'current', 'cancer-v2.joblib')),
       readFileSync(join(MODELS, 'cancer-v2.joblib')),
     );
-    const rb = ok(cli(['--registry', join(cwd, 'r1'), 'rollback', 'cancer', '--json'], { cwd }));
+    const rb = ok(await cliInProcess(['--registry', join(cwd, 'r1'), 'rollback', 'cancer', '--json'], { cwd }));
     assert.deepEqual([rb.from, rb.to], ['1.1.0', '1.0.0']);
     // A version number deleted before the backup stays taken after the restore.
-    ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--version', '2.2.0', '--json'], { cwd }));
-    ok(cli(['delete', 'cancer@2.2.0', '--json'], { cwd }));
-    ok(cli(['backup', join(cwd, 'after-delete.tar'), '--json'], { cwd }));
-    ok(cli(['restore', join(cwd, 'after-delete.tar'), '--into', join(cwd, 'r2'), '--json'], { cwd }));
-    const re = cli(
+    ok(
+      await cliInProcess(['add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--version', '2.2.0', '--json'], {
+        cwd,
+      }),
+    );
+    ok(await cliInProcess(['delete', 'cancer@2.2.0', '--json'], { cwd }));
+    ok(await cliInProcess(['backup', join(cwd, 'after-delete.tar'), '--json'], { cwd }));
+    ok(await cliInProcess(['restore', join(cwd, 'after-delete.tar'), '--into', join(cwd, 'r2'), '--json'], { cwd }));
+    const re = await cliInProcess(
       [
         '--registry',
         join(cwd, 'r2'),
@@ -182,25 +221,32 @@ test('round trip: full and incremental backups restore to identical registries (
     assert.equal(re.json?.error?.code, 'E_VERSION_EXISTS');
 
     // The full backup alone restores the state it was taken at.
-    ok(cli(['restore', join(cwd, 'full.tar'), '--into', join(cwd, 'r3'), '--json'], { cwd }));
-    assert.equal(ok(cli(['--registry', join(cwd, 'r3'), 'list', 'cancer', '--json'], { cwd })).versions.length, 3);
+    ok(await cliInProcess(['restore', join(cwd, 'full.tar'), '--into', join(cwd, 'r3'), '--json'], { cwd }));
+    assert.equal(
+      ok(await cliInProcess(['--registry', join(cwd, 'r3'), 'list', 'cancer', '--json'], { cwd })).versions.length,
+      3,
+    );
     assert.deepEqual(leftovers(cwd), []);
   } finally {
     t.cleanup();
   }
 });
 
-test('restore refuses a folder in use, and --force replaces a registry only once the new one verifies', () => {
+test('restore refuses a folder in use, and --force replaces a registry only once the new one verifies', async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
-    buildRegistry(cwd);
-    ok(cli(['backup', join(cwd, 'b.tar'), '--json'], { cwd }));
+    await buildRegistry(cwd);
+    ok(await cliInProcess(['backup', join(cwd, 'b.tar'), '--json'], { cwd }));
     const other = join(cwd, 'other');
-    ok(cli(['init', other], { cwd }));
-    ok(cli(['--registry', other, 'add', 'model', 'solo', join(MODELS, 'cancer-v1.joblib'), '--json'], { cwd }));
+    ok(await cliInProcess(['init', other], { cwd }));
+    ok(
+      await cliInProcess(['--registry', other, 'add', 'model', 'solo', join(MODELS, 'cancer-v1.joblib'), '--json'], {
+        cwd,
+      }),
+    );
     const before = registryState(other);
-    const refused = cli(['restore', join(cwd, 'b.tar'), '--into', other, '--json'], { cwd });
+    const refused = await cliInProcess(['restore', join(cwd, 'b.tar'), '--into', other, '--json'], { cwd });
     assert.equal(refused.code, 4);
     assert.equal(refused.json?.error?.code, 'E_RESTORE_TARGET');
     assert.match(refused.json!.error!.hint, /--force/);
@@ -209,12 +255,14 @@ test('restore refuses a folder in use, and --force replaces a registry only once
     const docs = join(cwd, 'docs');
     mkdirSync(docs);
     writeFileSync(join(docs, 'notes.txt'), 'mine');
-    const notReg = cli(['restore', join(cwd, 'b.tar'), '--into', docs, '--force', '--json'], { cwd });
+    const notReg = await cliInProcess(['restore', join(cwd, 'b.tar'), '--into', docs, '--force', '--json'], { cwd });
     assert.equal(notReg.code, 4);
     assert.match(notReg.json!.error!.message, /holds no registry/);
     assert.deepEqual(readdirSync(docs), ['notes.txt']);
     writeFileSync(join(cwd, 'x'), 'a file');
-    const onFile = cli(['restore', join(cwd, 'b.tar'), '--into', join(cwd, 'x'), '--force', '--json'], { cwd });
+    const onFile = await cliInProcess(['restore', join(cwd, 'b.tar'), '--into', join(cwd, 'x'), '--force', '--json'], {
+      cwd,
+    });
     assert.equal(onFile.code, 2, 'a file is not a folder to restore into');
     assert.equal(readFileSync(join(cwd, 'x'), 'utf8'), 'a file');
 
@@ -222,12 +270,12 @@ test('restore refuses a folder in use, and --force replaces a registry only once
     const bad = join(cwd, 'bad.tar');
     writeFileSync(bad, readFileSync(join(cwd, 'b.tar')));
     flipLastObjectByte(bad);
-    const corrupt = cli(['restore', bad, '--into', other, '--force', '--json'], { cwd });
+    const corrupt = await cliInProcess(['restore', bad, '--into', other, '--force', '--json'], { cwd });
     assert.equal(corrupt.code, 5, corrupt.stdout);
     assert.deepEqual(registryState(other), before);
 
-    ok(cli(['restore', join(cwd, 'b.tar'), '--into', other, '--force', '--json'], { cwd }));
-    assert.deepEqual(views(cwd, other), views(cwd));
+    ok(await cliInProcess(['restore', join(cwd, 'b.tar'), '--into', other, '--force', '--json'], { cwd }));
+    assert.deepEqual(await views(cwd, other), await views(cwd));
     assert.deepEqual(leftovers(cwd), []);
   } finally {
     t.cleanup();
@@ -244,13 +292,13 @@ function flipLastObjectByte(file: string): void {
   writeFileSync(file, buf);
 }
 
-test('a flipped byte in an object: verify finds it (exit 5, naming the versions), checkout and backup refuse it', () => {
+test('a flipped byte in an object: verify finds it (exit 5, naming the versions), checkout and backup refuse it', async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
-    buildRegistry(cwd);
-    assert.equal(ok(cli(['verify', '--json'], { cwd })).ok, true);
-    const v1 = ok(cli(['show', 'cancer@1.0.0', '--json'], { cwd }));
+    await buildRegistry(cwd);
+    assert.equal(ok(await cliInProcess(['verify', '--json'], { cwd })).ok, true);
+    const v1 = ok(await cliInProcess(['show', 'cancer@1.0.0', '--json'], { cwd }));
     const digest = v1.manifest.files[0].sha256 as string;
     const obj = join(cwd, '.mlreg', 'objects', 'sha256', digest.slice(0, 2), digest.slice(2));
     chmodSync(obj, 0o644);
@@ -261,9 +309,9 @@ test('a flipped byte in an object: verify finds it (exit 5, naming the versions)
     writeSync(fd, Buffer.from([b[0]! ^ 0x01]), 0, 1, pos);
     closeSync(fd);
 
-    const quick = cli(['verify', '--quick', '--json'], { cwd });
+    const quick = await cliInProcess(['verify', '--quick', '--json'], { cwd });
     assert.equal(quick.code, 0, 'same size: --quick does not re-hash');
-    const v = cli(['verify', '--json'], { cwd });
+    const v = await cliInProcess(['verify', '--json'], { cwd });
     assert.equal(v.code, 5);
     assert.equal(v.json?.error?.code, 'E_VERIFY_FAILED');
     const problems = v.json!.error!.details.problems as {
@@ -275,25 +323,25 @@ test('a flipped byte in an object: verify finds it (exit 5, naming the versions)
     assert.equal(problems[0]!.kind, 'object-corrupt');
     assert.equal(problems[0]!.digest, digest);
     assert.deepEqual(problems[0]!.affects, [{ name: 'cancer', version: '1.0.0' }]);
-    const human = cli(['verify'], { cwd });
+    const human = await cliInProcess(['verify'], { cwd });
     assert.equal(human.code, 5);
     assert.match(human.stdout, /affects cancer@1\.0\.0/);
 
     const srv = join(cwd, 'srv');
-    ok(cli(['checkout', 'cancer@1.1.0', srv, '--json'], { cwd }));
-    const co = cli(['checkout', 'cancer@1.0.0', srv, '--json'], { cwd });
+    ok(await cliInProcess(['checkout', 'cancer@1.1.0', srv, '--json'], { cwd }));
+    const co = await cliInProcess(['checkout', 'cancer@1.0.0', srv, '--json'], { cwd });
     assert.equal(co.code, 5);
     assert.equal(co.json?.error?.code, 'E_OBJECT_CORRUPT');
     assert.equal(readlinkSync(join(srv, 'current')), 'versions/1.1.0', 'the serving folder did not switch');
     assert.ok(!existsSync(join(srv, 'versions', '1.0.0')));
 
-    const bk = cli(['backup', join(cwd, 'b.tar'), '--json'], { cwd });
+    const bk = await cliInProcess(['backup', join(cwd, 'b.tar'), '--json'], { cwd });
     assert.equal(bk.code, 5);
     assert.ok(!existsSync(join(cwd, 'b.tar')) && !existsSync(join(cwd, 'b.tar.partial')));
 
     // Truncated (missing bytes) is found by --quick too.
     truncateSync(obj, 10);
-    const q2 = cli(['verify', '--quick', '--json'], { cwd });
+    const q2 = await cliInProcess(['verify', '--quick', '--json'], { cwd });
     assert.equal(q2.code, 5);
     assert.equal(q2.json!.error!.details.problems[0].kind, 'object-size');
   } finally {
@@ -307,18 +355,18 @@ test('kill -9 during backup and during restore: never a file or registry that lo
   const t = tempDir();
   try {
     const cwd = t.path;
-    ok(cli(['init'], { cwd }));
+    ok(await cliInProcess(['init'], { cwd }));
     writeBigFile(join(cwd, 'big.bin'), 200);
-    ok(cli(['add', 'model', 'big', join(cwd, 'big.bin'), '--json'], { cwd }));
-    ok(cli(['promote', 'big@1.0.0', '--to', 'production', '--json'], { cwd }));
+    ok(await cliInProcess(['add', 'model', 'big', join(cwd, 'big.bin'), '--json'], { cwd }));
+    ok(await cliInProcess(['promote', 'big@1.0.0', '--to', 'production', '--json'], { cwd }));
     const file = join(cwd, 'b.tar');
     for (const ms of [150, 300, 600]) {
       const code = await killAfter(['backup', file], cwd, ms);
       if (code === 0) break; // finished before the kill: nothing to check this round
       assert.ok(!existsSync(file), `killed at ${ms} ms: no ${file}`);
     }
-    if (existsSync(file)) ok(cli(['backup', 'verify', file, '--json'], { cwd }));
-    else ok(cli(['backup', file, '--json'], { cwd }));
+    if (existsSync(file)) ok(await cliInProcess(['backup', 'verify', file, '--json'], { cwd }));
+    else ok(await cliInProcess(['backup', file, '--json'], { cwd }));
     assert.ok(!existsSync(`${file}.partial`));
 
     const into = join(cwd, 'restored');
@@ -329,21 +377,24 @@ test('kill -9 during backup and during restore: never a file or registry that lo
       killedOnce = true;
       assert.ok(!existsSync(join(into, 'mlreg.db')), `killed at ${ms} ms: no registry at the target`);
     }
-    if (existsSync(join(into, 'mlreg.db'))) ok(cli(['--registry', into, 'verify', '--json'], { cwd }));
+    if (existsSync(join(into, 'mlreg.db'))) ok(await cliInProcess(['--registry', into, 'verify', '--json'], { cwd }));
     else {
-      ok(cli(['restore', file, '--into', into, '--json'], { cwd }));
+      ok(await cliInProcess(['restore', file, '--into', into, '--json'], { cwd }));
       assert.deepEqual(leftovers(cwd), [], 'the next restore removed the temp folders of killed ones');
     }
     assert.ok(killedOnce || existsSync(into));
-    assert.deepEqual(views2(cwd, into), views2(cwd));
+    assert.deepEqual(await views2(cwd, into), await views2(cwd));
   } finally {
     t.cleanup();
   }
 });
 
-function views2(cwd: string, registry?: string): unknown[] {
+async function views2(cwd: string, registry?: string): Promise<unknown[]> {
   const r = registry ? ['--registry', registry] : [];
-  return [['list'], ['list', 'big'], ['history', 'big', '--all']].map((c) => ok(cli([...r, ...c, '--json'], { cwd })));
+  const out: unknown[] = [];
+  for (const c of [['list'], ['list', 'big'], ['history', 'big', '--all']])
+    out.push(ok(await cliInProcess([...r, ...c, '--json'], { cwd })));
+  return out;
 }
 
 test('a backup taken while another process adds and promotes is consistent and restores exactly what it captured', {
@@ -352,10 +403,10 @@ test('a backup taken while another process adds and promotes is consistent and r
   const t = tempDir();
   try {
     const cwd = t.path;
-    ok(cli(['init'], { cwd }));
+    ok(await cliInProcess(['init'], { cwd }));
     writeBigFile(join(cwd, 'base.bin'), 64);
-    ok(cli(['add', 'model', 'busy', join(cwd, 'base.bin'), '--json'], { cwd }));
-    ok(cli(['promote', 'busy@1.0.0', '--to', 'production', '--json'], { cwd }));
+    ok(await cliInProcess(['add', 'model', 'busy', join(cwd, 'base.bin'), '--json'], { cwd }));
+    ok(await cliInProcess(['promote', 'busy@1.0.0', '--to', 'production', '--json'], { cwd }));
     let stop = false;
     const writer = (async () => {
       let i = 0;
@@ -384,15 +435,15 @@ test('a backup taken while another process adds and promotes is consistent and r
     assert.ok(rounds > 0, 'the writer made progress during the backups');
     for (const [i, f] of backups.entries()) {
       const into = join(cwd, `restored-${i}`);
-      ok(cli(['restore', f, '--into', into, '--json'], { cwd }));
-      assert.equal(ok(cli(['--registry', into, 'verify', '--json'], { cwd })).ok, true);
+      ok(await cliInProcess(['restore', f, '--into', into, '--json'], { cwd }));
+      assert.equal(ok(await cliInProcess(['--registry', into, 'verify', '--json'], { cwd })).ok, true);
       // Consistent: production points at a version the snapshot holds, its history ends at that version.
-      const list = ok(cli(['--registry', into, 'list', 'busy', '--json'], { cwd }));
-      const hist = ok(cli(['--registry', into, 'history', 'busy', '--json'], { cwd }));
+      const list = ok(await cliInProcess(['--registry', into, 'list', 'busy', '--json'], { cwd }));
+      const hist = ok(await cliInProcess(['--registry', into, 'history', 'busy', '--json'], { cwd }));
       const prod = list.versions.find((v: { stages: string[] }) => v.stages.includes('production'));
       assert.equal(hist.events[0].to, prod.version);
       // And it is a prefix of the live registry's history.
-      const live = ok(cli(['history', 'busy', '--json'], { cwd })).events;
+      const live = ok(await cliInProcess(['history', 'busy', '--json'], { cwd })).events;
       assert.deepEqual(hist.events, live.slice(live.length - hist.events.length));
     }
   } finally {
@@ -400,22 +451,24 @@ test('a backup taken while another process adds and promotes is consistent and r
   }
 });
 
-test('backup refuses to overwrite a file and to write into a missing folder; the registry is unchanged', () => {
+test('backup refuses to overwrite a file and to write into a missing folder; the registry is unchanged', async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
-    ok(cli(['init'], { cwd }));
-    ok(cli(['add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--json'], { cwd }));
+    ok(await cliInProcess(['init'], { cwd }));
+    ok(await cliInProcess(['add', 'model', 'cancer', join(MODELS, 'cancer-v1.joblib'), '--json'], { cwd }));
     const before = registryState(join(cwd, '.mlreg'));
     writeFileSync(join(cwd, 'taken.tar'), 'an older backup');
-    const exists = cli(['backup', join(cwd, 'taken.tar'), '--json'], { cwd });
+    const exists = await cliInProcess(['backup', join(cwd, 'taken.tar'), '--json'], { cwd });
     assert.equal(exists.code, 4);
     assert.equal(exists.json?.error?.code, 'E_BACKUP_EXISTS');
     assert.equal(readFileSync(join(cwd, 'taken.tar'), 'utf8'), 'an older backup');
-    const missing = cli(['backup', join(cwd, 'no', 'such', 'dir', 'b.tar'), '--json'], { cwd });
+    const missing = await cliInProcess(['backup', join(cwd, 'no', 'such', 'dir', 'b.tar'), '--json'], { cwd });
     assert.equal(missing.code, 3);
     assert.match(missing.json!.error!.message, /no such file or folder/);
-    const badBase = cli(['backup', join(cwd, 'inc.tar'), '--base', join(cwd, 'taken.tar'), '--json'], { cwd });
+    const badBase = await cliInProcess(['backup', join(cwd, 'inc.tar'), '--base', join(cwd, 'taken.tar'), '--json'], {
+      cwd,
+    });
     assert.equal(badBase.code, 2, badBase.stdout);
     assert.equal(badBase.json?.error?.code, 'E_BAD_BACKUP');
     assert.ok(!existsSync(join(cwd, 'inc.tar')) && !existsSync(join(cwd, 'inc.tar.partial')));
@@ -426,18 +479,18 @@ test('backup refuses to overwrite a file and to write into a missing folder; the
   }
 });
 
-test("a .tgz of highly compressible content (64 MiB of zeros) restores: the bomb cap never hits mlreg's own archives", () => {
+test("a .tgz of highly compressible content (64 MiB of zeros) restores: the bomb cap never hits mlreg's own archives", async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
-    ok(cli(['init'], { cwd }));
+    ok(await cliInProcess(['init'], { cwd }));
     writeFileSync(join(cwd, 'sparse-weights.bin'), Buffer.alloc(64 << 20));
-    ok(cli(['add', 'model', 'sparse', join(cwd, 'sparse-weights.bin'), '--json'], { cwd }));
-    const b = ok(cli(['backup', join(cwd, 'z.tgz'), '--json'], { cwd }));
+    ok(await cliInProcess(['add', 'model', 'sparse', join(cwd, 'sparse-weights.bin'), '--json'], { cwd }));
+    const b = ok(await cliInProcess(['backup', join(cwd, 'z.tgz'), '--json'], { cwd }));
     assert.ok(b.bytes < 1 << 20, `compressed to ${b.bytes} bytes`);
-    ok(cli(['backup', 'verify', join(cwd, 'z.tgz'), '--json'], { cwd }));
-    ok(cli(['restore', join(cwd, 'z.tgz'), '--into', join(cwd, 'r'), '--json'], { cwd }));
-    assert.equal(ok(cli(['--registry', join(cwd, 'r'), 'verify', '--json'], { cwd })).ok, true);
+    ok(await cliInProcess(['backup', 'verify', join(cwd, 'z.tgz'), '--json'], { cwd }));
+    ok(await cliInProcess(['restore', join(cwd, 'z.tgz'), '--into', join(cwd, 'r'), '--json'], { cwd }));
+    assert.equal(ok(await cliInProcess(['--registry', join(cwd, 'r'), 'verify', '--json'], { cwd })).ok, true);
   } finally {
     t.cleanup();
   }

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
-import { cli, tempDir } from '../helpers.js';
+import { cliInProcess, copySeed, tempDir } from '../helpers.js';
 
 /**
  * Walks every command the CLI defines (so commands added later are covered without editing this
@@ -17,20 +18,21 @@ function leaves(cmd: Command, path: string[] = []): { path: string[]; cmd: Comma
 
 const commands = leaves(await buildProgram());
 
-test('the CLI defines the core commands', () => {
+test('the CLI defines the core commands', async () => {
   const names = commands.map((c) => c.path.join(' '));
   for (const n of ['init', 'add', 'list', 'show', 'promote', 'rollback', 'history', 'checkout', 'config set'])
     assert.ok(names.includes(n), n);
 });
 
 for (const { path, cmd, parent } of commands) {
-  test(`mlreg ${path.join(' ')}: help text with examples, and --json`, () => {
+  test(`mlreg ${path.join(' ')}: help text with examples, and --json`, async () => {
     assert.ok(cmd.description().length > 10, 'has a description');
-    const help = cli([...path, '--help']);
+    const help = await cliInProcess([...path, '--help']);
     assert.equal(help.code, 0, help.stderr);
     assert.ok(help.stdout.replace(/\s+/g, ' ').includes(cmd.description()), 'help shows the description');
     assert.match(help.stdout, /--json/, 'help lists --json');
-    const examplesAt = path.length > 1 ? cli([...path.slice(0, -1), '--help']).stdout + help.stdout : help.stdout;
+    const examplesAt =
+      path.length > 1 ? (await cliInProcess([...path.slice(0, -1), '--help'])).stdout + help.stdout : help.stdout;
     assert.match(
       examplesAt,
       /Examples:\n {2}\$ mlreg /,
@@ -39,8 +41,11 @@ for (const { path, cmd, parent } of commands) {
 
     const t = tempDir();
     try {
-      cli(['init'], { cwd: t.path });
-      const r = cli([...path, '--json'], { cwd: t.path });
+      await copySeed('empty', join(t.path, '.mlreg'), async (seedDir) => {
+        await cliInProcess(['init'], { cwd: seedDir });
+        return join(seedDir, '.mlreg');
+      });
+      const r = await cliInProcess([...path, '--json'], { cwd: t.path });
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, 1, `exactly one line on stdout, got: ${r.stdout}`);
       const doc = JSON.parse(lines[0]!) as {

@@ -2,62 +2,71 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dbSnapshot, EVAL_FIXTURES, holdoutRegistry, SCORE } from '../eval-helpers.js';
+import { dbSnapshot, EVAL_FIXTURES, holdoutRegistry, type HoldoutRegistry, SCORE } from '../eval-helpers.js';
 
-function setup() {
-  const h = holdoutRegistry();
-  const { run } = h;
-  assert.equal(
-    run([
-      'add',
-      'model',
-      'm',
-      join(EVAL_FIXTURES, 'model-a'),
-      '--metric',
-      'log_loss=0.4',
-      '--metric',
-      'latency_ms=12',
-      '--param',
-      'threshold=0.6',
-      '--param',
-      'kind=stump',
-      '--trained-on',
-      'hold',
-    ]).code,
-    0,
-  );
-  // B: the same model file changed, plus a new file
-  const b = join(h.dir, 'b');
-  mkdirSync(b);
-  copyFileSync(join(EVAL_FIXTURES, 'model-b', 'model.json'), join(b, 'model.json'));
-  writeFileSync(join(b, 'NOTES.md'), 'threshold lowered\n');
-  assert.equal(
-    run([
-      'add',
-      'model',
-      'm',
-      b,
-      '--metric',
-      'log_loss=0.3',
-      '--metric',
-      'latency_ms=15',
-      '--param',
-      'threshold=0.5',
-      '--param',
-      'seed=1',
-    ]).code,
-    0,
-  );
-  assert.equal(run(['eval', 'run', 'm@1.0.0', 'm@1.1.0', '--on', 'hold', '--', process.execPath, SCORE]).code, 0);
-  assert.equal(run(['eval', 'record', 'm@1.1.0', '--slice', 'mobile', 'accuracy=0.7']).code, 0);
-  assert.equal(run(['promote', 'm@1.0.0', '--to', 'production']).code, 0);
-  return h;
+function setup(): Promise<HoldoutRegistry> {
+  return holdoutRegistry({
+    key: 'compare',
+    build: async (run, dir) => {
+      assert.equal(
+        (
+          await run([
+            'add',
+            'model',
+            'm',
+            join(EVAL_FIXTURES, 'model-a'),
+            '--metric',
+            'log_loss=0.4',
+            '--metric',
+            'latency_ms=12',
+            '--param',
+            'threshold=0.6',
+            '--param',
+            'kind=stump',
+            '--trained-on',
+            'hold',
+          ])
+        ).code,
+        0,
+      );
+      // B: the same model file changed, plus a new file
+      const b = join(dir, 'b');
+      mkdirSync(b);
+      copyFileSync(join(EVAL_FIXTURES, 'model-b', 'model.json'), join(b, 'model.json'));
+      writeFileSync(join(b, 'NOTES.md'), 'threshold lowered\n');
+      assert.equal(
+        (
+          await run([
+            'add',
+            'model',
+            'm',
+            b,
+            '--metric',
+            'log_loss=0.3',
+            '--metric',
+            'latency_ms=15',
+            '--param',
+            'threshold=0.5',
+            '--param',
+            'seed=1',
+          ])
+        ).code,
+        0,
+      );
+      assert.equal(
+        (await run(['eval', 'run', 'm@1.0.0', 'm@1.1.0', '--on', 'hold', '--', process.execPath, SCORE])).code,
+        0,
+      );
+      assert.equal((await run(['eval', 'record', 'm@1.1.0', '--slice', 'mobile', 'accuracy=0.7'])).code, 0);
+      assert.equal((await run(['promote', 'm@1.0.0', '--to', 'production'])).code, 0);
+    },
+  });
 }
 
-test('compare two models: metrics and shared evaluations with verdicts, params, files, lineage (json)', () => {
-  const s = setup();
+test('compare two models: metrics and shared evaluations with verdicts, params, files, lineage (json)', async () => {
+  const s = await setup();
   try {
-    const r = s.run(['--json', 'compare', 'm@production', 'm@1.1.0']);
+    const r = await s.run(['--json', 'compare', 'm@production', 'm@1.1.0']);
     assert.equal(r.code, 0, r.stderr);
     const c = r.json!.data;
     const byName = Object.fromEntries(c.metrics.map((m: any) => [m.metric, m]));
@@ -91,10 +100,10 @@ test('compare two models: metrics and shared evaluations with verdicts, params, 
   }
 });
 
-test('compare --format markdown is a PR-ready table; --format table for people; --format json alone', () => {
-  const s = setup();
+test('compare --format markdown is a PR-ready table; --format table for people; --format json alone', async () => {
+  const s = await setup();
   try {
-    const md = s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'markdown']);
+    const md = await s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'markdown']);
     assert.equal(md.code, 0, md.stderr);
     assert.match(md.stdout, /^### `m@1\.0\.0` → `m@1\.1\.0`/);
     assert.match(
@@ -103,26 +112,26 @@ test('compare --format markdown is a PR-ready table; --format table for people; 
     );
     assert.match(md.stdout, /\| log_loss \| at add \|  \| 0\.4 \| 0\.3 \| -0\.1 \| \*\*better\*\* \|/);
     assert.match(md.stdout, /\| NOTES\.md \| added \| - \| 18 B \|/);
-    const table = s.run(['compare', 'm@1.0.0', 'm@1.1.0']);
+    const table = await s.run(['compare', 'm@1.0.0', 'm@1.1.0']);
     assert.match(table.stdout, /log_loss\s+at add\s+0\.4\s+0\.3\s+-0\.1\s+better/);
     assert.match(table.stdout, /trained on\s+hold@1\.0\.0\s+-/);
-    const json = s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'json']);
+    const json = await s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'json']);
     assert.equal(JSON.parse(json.stdout).kind, 'model');
-    assert.equal(s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'html']).code, 2);
+    assert.equal((await s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'html'])).code, 2);
   } finally {
     s.cleanup();
   }
 });
 
-test('compare a model with a dataset: a clear error (exit 2); unknown ref exit 3; nothing changes', () => {
-  const s = setup();
+test('compare a model with a dataset: a clear error (exit 2); unknown ref exit 3; nothing changes', async () => {
+  const s = await setup();
   try {
     const before = dbSnapshot(s.reg);
-    const r = s.run(['--json', 'compare', 'm@1.0.0', 'hold']);
+    const r = await s.run(['--json', 'compare', 'm@1.0.0', 'hold']);
     assert.equal(r.code, 2);
     assert.equal(r.json!.error!.code, 'E_COMPARE_KINDS');
     assert.match(r.json!.error!.message, /cannot compare m@1\.0\.0 \(a model\) with hold@1\.0\.0 \(a dataset\)/);
-    assert.equal(s.run(['compare', 'm@1.0.0', 'm@9.9.9']).code, 3);
+    assert.equal((await s.run(['compare', 'm@1.0.0', 'm@9.9.9'])).code, 3);
     assert.equal(dbSnapshot(s.reg), before);
   } finally {
     s.cleanup();

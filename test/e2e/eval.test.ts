@@ -28,18 +28,20 @@ async function stillRuns(pid: number): Promise<boolean> {
 }
 
 /** A registry with hold@1.0.0 and models m@1.0.0 (threshold 0.6) and m@1.1.0 (0.5). */
-function setup(): HoldoutRegistry {
-  const h = holdoutRegistry();
-  const { run } = h;
-  assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-a')]).code, 0);
-  assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-b')]).code, 0);
-  return h;
+function setup(): Promise<HoldoutRegistry> {
+  return holdoutRegistry({
+    key: 'models-ab',
+    build: async (run) => {
+      assert.equal((await run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-a')])).code, 0);
+      assert.equal((await run(['add', 'model', 'm', join(EVAL_FIXTURES, 'model-b')])).code, 0);
+    },
+  });
 }
 
-test('eval run: checks out each model and the dataset, runs the command, records what it prints', () => {
-  const s = setup();
+test('eval run: checks out each model and the dataset, runs the command, records what it prints', async () => {
+  const s = await setup();
   try {
-    const r = s.run([
+    const r = await s.run([
       '--json',
       'eval',
       'run',
@@ -57,7 +59,7 @@ test('eval run: checks out each model and the dataset, runs the command, records
     const [a, b] = r.json!.data.runs;
     assert.equal(a.results.all.accuracy, expectedAccuracy(csv, 0.6));
     assert.equal(b.results.recent.accuracy, expectedAccuracy(csv, 0.5, true));
-    const shown = s.run(['--json', 'show', 'm@1.1.0']).json!.data.evaluations;
+    const shown = (await s.run(['--json', 'show', 'm@1.1.0'])).json!.data.evaluations;
     assert.deepEqual(
       shown.map((e: any) => [e.dataset.version, e.slice, e.metric, e.source]),
       [
@@ -68,7 +70,7 @@ test('eval run: checks out each model and the dataset, runs the command, records
       ],
     );
     // {model} and {dataset} are substituted in arguments
-    const sub = s.run([
+    const sub = await s.run([
       '--json',
       'eval',
       'run',
@@ -92,10 +94,10 @@ test('eval run: checks out each model and the dataset, runs the command, records
   }
 });
 
-test('eval record: values, slices, and a value that is not a number (exit 2, nothing recorded)', () => {
-  const s = setup();
+test('eval record: values, slices, and a value that is not a number (exit 2, nothing recorded)', async () => {
+  const s = await setup();
   try {
-    const ok = s.run([
+    const ok = await s.run([
       '--json',
       'eval',
       'record',
@@ -111,22 +113,22 @@ test('eval record: values, slices, and a value that is not a number (exit 2, not
     assert.deepEqual(ok.json!.data.results, { recent: { auc: 0.91, f1: 0.8 } });
     const before = dbSnapshot(s.reg);
     for (const bad of ['auc=high', 'auc=NaN', 'auc=', 'auc']) {
-      const r = s.run(['eval', 'record', 'm@1.0.0', '--on', 'hold', 'f1=0.5', bad]);
+      const r = await s.run(['eval', 'record', 'm@1.0.0', '--on', 'hold', 'f1=0.5', bad]);
       assert.equal(r.code, 2, bad);
       assert.match(r.stderr, /metric|invalid/, bad);
     }
-    const r = s.run(['--json', 'eval', 'record', 'm@1.0.0', 'auc=0.9x']);
+    const r = await s.run(['--json', 'eval', 'record', 'm@1.0.0', 'auc=0.9x']);
     assert.equal(r.json!.error!.code, 'E_BAD_METRIC');
     assert.match(r.json!.error!.message, /metric auc has value "0\.9x", which is not a finite number/);
-    assert.equal(s.run(['eval', 'record', 'hold', 'auc=0.9']).code, 2, 'a dataset has no evaluations');
+    assert.equal((await s.run(['eval', 'record', 'hold', 'auc=0.9'])).code, 2, 'a dataset has no evaluations');
     assert.equal(dbSnapshot(s.reg), before);
   } finally {
     s.cleanup();
   }
 });
 
-test('eval run bad input: missing command, non-zero exit, non-JSON, NaN, no command: message, exit code, nothing recorded', () => {
-  const s = setup();
+test('eval run bad input: missing command, non-zero exit, non-JSON, NaN, no command: message, exit code, nothing recorded', async () => {
+  const s = await setup();
   try {
     const before = dbSnapshot(s.reg);
     const cases: { args: string[]; code: number; err: string; message: RegExp }[] = [
@@ -157,17 +159,17 @@ test('eval run bad input: missing command, non-zero exit, non-JSON, NaN, no comm
       { args: [], code: 2, err: 'E_NO_COMMAND', message: /needs the evaluation command after --/ },
     ];
     for (const c of cases) {
-      const r = s.run(['--json', 'eval', 'run', 'm@1.1.0', '--on', 'hold', ...c.args]);
+      const r = await s.run(['--json', 'eval', 'run', 'm@1.1.0', '--on', 'hold', ...c.args]);
       assert.equal(r.code, c.code, c.err);
       assert.equal(r.json!.error!.code, c.err);
       assert.match(r.json!.error!.message, c.message);
       assert.match(r.json!.error!.hint, /Nothing was recorded|mlreg eval run/);
-      const human = s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', ...c.args]);
+      const human = await s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', ...c.args]);
       assert.equal(human.code, c.code);
       assert.match(human.stderr, c.message);
     }
     assert.match(
-      s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', '--', process.execPath, MISBEHAVE, 'fail']).stderr,
+      (await s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', '--', process.execPath, MISBEHAVE, 'fail'])).stderr,
       /Traceback: model file is corrupt/,
       'the command stderr is shown',
     );
@@ -178,12 +180,12 @@ test('eval run bad input: missing command, non-zero exit, non-JSON, NaN, no comm
   }
 });
 
-test('eval run: all or nothing across models', () => {
-  const s = setup();
+test('eval run: all or nothing across models', async () => {
+  const s = await setup();
   try {
     const before = dbSnapshot(s.reg);
     // The first model's run succeeds, the second one's fails.
-    const r = s.run([
+    const r = await s.run([
       '--json',
       'eval',
       'run',
@@ -205,12 +207,12 @@ test('eval run: all or nothing across models', () => {
 });
 
 test('eval run that hangs past --timeout: the process group is killed, nothing recorded', async () => {
-  const s = setup();
+  const s = await setup();
   try {
     const before = dbSnapshot(s.reg);
     const pids = join(s.dir, 'pids');
     const started = Date.now();
-    const r = s.run([
+    const r = await s.run([
       '--json',
       'eval',
       'run',
@@ -232,22 +234,22 @@ test('eval run that hangs past --timeout: the process group is killed, nothing r
     const [parent, grandchild] = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
     for (const pid of [parent!, grandchild!]) assert.equal(await stillRuns(pid), false, `process ${pid} still runs`);
     assert.equal(dbSnapshot(s.reg), before);
-    assert.equal(s.run(['eval', 'run', 'm@1.0.0', '--on', 'hold', '--timeout', 'soon', '--', 'true']).code, 2);
+    assert.equal((await s.run(['eval', 'run', 'm@1.0.0', '--on', 'hold', '--timeout', 'soon', '--', 'true'])).code, 2);
   } finally {
     s.cleanup();
   }
 });
 
-test('eval run checks every byte it checks out: a corrupt model blob is exit 5, the command never runs', () => {
-  const s = setup();
+test('eval run checks every byte it checks out: a corrupt model blob is exit 5, the command never runs', async () => {
+  const s = await setup();
   try {
-    const sha = s.run(['--json', 'show', 'm@1.1.0']).json!.data.manifest.files[0].sha256 as string;
+    const sha = (await s.run(['--json', 'show', 'm@1.1.0'])).json!.data.manifest.files[0].sha256 as string;
     const blob = join(s.reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
     chmodSync(blob, 0o644);
     writeFileSync(blob, JSON.stringify({ feature: 'x', threshold: 0.1 }) + '\n');
     const before = dbSnapshot(s.reg);
     const marker = join(s.dir, 'ran');
-    const r = s.run([
+    const r = await s.run([
       '--json',
       'eval',
       'run',

@@ -14,7 +14,7 @@ import {
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { Header } from 'tar';
-import { cli, FIXTURES, tempDir } from '../helpers.js';
+import { cliInProcess, FIXTURES, tempDir } from '../helpers.js';
 
 /**
  * Archives built to attack restore: each must be refused, naming the offending entry, with exit 2,
@@ -88,13 +88,13 @@ const DB = Buffer.from('SQLite format 3\0 pretend');
 const OBJ = Buffer.from('model bytes');
 const OBJ_PATH = `objects/sha256/${sha(OBJ).slice(0, 2)}/${sha(OBJ).slice(2)}`;
 
-function expectRefused(cwd: string, archive: string, pattern: RegExp, outside: string[] = []): void {
+async function expectRefused(cwd: string, archive: string, pattern: RegExp, outside: string[] = []): Promise<void> {
   const into = join(cwd, 'target', 'restored');
   for (const args of [
     ['restore', archive, '--into', into, '--json'],
     ['backup', 'verify', archive, '--json'],
   ]) {
-    const r = cli(args, { cwd });
+    const r = await cliInProcess(args, { cwd });
     assert.equal(r.code, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
     assert.equal(r.json?.error?.code, 'E_BAD_BACKUP', r.stdout);
     assert.match(r.json!.error!.message, pattern);
@@ -120,30 +120,30 @@ test('hostile archives are refused, naming the entry, and nothing is written any
     return p;
   };
   try {
-    await t.test('path traversal with ..', () => {
+    await t.test('path traversal with ..', async () => {
       const a = write(
         'traversal.tar',
         tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: '../../escape.txt', data: OBJ }]),
       );
-      expectRefused(cwd, a, /"\.\.\/\.\.\/escape\.txt".*climbs out/, [
+      await expectRefused(cwd, a, /"\.\.\/\.\.\/escape\.txt".*climbs out/, [
         join(cwd, 'escape.txt'),
         join(cwd, '..', 'escape.txt'),
       ]);
     });
-    await t.test('a manifest that lists a path with ..', () => {
+    await t.test('a manifest that lists a path with ..', async () => {
       const m = manifest([
         { path: 'mlreg.db', data: DB },
         { path: 'objects/../../evil', data: OBJ },
       ]);
       const a = write('manifest-traversal.tar', tarOf([m, { path: 'mlreg.db', data: DB }]));
-      expectRefused(cwd, a, /objects\/\.\.\/\.\.\/evil.*climbs out/, [join(cwd, 'evil')]);
+      await expectRefused(cwd, a, /objects\/\.\.\/\.\.\/evil.*climbs out/, [join(cwd, 'evil')]);
     });
-    await t.test('absolute path', () => {
+    await t.test('absolute path', async () => {
       const abs = join(outsideDir, 'abs.txt');
       const a = write('absolute.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: abs, data: OBJ }]));
-      expectRefused(cwd, a, /absolute path/, [abs]);
+      await expectRefused(cwd, a, /absolute path/, [abs]);
     });
-    await t.test('symlink, then a file through it', () => {
+    await t.test('symlink, then a file through it', async () => {
       const a = write(
         'symlink.tar',
         tarOf([
@@ -155,10 +155,10 @@ test('hostile archives are refused, naming the entry, and nothing is written any
           { path: OBJ_PATH, data: OBJ },
         ]),
       );
-      expectRefused(cwd, a, /"objects" is a symbolic link/);
+      await expectRefused(cwd, a, /"objects" is a symbolic link/);
       assert.deepEqual(readdirSync(outsideDir), []);
     });
-    await t.test('hard link to a system file', () => {
+    await t.test('hard link to a system file', async () => {
       const a = write(
         'hardlink.tar',
         tarOf([
@@ -166,21 +166,21 @@ test('hostile archives are refused, naming the entry, and nothing is written any
           { path: 'mlreg.db', type: 'Link', linkpath: '/etc/passwd' },
         ]),
       );
-      expectRefused(cwd, a, /"mlreg\.db" is a hard link \(to "\/etc\/passwd"\)/);
+      await expectRefused(cwd, a, /"mlreg\.db" is a hard link \(to "\/etc\/passwd"\)/);
     });
-    await t.test('a device', () => {
+    await t.test('a device', async () => {
       const a = write(
         'device.tar',
         tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', type: 'CharacterDevice' }]),
       );
-      expectRefused(cwd, a, /"mlreg\.db" is a device/);
+      await expectRefused(cwd, a, /"mlreg\.db" is a device/);
     });
-    await t.test('an over-deep path', () => {
+    await t.test('an over-deep path', async () => {
       const deep = 'objects/sha256/aa/b/c/d/e/f/g';
       const a = write('deep.tar', tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: deep, data: OBJ }]));
-      expectRefused(cwd, a, /deeper than 4 levels/);
+      await expectRefused(cwd, a, /deeper than 4 levels/);
     });
-    await t.test('an entry not in the manifest', () => {
+    await t.test('an entry not in the manifest', async () => {
       const a = write(
         'extra.tar',
         tarOf([
@@ -189,26 +189,26 @@ test('hostile archives are refused, naming the entry, and nothing is written any
           { path: OBJ_PATH, data: OBJ },
         ]),
       );
-      expectRefused(cwd, a, new RegExp(`"${OBJ_PATH}" is not listed in its manifest`));
+      await expectRefused(cwd, a, new RegExp(`"${OBJ_PATH}" is not listed in its manifest`));
     });
-    await t.test('an entry whose size differs from the manifest', () => {
+    await t.test('an entry whose size differs from the manifest', async () => {
       const a = write(
         'size.tar',
         tarOf([manifest([{ path: 'mlreg.db', data: DB }]), { path: 'mlreg.db', data: Buffer.concat([DB, DB]) }]),
       );
-      expectRefused(cwd, a, /"mlreg\.db" has \d+ bytes; the manifest says \d+/);
+      await expectRefused(cwd, a, /"mlreg\.db" has \d+ bytes; the manifest says \d+/);
     });
-    await t.test('no manifest first', () => {
+    await t.test('no manifest first', async () => {
       const a = write('nomanifest.tar', tarOf([{ path: 'mlreg.db', data: DB }]));
-      expectRefused(cwd, a, /first entry is "mlreg\.db", not manifest\.json/);
+      await expectRefused(cwd, a, /first entry is "mlreg\.db", not manifest\.json/);
     });
-    await t.test('not a tar at all', () => {
+    await t.test('not a tar at all', async () => {
       const a = write('garbage.tar', Buffer.alloc(4096, 0x41));
-      expectRefused(cwd, a, /bad checksum/);
+      await expectRefused(cwd, a, /bad checksum/);
     });
-    await t.test('a truncated archive (a real backup cut short)', () => {
-      cli(['init', join(cwd, 'reg')], { cwd });
-      const add = cli(
+    await t.test('a truncated archive (a real backup cut short)', async () => {
+      await cliInProcess(['init', join(cwd, 'reg')], { cwd });
+      const add = await cliInProcess(
         [
           '--registry',
           join(cwd, 'reg'),
@@ -222,10 +222,10 @@ test('hostile archives are refused, naming the entry, and nothing is written any
       );
       assert.equal(add.code, 0, add.stderr);
       const full = join(cwd, 'real.tar');
-      assert.equal(cli(['--registry', join(cwd, 'reg'), 'backup', full, '--json'], { cwd }).code, 0);
+      assert.equal((await cliInProcess(['--registry', join(cwd, 'reg'), 'backup', full, '--json'], { cwd })).code, 0);
       const bytes = readFileSync(full);
       const cut = write('truncated.tar', bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-      expectRefused(cwd, cut, /truncated/);
+      await expectRefused(cwd, cut, /truncated/);
     });
     await t.test('a decompression bomb', async () => {
       // 256 MiB of zeros inflate from ~256 KiB: refused on the ratio before it fills any disk.
@@ -250,7 +250,7 @@ test('hostile archives are refused, naming the entry, and nothing is written any
       gz.end(Buffer.alloc(1024));
       await done;
       closeSync(fd);
-      expectRefused(cwd, bomb, /inflates more than \d+:1/);
+      await expectRefused(cwd, bomb, /inflates more than \d+:1/);
     });
   } finally {
     dir.cleanup();

@@ -5,22 +5,31 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { cli, cliAsync, FIXTURES, tempDir } from '../helpers.js';
+import { cliAsync, cliInProcess, copySeed, FIXTURES, tempDir } from '../helpers.js';
 
 /** A registry with fraud 1.0.0 then 2.0.0 promoted to production, in a temp folder. */
-function setup() {
+async function setup() {
   const t = tempDir();
   const reg = join(t.path, 'reg');
-  const run = (...args: string[]) => cli(['--registry', reg, ...args], { cwd: t.path });
+  const run = (...args: string[]) => cliInProcess(['--registry', reg, ...args], { cwd: t.path });
   const runAsync = (...args: string[]) => cliAsync(['--registry', reg, ...args], { cwd: t.path });
-  assert.equal(run('init', reg).code, 0);
-  for (const i of [1, 2]) {
-    writeFileSync(join(t.path, `m${i}.bin`), `weights ${i}`);
-    // --bump major: 1.0.0, then 2.0.0.
-    const added = run('add', 'model', 'fraud', join(t.path, `m${i}.bin`), '--bump', 'major');
-    assert.equal(added.code, 0, added.stderr);
-  }
-  assert.equal(run('promote', 'fraud@1.0.0', '--to', 'production').code, 0);
+  const weights = (dir: string) => {
+    for (const i of [1, 2]) writeFileSync(join(dir, `m${i}.bin`), `weights ${i}`);
+  };
+  await copySeed('fraud', reg, async (seedDir) => {
+    const seedReg = join(seedDir, 'reg');
+    const seedRun = (...args: string[]) => cliInProcess(['--registry', seedReg, ...args], { cwd: seedDir });
+    assert.equal((await seedRun('init', seedReg)).code, 0);
+    weights(seedDir);
+    for (const i of [1, 2]) {
+      // --bump major: 1.0.0, then 2.0.0.
+      const added = await seedRun('add', 'model', 'fraud', join(seedDir, `m${i}.bin`), '--bump', 'major');
+      assert.equal(added.code, 0, added.stderr);
+    }
+    assert.equal((await seedRun('promote', 'fraud@1.0.0', '--to', 'production')).code, 0);
+    return seedReg;
+  });
+  weights(t.path);
   /** Everything a monitoring command could change. */
   const snapshot = () => {
     const db = new Database(join(reg, 'mlreg.db'), { readonly: true });
@@ -37,20 +46,21 @@ function setup() {
   return { dir: t.path, reg, run, runAsync, snapshot, cleanup: t.cleanup };
 }
 
-test('record, check insufficient → ok → alert with --auto-rollback, then a second run does nothing; history shows why', () => {
-  const s = setup();
+test('record, check insufficient → ok → alert with --auto-rollback, then a second run does nothing; history shows why', async () => {
+  const s = await setup();
   try {
-    for (const v of ['0.91', '0.92', '0.90']) assert.equal(s.run('monitor', 'record', 'fraud', `auc=${v}`).code, 0);
-    assert.equal(s.run('promote', 'fraud@2.0.0', '--to', 'production').code, 0);
-    const rec = s.run('--json', 'monitor', 'record', 'fraud', 'auc=0.80', 'accuracy=0.7', '--source', 'batch');
+    for (const v of ['0.91', '0.92', '0.90'])
+      assert.equal((await s.run('monitor', 'record', 'fraud', `auc=${v}`)).code, 0);
+    assert.equal((await s.run('promote', 'fraud@2.0.0', '--to', 'production')).code, 0);
+    const rec = await s.run('--json', 'monitor', 'record', 'fraud', 'auc=0.80', 'accuracy=0.7', '--source', 'batch');
     assert.equal(rec.code, 0);
     assert.equal(rec.json!.data.version, '2.0.0');
-    const few = s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--window', '3');
+    const few = await s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--window', '3');
     assert.equal(few.code, 0, few.stderr);
     assert.match(few.stdout, /insufficient data \(1 of 3 observations of 2\.0\.0\)/);
-    s.run('monitor', 'record', 'fraud', 'auc=0.81');
-    s.run('monitor', 'record', 'fraud', 'auc=0.79');
-    const fired = s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--auto-rollback');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.81');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.79');
+    const fired = await s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--auto-rollback');
     assert.equal(fired.code, 1);
     assert.match(fired.stdout, /FIRED\s+auc < 0\.85: mean of last 3 = 0\.8\b/);
     assert.match(
@@ -58,41 +68,55 @@ test('record, check insufficient → ok → alert with --auto-rollback, then a s
       /Rolled back fraud@production: 2\.0\.0 → 1\.0\.0 \(auto: auc < 0\.85 \(mean 0\.8 of 3\)\)/,
     );
     assert.match(fired.stderr, /1 monitoring rule\(s\) fired for fraud@production \(2\.0\.0\)/);
-    const again = s.run('--json', 'monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--auto-rollback');
+    const again = await s.run('--json', 'monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--auto-rollback');
     assert.equal(again.code, 0);
     assert.equal(again.json!.data.version, '1.0.0');
     assert.equal(again.json!.data.status, 'ok');
-    const h = s.run('--json', 'history', 'fraud');
+    const h = await s.run('--json', 'history', 'fraud');
     const rb = h.json!.data.events.filter((e: { kind: string }) => e.kind === 'rollback');
     assert.equal(rb.length, 1);
     assert.equal(rb[0].reason, 'auto: auc < 0.85 (mean 0.8 of 3)');
-    const show = s.run('--json', 'monitor', 'show', 'fraud', '--metric', 'auc');
+    const alertRow = (await s.run('history', 'fraud', '--all')).stdout.split('\n').find((l) => /\balert\b/.test(l));
+    assert.ok(alertRow, 'the alert is in the audit trail');
+    assert.match(alertRow, /\balert\s+production\s+2\.0\.0\s/);
+    assert.doesNotMatch(alertRow, /\(none\)/);
+    const show = await s.run('--json', 'monitor', 'show', 'fraud', '--metric', 'auc');
+    // One series per source: the batch import is not averaged into the live numbers.
     assert.deepEqual(
-      show.json!.data.series[0].segments.map((g: { version: string; count: number }) => [g.version, g.count]),
+      show.json!.data.series.map((x: { source: string; segments: { version: string; count: number }[] }) => [
+        x.source,
+        x.segments.map((g) => [g.version, g.count]),
+      ]),
       [
-        ['1.0.0', 3],
-        ['2.0.0', 3],
+        ['batch', [['2.0.0', 1]]],
+        [
+          'live',
+          [
+            ['1.0.0', 3],
+            ['2.0.0', 2],
+          ],
+        ],
       ],
     );
-    const text = s.run('monitor', 'show', 'fraud');
+    const text = await s.run('monitor', 'show', 'fraud');
     assert.match(text.stdout, /── promote 1\.0\.0 → 2\.0\.0/);
   } finally {
     s.cleanup();
   }
 });
 
-test('stored rules: add, list, check uses them, remove', () => {
-  const s = setup();
+test('stored rules: add, list, check uses them, remove', async () => {
+  const s = await setup();
   try {
-    const add = s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'auc<0.85', '--window', '2');
+    const add = await s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'auc<0.85', '--window', '2');
     assert.equal(add.code, 0);
     assert.equal(add.json!.data.rule, 'auc < 0.85');
     assert.equal(
-      s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'auc < 0.85', '--window', '2').json!.data.added,
+      (await s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'auc < 0.85', '--window', '2')).json!.data.added,
       false,
     );
-    s.run('monitor', 'rule', 'add', 'fraud', 'auc drops 0.03 vs previous');
-    const list = s.run('--json', 'monitor', 'rule', 'list', 'fraud');
+    await s.run('monitor', 'rule', 'add', 'fraud', 'auc drops 0.03 vs previous');
+    const list = await s.run('--json', 'monitor', 'rule', 'list', 'fraud');
     assert.deepEqual(
       list.json!.data.map((r: { rule: string; window: number }) => [r.rule, r.window]),
       [
@@ -100,50 +124,50 @@ test('stored rules: add, list, check uses them, remove', () => {
         ['auc drops 0.03 vs previous', 3],
       ],
     );
-    s.run('monitor', 'record', 'fraud', 'auc=0.8');
-    s.run('monitor', 'record', 'fraud', 'auc=0.8');
-    const check = s.run('--json', 'monitor', 'check', 'fraud');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.8');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.8');
+    const check = await s.run('--json', 'monitor', 'check', 'fraud');
     assert.equal(check.code, 1);
     assert.equal(check.json!.error!.code, 'E_MONITOR_ALERT');
     assert.deepEqual(
       check.json!.error!.details.results.map((r: { status: string }) => r.status),
       ['fired', 'insufficient data'],
     );
-    assert.equal(s.run('monitor', 'rule', 'remove', 'fraud', 'auc < 0.85').code, 0);
-    assert.equal(s.run('monitor', 'rule', 'remove', 'fraud', '99').code, 3);
-    assert.equal(s.run('--json', 'monitor', 'rule', 'list', 'fraud').json!.data.length, 1);
+    assert.equal((await s.run('monitor', 'rule', 'remove', 'fraud', 'auc < 0.85')).code, 0);
+    assert.equal((await s.run('monitor', 'rule', 'remove', 'fraud', '99')).code, 3);
+    assert.equal((await s.run('--json', 'monitor', 'rule', 'list', 'fraud')).json!.data.length, 1);
   } finally {
     s.cleanup();
   }
 });
 
-test('bad input changes nothing: unknown metric, malformed rule, no rules, bad record', () => {
-  const s = setup();
+test('bad input changes nothing: unknown metric, malformed rule, no rules, bad record', async () => {
+  const s = await setup();
   try {
-    s.run('monitor', 'record', 'fraud', 'auc=0.9');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.9');
     const before = s.snapshot();
-    const unknown = s.run('monitor', 'check', 'fraud', '--rule', 'acu < 0.8');
+    const unknown = await s.run('monitor', 'check', 'fraud', '--rule', 'acu < 0.8');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown metric "acu" in rule "acu < 0.8"/);
     assert.match(unknown.stderr, /Observed for fraud: auc/);
-    const unknownAdd = s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'latency_ms > 50');
+    const unknownAdd = await s.run('--json', 'monitor', 'rule', 'add', 'fraud', 'latency_ms > 50');
     assert.equal(unknownAdd.code, 2);
     assert.equal(unknownAdd.json!.error!.code, 'E_UNKNOWN_METRIC');
-    const malformed = s.run('--json', 'monitor', 'check', 'fraud', '--rule', 'auc below 0.8');
+    const malformed = await s.run('--json', 'monitor', 'check', 'fraud', '--rule', 'auc below 0.8');
     assert.equal(malformed.code, 2);
     assert.equal(malformed.json!.error!.code, 'E_BAD_RULE');
     assert.match(
       malformed.json!.error!.message,
       /malformed rule "auc below 0.8": "below" is not <, <=, >, >=, drops, rises or worsens/,
     );
-    const none = s.run('monitor', 'check', 'fraud');
+    const none = await s.run('monitor', 'check', 'fraud');
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no stored rules and no --rule/);
-    assert.equal(s.run('monitor', 'record', 'fraud', 'auc=high').code, 2);
-    assert.equal(s.run('monitor', 'record', 'fraud@staging', 'auc=0.9').code, 3);
-    assert.equal(s.run('monitor', 'record', 'fraud@1.0.0', 'auc=0.9').code, 2);
-    assert.equal(s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.95', '--webhook', 'ftp://x').code, 2);
-    const timeout = s.run(
+    assert.equal((await s.run('monitor', 'record', 'fraud', 'auc=high')).code, 2);
+    assert.equal((await s.run('monitor', 'record', 'fraud@staging', 'auc=0.9')).code, 3);
+    assert.equal((await s.run('monitor', 'record', 'fraud@1.0.0', 'auc=0.9')).code, 2);
+    assert.equal((await s.run('monitor', 'check', 'fraud', '--rule', 'auc < 0.95', '--webhook', 'ftp://x')).code, 2);
+    const timeout = await s.run(
       'monitor',
       'check',
       'fraud',
@@ -173,7 +197,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 test('a fired alert is POSTed to a webhook (retried after a 503) and given to --alert-cmd', async () => {
-  const s = setup();
+  const s = await setup();
   const received: { body: any; type: string | undefined }[] = [];
   let calls = 0;
   const server = createServer(async (req, res) => {
@@ -188,7 +212,7 @@ test('a fired alert is POSTed to a webhook (retried after a 503) and given to --
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
-    for (const v of ['0.7', '0.72', '0.71']) s.run('monitor', 'record', 'fraud', `auc=${v}`);
+    for (const v of ['0.7', '0.72', '0.71']) await s.run('monitor', 'record', 'fraud', `auc=${v}`);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const out = join(s.dir, 'alert.json');
     const r = await s.runAsync(
@@ -233,14 +257,14 @@ test('a fired alert is POSTed to a webhook (retried after a 503) and given to --
 });
 
 test('an unreachable webhook is reported after bounded retries, and the alert still fails the check', async () => {
-  const s = setup();
+  const s = await setup();
   try {
     // A port that was free a moment ago: nothing listens there.
     const probe = createNetServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    for (const v of ['0.7', '0.72', '0.71']) s.run('monitor', 'record', 'fraud', `auc=${v}`);
+    for (const v of ['0.7', '0.72', '0.71']) await s.run('monitor', 'record', 'fraud', `auc=${v}`);
     const r = await s.runAsync(
       'monitor',
       'check',
@@ -264,12 +288,12 @@ test('an unreachable webhook is reported after bounded retries, and the alert st
   }
 });
 
-test('monitor score records the metrics of a real prediction file, per slice; unmatched labels are refused and change nothing', () => {
-  const s = setup();
+test('monitor score records the metrics of a real prediction file, per slice; unmatched labels are refused and change nothing', async () => {
+  const s = await setup();
   try {
     const dir = join(FIXTURES, 'monitor');
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
-    const r = s.run(
+    const r = await s.run(
       '--json',
       'monitor',
       'score',
@@ -298,7 +322,7 @@ test('monitor score records the metrics of a real prediction file, per slice; un
     const labels = join(s.dir, 'labels.csv');
     copyFileSync(join(dir, 'cls_labels.csv'), labels);
     writeFileSync(labels, readFileSync(labels, 'utf8') + 'case-9998,1\ncase-9999,0\n');
-    const bad = s.run(
+    const bad = await s.run(
       'monitor',
       'score',
       'fraud',
@@ -317,7 +341,7 @@ test('monitor score records the metrics of a real prediction file, per slice; un
       /2 of 202 labels have no prediction with the same case_id \(e\.g\. "case-9998", "case-9999"\); nothing was recorded/,
     );
     assert.equal(s.snapshot(), before);
-    const allowed = s.run(
+    const allowed = await s.run(
       'monitor',
       'score',
       'fraud',
@@ -333,6 +357,27 @@ test('monitor score records the metrics of a real prediction file, per slice; un
     );
     assert.equal(allowed.code, 0);
     assert.match(allowed.stdout, /2 labels have no prediction, e\.g\. case-9998, case-9999/);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('monitor show marks each change of version with the move that began that segment', async () => {
+  const s = await setup();
+  try {
+    await s.run('monitor', 'record', 'fraud', 'auc=0.9');
+    await s.run('promote', 'fraud@2.0.0', '--to', 'production', '--reason', 'first try');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.7');
+    await s.run('rollback', 'fraud', '--reason', 'too low');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.9');
+    await s.run('promote', 'fraud@2.0.0', '--to', 'production', '--reason', 'second try');
+    await s.run('monitor', 'record', 'fraud', 'auc=0.92');
+    const out = (await s.run('monitor', 'show', 'fraud', '--metric', 'auc')).stdout;
+    const marks = out.split('\n').filter((l) => l.includes('──'));
+    assert.equal(marks.length, 3, out);
+    assert.match(marks[0]!, /promote 1\.0\.0 → 2\.0\.0 .*\(first try\)/);
+    assert.match(marks[1]!, /rollback 2\.0\.0 → 1\.0\.0 .*\(too low\)/);
+    assert.match(marks[2]!, /promote 1\.0\.0 → 2\.0\.0 .*\(second try\)/);
   } finally {
     s.cleanup();
   }

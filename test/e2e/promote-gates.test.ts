@@ -2,23 +2,26 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { dbSnapshot, EVAL_FIXTURES, holdoutRegistry, SCORE } from '../eval-helpers.js';
+import { dbSnapshot, EVAL_FIXTURES, holdoutRegistry, type HoldoutRegistry, SCORE } from '../eval-helpers.js';
 
 /** hold@1.0.0; m@1.0.0 (threshold 0.6) in production; m@1.1.0 (0.5) and m@1.2.0 (0.42) not promoted. */
-function setup() {
-  const h = holdoutRegistry();
-  const { run } = h;
-  for (const m of ['a', 'b', 'c']) assert.equal(run(['add', 'model', 'm', join(EVAL_FIXTURES, `model-${m}`)]).code, 0);
-  assert.equal(run(['promote', 'm@1.0.0', '--to', 'production']).code, 0);
-  return h;
+function setup(): Promise<HoldoutRegistry> {
+  return holdoutRegistry({
+    key: 'models-abc-production',
+    build: async (run) => {
+      for (const m of ['a', 'b', 'c'])
+        assert.equal((await run(['add', 'model', 'm', join(EVAL_FIXTURES, `model-${m}`)])).code, 0);
+      assert.equal((await run(['promote', 'm@1.0.0', '--to', 'production'])).code, 0);
+    },
+  });
 }
 
 const evalCmd = `"${process.execPath}" "${SCORE}"`;
 
-test('promote --if-better with --eval-cmd: evaluates both sides, promotes the better one, logs the gate', () => {
-  const s = setup();
+test('promote --if-better with --eval-cmd: evaluates both sides, promotes the better one, logs the gate', async () => {
+  const s = await setup();
   try {
-    const r = s.run([
+    const r = await s.run([
       '--json',
       'promote',
       'm@1.1.0',
@@ -38,7 +41,7 @@ test('promote --if-better with --eval-cmd: evaluates both sides, promotes the be
       ['1.1.0', '1.0.0'],
     );
     assert.equal(r.json!.data.gate.passed, true);
-    const hist = s.run(['--json', 'history', 'm']).json!.data.events[0];
+    const hist = (await s.run(['--json', 'history', 'm'])).json!.data.events[0];
     assert.equal(hist.details.gate.champion.version, '1.0.0');
     assert.ok(hist.details.gate.rows[0].challenger > hist.details.gate.rows[0].champion);
   } finally {
@@ -46,13 +49,20 @@ test('promote --if-better with --eval-cmd: evaluates both sides, promotes the be
   }
 });
 
-test('not better: exit 1, the report with the numbers on stdout, the reason on stderr, nothing changed', () => {
-  const s = setup();
+test('not better: exit 1, the report with the numbers on stdout, the reason on stderr, nothing changed', async () => {
+  const s = await setup();
   try {
-    assert.equal(s.run(['eval', 'run', 'm@1.0.0', 'm@1.2.0', '--on', 'hold', '--', process.execPath, SCORE]).code, 0);
-    assert.equal(s.run(['eval', 'record', 'm@1.2.0', '--on', 'hold', 'accuracy=0.5']).code, 0, 'newest value counts');
+    assert.equal(
+      (await s.run(['eval', 'run', 'm@1.0.0', 'm@1.2.0', '--on', 'hold', '--', process.execPath, SCORE])).code,
+      0,
+    );
+    assert.equal(
+      (await s.run(['eval', 'record', 'm@1.2.0', '--on', 'hold', 'accuracy=0.5'])).code,
+      0,
+      'newest value counts',
+    );
     const before = dbSnapshot(s.reg);
-    const human = s.run(['promote', 'm@1.2.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']);
+    const human = await s.run(['promote', 'm@1.2.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']);
     assert.equal(human.code, 1);
     assert.match(human.stdout, /SLICE\s+CHALLENGER 1\.2\.0\s+CHAMPION 1\.0\.0/);
     assert.match(human.stdout, /all\s+0\.5\s+0\.93\s+-0\.43\s+better\s+FAIL/);
@@ -60,7 +70,7 @@ test('not better: exit 1, the report with the numbers on stdout, the reason on s
       human.stderr,
       /m@1\.2\.0 does not beat m@1\.0\.0 on accuracy on hold@1\.0\.0: slice all: 0\.5 vs 0\.93 is not better/,
     );
-    const json = s.run([
+    const json = await s.run([
       '--json',
       'promote',
       'm@1.2.0',
@@ -81,10 +91,10 @@ test('not better: exit 1, the report with the numbers on stdout, the reason on s
   }
 });
 
-test('bad input through the CLI: unknown slice, metric neither side has, champion not evaluated, option mistakes', () => {
-  const s = setup();
+test('bad input through the CLI: unknown slice, metric neither side has, champion not evaluated, option mistakes', async () => {
+  const s = await setup();
   try {
-    assert.equal(s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', '--', process.execPath, SCORE]).code, 0);
+    assert.equal((await s.run(['eval', 'run', 'm@1.1.0', '--on', 'hold', '--', process.execPath, SCORE])).code, 0);
     const before = dbSnapshot(s.reg);
     const cases: [string[], number, string, RegExp][] = [
       [['--if-better', 'accuracy', '--on', 'hold', '--slice', 'weekend'], 2, 'E_UNKNOWN_SLICE', /slice "weekend"/],
@@ -118,18 +128,19 @@ test('bad input through the CLI: unknown slice, metric neither side has, champio
         ['--if-better', 'accuracy', '--on', 'hold', '--eval-cmd', 'true', '--dry-run'],
         2,
         'E_BAD_GATE',
-        /cannot be combined with --dry-run/,
+        /^--eval-cmd: .*cannot be combined with a dry run/,
       ],
       [['--if-better', 'accuracy', '--on', 'nosuch'], 3, 'E_ARTIFACT_NOT_FOUND', /nosuch/],
     ];
     for (const [args, code, err, message] of cases) {
-      const r = s.run(['--json', 'promote', 'm@1.1.0', '--to', 'production', ...args]);
+      const r = await s.run(['--json', 'promote', 'm@1.1.0', '--to', 'production', ...args]);
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stdout}`);
       assert.equal(r.json!.error!.code, err);
       assert.match(r.json!.error!.message, message);
       assert.ok(r.json!.error!.hint.length > 0);
     }
-    const hint = s.run(['promote', 'm@1.1.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']).stderr;
+    const hint = (await s.run(['promote', 'm@1.1.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']))
+      .stderr;
     assert.match(hint, /hint: Evaluate it first: mlreg eval run m@1\.0\.0 --on hold@1\.0\.0/);
     assert.equal(dbSnapshot(s.reg), before);
   } finally {
@@ -137,17 +148,17 @@ test('bad input through the CLI: unknown slice, metric neither side has, champio
   }
 });
 
-test('gate on a stage whose holder is deprecated: the holder is no baseline, the challenger goes in, the report says why', () => {
-  const s = setup();
+test('gate on a stage whose holder is deprecated: the holder is no baseline, the challenger goes in, the report says why', async () => {
+  const s = await setup();
   try {
-    assert.equal(s.run(['eval', 'record', 'm@1.0.0', '--on', 'hold', 'accuracy=0.99']).code, 0);
-    assert.equal(s.run(['eval', 'record', 'm@1.1.0', '--on', 'hold', 'accuracy=0.90']).code, 0);
+    assert.equal((await s.run(['eval', 'record', 'm@1.0.0', '--on', 'hold', 'accuracy=0.99'])).code, 0);
+    assert.equal((await s.run(['eval', 'record', 'm@1.1.0', '--on', 'hold', 'accuracy=0.90'])).code, 0);
     const db = new Database(join(s.reg, 'mlreg.db'));
     db.prepare(
       "UPDATE versions SET deprecated_at = '2026-11-24T10:00:00.000Z', deprecated_by = 'oncall', deprecated_reason = 'label leak' WHERE version = '1.0.0'",
     ).run();
     db.close();
-    const r = s.run(['promote', 'm@1.1.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']);
+    const r = await s.run(['promote', 'm@1.1.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /CHAMPION 1\.0\.0 \(deprecated\)/);
     assert.match(
@@ -160,13 +171,13 @@ test('gate on a stage whose holder is deprecated: the holder is no baseline, the
   }
 });
 
-test('stage order from config: refused without staging (exit 1), --force overrides and is logged', () => {
-  const s = setup();
+test('stage order from config: refused without staging (exit 1), --force overrides and is logged', async () => {
+  const s = await setup();
   try {
-    assert.equal(s.run(['config', 'set', 'stage.order', 'staging,production']).code, 0);
-    assert.equal(s.run(['config', 'set', 'stage.order', 'staging']).code, 2);
+    assert.equal((await s.run(['config', 'set', 'stage.order', 'staging,production'])).code, 0);
+    assert.equal((await s.run(['config', 'set', 'stage.order', 'staging'])).code, 2);
     const before = dbSnapshot(s.reg);
-    const r = s.run(['promote', 'm@1.1.0', '--to', 'production']);
+    const r = await s.run(['promote', 'm@1.1.0', '--to', 'production']);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -174,13 +185,22 @@ test('stage order from config: refused without staging (exit 1), --force overrid
     );
     assert.match(r.stderr, /--force/);
     assert.equal(dbSnapshot(s.reg), before);
-    const forced = s.run(['--json', 'promote', 'm@1.1.0', '--to', 'production', '--force', '--reason', 'hotfix INC-7']);
+    const forced = await s.run([
+      '--json',
+      'promote',
+      'm@1.1.0',
+      '--to',
+      'production',
+      '--force',
+      '--reason',
+      'hotfix INC-7',
+    ]);
     assert.equal(forced.code, 0, forced.stderr);
-    const ev = s.run(['--json', 'history', 'm']).json!.data.events[0];
+    const ev = (await s.run(['--json', 'history', 'm'])).json!.data.events[0];
     assert.equal(ev.details.policy.forced, true);
     assert.equal(ev.reason, 'hotfix INC-7');
-    assert.equal(s.run(['promote', 'm@1.2.0', '--to', 'staging']).code, 0);
-    assert.equal(s.run(['promote', 'm@1.2.0', '--to', 'production']).code, 0);
+    assert.equal((await s.run(['promote', 'm@1.2.0', '--to', 'staging'])).code, 0);
+    assert.equal((await s.run(['promote', 'm@1.2.0', '--to', 'production'])).code, 0);
   } finally {
     s.cleanup();
   }

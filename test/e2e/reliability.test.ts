@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cli, cliAsync, tempDir, writeBigFile } from '../helpers.js';
+import { BIN, cli, cliInProcess, cliAsync, tempDir, writeBigFile } from '../helpers.js';
 
 /** kill -9 in the middle of an add, and many writers at once: nothing half-done, nothing lost. */
 
@@ -24,7 +24,7 @@ function killDuringStore(args: string[], cwd: string, tmp: string, extraMs: numb
         setTimeout(() => child.kill('SIGKILL'), extraMs);
       }
     }, 2);
-    child.on('exit', () => {
+    child.on('exit', async () => {
       clearInterval(poll);
       resolve();
     });
@@ -37,7 +37,7 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
   const t = tempDir();
   try {
     const cwd = t.path;
-    cli(['init'], { cwd });
+    await cliInProcess(['init'], { cwd });
     const tmp = join(cwd, '.mlreg', 'tmp');
     const big = join(cwd, 'big-model.bin');
     writeBigFile(big, 300);
@@ -57,9 +57,12 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
       closeSync(fd);
       await killDuringStore(['add', 'model', 'victim', big], cwd, tmp, delay);
       const versions =
-        ((cli(['list', '--json'], { cwd }).json?.data.artifacts ?? []) as { name: string; versions: number }[]).find(
-          (a) => a.name === 'victim',
-        )?.versions ?? 0;
+        (
+          ((await cliInProcess(['list', '--json'], { cwd })).json?.data.artifacts ?? []) as {
+            name: string;
+            versions: number;
+          }[]
+        ).find((a) => a.name === 'victim')?.versions ?? 0;
       // A kill lands before the commit (nothing visible) or after it (one whole version, checked below).
       assert.ok(
         versions === visible || versions === visible + 1,
@@ -73,11 +76,13 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
       `the kills while storing left nothing visible (${killedBeforeCommit}/6 before the commit)`,
     );
     // Every version that became visible is whole: its bytes check out against their digests.
-    for (const v of cli(['list', 'victim', '--json'], { cwd }).json?.data?.versions ?? []) {
-      const co = cli(['checkout', `victim@${v.version}`, join(cwd, `seen-${v.version}`), '--json'], { cwd });
+    for (const v of (await cliInProcess(['list', 'victim', '--json'], { cwd })).json?.data?.versions ?? []) {
+      const co = await cliInProcess(['checkout', `victim@${v.version}`, join(cwd, `seen-${v.version}`), '--json'], {
+        cwd,
+      });
       assert.equal(co.code, 0, co.stderr);
     }
-    const again = cli(['add', 'model', 'victim', big, '--json'], { cwd });
+    const again = await cliInProcess(['add', 'model', 'victim', big, '--json'], { cwd });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(
       readdirSync(join(cwd, '.mlreg', 'tmp')),
@@ -85,7 +90,7 @@ test('kill -9 during add of a 300 MB model at random moments: no version appears
       'temp files of killed writers are cleaned by the next write',
     );
     const out = join(cwd, 'out');
-    const co = cli(['checkout', `victim@${again.json?.data.version.version}`, out, '--json'], { cwd });
+    const co = await cliInProcess(['checkout', `victim@${again.json?.data.version.version}`, out, '--json'], { cwd });
     assert.equal(co.code, 0, co.stderr);
     assert.equal(co.json?.data.bytes, 300 * 1024 * 1024);
   } finally {
@@ -99,7 +104,7 @@ test('8 processes adding and promoting on one registry at once: all succeed, ver
   const t = tempDir();
   try {
     const cwd = t.path;
-    cli(['init'], { cwd });
+    await cliInProcess(['init'], { cwd });
     const files = Array.from({ length: 8 }, (_, i) => {
       const f = join(cwd, `model-${i}.bin`);
       writeBigFile(f, 2);
@@ -120,9 +125,11 @@ test('8 processes adding and promoting on one registry at once: all succeed, ver
     });
     const versions = await Promise.all(jobs);
     assert.equal(new Set(versions).size, 8, `unique versions: ${versions.join(', ')}`);
-    const listed = cli(['list', 'shared', '--json'], { cwd }).json?.data.versions as { version: string }[];
+    const listed = (await cliInProcess(['list', 'shared', '--json'], { cwd })).json?.data.versions as {
+      version: string;
+    }[];
     assert.equal(listed.length, 8);
-    const events = cli(['history', 'shared', '--json'], { cwd }).json?.data.events as {
+    const events = (await cliInProcess(['history', 'shared', '--json'], { cwd })).json?.data.events as {
       kind: string;
       from: string | null;
       to: string;

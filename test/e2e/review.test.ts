@@ -2,17 +2,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, FIXTURES, tempDir } from '../helpers.js';
+import { cliInProcess, copySeed, FIXTURES, tempDir } from '../helpers.js';
 import { allocate } from '../../src/core/monitor/review.js';
 
-function setup() {
+async function setup() {
   const t = tempDir();
   const reg = join(t.path, 'reg');
-  const run = (...args: string[]) => cli(['--registry', reg, ...args], { cwd: t.path });
-  run('init', reg);
+  const run = (...args: string[]) => cliInProcess(['--registry', reg, ...args], { cwd: t.path });
+  await copySeed('cancer-production', reg, async (seedDir) => {
+    const seedReg = join(seedDir, 'reg');
+    const seedRun = (...args: string[]) => cliInProcess(['--registry', seedReg, ...args], { cwd: seedDir });
+    await seedRun('init', seedReg);
+    writeFileSync(join(seedDir, 'm.bin'), 'weights');
+    await seedRun('add', 'model', 'cancer', join(seedDir, 'm.bin'));
+    assert.equal((await seedRun('promote', 'cancer@1.0.0', '--to', 'production')).code, 0);
+    return seedReg;
+  });
   writeFileSync(join(t.path, 'm.bin'), 'weights');
-  run('add', 'model', 'cancer', join(t.path, 'm.bin'));
-  assert.equal(run('promote', 'cancer@1.0.0', '--to', 'production').code, 0);
   return { dir: t.path, run, cleanup: t.cleanup };
 }
 
@@ -24,8 +30,8 @@ const rowsOf = (file: string) =>
     .split('\n')
     .map((l) => l.slice(l.indexOf(',') + 1));
 
-test('review sample is reproducible with a seed, stratified in proportion, and written with an empty review_label', () => {
-  const s = setup();
+test('review sample is reproducible with a seed, stratified in proportion, and written with an empty review_label', async () => {
+  const s = await setup();
   try {
     const a = join(s.dir, 'a.csv');
     const b = join(s.dir, 'b.csv');
@@ -45,11 +51,11 @@ test('review sample is reproducible with a seed, stratified in proportion, and w
       '--stratify',
       'size',
     ];
-    const ra = s.run('--json', ...args, '--seed', '42', '-o', a);
+    const ra = await s.run('--json', ...args, '--seed', '42', '-o', a);
     assert.equal(ra.code, 0, ra.stderr);
     assert.deepEqual(ra.json!.data.strata, { large: { rows: 100, sampled: 10 }, small: { rows: 100, sampled: 10 } });
-    assert.equal(s.run(...args, '--seed', '42', '-o', b).code, 0);
-    assert.equal(s.run(...args, '--seed', '43', '-o', c).code, 0);
+    assert.equal((await s.run(...args, '--seed', '42', '-o', b)).code, 0);
+    assert.equal((await s.run(...args, '--seed', '43', '-o', c)).code, 0);
     assert.deepEqual(rowsOf(a), rowsOf(b), 'same seed, same sample');
     assert.notDeepEqual(rowsOf(a), rowsOf(c), 'another seed, another sample');
     const lines = readFileSync(a, 'utf8').trim().split('\n');
@@ -73,27 +79,29 @@ test('review sample is reproducible with a seed, stratified in proportion, and w
   }
 });
 
-test('review import records agreement and metrics as review observations of the sampled version, once', () => {
-  const s = setup();
+test('review import records agreement and metrics as review observations of the sampled version, once', async () => {
+  const s = await setup();
   try {
     const f = join(s.dir, 'review.csv');
     assert.equal(
-      s.run(
-        'review',
-        'sample',
-        'cancer',
-        '--predictions',
-        PREDS,
-        '--id',
-        'case_id',
-        '--prediction-column',
-        'p_benign',
-        '--n',
-        '10',
-        '--seed',
-        '1',
-        '-o',
-        f,
+      (
+        await s.run(
+          'review',
+          'sample',
+          'cancer',
+          '--predictions',
+          PREDS,
+          '--id',
+          'case_id',
+          '--prediction-column',
+          'p_benign',
+          '--n',
+          '10',
+          '--seed',
+          '1',
+          '-o',
+          f,
+        )
       ).code,
       0,
     );
@@ -106,7 +114,7 @@ test('review import records agreement and metrics as review observations of the 
       return l + label;
     });
     writeFileSync(f, filled.join('\n') + '\n');
-    const r = s.run('--json', 'review', 'import', f);
+    const r = await s.run('--json', 'review', 'import', f);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json!.data.reviewed, 9);
     assert.ok(Math.abs(r.json!.data.agreement - 8 / 9) < 1e-12);
@@ -114,17 +122,17 @@ test('review import records agreement and metrics as review observations of the 
     assert.equal(r.json!.data.recorded.version, '1.0.0');
     const metrics = r.json!.data.recorded.observations.map((o: { metric: string }) => o.metric).sort();
     assert.ok(metrics.includes('review_agreement') && metrics.includes('accuracy') && metrics.includes('log_loss'));
-    const again = s.run('review', 'import', f);
+    const again = await s.run('review', 'import', f);
     assert.equal(again.code, 4);
     assert.match(again.stderr, /already imported/);
-    const show = s.run('--json', 'monitor', 'show', 'cancer', '--metric', 'review_agreement');
+    const show = await s.run('--json', 'monitor', 'show', 'cancer', '--metric', 'review_agreement');
     assert.equal(show.json!.data.series[0].segments[0].points[0].source, 'review');
   } finally {
     s.cleanup();
   }
 });
 
-test('allocate splits n in proportion with at least one per stratum', () => {
+test('allocate splits n in proportion with at least one per stratum', async () => {
   assert.deepEqual(allocate([100, 100], 20), [10, 10]);
   assert.deepEqual(allocate([90, 9, 1], 10), [8, 1, 1]);
   assert.deepEqual(allocate([3, 2], 10), [3, 2]);
@@ -134,8 +142,8 @@ test('allocate splits n in proportion with at least one per stratum', () => {
   );
 });
 
-test('review bad input changes nothing: unwritable output, unknown column, bad --n, a file that is not a review file', () => {
-  const s = setup();
+test('review bad input changes nothing: unwritable output, unknown column, bad --n, a file that is not a review file', async () => {
+  const s = await setup();
   try {
     const base = [
       'review',
@@ -148,18 +156,50 @@ test('review bad input changes nothing: unwritable output, unknown column, bad -
       '--prediction-column',
       'p_benign',
     ];
-    const before = s.run('--json', 'history', 'cancer', '--all').stdout;
-    const missingDir = s.run('--json', ...base, '--n', '5', '-o', join(s.dir, 'no', 'such', 'dir', 'r.csv'));
+    const before = (await s.run('--json', 'history', 'cancer', '--all')).stdout;
+    const missingDir = await s.run('--json', ...base, '--n', '5', '-o', join(s.dir, 'no', 'such', 'dir', 'r.csv'));
     assert.equal(missingDir.code, 3);
     assert.equal(missingDir.json!.error!.code, 'E_PATH_NOT_FOUND');
-    const col = s.run(...base, '--n', '5', '--stratify', 'region', '-o', join(s.dir, 'r.csv'));
+    const col = await s.run(...base, '--n', '5', '--stratify', 'region', '-o', join(s.dir, 'r.csv'));
     assert.equal(col.code, 2);
     assert.match(col.stderr, /has no column "region"/);
-    assert.equal(s.run(...base, '--n', '0', '-o', join(s.dir, 'r.csv')).code, 2);
-    const notReview = s.run('review', 'import', PREDS);
+    assert.equal((await s.run(...base, '--n', '0', '-o', join(s.dir, 'r.csv'))).code, 2);
+    const notReview = await s.run('review', 'import', PREDS);
     assert.equal(notReview.code, 2);
     assert.match(notReview.stderr, /has no column "mlreg_review"/);
-    assert.equal(s.run('--json', 'history', 'cancer', '--all').stdout, before);
+    assert.equal((await s.run('--json', 'history', 'cancer', '--all')).stdout, before);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('review sample --at credits the predictions to the version that held the stage then, not after a rollback', async () => {
+  const s = await setup();
+  try {
+    writeFileSync(join(s.dir, 'm2.bin'), 'weights 2');
+    await s.run('add', 'model', 'cancer', join(s.dir, 'm2.bin'));
+    assert.equal((await s.run('promote', 'cancer@1.1.0', '--to', 'production')).code, 0);
+    const madeAt = new Date().toISOString();
+    assert.equal((await s.run('rollback', 'cancer')).code, 0);
+    const base = [
+      'review',
+      'sample',
+      'cancer',
+      '--predictions',
+      PREDS,
+      '--id',
+      'case_id',
+      '--prediction-column',
+      'p_benign',
+      '--n',
+      '5',
+      '--json',
+    ];
+    const now = await s.run(...base, '-o', join(s.dir, 'now.csv'));
+    assert.equal(now.json!.data.version, '1.0.0', 'without --at: the holder now');
+    const then = await s.run(...base, '--at', madeAt, '-o', join(s.dir, 'then.csv'));
+    assert.equal(then.code, 0, then.stderr);
+    assert.equal(then.json!.data.version, '1.1.0', 'with --at: the holder when the predictions were made');
   } finally {
     s.cleanup();
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cli, tempDir, writeBigFile } from '../helpers.js';
+import { BIN, cliInProcess, tempDir, writeBigFile } from '../helpers.js';
 
 /**
  * A write may take fewer bytes than asked (a full disk, a file size limit). The store and checkout
@@ -26,15 +26,15 @@ function objectSizes(reg: string): number[] {
   return readdirSync(base).flatMap((d) => readdirSync(join(base, d)).map((f) => statSync(join(base, d, f)).size));
 }
 
-test('add under a file size limit fails and registers nothing, instead of storing a truncated blob', () => {
+test('add under a file size limit fails and registers nothing, instead of storing a truncated blob', async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
-    assert.equal(cli(['init'], { cwd }).code, 0);
+    assert.equal((await cliInProcess(['init'], { cwd })).code, 0);
     writeBigFile(join(cwd, 'model.bin'), 2); // 2 MiB; the limit cuts the second chunk short
     const r = limited(1100, ['add', 'model', 'm', join(cwd, 'model.bin'), '--json'], cwd);
     assert.notEqual(r.code, 0, `add must not succeed: ${r.stdout}`);
-    assert.deepEqual(cli(['list', '--json'], { cwd }).json?.data.artifacts, []);
+    assert.deepEqual((await cliInProcess(['list', '--json'], { cwd })).json?.data.artifacts, []);
     assert.ok(
       objectSizes(join(cwd, '.mlreg')).every((s) => s !== 1100 * 1024),
       'no truncated object',
@@ -44,19 +44,19 @@ test('add under a file size limit fails and registers nothing, instead of storin
   }
 });
 
-test('checkout under a file size limit fails before current moves, instead of serving a truncated file', () => {
+test('checkout under a file size limit fails before current moves, instead of serving a truncated file', async () => {
   const t = tempDir();
   try {
     const cwd = t.path;
-    assert.equal(cli(['init'], { cwd }).code, 0);
+    assert.equal((await cliInProcess(['init'], { cwd })).code, 0);
     writeBigFile(join(cwd, 'model.bin'), 2);
-    assert.equal(cli(['add', 'model', 'm', join(cwd, 'model.bin')], { cwd }).code, 0);
+    assert.equal((await cliInProcess(['add', 'model', 'm', join(cwd, 'model.bin')], { cwd })).code, 0);
     const srv = join(cwd, 'srv');
     const r = limited(1100, ['checkout', 'm@1.0.0', srv, '--json'], cwd);
     assert.notEqual(r.code, 0, `checkout must not succeed: ${r.stdout}`);
     assert.equal(existsSync(join(srv, 'current')), false, 'current was not switched');
     assert.equal(existsSync(join(srv, 'versions', '1.0.0')), false, 'no version folder claims to be complete');
-    assert.equal(cli(['verify', '--json'], { cwd }).code, 0);
+    assert.equal((await cliInProcess(['verify', '--json'], { cwd })).code, 0);
   } finally {
     t.cleanup();
   }

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, UsageError } from '../../core/errors.js';
 import type { AddResult } from '../../core/versions/add.js';
-import { result } from '../output.js';
+import { notice, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
+import { metricPairsOption, textPairsOption } from '../options.js';
 import { progressFor } from '../terminal/progress.js';
 import { formatBytes } from '../terminal/style.js';
 
@@ -11,13 +12,14 @@ interface AddOpts {
   version?: string;
   bump?: string;
   preid?: string;
-  metric?: string[];
-  param?: string[];
-  tag?: string[];
+  metric?: Record<string, number>;
+  param?: Record<string, string>;
+  tag?: Record<string, string>;
   description?: string;
   trainedOn?: string[];
   metricsFile?: string;
   followSymlinks?: boolean;
+  includeHidden?: boolean;
   profile?: boolean;
 }
 
@@ -31,13 +33,14 @@ export function register(program: Command): void {
     .option('--version <semver>', 'the version number (default: a minor bump of the highest, 1.0.0 first)')
     .option('--bump <part>', 'patch, minor, major or prerelease')
     .option('--preid <id>', 'prerelease identifier with --bump prerelease (e.g. rc)')
-    .option('--metric <k=v>', 'a metric value (repeatable)', collect)
+    .addOption(metricPairsOption('--metric <k=v>', 'a metric value (repeatable)'))
     .option('--metrics-file <file>', 'metrics from a JSON file of name → number')
-    .option('--param <k=v>', 'a training parameter (repeatable)', collect)
-    .option('--tag <k=v>', 'a free-form tag (repeatable)', collect)
+    .addOption(textPairsOption('--param <k=v>', 'a training parameter (repeatable)', 'param'))
+    .addOption(textPairsOption('--tag <k=v>', 'a free-form tag (repeatable)', 'tag'))
     .option('--description <text>', 'what this version is')
     .option('--trained-on <ref>', 'dataset version the model was trained on (repeatable)', collect)
     .option('--follow-symlinks', 'store the files that symbolic links point to (default: refuse links)')
+    .option('--include-hidden', 'keep .git/, .DS_Store, __pycache__/ and other clutter (skipped by default)')
     .option('--no-profile', 'datasets: store without computing a profile')
     .addHelpText(
       'after',
@@ -56,13 +59,13 @@ export function register(program: Command): void {
             hint: 'mlreg add model NAME PATH, or mlreg add dataset NAME PATH.',
           });
         }
-        const { parseMetricPairs, parseTextPairs, flattenMetricsJson } = await import('../../core/lib/pairs.js');
+        const { flattenMetricsJson } = await import('../../core/lib/pairs.js');
         const metrics = {
           ...(opts.metricsFile ? await readMetricsFile(opts.metricsFile, flattenMetricsJson) : {}),
-          ...parseMetricPairs(opts.metric ?? []),
+          ...opts.metric,
         };
-        const params = parseTextPairs(opts.param ?? [], 'param');
-        const tags = parseTextPairs(opts.tag ?? [], 'tag');
+        const params = opts.param ?? {};
+        const tags = opts.tag ?? {};
         const { addVersion } = await import('../../core/versions/add.js');
         const datasetHooks =
           kind === 'dataset'
@@ -84,6 +87,7 @@ export function register(program: Command): void {
             description: opts.description,
             trainedOn: opts.trainedOn ?? [],
             followSymlinks: !!opts.followSymlinks,
+            includeHidden: !!opts.includeHidden,
             actor: ctx.actor(),
             onProgress: bar.update,
             ...datasetHooks,
@@ -91,6 +95,7 @@ export function register(program: Command): void {
         } finally {
           bar.stop();
         }
+        for (const line of addNotices(added)) notice(ctx.io, line);
         return result(added, (r, ui) => {
           const v = r.version;
           const stored = r.bytesWritten === 0 ? 'all content already stored' : `${formatBytes(r.bytesWritten)} new`;
@@ -103,14 +108,57 @@ export function register(program: Command): void {
     );
 }
 
+/** What a person should know about an add that succeeded but may not be what they meant (stderr). */
+function addNotices(r: AddResult): string[] {
+  const lines: string[] = [];
+  const list = (paths: string[]) =>
+    paths.length > 5 ? `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more` : paths.join(', ');
+  if (r.skipped.length)
+    lines.push(
+      `notice: left out ${list(r.skipped)} (version-control, OS clutter or .mlregignore; --include-hidden keeps clutter)`,
+    );
+  if (r.emptyFiles.length)
+    lines.push(`warning: ${list(r.emptyFiles)} ${r.emptyFiles.length === 1 ? 'is' : 'are'} empty (0 bytes)`);
+  if (r.repaired.length)
+    lines.push(`notice: the stored copy of ${list(r.repaired)} was damaged and has been replaced by these good bytes`);
+  if (r.sameContentAs.length)
+    lines.push(
+      `notice: ${r.version.name}@${r.version.version} has exactly the content of ${r.sameContentAs.map((v) => `${r.version.name}@${v}`).join(', ')}`,
+    );
+  return lines;
+}
+
+/** Metrics files are small JSON documents; anything larger (or /dev/zero) is refused before it is read. */
+const MAX_METRICS_FILE = 4 << 20;
+
 async function readMetricsFile(
   file: string,
   flatten: (doc: unknown, source: string) => Record<string, number>,
 ): Promise<Record<string, number>> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    const handle = await open(file, 'r');
+    try {
+      const st = await handle.stat();
+      if (!st.isFile())
+        throw new InvalidInputError(`--metrics-file ${file} is not a regular file`, {
+          code: 'E_BAD_METRICS_FILE',
+          hint: 'Give a JSON file such as metrics.json.',
+        });
+      if (st.size > MAX_METRICS_FILE)
+        throw new InvalidInputError(
+          `--metrics-file ${file} is ${st.size} bytes, over the limit of ${MAX_METRICS_FILE} bytes for a metrics file`,
+          {
+            code: 'E_BAD_METRICS_FILE',
+            hint: 'Record the metrics that matter; keep the rest in a file of the version.',
+          },
+        );
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
+    if (err instanceof InvalidInputError) throw err;
     const { fromSystemError } = await import('../../core/errors.js');
     throw fromSystemError(err, '--metrics-file');
   }

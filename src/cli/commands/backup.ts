@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import type { BackupResult } from '../../core/backup/create.js';
-import type { BackupCheck } from '../../core/backup/restore.js';
+import type { BackupCheck } from '../../core/backup/verify-archive.js';
 import { result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { progressFor } from '../terminal/progress.js';
@@ -78,7 +78,7 @@ export function register(program: Command): void {
     )
     .action(
       action<{ base: string[] }>(async (_ctx, [file], opts) => {
-        const { verifyBackup } = await import('../../core/backup/restore.js');
+        const { verifyBackup } = await import('../../core/backup/verify-archive.js');
         const check = await verifyBackup(file!, {
           bases: [...opts.base, ...(backup.opts() as { base: string[] }).base],
         });

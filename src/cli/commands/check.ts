@@ -1,24 +1,28 @@
 import type { Command } from 'commander';
 import { GateNotMetError, UsageError } from '../../core/errors.js';
-import type { CheckReport } from '../../core/datasets/check-profiles.js';
+import type { DataCheckReport } from '../../core/datasets/check-profiles.js';
 import {
   DEFAULT_THRESHOLDS,
+  isFractionThreshold,
   THRESHOLD_KEYS,
   THRESHOLD_NAMES,
   type CheckThresholds,
 } from '../../core/datasets/thresholds.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
+import { numberOption } from '../options.js';
+import { renderCheckMarkdown, renderCheckTable } from '../render/data-check-report.js';
 import type { Ui } from '../terminal/style.js';
 
 type CheckOpts = {
   against?: string;
   againstModel?: string;
   failOnColumn?: string[];
+  ignoreColumn?: string[];
+  all?: boolean;
   strict?: boolean;
   format?: string;
-} & Partial<Record<keyof CheckThresholds, string>>;
+} & Partial<Record<keyof CheckThresholds, number>>;
 
 /** commander's camelCase of a `--drift-share`-style flag is the threshold's own key. */
 const flagOf = (k: keyof CheckThresholds): string => `--${THRESHOLD_NAMES[k].replace(/_/g, '-')}`;
@@ -38,10 +42,27 @@ export function register(program: Command): void {
       'a critical column: any warning on it (drift included) fails (repeatable)',
       collect,
     )
+    .option(
+      '--ignore-column <column>',
+      'leave this column out of every check, e.g. an id or a timestamp (repeatable)',
+      collect,
+    )
+    .option('--all', 'show every row (PASS and INFO too), not only FAIL and WARN')
     .option('--strict', 'fail on warnings too')
     .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
   for (const k of THRESHOLD_KEYS)
-    cmd.option(`${flagOf(k)} <n>`, `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`);
+    cmd.addOption(
+      numberOption(
+        `${flagOf(k)} <n>`,
+        `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`,
+        {
+          min: 0,
+          ...(isFractionThreshold(k) ? { max: 1 } : {}),
+          code: 'E_BAD_THRESHOLD',
+          example: String(DEFAULT_THRESHOLDS[k]),
+        },
+      ),
+    );
   cmd
     .addHelpText(
       'after',
@@ -60,9 +81,8 @@ export function register(program: Command): void {
             code: 'E_BAD_FORMAT',
             hint: 'Use --json for machine-readable output.',
           });
-        const { parseThreshold } = await import('../../core/datasets/thresholds.js');
         const thresholds: Partial<CheckThresholds> = {};
-        for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k));
+        for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = opts[k];
         const { checkDataset } = await import('../../core/datasets/check.js');
         const report = await checkDataset(ctx.registry(), {
           current: current!,
@@ -70,12 +90,14 @@ export function register(program: Command): void {
           againstModel: opts.againstModel,
           thresholds,
           failOnColumns: opts.failOnColumn ?? [],
+          ignoreColumns: opts.ignoreColumn ?? [],
           strict: !!opts.strict,
         });
+        const shown = { all: !!opts.all };
         const render =
           format === 'markdown'
-            ? (r: CheckReport) => renderCheckMarkdown(r)
-            : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui);
+            ? (r: DataCheckReport) => renderCheckMarkdown(r, shown)
+            : (r: DataCheckReport, ui: Ui) => renderCheckTable(r, ui, shown);
         if (report.status === 'FAIL') {
           const failed = [
             ...new Set(

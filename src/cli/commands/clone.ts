@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
@@ -30,8 +29,8 @@ export function register(program: Command): void {
         const { openStore } = await import('../replica.js');
         const { cloneRemote } = await import('../../core/remote/setup.js');
         const { resolveEndpoint } = await import('../../core/remote/transport.js');
-        const target = resolve(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
-        const endpoint = resolveEndpoint(opts.endpoint, process.env) ?? null;
+        const target = ctx.path(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
+        const endpoint = resolveEndpoint(opts.endpoint, ctx.env) ?? null;
         const store = await openStore(ctx, url!, endpoint, opts.region);
         const made = await cloneRemote(
           target,

@@ -16,13 +16,16 @@ export function register(program: Command): void {
     );
   config
     .command('list')
-    .description('every setting that is set')
+    .description('every setting in effect: what is set here, and the built-in defaults of the rest')
     .action(
       action(async (ctx) => {
         const { configList } = await import('../../core/registry/config.js');
         const data = configList(ctx.registry());
         return result(data, (d, ui) =>
-          Object.keys(d).length ? ui.table(['KEY', 'VALUE'], Object.entries(d)) : 'No settings are set.',
+          ui.table(
+            ['KEY', 'VALUE', 'SOURCE'],
+            d.map((s) => [s.key, s.value, s.source]),
+          ),
         );
       }),
     );

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { InvalidInputError, UsageError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import type { RecordedEvaluation } from '../../core/evaluations/record.js';
 import type { EvalRunResult } from '../../core/evaluations/run.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
+import { durationOption } from '../options.js';
 import { formatNumber, type Ui } from '../terminal/style.js';
 
 interface RecordOpts {
@@ -13,7 +14,7 @@ interface RecordOpts {
 
 interface RunOpts {
   on: string;
-  timeout?: string;
+  timeout?: number;
 }
 
 export function register(program: Command): void {
@@ -67,7 +68,13 @@ export function register(program: Command): void {
       'for each model: check model and dataset out into a private temp folder (hash-checked), run COMMAND, record the JSON it prints',
     )
     .requiredOption('--on <dataset-ref>', 'the dataset version to evaluate on')
-    .option('--timeout <seconds>', 'stop the command (and everything it started) after this long; nothing is recorded')
+    .addOption(
+      durationOption(
+        '--timeout <duration>',
+        'stop the command (and everything it started) after this long (600, 10m; plain numbers are seconds); nothing is recorded',
+        { code: 'E_BAD_TIMEOUT' },
+      ),
+    )
     .addHelpText(
       'after',
       `
@@ -84,7 +91,7 @@ command does not exist). Values of all models are recorded together, or none.
     )
     .action(
       action<RunOpts>(async (ctx, args, opts) => {
-        const command = commandAfterDoubleDash(process.argv);
+        const command = commandAfterDoubleDash(ctx.argv);
         if (command.length === 0) {
           throw new UsageError('eval run needs the evaluation command after --', {
             code: 'E_NO_COMMAND',
@@ -92,16 +99,15 @@ command does not exist). Values of all models are recorded together, or none.
           });
         }
         const refs = args.slice(0, args.length - command.length);
-        const timeoutMs = parseTimeout(opts.timeout);
         const { evalRun } = await import('../../core/evaluations/run.js');
         const done = await evalRun(ctx.registry(), {
           models: refs,
           dataset: opts.on,
           command,
-          timeoutMs,
-          env: process.env,
-          cwd: process.cwd(),
-          onStderr: (chunk) => process.stderr.write(chunk),
+          timeoutMs: opts.timeout,
+          env: ctx.env,
+          cwd: ctx.cwd,
+          onStderr: (chunk) => ctx.io.stderr.write(chunk),
           actor: ctx.actor(),
         });
         return result(done, renderRun);
@@ -113,18 +119,6 @@ command does not exist). Values of all models are recorded together, or none.
 export function commandAfterDoubleDash(argv: readonly string[]): string[] {
   const i = argv.indexOf('--');
   return i === -1 ? [] : argv.slice(i + 1);
-}
-
-export function parseTimeout(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const s = Number(text);
-  if (text.trim() === '' || !Number.isFinite(s) || s <= 0) {
-    throw new InvalidInputError(`--timeout takes a number of seconds > 0, not ${JSON.stringify(text)}`, {
-      code: 'E_BAD_TIMEOUT',
-      hint: 'For example --timeout 600.',
-    });
-  }
-  return Math.round(s * 1000);
 }
 
 function on(r: RecordedEvaluation): string {

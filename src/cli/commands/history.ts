@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../core/errors.js';
 import type { HistoryEntry } from '../../core/registry/history.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
+import { numberOption } from '../options.js';
 import { formatTime } from '../terminal/style.js';
 
 interface HistoryOpts {
   stage?: string;
-  limit?: string;
+  limit?: number;
   all?: boolean;
 }
 
@@ -17,7 +17,15 @@ export function register(program: Command): void {
     .argument('<name>', 'the artifact')
     .description('who moved which stage where, when and why (rollbacks included), newest first')
     .option('--stage <stage>', 'only this stage')
-    .option('--limit <n>', 'at most N entries')
+    .addOption(
+      numberOption('--limit <n>', 'at most N entries', {
+        integer: true,
+        min: 1,
+        code: 'E_BAD_LIMIT',
+        takes: 'a positive whole number',
+        example: '20',
+      }),
+    )
     .option('--all', 'every event: adds and deprecations too')
     .addHelpText(
       'after',
@@ -29,17 +37,8 @@ export function register(program: Command): void {
     )
     .action(
       action<HistoryOpts>(async (ctx, [name], opts) => {
-        let limit: number | undefined;
-        if (opts.limit !== undefined) {
-          limit = Number(opts.limit);
-          if (!Number.isInteger(limit) || limit < 1)
-            throw new InvalidInputError(`--limit takes a positive whole number, not ${JSON.stringify(opts.limit)}`, {
-              code: 'E_BAD_LIMIT',
-              hint: 'e.g. --limit 20 for the 20 latest moves.',
-            });
-        }
         const { history } = await import('../../core/registry/history.js');
-        const data = history(ctx.registry(), name!, { stage: opts.stage, limit, all: opts.all });
+        const data = history(ctx.registry(), name!, { stage: opts.stage, limit: opts.limit, all: opts.all });
         return result(data, (d: { name: string; events: HistoryEntry[] }, ui) =>
           d.events.length === 0
             ? `No stage of ${d.name} has been set yet. Promote a version with \`mlreg promote ${d.name}@VERSION --to production\`.`
@@ -49,7 +48,10 @@ export function register(program: Command): void {
                   e.id,
                   e.kind === 'rollback' ? ui.c.yellow('rollback') : e.kind,
                   e.stage ?? '',
-                  e.stage ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}` : (e.to ?? ''),
+                  // Only moves have a from and a to; an alert on a stage names the version it was about.
+                  e.kind === 'promote' || e.kind === 'rollback'
+                    ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}`
+                    : (e.to ?? ''),
                   e.actor,
                   formatTime(e.at),
                   e.reason ?? '',

@@ -19,6 +19,7 @@ export const COMMAND_LOADERS: { name: string; aliases?: string[]; load: () => Pr
   { name: 'compare', load: async () => (await import('./compare.js')).register },
   { name: 'checkout', load: async () => (await import('./checkout.js')).register },
   { name: 'check', load: async () => (await import('./check.js')).register },
+  { name: 'profile', load: async () => (await import('./profile.js')).register },
   { name: 'eval', load: async () => (await import('./eval.js')).register },
   { name: 'monitor', load: async () => (await import('./monitor/group.js')).register },
   { name: 'review', load: async () => (await import('./review.js')).register },

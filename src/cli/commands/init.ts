@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { result } from '../output.js';
+import { notice, result } from '../output.js';
 import { action, examples } from '../command.js';
 
 interface InitOpts {
@@ -28,13 +28,13 @@ export function register(program: Command): void {
     )
     .action(
       action<InitOpts>(async (ctx, [dir], opts) => {
-        const { Registry, DEFAULT_DIR_NAME } = await import('../../core/registry/registry.js');
-        const target = resolve(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
+        const { Registry, DEFAULT_DIR_NAME, enclosingRegistry } = await import('../../core/registry/registry.js');
+        const target = ctx.path(dir ?? ctx.explicitRegistry() ?? DEFAULT_DIR_NAME);
         if (opts.remote) {
           const { openStore } = await import('../replica.js');
           const { initRemote } = await import('../../core/remote/setup.js');
           const { resolveEndpoint } = await import('../../core/remote/transport.js');
-          const endpoint = resolveEndpoint(opts.endpoint, process.env) ?? null;
+          const endpoint = resolveEndpoint(opts.endpoint, ctx.env) ?? null;
           const store = await openStore(ctx, opts.remote, endpoint, opts.region);
           const made = await initRemote(
             target,
@@ -49,8 +49,15 @@ export function register(program: Command): void {
           );
         }
         const created = Registry.init(target, ctx.runtime);
+        // Only a registry that is found by walking up (a .mlreg folder) can shadow another one.
+        const shadows = basename(target) === DEFAULT_DIR_NAME ? (enclosingRegistry(target) ?? null) : null;
+        if (shadows)
+          notice(
+            ctx.io,
+            `notice: commands run in and below ${resolve(target, '..')} now use this registry, not ${shadows} above it (--registry picks one)`,
+          );
         return result(
-          { registry: created.root, format: created.format },
+          { registry: created.root, format: created.format, shadows },
           (d, ui) => `${ui.c.green('Created')} an empty mlreg registry in ${d.registry} (format ${d.format})`,
         );
       }),

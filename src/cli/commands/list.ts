@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ArtifactSummary, VersionList } from '../../core/versions/add.js';
+import type { ArtifactSummary, VersionList } from '../../core/versions/queries.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
 import { formatBytes, formatNumber, formatTime } from '../terminal/style.js';
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     )
     .action(
       action(async (ctx, [name]) => {
-        const { listArtifacts, listVersions } = await import('../../core/versions/add.js');
+        const { listArtifacts, listVersions } = await import('../../core/versions/queries.js');
         const reg = ctx.registry();
         if (name === undefined) {
           return result({ artifacts: listArtifacts(reg) }, (d: { artifacts: ArtifactSummary[] }, ui) =>

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { StageMove } from '../../core/stages/promote.js';
 import type { CheckoutResult } from '../../core/versions/checkout.js';
-import { GateNotMetError, InvalidInputError, UsageError } from '../../core/errors.js';
+import { GateNotMetError, UsageError } from '../../core/errors.js';
 import type { GateSpec } from '../../core/evaluations/gates.js';
 import type { GatedMove } from '../../core/stages/gated-promote.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import type { Ui } from '../terminal/style.js';
-import { parseTimeout } from './eval.js';
+import { durationOption, numberOption } from '../options.js';
 import { renderGate, renderGateFailure, renderPolicy } from '../render/gate.js';
 
 interface PromoteOpts {
@@ -16,15 +16,16 @@ interface PromoteOpts {
   expect?: string;
   dryRun?: boolean;
   allowPrerelease?: boolean;
+  newStage?: boolean;
   checkout?: string;
   ifBetter?: string;
   on?: string;
-  minDelta?: string;
+  minDelta?: number;
   slice?: string[];
   allSlices?: boolean;
-  maxSliceRegression?: string;
+  maxSliceRegression?: number;
   evalCmd?: string;
-  evalTimeout?: string;
+  evalTimeout?: number;
   force?: boolean;
 }
 
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why, for the audit log')
     .option('--expect <version>', 'only if the stage holds this version now ("none" for an empty stage); else exit 4')
     .option('--allow-prerelease', 'allow a prerelease version into production')
+    .option('--new-stage', 'create the stage even though its name is close to an existing one (e.g. prod-eu)')
     .option('--checkout <dir>', 'also materialise the version into DIR and switch DIR/current to it')
     .option('--dry-run', 'say what would happen, change nothing')
     .option(
@@ -44,15 +46,23 @@ export function register(program: Command): void {
       'gate: only if the version beats the stage holder on METRIC (both evaluated on --on); else exit 1',
     )
     .option('--on <dataset-ref>', 'with --if-better: the dataset version both evaluations must be on')
-    .option('--min-delta <d>', 'with --if-better: improve by at least D (metric units)')
+    .addOption(gateNumber('--min-delta <d>', 'with --if-better: improve by at least D (metric units)'))
     .option('--slice <name>', 'with --if-better: be better on this slice (repeatable; default: all)', collect)
     .option('--all-slices', 'with --if-better: better on "all", and no slice worse than --max-slice-regression')
-    .option('--max-slice-regression <r>', 'with --all-slices: how much worse any slice may get (default 0)')
+    .addOption(
+      gateNumber('--max-slice-regression <r>', 'with --all-slices: how much worse any slice may get (default 0)'),
+    )
     .option(
       '--eval-cmd <command>',
       'with --if-better: first run this evaluation command (as eval run) for whichever side lacks the evaluation',
     )
-    .option('--eval-timeout <seconds>', 'with --eval-cmd: stop the command after this long')
+    .addOption(
+      durationOption(
+        '--eval-timeout <duration>',
+        'with --eval-cmd: stop the command after this long (600, 10m; plain numbers are seconds)',
+        { code: 'E_BAD_TIMEOUT' },
+      ),
+    )
     .option('--force', 'override the stage order of the registry config (logged in the event)')
     .addHelpText(
       'after',
@@ -88,6 +98,7 @@ export function register(program: Command): void {
             expect: opts.expect,
             dryRun: opts.dryRun,
             allowPrerelease: opts.allowPrerelease,
+            newStage: opts.newStage,
             gate,
             force: opts.force,
             // Switch DIR/current inside the promote transaction: a failed switch leaves the stage where it was.
@@ -96,10 +107,10 @@ export function register(program: Command): void {
             evalCommand: opts.evalCmd
               ? {
                   command: opts.evalCmd,
-                  timeoutMs: parseTimeout(opts.evalTimeout),
-                  env: process.env,
-                  cwd: process.cwd(),
-                  onStderr: (chunk) => process.stderr.write(chunk),
+                  timeoutMs: opts.evalTimeout,
+                  env: ctx.env,
+                  cwd: ctx.cwd,
+                  onStderr: (chunk) => ctx.io.stderr.write(chunk),
                 }
               : undefined,
           });
@@ -124,7 +135,12 @@ export function register(program: Command): void {
     );
 }
 
-/** Parse and check the gate options (numbers, combinations) before anything is opened. */
+/** A gate threshold: a number ≥ 0 in the metric's own units. */
+function gateNumber(flags: string, description: string) {
+  return numberOption(flags, description, { min: 0, code: 'E_BAD_GATE', example: '0.005' });
+}
+
+/** Check the gate options' combinations before anything is opened (their numbers are parsed by options.ts). */
 function gateSpec(opts: PromoteOpts): GateSpec | undefined {
   const gateOnly = (
     ['on', 'minDelta', 'slice', 'allSlices', 'maxSliceRegression', 'evalCmd', 'evalTimeout'] as const
@@ -144,23 +160,13 @@ function gateSpec(opts: PromoteOpts): GateSpec | undefined {
       code: 'E_BAD_GATE',
       hint: 'e.g. --if-better auc --on holdout@latest',
     });
-  const num = (text: string | undefined, flag: string): number | undefined => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n < 0)
-      throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${JSON.stringify(text)}`, {
-        code: 'E_BAD_GATE',
-        hint: `For example ${flag} 0.005 (in the metric's own units).`,
-      });
-    return n;
-  };
   return {
     metric: opts.ifBetter,
     dataset: opts.on,
-    minDelta: num(opts.minDelta, '--min-delta'),
+    minDelta: opts.minDelta,
     slices: opts.slice,
     allSlices: opts.allSlices,
-    maxSliceRegression: num(opts.maxSliceRegression, '--max-slice-regression'),
+    maxSliceRegression: opts.maxSliceRegression,
   };
 }
 

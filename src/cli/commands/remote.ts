@@ -23,7 +23,7 @@ export function register(program: Command): void {
         const { openStore } = await import('../replica.js');
         const { attachRemote } = await import('../../core/remote/setup.js');
         const { resolveEndpoint } = await import('../../core/remote/transport.js');
-        const endpoint = resolveEndpoint(opts.endpoint, process.env) ?? null;
+        const endpoint = resolveEndpoint(opts.endpoint, ctx.env) ?? null;
         const store = await openStore(ctx, url!, endpoint, opts.region);
         const done = await attachRemote(reg, store, {
           url: url!,

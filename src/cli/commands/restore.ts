@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { RestoreResult } from '../../core/backup/restore.js';
 import { result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { processRuntime } from '../context.js';
 import { progressFor } from '../terminal/progress.js';
 
 interface RestoreOpts {
@@ -39,7 +38,7 @@ export function register(program: Command): void {
             into: opts.into,
             bases: opts.base,
             force: opts.force,
-            runtime: processRuntime(),
+            runtime: ctx.runtime,
             onProgress: bar.update,
           });
         } finally {

@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
 import type { ImportResult, SampleResult } from '../../core/monitor/review.js';
 import { action, examples } from '../command.js';
+import { numberOption } from '../options.js';
 import { result } from '../output.js';
 import { formatNumber } from '../terminal/style.js';
 
 interface SampleOpts {
   predictions: string;
-  n: string;
+  n: number;
   id: string;
   predictionColumn: string;
   stratify?: string;
-  seed?: string;
+  seed?: number;
+  at?: string;
   output: string;
 }
 
@@ -30,12 +32,32 @@ export function register(program: Command): void {
     .argument('<target>', 'NAME or NAME@STAGE whose predictions these are (default stage: production)')
     .description('write a reproducible random sample of predictions with an empty review_label column')
     .requiredOption('--predictions <file>', 'CSV of predictions')
-    .requiredOption('--n <count>', 'how many rows to sample')
+    .addOption(
+      numberOption('--n <count>', 'how many rows to sample', {
+        integer: true,
+        min: 1,
+        code: 'E_BAD_N',
+        example: '200',
+      }).makeOptionMandatory(),
+    )
     .requiredOption('-o, --output <file>', 'the review file to write (atomically)')
     .option('--id <column>', 'the id column', 'id')
     .option('--prediction-column <column>', 'the prediction column', 'prediction')
     .option('--stratify <column>', 'sample every value of this column in proportion (at least one row each)')
-    .option('--seed <n>', 'random seed: the same seed and file give the same sample (default: random, printed)')
+    .addOption(
+      numberOption(
+        '--seed <n>',
+        'random seed: the same seed and file give the same sample (default: random, printed)',
+        {
+          integer: true,
+          min: 0,
+          max: 0xffffffff,
+          code: 'E_BAD_SEED',
+          example: '42',
+        },
+      ),
+    )
+    .option('--at <time>', 'when the predictions were made (ISO 8601): the version holding the stage then made them')
     .addHelpText(
       'after',
       examples(
@@ -47,20 +69,9 @@ export function register(program: Command): void {
       action<SampleOpts>(async (ctx, [target], opts) => {
         const { parseTarget } = await import('../../core/monitor/observations.js');
         const { sampleReview } = await import('../../core/monitor/review.js');
-        const { InvalidInputError } = await import('../../core/errors.js');
-        const n = Number(opts.n);
-        if (!Number.isInteger(n) || n < 1)
-          throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${JSON.stringify(opts.n)}`, {
-            code: 'E_BAD_N',
-            hint: 'e.g. --n 200 rows to label.',
-          });
-        const seed = opts.seed === undefined ? undefined : Number(opts.seed);
-        if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff))
-          throw new InvalidInputError(
-            `--seed takes a whole number from 0 to 4294967295, not ${JSON.stringify(opts.seed)}`,
-            { code: 'E_BAD_SEED', hint: 'e.g. --seed 42; the same seed gives the same sample.' },
-          );
+        const { n, seed } = opts;
         const data = await sampleReview(ctx.registry(), {
+          at: opts.at,
           target: parseTarget(target!),
           predictions: opts.predictions,
           idColumn: opts.id,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
 import type { CheckoutResult } from '../../core/versions/checkout.js';
 import { result } from '../output.js';
 import { action, examples } from '../command.js';
@@ -16,9 +17,9 @@ interface RollbackOpts {
 export function register(program: Command): void {
   program
     .command('rollback')
-    .argument('<name>', 'the artifact')
+    .argument('<name>', 'the artifact, or NAME@STAGE (same as --stage)')
     .description('move a stage back to the version that held it before (undo); again walks further back')
-    .option('--stage <stage>', 'the stage to roll back', 'production')
+    .option('--stage <stage>', 'the stage to roll back (default: production)')
     .option('--to <version>', 'roll back to this version instead')
     .option('--reason <text>', 'why, for the audit log')
     .option('--expect <version>', 'only if the stage holds this version now; else exit 4')
@@ -28,18 +29,20 @@ export function register(program: Command): void {
       'after',
       examples(
         'mlreg rollback fraud --reason "INC-1234: false positives doubled"',
+        'mlreg rollback fraud@canary --reason "INC-1235"',
         'mlreg rollback fraud --checkout /srv/fraud --reason "INC-1234"',
         'mlreg rollback fraud --stage canary --to 1.3.2',
         'mlreg rollback fraud --dry-run',
       ),
     )
     .action(
-      action<RollbackOpts>(async (ctx, [name], opts) => {
-        const { rollback } = await import('../../core/stages/promote.js');
+      action<RollbackOpts>(async (ctx, [target], opts) => {
+        const { rollback } = await import('../../core/stages/rollback.js');
+        const { name, stage } = rollbackTarget(target!, opts.stage);
         const reg = ctx.registry();
         const { whenCommitted } = await import('../../core/registry/registry.js');
         const actor = ctx.actor();
-        const base = { name: name!, stage: opts.stage, to: opts.to, reason: opts.reason, expect: opts.expect, actor };
+        const base = { name, stage, to: opts.to, reason: opts.reason, expect: opts.expect, actor };
         if (!opts.checkout || opts.dryRun) {
           return result(rollback(reg, { ...base, dryRun: opts.dryRun }), (d, ui) => renderMove(d, ui, 'Rolled back'));
         }
@@ -65,4 +68,18 @@ export function register(program: Command): void {
         );
       }),
     );
+}
+
+/** `fraud@canary` is what on call types first: the same as `fraud --stage canary`. */
+function rollbackTarget(target: string, stageOption: string | undefined): { name: string; stage: string } {
+  const at = target.indexOf('@');
+  if (at === -1) return { name: target, stage: stageOption ?? 'production' };
+  const name = target.slice(0, at);
+  const stage = target.slice(at + 1);
+  if (stageOption !== undefined && stageOption !== stage)
+    throw new UsageError(`${target} names stage ${stage} and --stage says ${stageOption}`, {
+      code: 'E_USAGE',
+      hint: `Give the stage once: mlreg rollback ${name}@${stage}, or mlreg rollback ${name} --stage ${stageOption}.`,
+    });
+  return { name, stage };
 }

@@ -1,7 +1,7 @@
 import type { ColumnChange, DatasetComparison } from '../../core/datasets/compare.js';
 import type { Ui } from '../terminal/style.js';
 import { formatBytes, formatNumber } from '../terminal/style.js';
-import { markdownRecords, renderCheckTable } from './check-report.js';
+import { markdownRecords, renderCheckTable } from './data-check-report.js';
 
 /** `compare DS@a DS@b` for people (table) and pull requests (markdown). */
 

@@ -20,7 +20,7 @@ export async function progressFor(
       if (!bar) {
         bar = new cliProgress.SingleBar(
           {
-            stream: process.stderr,
+            stream: ctx.io.stderr,
             format: `${label} [{bar}] {percentage}% {doneMiB}/{totalMiB} MiB {speed} MiB/s eta {eta_formatted}`,
             hideCursor: true,
             clearOnComplete: true,

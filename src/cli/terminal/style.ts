@@ -7,6 +7,10 @@ import type { ChalkInstance } from 'chalk';
 export interface Ui {
   c: ChalkInstance;
   color: boolean;
+  /** The terminal's width when output goes to one (tables and long lines are fitted to it). */
+  width: number | undefined;
+  /** Cut a line of prose to the terminal's width, with an ellipsis (unchanged when piped). */
+  fit(line: string): string;
   /** An aligned table without borders, like `gh` and `heroku releases` print. */
   table(head: string[], rows: (string | number | null | undefined)[][]): string;
 }
@@ -17,16 +21,20 @@ export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv)
   return !!stream.isTTY && env.TERM !== 'dumb';
 }
 
-export async function loadUi(color: boolean): Promise<Ui> {
-  const [{ Chalk }, { renderTable }] = await Promise.all([import('chalk'), import('./table.js')]);
+/** `width`: the terminal's columns, which tables are fitted to; undefined when output is piped (full text). */
+export async function loadUi(color: boolean, width?: number): Promise<Ui> {
+  const [{ Chalk }, { renderTable, fitLine }] = await Promise.all([import('chalk'), import('./table.js')]);
   const c = new Chalk({ level: color ? 1 : 0 });
   return {
     c,
     color,
+    width,
+    fit: (line) => (width === undefined ? line : fitLine(line, width)),
     table: (head, rows) =>
       renderTable(
         head.map((h) => c.bold(h)),
         rows.map((r) => r.map((cell) => (cell === null || cell === undefined ? '' : String(cell)))),
+        { maxWidth: width },
       ),
   };
 }
@@ -47,8 +55,4 @@ export function formatTime(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
-export function formatNumber(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  return abs !== 0 && (abs < 1e-4 || abs >= 1e9) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
-}
+export { formatNumber } from '../../core/lib/format.js';

@@ -44,17 +44,92 @@ export function displayWidth(text: string): number {
   return [...bare].length;
 }
 
-export function renderTable(head: string[], rows: string[][], gap = 2): string {
-  const all = [head, ...rows];
-  const widths = head.map((_, c) => all.reduce((w, r) => Math.max(w, displayWidth(r[c] ?? '')), 0));
+export interface TableOptions {
+  /** Spaces between columns. */
+  gap?: number;
+  /**
+   * The terminal's width: when the table is wider, the widest columns are cut (with an ellipsis)
+   * until it fits, down to a readable minimum. Undefined (output piped to a file) keeps full text.
+   */
+  maxWidth?: number | undefined;
+}
+
+/** Narrowest a column is cut to: enough for a word and the ellipsis. */
+const MIN_CUT = 8;
+/** The last resort for any column: its header, or this many columns (four characters and the ellipsis). */
+const MIN_NARROW = 5;
+/** Columns this narrow (versions, stages, short digests, numbers) are never cut: they are what a row is. */
+const KEEP_WHOLE = 16;
+
+export function renderTable(head: string[], rows: string[][], opts: TableOptions = {}): string {
+  const gap = opts.gap ?? 2;
+  // A newline or tab inside a cell would break the row in two: show it escaped, as JSON would.
+  const all = [head, ...rows].map((r) => r.map(oneLine));
+  const natural = head.map((_, c) => all.reduce((w, r) => Math.max(w, displayWidth(r[c] ?? '')), 0));
+  const widths = opts.maxWidth === undefined ? natural : fitWidths(natural, head, gap, opts.maxWidth);
   const spaces = ' '.repeat(gap);
   const lines = all.map((r) => {
     let line = '';
     for (let c = 0; c < head.length; c++) {
-      const cell = r[c] ?? '';
+      let cell = r[c] ?? '';
+      if (displayWidth(cell) > widths[c]!) cell = cut(cell, widths[c]!);
       line += c === head.length - 1 ? cell : cell + ' '.repeat(widths[c]! - displayWidth(cell)) + spaces;
     }
     return line.trimEnd();
   });
   return lines.join('\n');
+}
+
+function oneLine(cell: string): string {
+  return /[\n\r\t]/.test(cell) ? cell.replace(/\r?\n|\r/g, '\\n').replace(/\t/g, '\\t') : cell;
+}
+
+/**
+ * Column widths that fit `maxWidth`: take from the widest column first (free text such as a reason
+ * or a message), one column at a time so the widest end up equally cut, never below MIN_CUT or its
+ * header and never from a short column; then, if that is not enough, from short columns too.
+ */
+export function fitWidths(
+  natural: readonly number[],
+  head: readonly string[],
+  gap: number,
+  maxWidth: number,
+): number[] {
+  const widths = [...natural];
+  const total = () => widths.reduce((a, b) => a + b, 0) + gap * (widths.length - 1);
+  const header = (c: number) => displayWidth(head[c] ?? '');
+  // First free text gives way; only if that is not enough, short columns too, down to their header.
+  const passes: ((c: number) => number)[] = [
+    (c) => (natural[c]! <= KEEP_WHOLE ? natural[c]! : Math.max(MIN_CUT, header(c))),
+    (c) => Math.min(natural[c]!, Math.max(MIN_NARROW, header(c))),
+  ];
+  for (const floor of passes) {
+    while (total() > maxWidth) {
+      let widest = -1;
+      for (let c = 0; c < widths.length; c++)
+        if (widths[c]! > floor(c) && (widest === -1 || widths[c]! > widths[widest]!)) widest = c;
+      if (widest === -1) break;
+      widths[widest]!--; // one column at a time, so the widest ones end up equally cut
+    }
+  }
+  return widths; // still too wide only when every column is at its minimum: the terminal wraps
+}
+
+/** A line of at most `width` display columns: cut with an ellipsis when longer. */
+export function fitLine(line: string, width: number): string {
+  return displayWidth(line) > width ? cut(line, width) : line;
+}
+
+/** Cut a cell to `width` display columns, ending in an ellipsis (colour codes are dropped from a cut cell). */
+function cut(cell: string, width: number): string {
+  const bare = cell.includes('\x1b') ? cell.replace(ANSI, '') : cell;
+  let out = '';
+  let used = 0;
+  for (const ch of bare) {
+    const w = displayWidth(ch);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+  }
+  return out + '…';
 }

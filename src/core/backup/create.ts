@@ -1,23 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConflictError, fromSystemError, IntegrityError } from '../errors.js';
-import {
-  BACKUP_FORMAT,
-  BACKUP_FORMAT_VERSION,
-  DB_MEMBER,
-  MANIFEST_NAME,
-  memberDigest,
-  objectMemberPath,
-  type BackupManifest,
-  type BackupMember,
-  type BackupRef,
-} from './format.js';
+import { DB_MEMBER, MANIFEST_NAME, type BackupManifest, type BackupMember, type BackupRef } from './format.js';
+import { heldByBases, planBackup, type Snapshot } from './backup-plan.js';
 import { readBackupManifest } from './read.js';
 import { hashFiles } from '../store/hash-pool.js';
-import { fsyncDir, type Registry } from '../registry/registry.js';
+import type { Registry } from '../registry/registry.js';
+import { CHUNK, fsyncDir, packageVersion } from '../lib/fs.js';
 import { objectPath, removeQuietly } from '../store/objects.js';
 import { TarWriter } from './tar.js';
 
@@ -50,13 +42,6 @@ export interface BackupResult {
 }
 
 /** 256 KiB: on the machines measured here, copies through larger buffers cost more system time (dd: 0.65 s per GiB at 256 KiB, 1.0 s at 1 MiB). */
-const CHUNK = 256 << 10;
-
-export function toolVersion(): string {
-  // Compiled to dist/src/core/backup.js: the package root is three levels up.
-  return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string })
-    .version;
-}
 
 export async function createBackup(reg: Registry, fileArg: string, opts: BackupOptions): Promise<BackupResult> {
   const file = resolve(fileArg);
@@ -82,62 +67,18 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
     const dbSha = await hashFile(snapshot);
     const dbSize = statSync(snapshot).size;
 
-    // Which objects this archive carries, and which its bases hold.
-    const inBase = new Map<string, string>();
-    const requires = new Map<string, BackupRef>();
-    if (baseManifest) {
-      const self: BackupRef = { id: baseManifest.id, file: basename(opts.base!), createdAt: baseManifest.createdAt };
-      for (const m of baseManifest.members) {
-        const d = memberDigest(m.path);
-        if (d) inBase.set(d, self.id);
-      }
-      for (const x of baseManifest.external) inBase.set(x.digest, x.backup);
-      for (const r of [self, ...baseManifest.requires]) requires.set(r.id, r);
-    }
-    const members: BackupMember[] = [{ path: DB_MEMBER, size: dbSize, sha256: dbSha }];
-    const external: BackupManifest['external'] = [];
-    let objectBytes = 0;
-    for (const o of snap.objects) {
-      objectBytes += o.size;
-      const where = inBase.get(o.digest);
-      if (where) {
-        external.push({ digest: o.digest, size: o.size, backup: where });
-        continue;
-      }
-      const size = statOrMissing(reg, o.digest);
-      if (size !== o.size) {
-        throw new IntegrityError(
-          `object sha256:${o.digest} is ${size === undefined ? 'missing' : `${size} bytes, not ${o.size}`}; the backup would not restore`,
-          {
-            code: size === undefined ? 'E_OBJECT_MISSING' : 'E_OBJECT_CORRUPT',
-            hint: 'Run `mlreg verify` to see what is affected; nothing was written.',
-          },
-        );
-      }
-      members.push({ path: objectMemberPath(o.digest), size: o.size, sha256: o.digest });
-    }
-    const usedBases = new Set(external.map((x) => x.backup));
-    const id = randomUUID();
-    const manifest: BackupManifest = {
-      format: BACKUP_FORMAT,
-      formatVersion: BACKUP_FORMAT_VERSION,
-      id,
-      tool: { name: 'mlreg', version: toolVersion() },
+    const held = heldByBases(baseManifest);
+    const storedSizes = new Map<string, number | undefined>();
+    for (const o of snap.objects) if (!held.has(o.digest)) storedSizes.set(o.digest, statOrMissing(reg, o.digest));
+    const { manifest, members, external } = planBackup({
+      snapshot: snap,
+      db: { size: dbSize, sha256: dbSha },
+      base: baseManifest && { manifest: baseManifest, file: basename(opts.base!) },
+      storedSizes,
+      id: randomUUID(),
       createdAt: opts.now.toISOString(),
-      registryFormat: snap.userVersion,
-      kind: baseManifest ? 'incremental' : 'full',
-      base: baseManifest ? requires.get(baseManifest.id)! : null,
-      requires: [...requires.values()].filter((r) => usedBases.has(r.id) || r.id === baseManifest?.id),
-      counts: {
-        ...snap.counts,
-        objects: snap.objects.length,
-        objectBytes,
-        members: members.length,
-        memberBytes: members.reduce((s, m) => s + m.size, 0),
-      },
-      members,
-      external,
-    };
+      toolVersion: packageVersion(),
+    });
 
     fh = await open(partial, 'w', 0o600);
     const out = await TarWriter.open(fh, gzip);
@@ -183,7 +124,7 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
     fsyncDir(dirname(file));
     return {
       file,
-      id,
+      id: manifest.id,
       kind: manifest.kind,
       base: manifest.base,
       createdAt: manifest.createdAt,
@@ -199,12 +140,6 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   } finally {
     removeQuietly(snapshot);
   }
-}
-
-interface Snapshot {
-  userVersion: number;
-  counts: { artifacts: number; versions: number; events: number };
-  objects: { digest: string; size: number }[];
 }
 
 /** Check the copied index and read what it references. */

@@ -3,6 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { EarlyFlush } from '../lib/early-flush.js';
+import { writeFully } from '../lib/fs.js';
 
 /**
  * A minimal streaming tar (ustar) writer and reader for backups. Headers are encoded and decoded by
@@ -49,8 +50,7 @@ export class TarWriter {
       this.gzipDone = (async () => {
         let at = 0;
         for await (const c of gz as AsyncIterable<Buffer>) {
-          let off = 0;
-          while (off < c.length) off += (await fh.write(c, off, c.length - off, at + off)).bytesWritten;
+          await writeFully(fh, c, at);
           at += c.length;
           await flush.wrote(at);
         }
@@ -86,11 +86,7 @@ export class TarWriter {
       const gz = this.gzip;
       await new Promise<void>((resolve, reject) => gz.write(chunk, (err) => (err ? reject(err) : resolve())));
     } else {
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.pos + off);
-        off += bytesWritten;
-      }
+      await writeFully(this.fh, chunk, this.pos);
       await this.flush.wrote(this.pos + chunk.length);
     }
     this.pos += chunk.length;

@@ -1,3 +1,4 @@
+import { formatNumber } from '../lib/format.js';
 import type { ColumnProfile, NumericProfile, Profile } from './profile/types.js';
 import {
   cdfAt,
@@ -39,7 +40,7 @@ export interface ColumnDrift {
   drifted: boolean;
 }
 
-export interface CheckReport {
+export interface DataCheckReport {
   reference: { label: string; rows: number; columns: number };
   current: { label: string; rows: number; columns: number };
   thresholds: CheckThresholds;
@@ -76,7 +77,7 @@ const SMALL_REFERENCE_ROWS = 1000;
 
 const RANK: Record<CheckStatus, number> = { FAIL: 0, WARN: 1, PASS: 2, INFO: 3 };
 
-export function checkProfiles(input: CheckInput): CheckReport {
+export function checkProfiles(input: CheckInput): DataCheckReport {
   const { reference: ref, current: cur, thresholds: th } = input;
   const failOn = new Set(input.failOnColumns ?? []);
   const records: CheckRecord[] = [];
@@ -477,16 +478,18 @@ function shiftInfo(
       ? `${labels[li.index]}: ${fmtPct(a[li.index]! / sa)} → ${fmtPct(b[li.index]! / sb)}`
       : 'nothing moved';
   return [
-    { check: 'psi', statistic: 'PSI', value: p, message: `population stability index ${fmt(p)}` },
+    {
+      check: 'psi',
+      statistic: 'PSI',
+      value: p,
+      message: `population stability index ${fmt(Math.abs(p) < 1e-9 ? 0 : p)}`,
+    },
     { check: 'l_infinity', statistic: 'L-infinity distance', value: li.value, message: `largest move ${moved}` },
   ];
 }
 
 export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e7) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+  return formatNumber(v, 'short');
 }
 
 export function fmtPct(v: number): string {

@@ -3,17 +3,17 @@ import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
 import { walkSource } from '../store/manifest.js';
 import { findArtifact, parseRef, resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
-import { lineageOf } from '../versions/add.js';
-import { checkProfiles, type CheckReport } from './check-profiles.js';
+import { lineageOf } from '../versions/queries.js';
+import { checkProfiles, type DataCheckReport } from './check-profiles.js';
 import type { Profile } from './profile/types.js';
 import { profileFiles, requireProfile } from './profiles.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
 
-export type { CheckReport, CheckRecord, CheckStatus } from './check-profiles.js';
+export type { DataCheckReport, CheckRecord, CheckStatus } from './check-profiles.js';
 export type { CheckThresholds } from './thresholds.js';
 
 /**
- * `mlreg check CURRENT --against REFERENCE`, and `mlreg monitor data` (issue 6): profile or load
+ * `mlreg check CURRENT --against REFERENCE`, and `mlreg monitor data`: profile or load
  * both sides and run the gate. Reads only: a plain file given as CURRENT is profiled in tmp/ and
  * never registered.
  */
@@ -31,11 +31,13 @@ export interface CheckDatasetOptions {
   thresholds?: Partial<CheckThresholds>;
   /** Critical columns: any WARN on them (drift included) is a FAIL. */
   failOnColumns?: readonly string[];
+  /** Columns left out of every check (ids, timestamps: they always "drift"). */
+  ignoreColumns?: readonly string[];
   /** WARN fails the gate too. */
   strict?: boolean;
 }
 
-export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<CheckReport> {
+export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<DataCheckReport> {
   const thresholds = resolveThresholds((k) => reg.getConfig(k), opts.thresholds);
   const reference = loadReference(reg, opts);
   const current = await loadCurrent(reg, opts.current);
@@ -53,8 +55,12 @@ export function checkPair(
   reference: LabelledProfile,
   current: LabelledProfile,
   thresholds: CheckThresholds,
-  opts: { failOnColumns?: readonly string[] | undefined; strict?: boolean | undefined } = {},
-): CheckReport {
+  opts: {
+    failOnColumns?: readonly string[] | undefined;
+    ignoreColumns?: readonly string[] | undefined;
+    strict?: boolean | undefined;
+  } = {},
+): DataCheckReport {
   if (reference.profile.table.rows < 2) {
     throw new InvalidInputError(
       `the reference ${reference.label} has ${reference.profile.table.rows} row: too few to compare against (no spread, no distribution)`,
@@ -68,16 +74,32 @@ export function checkPair(
   const unknown = (opts.failOnColumns ?? []).filter((c) => !names.has(c));
   if (unknown.length) {
     throw new UsageError(
-      `--fail-on-column names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, not a column of ${reference.label}`,
+      `${unknown.map((c) => JSON.stringify(c)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a column of ${reference.label}`,
       {
         code: 'E_UNKNOWN_COLUMN',
         hint: `Columns of ${reference.label}: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', …' : ''}.`,
+        details: { option: 'failOnColumn' },
       },
     );
   }
+  const either = new Set([...names, ...current.profile.columns.map((c) => c.name)]);
+  const notThere = (opts.ignoreColumns ?? []).filter((c) => !either.has(c));
+  if (notThere.length) {
+    throw new UsageError(
+      `cannot ignore ${notThere.map((c) => JSON.stringify(c)).join(', ')}: not a column of ${reference.label} or ${current.label}`,
+      {
+        code: 'E_UNKNOWN_COLUMN',
+        hint: `Columns of ${reference.label}: ${[...names].slice(0, 20).join(', ')}${names.size > 20 ? ', …' : ''}.`,
+        details: { option: 'ignore-column', columns: notThere },
+      },
+    );
+  }
+  const ignored = new Set(opts.ignoreColumns ?? []);
+  const without = (p: Profile): Profile =>
+    ignored.size ? { ...p, columns: p.columns.filter((c) => !ignored.has(c.name)) } : p;
   return checkProfiles({
-    reference: reference.profile,
-    current: current.profile,
+    reference: without(reference.profile),
+    current: without(current.profile),
     referenceLabel: reference.label,
     currentLabel: current.label,
     thresholds,
@@ -128,8 +150,17 @@ function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfil
 async function loadCurrent(reg: Registry, current: CheckDatasetOptions['current']): Promise<LabelledProfile> {
   if (typeof current !== 'string')
     return 'ref' in current ? loadDatasetProfile(reg, current.ref) : profilePath(reg, current.path);
-  if (looksLikeRegisteredRef(reg, current)) return loadDatasetProfile(reg, current);
-  if (existsSync(current)) return profilePath(reg, current);
+  const isRef = looksLikeRegisteredRef(reg, current);
+  const isPath = existsSync(current);
+  if (isRef && isPath) {
+    // `cats` names both a dataset and a file here: taking either silently checks the wrong data.
+    throw new UsageError(`${JSON.stringify(current)} is both a dataset in the registry and a file or folder here`, {
+      code: 'E_AMBIGUOUS_DATA',
+      hint: `Write ./${current} for the file, or ${current.includes('@') ? current : `${current}@latest`} for the registered dataset.`,
+    });
+  }
+  if (isRef) return loadDatasetProfile(reg, current);
+  if (isPath) return profilePath(reg, current);
   throw new NotFoundError(`${JSON.stringify(current)} is neither a dataset in the registry nor a file or folder`, {
     code: 'E_CURRENT_NOT_FOUND',
     hint: 'Give a dataset reference (NAME@VERSION, NAME@STAGE) or the path of a CSV, NDJSON or Parquet file or folder.',

@@ -1,6 +1,6 @@
 import type { Registry } from '../registry/registry.js';
 import { checkPair, loadDatasetProfile, type LabelledProfile } from './check.js';
-import type { CheckReport } from './check-profiles.js';
+import type { DataCheckReport } from './check-profiles.js';
 import type { ColumnProfile } from './profile/types.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
 
@@ -35,7 +35,7 @@ export interface DatasetComparison {
   };
   columns: ColumnChange[];
   /** b checked against a; null when a has fewer than 2 rows (nothing to test against). */
-  drift: CheckReport | null;
+  drift: DataCheckReport | null;
 }
 
 export function compareDatasets(

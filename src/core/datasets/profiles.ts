@@ -1,6 +1,9 @@
-import { InvalidInputError, NotFoundError } from '../errors.js';
-import type { SourceFile } from '../store/manifest.js';
-import type { VersionRecord } from '../versions/refs.js';
+import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
+import { hashFiles } from '../store/hash-pool.js';
+import { applyOperations } from '../remote/apply.js';
+import { parseManifest, type SourceFile } from '../store/manifest.js';
+import { objectPath, readObject } from '../store/objects.js';
+import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { detectTable } from './formats.js';
 import { PROFILE_FORMAT, type Profile } from './profile/types.js';
@@ -41,7 +44,7 @@ export function requireProfile(reg: Registry, v: VersionRecord): Profile {
   if (!p) {
     throw new NotFoundError(`${v.name}@${v.version} has no profile (it was added with --no-profile)`, {
       code: 'E_NO_PROFILE',
-      hint: `Add the data again without --no-profile (mlreg add dataset ${v.name} PATH) to check or compare it.`,
+      hint: `Profile the stored version with \`mlreg profile ${v.name}@${v.version}\`, then check or compare it.`,
     });
   }
   return p;
@@ -82,4 +85,58 @@ export function datasetAddHooks(
     inspect: async (files) => refuseEmptyColumns(await profileFiles(reg, files)),
     profileOf: (inspected) => ({ format: (inspected as Profile).format, profile: inspected }),
   };
+}
+
+export interface StoredProfileResult {
+  name: string;
+  version: string;
+  /** False when the version already had a profile (nothing was computed or written). */
+  computed: boolean;
+  profile: Profile;
+}
+
+/**
+ * `mlreg profile REF`: profile a dataset version that was stored without one (--no-profile), from
+ * its objects in the store. Every object is hash-checked first, so damaged bytes never become the
+ * reference of later checks.
+ */
+export async function profileStoredVersion(reg: Registry, ref: string, actor: string): Promise<StoredProfileResult> {
+  const v = reg.read(() => resolveRef(reg, ref, 'dataset'));
+  const existing = reg.read(() => loadProfile(reg, v.id));
+  if (existing) return { name: v.name, version: v.version, computed: false, profile: existing };
+  const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
+  const files = manifest.files.map((f) => ({
+    path: f.path,
+    abs: objectPath(reg, f.sha256),
+    size: f.size,
+    sha256: f.sha256,
+  }));
+  await hashFiles(
+    files.map((f) => ({ ...f, path: f.abs, rel: f.path })),
+    (item, reply) => {
+      if (reply.digest !== item.sha256)
+        throw new IntegrityError(`${v.name}@${v.version}: the stored bytes of ${item.rel} do not match its digest`, {
+          code: reply.error === 'ENOENT' ? 'E_OBJECT_MISSING' : 'E_OBJECT_CORRUPT',
+          hint: 'Run `mlreg verify`, and restore the registry from a backup or add the data again.',
+        });
+    },
+  );
+  const profile = refuseEmptyColumns(await profileFiles(reg, files));
+  reg.write(() => {
+    if (loadProfile(reg, v.id)) return; // another process was first
+    applyOperations(
+      reg,
+      [
+        {
+          op: 'profile.store',
+          at: reg.nowIso(),
+          name: v.name,
+          version: v.version,
+          profile: { format: profile.format, profile },
+        },
+      ],
+      actor,
+    );
+  });
+  return { name: v.name, version: v.version, computed: true, profile };
 }

@@ -69,16 +69,61 @@ export const THRESHOLD_NAMES: Record<keyof CheckThresholds, string> = {
 
 export const THRESHOLD_KEYS = Object.keys(THRESHOLD_NAMES) as (keyof CheckThresholds)[];
 
-/** Parse a threshold given as text (flag or config): a number ≥ 0. */
-export function parseThreshold(text: string, label: string): number {
+/**
+ * p-values, shares and rates are fractions in [0, 1] (a `--ks-p 2` would flag every column); the
+ * Jensen–Shannon distance (base 2) is in [0, 1] too. The rest are ratios or distances ≥ 0.
+ */
+const FRACTIONS = new Set<keyof CheckThresholds>([
+  'missingMinIncrease',
+  'maxUnseenShare',
+  'ksP',
+  'chi2P',
+  'zP',
+  'jensenShannon',
+  'driftShare',
+]);
+
+export function isFractionThreshold(key: keyof CheckThresholds): boolean {
+  return FRACTIONS.has(key);
+}
+
+/** The range a threshold takes, in words: for messages and `config list`. */
+export function thresholdRange(key: keyof CheckThresholds): string {
+  return FRACTIONS.has(key) ? 'a number from 0 to 1' : 'a number ≥ 0';
+}
+
+/** Parse a threshold given as text (flag or config) and check it against its range. */
+export function parseThreshold(text: string, label: string, key?: keyof CheckThresholds): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new InvalidInputError(`${label} takes a number ≥ 0, not ${JSON.stringify(text)}`, {
-      code: 'E_BAD_THRESHOLD',
-      hint: `e.g. ${label} 0.3`,
-    });
+  const fraction = key !== undefined && FRACTIONS.has(key);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || (fraction && n > 1)) {
+    throw new InvalidInputError(
+      `${label} takes ${key ? thresholdRange(key) : 'a number ≥ 0'}, not ${JSON.stringify(text)}`,
+      { code: 'E_BAD_THRESHOLD', hint: `e.g. ${label} ${key ? DEFAULT_THRESHOLDS[key] : 0.3}` },
+    );
   }
   return n;
+}
+
+/**
+ * The std ratio bands must nest around 1 (no change): fail_min ≤ warn_min ≤ 1 ≤ warn_max ≤ fail_max.
+ * Returns what is wrong, in setting names, or undefined when they hold.
+ */
+export function bandProblem(t: CheckThresholds): string | undefined {
+  const chain: [keyof CheckThresholds | 1, number][] = [
+    ['stdRatioFailMin', t.stdRatioFailMin],
+    ['stdRatioWarnMin', t.stdRatioWarnMin],
+    [1, 1],
+    ['stdRatioWarnMax', t.stdRatioWarnMax],
+    ['stdRatioFailMax', t.stdRatioFailMax],
+  ];
+  const name = (k: keyof CheckThresholds | 1) => (k === 1 ? '1 (no change)' : `${THRESHOLD_NAMES[k]} ${t[k]}`);
+  for (let i = 1; i < chain.length; i++) {
+    const [lowKey, low] = chain[i - 1]!;
+    const [highKey, high] = chain[i]!;
+    if (low > high) return `${name(lowKey)} is above ${name(highKey)}`;
+  }
+  return undefined;
 }
 
 /** Defaults, then the registry's `check.*` settings, then what was given for this run. */
@@ -90,21 +135,26 @@ export function resolveThresholds(
   for (const k of THRESHOLD_KEYS) {
     const key = `check.${THRESHOLD_NAMES[k]}`;
     const v = config(key);
-    if (v !== undefined) out[k] = parseThreshold(v, key);
+    if (v !== undefined) out[k] = parseThreshold(v, key, k);
     const g = given[k];
     if (g !== undefined) {
-      if (!Number.isFinite(g) || g < 0)
-        throw new InvalidInputError(`--${THRESHOLD_NAMES[k].replace(/_/g, '-')} takes a number ≥ 0, not ${g}`, {
+      // Given as a flag: the CLI names it (details.option), so the message names the threshold only.
+      try {
+        out[k] = parseThreshold(String(g), `threshold ${THRESHOLD_NAMES[k]}`, k);
+      } catch (err) {
+        throw new InvalidInputError((err as InvalidInputError).message, {
           code: 'E_BAD_THRESHOLD',
-          hint: 'Thresholds are numbers ≥ 0, e.g. 0.1.',
+          hint: (err as InvalidInputError).hint,
+          details: { option: k },
         });
-      out[k] = g;
+      }
     }
   }
-  if (out.stdRatioWarnMin > out.stdRatioWarnMax || out.stdRatioFailMin > out.stdRatioFailMax) {
-    throw new InvalidInputError('the std ratio bands are inverted (a minimum above its maximum)', {
+  const problem = bandProblem(out);
+  if (problem) {
+    throw new InvalidInputError(`the std ratio bands do not nest: ${problem}`, {
       code: 'E_BAD_THRESHOLD',
-      hint: 'Set std_ratio_*_min below std_ratio_*_max.',
+      hint: 'They must hold std_ratio_fail_min ≤ std_ratio_warn_min ≤ 1 ≤ std_ratio_warn_max ≤ std_ratio_fail_max; see `mlreg config list`.',
     });
   }
   return out;

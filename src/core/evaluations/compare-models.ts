@@ -5,7 +5,7 @@ import { judge, metricDirection, type Direction, type Verdict } from './metric-d
 import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { readObject } from '../store/objects.js';
-import { lineageOf, metricsOf, paramsOf, stagesOfVersion } from '../versions/add.js';
+import { lineageOf, metricsOf, paramsOf, stagesOfVersion } from '../versions/queries.js';
 
 /**
  * `compare A B` for two model versions, A the baseline (e.g. production) and B the candidate:

@@ -1,3 +1,4 @@
+import { formatNumber } from '../lib/format.js';
 import { GateNotMetError, InvalidInputError, UsageError } from '../errors.js';
 import { DEFAULT_SLICE, latestEvaluations } from './record.js';
 import { judge, metricDirection, type Direction } from './metric-direction.js';
@@ -59,15 +60,16 @@ export interface GateReport {
 }
 
 export function validateGateSpec(spec: GateSpec): void {
-  const nonNeg = (v: number | undefined, flag: string): void => {
+  const nonNeg = (v: number | undefined, option: 'minDelta' | 'maxSliceRegression', what: string): void => {
     if (v !== undefined && (!Number.isFinite(v) || v < 0))
-      throw new InvalidInputError(`${flag} takes a number ≥ 0, not ${v}`, {
+      throw new InvalidInputError(`${what} takes a number ≥ 0, not ${v}`, {
         code: 'E_BAD_GATE',
-        hint: `For example ${flag} 0.005 (in the metric's own units).`,
+        hint: "For example 0.005 (in the metric's own units).",
+        details: { option },
       });
   };
-  nonNeg(spec.minDelta, '--min-delta');
-  nonNeg(spec.maxSliceRegression, '--max-slice-regression');
+  nonNeg(spec.minDelta, 'minDelta', 'the minimum improvement');
+  nonNeg(spec.maxSliceRegression, 'maxSliceRegression', 'the largest slice regression');
   if (spec.allSlices && spec.slices?.length) {
     throw new UsageError('--slice and --all-slices cannot be combined', {
       code: 'E_BAD_GATE',
@@ -110,16 +112,18 @@ export function evaluateGate(
 ): GateReport {
   validateGateSpec(spec);
   if (challenger.kind !== 'model') {
-    throw new UsageError(`--if-better compares evaluations of models; ${challenger.name} is a dataset`, {
+    throw new UsageError(`a gate compares evaluations of models; ${challenger.name} is a dataset`, {
       code: 'E_WRONG_KIND',
-      hint: 'Promote datasets without --if-better.',
+      hint: 'Promote datasets without a gate.',
+      details: { option: 'ifBetter' },
     });
   }
   const dataset = typeof spec.dataset === 'string' ? resolveRef(reg, spec.dataset) : spec.dataset;
   if (dataset.kind !== 'dataset') {
-    throw new UsageError(`${dataset.name} is a model; --on takes the dataset both versions were evaluated on`, {
+    throw new UsageError(`${dataset.name} is a model; a gate needs the dataset both versions were evaluated on`, {
       code: 'E_WRONG_KIND',
-      hint: 'For example --on holdout@latest.',
+      hint: 'For example holdout@latest.',
+      details: { option: 'on' },
     });
   }
   const dsName = `${dataset.name}@${dataset.version}`;
@@ -246,9 +250,7 @@ export function evaluateGate(
   return report;
 }
 
-function fmt(n: number): string {
-  return String(Number(n.toPrecision(6)));
-}
+const fmt = (n: number): string => formatNumber(n);
 
 function summarise(r: GateReport): string {
   const chal = `${r.challenger.name}@${r.challenger.version}`;

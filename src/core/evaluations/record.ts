@@ -97,9 +97,10 @@ function resolveModel(reg: Registry, model: string | VersionRecord): VersionReco
 function resolveDataset(reg: Registry, dataset: string | VersionRecord): VersionRecord {
   const v = typeof dataset === 'string' ? resolveRef(reg, dataset) : versionById(reg, dataset.id);
   if (v.kind !== 'dataset') {
-    throw new UsageError(`${v.name} is a model; --on takes a dataset`, {
+    throw new UsageError(`${v.name} is a model; evaluations are on a dataset`, {
       code: 'E_WRONG_KIND',
-      hint: 'Register the evaluation data with `mlreg add dataset NAME PATH` and pass --on NAME@VERSION.',
+      hint: 'Register the evaluation data with `mlreg add dataset NAME PATH` and give its NAME@VERSION.',
+      details: { option: 'on' },
     });
   }
   return v;

@@ -61,9 +61,10 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
     }
     const d = typeof opts.dataset === 'string' ? resolveRef(reg, opts.dataset) : opts.dataset;
     if (d.kind !== 'dataset')
-      throw new UsageError(`${d.name} is a model; --on takes a dataset`, {
+      throw new UsageError(`${d.name} is a model; evaluations are on a dataset`, {
         code: 'E_WRONG_KIND',
         hint: 'Register the evaluation data with `mlreg add dataset NAME PATH`.',
+        details: { option: 'on' },
       });
     return { models: ms, dataset: d };
   });

@@ -1,14 +1,21 @@
 import { spawn } from 'node:child_process';
 
 /**
- * Run a user's command as its own process group: stdout captured (bounded), stderr handed to the
- * caller as it comes, and on a timeout the whole group is signalled (TERM, then KILL after a grace
- * period), so a shell wrapper cannot leave its children running.
+ * The one way mlreg runs a user's command (evaluation commands, alert commands): as its own process
+ * group, stdout captured (bounded), stderr handed to the caller as it comes. On a timeout the whole
+ * group is signalled (TERM, then KILL after a grace period), so a shell wrapper cannot leave its
+ * children running, and the run ends as soon as the command itself has exited: a process that left
+ * the group and still holds the pipes open is not waited for.
  */
 
 export interface RunCommandOptions {
   argv: readonly string[];
-  env: Record<string, string | undefined>;
+  /** The child's environment; undefined inherits this process's. */
+  env?: Record<string, string | undefined> | undefined;
+  /** Written to the child's stdin, which is then closed (no stdin at all when undefined). */
+  input?: string | undefined;
+  /** Do not capture stdout (the command's output is not wanted). */
+  ignoreStdout?: boolean | undefined;
   cwd: string;
   /** No limit when undefined. */
   timeoutMs?: number | undefined;
@@ -35,10 +42,14 @@ export function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
   return new Promise((resolve) => {
     const child = spawn(opts.argv[0]!, opts.argv.slice(1), {
       cwd: opts.cwd,
-      env: opts.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.env ? { env: opts.env } : {}),
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', opts.ignoreStdout ? 'ignore' : 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout can kill everything it started
     });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // the command may exit without reading its input
+      child.stdin!.end(opts.input);
+    }
     const chunks: Buffer[] = [];
     let stdoutBytes = 0;
     let why: 'timeout' | 'too-much-output' | undefined;
@@ -50,6 +61,10 @@ export function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
       for (const t of timers) clearTimeout(t);
       resolve(outcome);
     };
+    const stopped = (reason: 'timeout' | 'too-much-output', stdout: string): RunOutcome =>
+      reason === 'timeout'
+        ? { kind: 'timeout', stdout, ms: Date.now() - started }
+        : { kind: 'too-much-output', ms: Date.now() - started };
     const killGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;
       try {
@@ -64,20 +79,25 @@ export function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
       why = reason;
       killGroup('SIGTERM');
       timers.push(setTimeout(() => killGroup('SIGKILL'), graceMs).unref());
-      // If a process outside the group still holds the pipes open, do not wait for it forever.
-      timers.push(
-        setTimeout(() => {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-          finish(
-            reason === 'timeout'
-              ? { kind: 'timeout', stdout: '', ms: Date.now() - started }
-              : { kind: 'too-much-output', ms: Date.now() - started },
-          );
-        }, graceMs + 1000).unref(),
-      );
+      // Should the command itself not even die of the KILL, stop waiting shortly after it.
+      timers.push(setTimeout(() => giveUp(), graceMs + 1000).unref());
     };
-    child.stdout!.on('data', (d: Buffer) => {
+    /** End a stopped run now: whatever still holds the pipes (an orphan outside the group) is not waited for. */
+    const giveUp = (): void => {
+      if (!why) return;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      finish(stopped(why, Buffer.concat(chunks).toString('utf8')));
+    };
+    // 'exit' comes when the command itself ends, 'close' only once every holder of its pipes has
+    // closed them: after a stop, the first is enough (and the rest of the group gets the KILL then,
+    // in case it ignored the TERM).
+    child.on('exit', () => {
+      if (!why) return;
+      killGroup('SIGKILL');
+      giveUp();
+    });
+    child.stdout?.on('data', (d: Buffer) => {
       stdoutBytes += d.length;
       if (stdoutBytes > maxStdout) stop('too-much-output');
       else chunks.push(d);
@@ -92,10 +112,10 @@ export function runCommand(opts: RunCommandOptions): Promise<RunOutcome> {
       const stdout = Buffer.concat(chunks).toString('utf8');
       // A timed-out run may have exited from our TERM: that is still a timeout, and the rest of
       // the group gets the KILL anyway in case it ignored the TERM.
-      if (why) killGroup('SIGKILL');
-      if (why === 'timeout') finish({ kind: 'timeout', stdout, ms });
-      else if (why === 'too-much-output') finish({ kind: 'too-much-output', ms });
-      else if (code !== null) finish({ kind: 'exited', code, stdout, ms });
+      if (why) {
+        killGroup('SIGKILL');
+        finish(stopped(why, stdout));
+      } else if (code !== null) finish({ kind: 'exited', code, stdout, ms });
       else finish({ kind: 'signalled', signal: signal ?? 'unknown', stdout, ms });
     });
   });

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { InvalidInputError } from '../errors.js';
+import { runCommand } from '../lib/run-command.js';
 
 /**
  * Deliver a fired alert to a webhook and/or a local command. Delivery never hides the alert: a
@@ -21,31 +21,20 @@ export function parseWebhookUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidInputError(`--webhook ${JSON.stringify(text)} is not a URL`, {
+    throw new InvalidInputError(`the webhook ${JSON.stringify(text)} is not a URL`, {
       code: 'E_BAD_WEBHOOK',
       hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.',
+      details: { option: 'webhook' },
     });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidInputError(`--webhook must be an http or https URL, not ${url.protocol}`, {
+    throw new InvalidInputError(`the webhook must be an http or https URL, not ${url.protocol}`, {
       code: 'E_BAD_WEBHOOK',
       hint: 'Give an http(s) URL, e.g. https://hooks.example.com/mlreg.',
+      details: { option: 'webhook' },
     });
   }
   return url;
-}
-
-/** Parse --webhook-timeout: milliseconds per attempt, 1 to 600000. */
-export function parseTimeoutMs(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 600_000) {
-    throw new InvalidInputError(`--webhook-timeout takes milliseconds from 1 to 600000, not ${JSON.stringify(text)}`, {
-      code: 'E_BAD_TIMEOUT',
-      hint: 'e.g. --webhook-timeout 5000 (5 seconds).',
-    });
-  }
-  return n;
 }
 
 export interface WebhookOptions {
@@ -93,41 +82,56 @@ export async function postWebhook(url: URL, payload: unknown, opts: WebhookOptio
   return last;
 }
 
+export interface AlertCommandOptions {
+  timeoutMs?: number | undefined;
+  /** Signals the command's process group on a timeout (Runtime.signalProcessGroup). */
+  signalGroup?: ((pgid: number, signal: NodeJS.Signals) => void) | undefined;
+  /** Time between TERM and KILL on a timeout. */
+  graceMs?: number | undefined;
+}
+
 /** Run `sh -c CMD` with the alert JSON on stdin; ok when it exits 0 within the timeout. */
-export function runAlertCommand(cmd: string, payload: unknown, opts: { timeoutMs?: number } = {}): Promise<Delivery> {
+export async function runAlertCommand(
+  cmd: string,
+  payload: unknown,
+  opts: AlertCommandOptions = {},
+): Promise<Delivery> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', cmd], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-      timeout: timeoutMs,
-      killSignal: 'SIGKILL',
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
+  let stderr = '';
+  const outcome = await runCommand({
+    argv: ['/bin/sh', '-c', cmd],
+    cwd: '.',
+    input: JSON.stringify(payload) + '\n',
+    ignoreStdout: true,
+    timeoutMs,
+    graceMs: opts.graceMs ?? 1000,
+    signalGroup: opts.signalGroup,
+    onStderr: (d) => {
       if (stderr.length < 2000) stderr += d.toString();
-    });
-    child.stdin.on('error', () => undefined); // the command may not read its input
-    child.stdin.end(JSON.stringify(payload) + '\n');
-    child.on('error', (err) =>
-      resolve({ channel: 'command', target: cmd, ok: false, attempts: 1, error: err.message }),
-    );
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve({ channel: 'command', target: cmd, ok: true, attempts: 1, status: 0 });
-      else {
-        const why = signal
-          ? `killed by ${signal}${signal === 'SIGKILL' ? ` (timeout ${timeoutMs} ms?)` : ''}`
-          : `exited with ${code}`;
-        resolve({
-          channel: 'command',
-          target: cmd,
-          ok: false,
-          attempts: 1,
-          ...(code !== null ? { status: code } : {}),
-          error: `${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
-        });
-      }
-    });
+    },
   });
+  const failed = (why: string, status?: number): Delivery => ({
+    channel: 'command',
+    target: cmd,
+    ok: false,
+    attempts: 1,
+    ...(status !== undefined ? { status } : {}),
+    error: `${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+  });
+  switch (outcome.kind) {
+    case 'exited':
+      return outcome.code === 0
+        ? { channel: 'command', target: cmd, ok: true, attempts: 1, status: 0 }
+        : failed(`exited with ${outcome.code}`, outcome.code);
+    case 'signalled':
+      return failed(`killed by ${outcome.signal}`);
+    case 'timeout':
+      return failed(`timed out after ${timeoutMs} ms`);
+    case 'too-much-output':
+      return failed('wrote too much output');
+    case 'spawn-error':
+      return { channel: 'command', target: cmd, ok: false, attempts: 1, error: outcome.message };
+  }
 }
 
 export interface AlertChannels {
@@ -135,6 +139,8 @@ export interface AlertChannels {
   webhookOptions?: WebhookOptions;
   command?: string | undefined;
   commandTimeoutMs?: number;
+  /** Signals the alert command's process group on a timeout (Runtime.signalProcessGroup). */
+  signalGroup?: ((pgid: number, signal: NodeJS.Signals) => void) | undefined;
 }
 
 /** Send one alert to every channel asked for; each result says whether it got through. */
@@ -143,11 +149,10 @@ export async function deliver(payload: unknown, channels: AlertChannels): Promis
   if (channels.webhook) out.push(await postWebhook(channels.webhook, payload, channels.webhookOptions));
   if (channels.command)
     out.push(
-      await runAlertCommand(
-        channels.command,
-        payload,
-        channels.commandTimeoutMs === undefined ? {} : { timeoutMs: channels.commandTimeoutMs },
-      ),
+      await runAlertCommand(channels.command, payload, {
+        timeoutMs: channels.commandTimeoutMs,
+        signalGroup: channels.signalGroup,
+      }),
     );
   return out;
 }

@@ -1,9 +1,10 @@
+import { formatNumber } from '../lib/format.js';
 import { InvalidInputError } from '../errors.js';
 import { latestValue } from '../evaluations/record.js';
 import { metricDirection } from '../evaluations/metric-direction.js';
 import { resolveRef, versionById } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
-import { rollback } from '../stages/promote.js';
+import { rollback } from '../stages/rollback.js';
 import { applyOperations } from '../remote/apply.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
 import {
@@ -31,6 +32,11 @@ export const BUILTIN_METRICS: readonly string[] = [
   'drift_share',
 ];
 const BUILTIN_PREFIXES = ['missing_rate:'];
+
+/** Metrics of the input data (from `monitor data`), not of the model's answers. */
+export function isDataMetric(metric: string): boolean {
+  return metric === 'drift_share' || metric.startsWith('missing_rate:');
+}
 
 export interface RuleSpec {
   rule: Rule;
@@ -76,7 +82,7 @@ export interface RuleResult {
   message: string;
 }
 
-export interface CheckReport {
+export interface RuleCheckReport {
   name: string;
   stage: string;
   version: string;
@@ -86,10 +92,10 @@ export interface CheckReport {
   results: RuleResult[];
 }
 
-const fmt = (v: number): string => String(Number(v.toPrecision(6)));
+const fmt = (v: number): string => formatNumber(v);
 
 function window(reg: Registry, versionId: number, version: string, stage: string, rule: Rule, n: number) {
-  const rows = lastValues(reg, versionId, stage, rule.metric, rule.slice, n);
+  const rows = lastValues(reg, versionId, stage, rule.metric, rule.slice, n, rule.source);
   const values = rows.map((r) => r.value);
   const mean = values.length >= n ? values.reduce((a, b) => a + b, 0) / values.length : null;
   return { version, mean, count: values.length, values };
@@ -124,7 +130,7 @@ function previousHolder(reg: Registry, holder: Holder): { id: number; version: s
 
 /**
  * +1 when a fall of the metric is what the rule watches for, -1 for a rise. "worsens" follows the
- * metric's direction (issue 4: built in for common names, `metric.NAME.direction` in the config).
+ * metric's direction (built in for common names, `metric.NAME.direction` in the config).
  */
 function changeSign(reg: Registry, rule: ChangeRule): 1 | -1 {
   if (rule.verb === 'drops') return 1;
@@ -215,7 +221,7 @@ function changeResult(reg: Registry, holder: Holder, rule: ChangeRule, n: number
 }
 
 /** Evaluate every rule against the current holder of the stage; reads only. */
-export function checkRules(reg: Registry, target: Target, specs: readonly RuleSpec[]): CheckReport {
+export function checkRules(reg: Registry, target: Target, specs: readonly RuleSpec[]): RuleCheckReport {
   return reg.read(() => {
     const holder = holderOf(reg, target);
     const results = specs.map((s) =>
@@ -262,7 +268,7 @@ export function describeFired(fired: readonly RuleResult[]): string {
 /** Put a fired alert in the audit trail, next to the rollback it may cause. */
 export function recordAlert(
   reg: Registry,
-  report: CheckReport,
+  report: RuleCheckReport,
   actor: string,
   extra: Record<string, unknown> = {},
 ): number {
@@ -311,8 +317,20 @@ export interface AutoRollbackResult {
  * Roll the stage back with compare-and-swap on the failing version: of two cron jobs that see the
  * same failure, one rolls back and the other finds the stage moved and does nothing.
  */
-export function autoRollback(reg: Registry, report: CheckReport, actor: string): AutoRollbackResult {
-  const reason = `auto: ${describeFired(report.fired)}`;
+export function autoRollback(reg: Registry, report: RuleCheckReport, actor: string): AutoRollbackResult {
+  // Data rules watch the input, and another model version does not mend bad input: they alert only.
+  const modelRules = report.fired.filter((r) => !isDataMetric(r.metric));
+  if (modelRules.length === 0) {
+    return {
+      done: false,
+      from: report.version,
+      to: null,
+      reason: `auto: ${describeFired(report.fired)}`,
+      why: 'only data rules fired (missing_rate:*, drift_share): a rollback does not help with bad input, so none was made',
+      code: 'E_DATA_RULES_ONLY',
+    };
+  }
+  const reason = `auto: ${describeFired(modelRules)}`;
   try {
     const move = rollback(reg, { name: report.name, stage: report.stage, expect: report.version, actor, reason });
     return { done: true, from: move.from ?? report.version, to: move.to, reason };

@@ -126,6 +126,7 @@ export class CsvParser {
 export interface CsvTable {
   header: string[];
   /** Position of a column, or an error listing the columns there are. */
+  /** The index of a column; `option` names the setting that chose it (the CLI maps it to its flag). */
   column(name: string, option: string): number;
   /** Call `fn` for every data row (checked to have as many fields as the header); resolves to the row count. */
   forEach(fn: RowFn): Promise<number>;
@@ -173,7 +174,8 @@ export async function openCsv(file: string, what: string): Promise<CsvTable> {
       if (idx === -1) {
         throw new InvalidInputError(`${what} ${file} has no column ${JSON.stringify(name)}`, {
           code: 'E_NO_COLUMN',
-          hint: `Its columns are ${cols.join(', ')}; choose one with ${option}.`,
+          hint: `Its columns are ${cols.join(', ')}; choose one of them.`,
+          details: { option, columns: cols },
         });
       }
       return idx;

@@ -1,10 +1,10 @@
-import type { CheckReport as DataCheckReport } from '../datasets/check.js';
+import type { DataCheckReport } from '../datasets/check.js';
 import type { Registry } from '../registry/registry.js';
-import type { CheckReport, RuleResult } from './check.js';
+import type { RuleCheckReport, RuleResult } from './check.js';
 import { holderOf, recordObservations, type RecordResult, type Target } from './observations.js';
 
 /**
- * `monitor data`: the dataset check (issue 3) of a live input batch against the dataset the
+ * `monitor data`: the dataset check of a live input batch against the dataset the
  * deployed version was trained on (from its lineage). The drift share and every column's missing
  * rate are recorded as observations (source `data`), so they can be watched with rules and
  * `monitor show` too; a failed check becomes an alert like a fired rule.
@@ -26,7 +26,7 @@ export interface DataMonitorReport {
   check: DataCheckReport;
   recorded: RecordResult;
   /** The check as an alert report (status 'alert' when the check failed), for raiseAlert. */
-  alert: CheckReport;
+  alert: RuleCheckReport;
 }
 
 export async function monitorData(reg: Registry, opts: DataMonitorOptions): Promise<DataMonitorReport> {
@@ -70,7 +70,7 @@ export async function monitorData(reg: Registry, opts: DataMonitorOptions): Prom
     message:
       check.status === 'FAIL' ? `${rule}: FAIL on ${failed.join(', ')}; ${check.summary}` : `${rule}: ${check.summary}`,
   };
-  const alert: CheckReport = {
+  const alert: RuleCheckReport = {
     name: holder.artifact.name,
     stage: holder.stage,
     version: holder.version,

@@ -70,20 +70,22 @@ export function holderOf(reg: Registry, target: Target, at?: string): Holder {
   return { artifact, stage: target.stage, versionId: s.version_id, version: versionById(reg, s.version_id).version };
 }
 
-/** Parse --at: an ISO 8601 time, not in the future (a clock skew of a minute is tolerated). */
+/** Parse the time observations were made: ISO 8601, not in the future (a clock skew of a minute is tolerated). */
 export function parseObservationTime(text: string | undefined, now: Date): string {
   if (text === undefined) return now.toISOString();
   const when = Date.parse(text);
   if (Number.isNaN(when)) {
-    throw new InvalidInputError(`--at ${JSON.stringify(text)} is not a date or time`, {
+    throw new InvalidInputError(`${JSON.stringify(text)} is not a date or time`, {
       code: 'E_BAD_TIME',
       hint: 'Use ISO 8601, e.g. 2026-11-24T09:30:00Z.',
+      details: { option: 'at' },
     });
   }
   if (when > now.getTime() + 60_000) {
-    throw new InvalidInputError(`--at ${text} is in the future`, {
+    throw new InvalidInputError(`the time ${text} is in the future`, {
       code: 'E_BAD_TIME',
-      hint: 'Observations describe traffic that already happened; leave --at out for now.',
+      hint: 'Observations describe traffic that already happened; give no time for now.',
+      details: { option: 'at' },
     });
   }
   return new Date(when).toISOString();
@@ -184,12 +186,17 @@ export function lastValues(
   metric: string,
   slice: string,
   n: number,
+  source?: string,
 ): { value: number; at: string }[] {
+  const bySource = source === undefined ? '' : ' AND source = ?';
   return reg.db
     .prepare(
-      'SELECT value, at FROM observations WHERE version_id = ? AND stage = ? AND metric = ? AND slice = ? ORDER BY at DESC, id DESC LIMIT ?',
+      `SELECT value, at FROM observations WHERE version_id = ? AND stage = ? AND metric = ? AND slice = ?${bySource} ORDER BY at DESC, id DESC LIMIT ?`,
     )
-    .all(versionId, stage, metric, slice, n) as { value: number; at: string }[];
+    .all(versionId, stage, metric, slice, ...(source === undefined ? [] : [source]), n) as {
+    value: number;
+    at: string;
+  }[];
 }
 
 /** Whether any observation of this metric exists for the artifact (an index seek). */

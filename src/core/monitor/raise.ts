@@ -1,6 +1,6 @@
 import type { Registry } from '../registry/registry.js';
 import { deliver, type AlertChannels, type Delivery } from './alerts.js';
-import { autoRollback, describeValues, recordAlert, type AutoRollbackResult, type CheckReport } from './check.js';
+import { autoRollback, describeValues, recordAlert, type AutoRollbackResult, type RuleCheckReport } from './check.js';
 
 /**
  * What happens when a check fires: the alert goes into the audit trail, the stage is rolled back if
@@ -44,7 +44,7 @@ export interface Raised {
   deliveries: Delivery[];
 }
 
-export async function raiseAlert(reg: Registry, report: CheckReport, opts: RaiseOptions): Promise<Raised> {
+export async function raiseAlert(reg: Registry, report: RuleCheckReport, opts: RaiseOptions): Promise<Raised> {
   recordAlert(reg, report, opts.actor, opts.details);
   const rb = opts.autoRollback ? autoRollback(reg, report, opts.actor) : null;
   const alert: AlertPayload = {
@@ -67,6 +67,9 @@ export async function raiseAlert(reg: Registry, report: CheckReport, opts: Raise
     time: report.checkedAt,
     rollback: rb,
   };
-  const deliveries = await deliver(alert, opts.channels);
+  const deliveries = await deliver(alert, {
+    signalGroup: reg.runtime.signalProcessGroup?.bind(reg.runtime),
+    ...opts.channels,
+  });
   return { alert, rollback: rb, deliveries };
 }

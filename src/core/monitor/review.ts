@@ -3,10 +3,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConflictError, fromSystemError, InvalidInputError, NotFoundError } from '../errors.js';
 import { insertEvent } from '../registry/history.js';
 import { parseFiniteNumber } from '../lib/pairs.js';
-import { writeFileAtomic, type Registry } from '../registry/registry.js';
+import type { Registry } from '../registry/registry.js';
+import { writeFileAtomic } from '../lib/fs.js';
 import { csvField, openCsv } from './csv.js';
 import { ClassificationAccumulator, RegressionAccumulator } from './metrics.js';
-import { holderOf, recordObservations, type RecordResult, type Target } from './observations.js';
+import { holderOf, parseObservationTime, recordObservations, type RecordResult, type Target } from './observations.js';
 
 /**
  * Human review: a reproducible sample of predictions for people to label, and the import of their
@@ -109,6 +110,8 @@ export interface SampleOptions {
   n: number;
   stratify?: string | undefined;
   seed?: number | undefined;
+  /** When the predictions were made: they belong to the version holding the stage then (default: now). */
+  at?: string | undefined;
   out: string;
   actor: string;
 }
@@ -127,16 +130,18 @@ export interface SampleResult {
 
 export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<SampleResult> {
   if (!Number.isInteger(opts.n) || opts.n < 1)
-    throw new InvalidInputError(`--n takes a whole number ≥ 1, not ${opts.n}`, {
+    throw new InvalidInputError(`the sample size must be a whole number ≥ 1, not ${opts.n}`, {
       code: 'E_BAD_N',
-      hint: 'e.g. --n 200 rows to label.',
+      hint: 'e.g. 200 rows to label.',
+      details: { option: 'n' },
     });
   const seed = opts.seed ?? randomBytes(4).readUInt32BE(0) >>> 1;
-  holderOf(reg, opts.target); // refuse an unknown artifact or stage before reading the file
+  const madeAt = opts.at === undefined ? undefined : parseObservationTime(opts.at, reg.runtime.now());
+  holderOf(reg, opts.target, madeAt); // refuse an unknown artifact or stage before reading the file
   const table = await openCsv(opts.predictions, 'predictions file');
-  table.column(opts.idColumn, '--id');
-  table.column(opts.predictionColumn, '--prediction-column');
-  const sIdx = opts.stratify === undefined ? -1 : table.column(opts.stratify, '--stratify');
+  table.column(opts.idColumn, 'id');
+  table.column(opts.predictionColumn, 'predictionColumn');
+  const sIdx = opts.stratify === undefined ? -1 : table.column(opts.stratify, 'stratify');
   if (table.header.includes(SAMPLE_COLUMN) || table.header.includes(LABEL_COLUMN)) {
     throw new InvalidInputError(
       `predictions file ${opts.predictions} already has a ${SAMPLE_COLUMN} or ${LABEL_COLUMN} column`,
@@ -165,7 +170,7 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
   const picked = names.flatMap((s, i) => strata.get(s)!.take(counts[i]!)).sort((a, b) => a.order - b.order);
   const out = resolve(opts.out);
   return reg.write(() => {
-    const holder = holderOf(reg, opts.target);
+    const holder = holderOf(reg, opts.target, madeAt);
     const at = reg.nowIso();
     const sample = Number(
       reg.db
@@ -281,7 +286,7 @@ export async function importReview(reg: Registry, file: string, actor: string): 
       code: 'E_VERSION_NOT_FOUND',
       hint: 'Its labels cannot be recorded against a deleted version; sample the predictions of a current version again.',
     });
-  const pCol = table.column(s.prediction_column, 'the prediction column of the sample');
+  const pCol = table.column(s.prediction_column, 'predictionColumn');
   const reviewed = rows.filter((r) => r[lCol]!.trim() !== '');
   if (reviewed.length === 0)
     throw new InvalidInputError(`no row of ${file} has a ${LABEL_COLUMN}`, {

@@ -33,8 +33,9 @@ export function addRule(
   text: string,
   window: number,
   actor: string,
+  source?: string,
 ): StoredRule & { added: boolean } {
-  const rule = parseRule(text);
+  const rule = parseRule(text, source);
   return reg.write(() => {
     const artifact = getArtifact(reg, target.name);
     assertKnownMetric(reg, artifact.id, artifact.name, rule);

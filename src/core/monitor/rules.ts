@@ -12,24 +12,29 @@ import { ALL_SLICE } from './observations.js';
  *   rmse rises 10% vs previous       relative change (percent of the baseline)
  *   auc drops 0.05 vs eval holdout@latest   against the version's own evaluation on a dataset
  *   log_loss worsens 0.02 vs previous       "worse" in the metric's direction (higher or lower is better)
+ *   auc < 0.85 from live             any rule, on the observations of one source only (a small review
+ *                                    import must not drag the live average down)
  */
 
 export type Comparator = '<' | '<=' | '>' | '>=';
 export type ChangeVerb = 'drops' | 'rises' | 'worsens';
 
-export interface ThresholdRule {
-  kind: 'threshold';
+/** Observations of every source count, unless a rule says `from SOURCE`. */
+interface RuleScope {
   metric: string;
   slice: string;
+  source?: string | undefined;
+}
+
+export interface ThresholdRule extends RuleScope {
+  kind: 'threshold';
   op: Comparator;
   value: number;
   text: string;
 }
 
-export interface ChangeRule {
+export interface ChangeRule extends RuleScope {
   kind: 'change';
-  metric: string;
-  slice: string;
   verb: ChangeVerb;
   amount: number;
   /** True when the amount is a percentage of the baseline. */
@@ -54,9 +59,24 @@ function number(text: string, raw: string | undefined, what: string): number {
   return n;
 }
 
-export function parseRule(input: string): Rule {
-  const text = input.trim().replace(/\s+/g, ' ');
-  if (!text) throw malformed(input, 'it is empty');
+const SOURCE_CLAUSE = / from ([^ ]+)$/;
+const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$/;
+
+/** Parse a rule; `source` (e.g. from --source) scopes it to one source unless the text already does. */
+export function parseRule(input: string, source?: string): Rule {
+  const whole = input.trim().replace(/\s+/g, ' ');
+  if (!whole) throw malformed(input, 'it is empty');
+  const clause = SOURCE_CLAUSE.exec(whole);
+  const from = clause?.[1] ?? source;
+  if (from !== undefined && !SOURCE_NAME.test(from))
+    throw malformed(whole, `${JSON.stringify(from)} is not a source name (a short word such as live or review)`);
+  if (clause && source !== undefined && source !== clause[1])
+    throw malformed(whole, `it says "from ${clause[1]}" and --source says ${source}`);
+  const rule = parseUnscoped(clause ? whole.slice(0, clause.index) : whole);
+  return from === undefined ? rule : { ...rule, source: from, text: `${rule.text} from ${from}` };
+}
+
+function parseUnscoped(text: string): Rule {
   // Let "auc<0.85" be written without spaces.
   const tokens = text
     .replace(/\s*(<=|>=|<|>)\s*/, ' $1 ')
@@ -134,18 +154,6 @@ export function parseRule(input: string): Rule {
 }
 
 /** Parse --window: a whole number of observations ≥ 1. */
-export function parseWindow(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
-    throw new InvalidInputError(
-      `--window takes a whole number of observations from 1 to 100000, not ${JSON.stringify(text)}`,
-      { code: 'E_BAD_WINDOW', hint: 'e.g. --window 3: the mean of the last 3 observations.' },
-    );
-  }
-  return n;
-}
-
 export const DEFAULT_WINDOW = 3;
 
 export function compare(op: Comparator, a: number, b: number): boolean {

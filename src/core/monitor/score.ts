@@ -56,8 +56,8 @@ function labelsAreBinary(values: Float64Array, n: number): boolean {
 export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   // 1. Labels into memory: id → position, values in a typed array.
   const labels = await openCsv(opts.labels, 'labels file');
-  const lId = labels.column(opts.idColumn, '--id');
-  const lLabel = labels.column(opts.labelColumn, '--label-column');
+  const lId = labels.column(opts.idColumn, 'id');
+  const lLabel = labels.column(opts.labelColumn, 'labelColumn');
   const index = new Map<string, number>();
   let values = new Float64Array(1 << 16);
   await labels.forEach((row, line) => {
@@ -99,9 +99,9 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
 
   // 2. Stream predictions and accumulate, for all rows and per slice.
   const preds = await openCsv(opts.predictions, 'predictions file');
-  const pId = preds.column(opts.idColumn, '--id');
-  const pPred = preds.column(opts.predictionColumn, '--prediction-column');
-  const pSlice = opts.sliceColumn === undefined ? -1 : preds.column(opts.sliceColumn, '--slice-column');
+  const pId = preds.column(opts.idColumn, 'id');
+  const pPred = preds.column(opts.predictionColumn, 'predictionColumn');
+  const pSlice = opts.sliceColumn === undefined ? -1 : preds.column(opts.sliceColumn, 'sliceColumn');
   const make = (): Accumulator =>
     task === 'classification' ? new ClassificationAccumulator(opts.threshold ?? 0.5) : new RegressionAccumulator();
   const all = make();
@@ -157,8 +157,12 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
           });
         if (slices.size === MAX_SLICES)
           throw new InvalidInputError(
-            `--slice-column ${opts.sliceColumn} has more than ${MAX_SLICES} distinct values`,
-            { code: 'E_TOO_MANY_SLICES', hint: 'Slice by a column with few values (region, segment), not an id.' },
+            `the slice column ${opts.sliceColumn} has more than ${MAX_SLICES} distinct values`,
+            {
+              code: 'E_TOO_MANY_SLICES',
+              hint: 'Slice by a column with few values (region, segment), not an id.',
+              details: { option: 'sliceColumn' },
+            },
           );
         acc = make();
         slices.set(s, acc);

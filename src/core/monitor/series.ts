@@ -4,8 +4,9 @@ import type { Registry } from '../registry/registry.js';
 import type { Target } from './observations.js';
 
 /**
- * The time series of live metrics of one stage, split into segments by version (a promotion or a
- * rollback starts a new segment), with the stage moves in the same period.
+ * The time series of live metrics of one stage, one per metric × slice × source (a review import of
+ * six rows is not averaged into the live traffic's numbers), split into segments by version (a
+ * promotion or a rollback starts a new segment), with the stage moves in the same period.
  */
 
 export interface Point {
@@ -27,6 +28,7 @@ export interface Segment {
 export interface Series {
   metric: string;
   slice: string;
+  source: string;
   segments: Segment[];
 }
 
@@ -40,15 +42,16 @@ export interface SeriesReport {
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
-/** --since: an ISO time, or a duration back from now such as 30m, 24h, 7d, 2w. */
+/** The start of a series: an ISO time, or a duration back from now such as 30m, 24h, 7d, 2w. */
 export function parseSince(text: string, now: Date): string {
   const rel = /^(\d+)([mhdw])$/.exec(text.trim());
   if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]!]!).toISOString();
   const when = Date.parse(text);
   if (Number.isNaN(when))
-    throw new InvalidInputError(`--since ${JSON.stringify(text)} is neither a time nor a duration`, {
+    throw new InvalidInputError(`${JSON.stringify(text)} is neither a time nor a duration`, {
       code: 'E_BAD_TIME',
       hint: 'Use 7d, 24h, 30m, 2w, or an ISO time such as 2026-11-17T00:00:00Z.',
+      details: { option: 'since' },
     });
   return new Date(when).toISOString();
 }
@@ -76,7 +79,7 @@ export function series(
     }
     const rows = reg.db
       .prepare(
-        `SELECT metric, slice, version, value, at, source FROM observations WHERE ${where.join(' AND ')} ORDER BY metric, slice, at, id`,
+        `SELECT metric, slice, version, value, at, source FROM observations WHERE ${where.join(' AND ')} ORDER BY metric, slice, source, at, id`,
       )
       .iterate(...args) as IterableIterator<{
       metric: string;
@@ -97,9 +100,9 @@ export function series(
       seg = undefined;
     };
     for (const r of rows) {
-      if (!cur || cur.metric !== r.metric || cur.slice !== r.slice) {
+      if (!cur || cur.metric !== r.metric || cur.slice !== r.slice || cur.source !== r.source) {
         close();
-        cur = { metric: r.metric, slice: r.slice, segments: [] };
+        cur = { metric: r.metric, slice: r.slice, source: r.source, segments: [] };
         out.push(cur);
       }
       if (!seg || seg.version !== r.version) {

@@ -1,7 +1,14 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { applyOperations } from '../remote/apply.js';
 import type { Registry } from './registry.js';
-import { DEFAULT_THRESHOLDS, THRESHOLD_KEYS, THRESHOLD_NAMES } from '../datasets/thresholds.js';
+import {
+  bandProblem,
+  DEFAULT_THRESHOLDS,
+  parseThreshold,
+  THRESHOLD_KEYS,
+  THRESHOLD_NAMES,
+  thresholdRange,
+} from '../datasets/thresholds.js';
 import { STAGE_RE } from '../versions/refs.js';
 
 /**
@@ -16,6 +23,10 @@ export interface ConfigKey {
   describe: string;
   /** Returns the normalised value, or throws InvalidInputError. */
   validate(value: string, key: string): string;
+  /** The value that applies while the key is not set, for keys that have one. */
+  default?: string;
+  /** Checks of the value against the other settings (e.g. bands that must nest), with the would-be config. */
+  validateAll?(config: (key: string) => string | undefined, key: string): void;
 }
 
 export function oneOf(...allowed: string[]): (value: string, key: string) => string {
@@ -27,16 +38,6 @@ export function oneOf(...allowed: string[]): (value: string, key: string) => str
       });
     return value;
   };
-}
-
-export function nonNegativeNumber(value: string, key: string): string {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-    throw new InvalidInputError(`${key} takes a number ≥ 0, not ${JSON.stringify(value)}`, {
-      code: 'E_BAD_CONFIG_VALUE',
-      hint: `e.g. mlreg config set ${key} 0.1`,
-    });
-  return String(n);
 }
 
 /** `stage.order`: stage names separated by commas, at least two, each once (e.g. staging,production). */
@@ -57,12 +58,23 @@ export function stageOrder(value: string, key: string): string {
 
 export const CONFIG_KEYS: ConfigKey[] = [
   // Thresholds of `mlreg check` / `compare` for datasets (src/core/datasets/thresholds.ts).
-  ...THRESHOLD_KEYS.map((k) => ({
-    pattern: new RegExp(`^check\\.${THRESHOLD_NAMES[k]}$`),
-    example: `check.${THRESHOLD_NAMES[k]}`,
-    describe: `data check threshold (default ${DEFAULT_THRESHOLDS[k]})`,
-    validate: nonNegativeNumber,
-  })),
+  ...THRESHOLD_KEYS.map(
+    (k): ConfigKey => ({
+      pattern: new RegExp(`^check\\.${THRESHOLD_NAMES[k]}$`),
+      example: `check.${THRESHOLD_NAMES[k]}`,
+      describe: `data check threshold, ${thresholdRange(k)} (default ${DEFAULT_THRESHOLDS[k]})`,
+      default: String(DEFAULT_THRESHOLDS[k]),
+      validate: (value, key) => String(parseThreshold(value, key, k)),
+      validateAll: (config, key) => {
+        const problem = bandProblem(resolveThresholdsQuietly(config));
+        if (problem)
+          throw new InvalidInputError(`${key} would make the std ratio bands cross: ${problem}`, {
+            code: 'E_BAD_CONFIG_VALUE',
+            hint: 'They must hold std_ratio_fail_min ≤ std_ratio_warn_min ≤ 1 ≤ std_ratio_warn_max ≤ std_ratio_fail_max.',
+          });
+      },
+    }),
+  ),
   {
     pattern: /^metric\.[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}\.direction$/,
     example: 'metric.<name>.direction',
@@ -78,6 +90,16 @@ export const CONFIG_KEYS: ConfigKey[] = [
   },
 ];
 
+/** Thresholds from defaults and the given settings, without the band check (the caller reports it). */
+function resolveThresholdsQuietly(config: (key: string) => string | undefined) {
+  const out = { ...DEFAULT_THRESHOLDS };
+  for (const k of THRESHOLD_KEYS) {
+    const v = config(`check.${THRESHOLD_NAMES[k]}`);
+    if (v !== undefined) out[k] = Number(v);
+  }
+  return out;
+}
+
 function keySpec(key: string): ConfigKey {
   const spec = CONFIG_KEYS.find((k) => k.pattern.test(key));
   if (!spec) {
@@ -91,9 +113,22 @@ function keySpec(key: string): ConfigKey {
   return spec;
 }
 
-export function configList(reg: Registry): Record<string, string> {
+export interface EffectiveSetting {
+  key: string;
+  value: string;
+  /** `set` in this registry, or the built-in `default` that applies while it is not. */
+  source: 'set' | 'default';
+}
+
+/** Every setting in effect: what is set, and the built-in defaults of the keys that are not. */
+export function configList(reg: Registry): EffectiveSetting[] {
   const rows = reg.db.prepare('SELECT key, value FROM config ORDER BY key').all() as { key: string; value: string }[];
-  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  const set = new Map(rows.map((r) => [r.key, r.value]));
+  const out: EffectiveSetting[] = rows.map((r) => ({ key: r.key, value: r.value, source: 'set' }));
+  for (const spec of CONFIG_KEYS)
+    if (spec.default !== undefined && !set.has(spec.example))
+      out.push({ key: spec.example, value: spec.default, source: 'default' });
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 export function configGet(reg: Registry, key: string): string {
@@ -117,9 +152,11 @@ export function configSet(
   value: string,
   actor: string,
 ): { key: string; value: string; previous: string | null } {
-  const normalised = validateConfigValue(key, value);
+  const spec = keySpec(key);
+  const normalised = spec.validate(value, key);
   return reg.write(() => {
     const previous = reg.getConfig(key) ?? null;
+    spec.validateAll?.((k) => (k === key ? normalised : reg.getConfig(k)), key);
     applyOperations(reg, [{ op: 'config.set', at: reg.nowIso(), key, value: normalised }], actor);
     return { key, value: normalised, previous };
   });

@@ -1,21 +1,10 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openDb, translateSqliteError, type Db } from './db.js';
 import { ConflictError, fromSystemError, InvalidInputError, NotFoundError } from '../errors.js';
 import { currentFormatVersion } from './migrations.js';
+import { fsyncDir } from '../lib/fs.js';
 
 export const DB_FILE = 'mlreg.db';
 export const DEFAULT_DIR_NAME = '.mlreg';
@@ -96,6 +85,21 @@ export function whenCommitted(reg: Registry, fn: () => void): void {
 /** Fetches an object this folder does not hold yet (a replica's lazy download), hash-checked. */
 export type ObjectFetcher = (digest: string) => Promise<void>;
 
+/**
+ * The registry that commands run in `dir` found before a new one was made there: the nearest
+ * `.mlreg/` in a folder above. A registry made below it shadows it for every command run there.
+ */
+export function enclosingRegistry(dir: string): string | undefined {
+  let parent = dirname(resolve(dir));
+  for (;;) {
+    const candidate = join(parent, DEFAULT_DIR_NAME);
+    if (candidate !== resolve(dir) && existsSync(join(candidate, DB_FILE))) return candidate;
+    const up = dirname(parent);
+    if (up === parent) return undefined;
+    parent = up;
+  }
+}
+
 export class Registry {
   readonly root: string;
   readonly db: Db;
@@ -155,9 +159,13 @@ export class Registry {
     const root = resolve(dir);
     const dbFile = join(root, DB_FILE);
     if (!existsSync(dbFile)) {
+      // A project folder given where its registry was meant: point at the registry inside it.
+      const inside = join(root, DEFAULT_DIR_NAME);
       throw new NotFoundError(`no mlreg registry at ${root} (no ${DB_FILE} there)`, {
         code: 'E_NO_REGISTRY',
-        hint: `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
+        hint: existsSync(join(inside, DB_FILE))
+          ? `${root} is a project folder; its registry is ${inside}: use --registry ${inside}.`
+          : `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
       });
     }
     for (const sub of ['objects', 'tmp']) {
@@ -255,37 +263,4 @@ export class Registry {
 
 function safeHost(): string {
   return hostname().replace(/[^A-Za-z0-9.]/g, '_') || 'host';
-}
-
-/** fsync a folder so a rename or create inside it survives a crash. */
-export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    /* some filesystems refuse fsync on folders; the rename is still atomic */
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Write a small file atomically: temp, fsync, rename, fsync folder. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, tmp: string): void {
-  writeFileSync(tmp, data, { flush: true });
-  renameSyncSafe(tmp, path);
-  fsyncDir(dirname(path));
-}
-
-function renameSyncSafe(from: string, to: string): void {
-  try {
-    renameSync(from, to);
-  } catch (err) {
-    try {
-      unlinkSync(from);
-    } catch {
-      /* already gone */
-    }
-    throw err;
-  }
 }

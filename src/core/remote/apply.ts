@@ -6,6 +6,7 @@ import type { ArtifactKind } from '../versions/refs.js';
 import { parseRule } from '../monitor/rules.js';
 import type {
   AlertOp,
+  ProfileOp,
   ConfigOp,
   EvaluationOp,
   ObserveOp,
@@ -62,6 +63,8 @@ function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation
       return changeRule(reg, op, actor);
     case 'monitor.alert':
       return alert(reg, op, actor);
+    case 'profile.store':
+      return storeProfile(reg, op, actor);
   }
 }
 
@@ -413,4 +416,23 @@ function alert(reg: Registry, op: AlertOp, actor: string): AppliedOperation {
     details: op.details === null ? undefined : op.details,
   });
   return { eventId };
+}
+
+function storeProfile(reg: Registry, op: ProfileOp, actor: string): AppliedOperation {
+  const v = exactVersion(reg, op);
+  if (v.kind !== 'dataset') throw new ConflictError(`${op.name} is a model, not a dataset`, { code: 'E_WRONG_KIND' });
+  reg.db
+    .prepare('INSERT INTO dataset_profiles (version_id, format, profile, created_at) VALUES (?, ?, ?, ?)')
+    .run(v.id, op.profile.format, JSON.stringify(op.profile.profile), op.at);
+  const p = op.profile.profile as { table?: { rows?: unknown }; columns?: unknown[] };
+  const eventId = insertEvent(reg, {
+    artifactId: v.artifactId,
+    kind: 'profile',
+    versionId: v.id,
+    version: op.version,
+    actor,
+    at: op.at,
+    details: { rows: p.table?.rows ?? null, columns: Array.isArray(p.columns) ? p.columns.length : null },
+  });
+  return { eventId, versionId: v.id };
 }

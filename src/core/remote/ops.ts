@@ -119,7 +119,25 @@ export interface AlertOp {
   details: unknown;
 }
 
-export type Operation = VersionAddOp | StageMoveOp | RetireOp | EvaluationOp | ConfigOp | ObserveOp | RuleOp | AlertOp;
+/** The profile of a dataset version added without one, computed later from its stored bytes. */
+export interface ProfileOp {
+  op: 'profile.store';
+  at: string;
+  name: string;
+  version: string;
+  profile: { format: number; profile: unknown };
+}
+
+export type Operation =
+  | ProfileOp
+  | VersionAddOp
+  | StageMoveOp
+  | RetireOp
+  | EvaluationOp
+  | ConfigOp
+  | ObserveOp
+  | RuleOp
+  | AlertOp;
 export type OperationName = Operation['op'];
 
 export const OPERATION_NAMES: readonly OperationName[] = [
@@ -135,6 +153,7 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'rule.add',
   'rule.remove',
   'monitor.alert',
+  'profile.store',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -401,6 +420,19 @@ export function parseOperation(v: unknown, where: string): Operation {
         rule: str(o, 'rule', w, /^[^\u0000-\u001f]{1,512}$/),
         window: int(o, 'window', w, 1),
       };
+    case 'profile.store': {
+      onlyKeys(o, ['op', 'at', 'name', 'version', 'profile'], w);
+      const p = obj(o.profile, `${w}.profile`);
+      onlyKeys(p, ['format', 'profile'], `${w}.profile`);
+      if (typeof p.profile !== 'object' || p.profile === null) throw new OperationShapeError(w, 'no profile');
+      return {
+        op: 'profile.store',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        version: version(o, 'version', w),
+        profile: { format: int(p, 'format', `${w}.profile`, 1), profile: p.profile },
+      };
+    }
     case 'monitor.alert':
       onlyKeys(o, ['op', 'at', 'name', 'stage', 'version', 'reason', 'details'], w);
       return {

@@ -33,14 +33,16 @@ export type GatedMove = StageMove & { gate?: GateReport; policy?: PolicyReport; 
 export async function promoteGated(reg: Registry, opts: GatedPromoteOptions): Promise<GatedMove> {
   const { gate, force, evalCommand, ...base } = opts;
   if (evalCommand && !gate)
-    throw new UsageError('--eval-cmd goes with --if-better METRIC --on DATASET_REF', {
+    throw new UsageError('an evaluation command goes with a gate (a metric to beat on a dataset)', {
       code: 'E_BAD_GATE',
       hint: 'It evaluates whichever side lacks the evaluation the gate needs.',
+      details: { option: 'evalCmd' },
     });
   if (evalCommand && opts.dryRun)
-    throw new UsageError('--eval-cmd records evaluations, so it cannot be combined with --dry-run', {
+    throw new UsageError('an evaluation command records evaluations, so it cannot be combined with a dry run', {
       code: 'E_BAD_GATE',
       hint: 'Run `mlreg eval run` first, then promote --dry-run.',
+      details: { option: 'evalCmd' },
     });
   const gates = gate ? await import('../evaluations/gates.js') : undefined;
   if (gate) gates!.validateGateSpec(gate);

@@ -37,8 +37,11 @@ export interface GcReport {
   versionsKept: { name: string; version: string; why: string }[];
   objectsRemoved: number;
   bytesFreed: number;
-  /** Unreferenced objects left because they are younger than the grace period. */
+  /** Unreferenced objects left because they are younger than the grace period, and their bytes. */
   objectsInGrace: number;
+  bytesInGrace: number;
+  /** The grace period applied, in seconds. */
+  graceSeconds: number;
   tempFilesRemoved: number;
 }
 
@@ -60,6 +63,8 @@ export function gc(reg: Registry, opts: GcOptions): GcReport {
     objectsRemoved: 0,
     bytesFreed: 0,
     objectsInGrace: 0,
+    bytesInGrace: 0,
+    graceSeconds: graceMs / 1000,
     tempFilesRemoved: 0,
   };
   const sweep = (remove: boolean): void => {
@@ -69,6 +74,7 @@ export function gc(reg: Registry, opts: GcOptions): GcReport {
       if (live.has(o.digest)) continue;
       if (o.mtimeMs > cutoff) {
         report.objectsInGrace++;
+        report.bytesInGrace += o.size;
         continue;
       }
       if (remove) {

@@ -1,4 +1,4 @@
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fromSystemError, InvalidInputError } from '../errors.js';
@@ -31,7 +31,37 @@ export interface SourceFile {
 
 export interface WalkOptions {
   followSymlinks?: boolean;
+  /** Keep version-control folders and OS clutter (.git/, .DS_Store, __pycache__/ …), skipped by default. */
+  includeHidden?: boolean;
 }
+
+export interface WalkResult {
+  type: 'file' | 'dir';
+  files: SourceFile[];
+  /** Relative paths left out of a folder (clutter or `.mlregignore`), a folder ending in '/'. */
+  skipped: string[];
+}
+
+/**
+ * Names that are never part of a model: version-control state, editor and OS droppings, Python's
+ * bytecode cache. A model folder copied from a working tree carries them, and storing `.git/` can
+ * multiply a version's size and leak history.
+ */
+const CLUTTER = new Set([
+  '.git',
+  '.hg',
+  '.svn',
+  '.DS_Store',
+  'Thumbs.db',
+  'desktop.ini',
+  '__pycache__',
+  '.ipynb_checkpoints',
+]);
+
+/** The ignore file read from the root of a folder being added: gitignore syntax, never stored itself. */
+export const IGNORE_FILE = '.mlregignore';
+
+type IgnoreTest = (relPath: string, isDir: boolean) => boolean;
 
 const MAX_DEPTH = 64;
 
@@ -40,10 +70,7 @@ export function normaliseMode(mode: number): number {
 }
 
 /** List the regular files of a file or folder, refusing what a version cannot hold. */
-export async function walkSource(
-  source: string,
-  opts: WalkOptions = {},
-): Promise<{ type: 'file' | 'dir'; files: SourceFile[] }> {
+export async function walkSource(source: string, opts: WalkOptions = {}): Promise<WalkResult> {
   let st: Stats;
   try {
     st = opts.followSymlinks ? await stat(source) : await lstat(source);
@@ -55,30 +82,49 @@ export async function walkSource(
     return {
       type: 'file',
       files: [{ path: basename(source), abs: source, size: st.size, mode: normaliseMode(st.mode) }],
+      skipped: [],
     };
   }
   if (!st.isDirectory()) throw specialRefused(source, st);
-  const files: SourceFile[] = [];
-  const seen = new Set<string>();
-  await walkDir(source, '', 0, files, seen, opts);
-  if (files.length === 0) {
-    throw new InvalidInputError(`${source} is an empty folder: there is nothing to register`, {
+  const walk: Walk = { files: [], skipped: [], seen: new Set(), opts, ignored: await readIgnoreFile(source) };
+  await walkDir(source, '', 0, walk);
+  if (walk.files.length === 0) {
+    const why = walk.skipped.length ? ` (everything in it was skipped: ${walk.skipped.join(', ')})` : '';
+    throw new InvalidInputError(`${source} is an empty folder: there is nothing to register${why}`, {
       code: 'E_EMPTY_FOLDER',
-      hint: 'Point to the model file itself, or to a folder that holds its files.',
+      hint: walk.skipped.length
+        ? `Pass --include-hidden to keep version-control and OS files, or edit ${IGNORE_FILE}.`
+        : 'Point to the model file itself, or to a folder that holds its files.',
     });
   }
-  files.sort((a, b) => comparePaths(a.path, b.path));
-  return { type: 'dir', files };
+  walk.files.sort((a, b) => comparePaths(a.path, b.path));
+  return { type: 'dir', files: walk.files, skipped: walk.skipped.sort(comparePaths) };
 }
 
-async function walkDir(
-  abs: string,
-  rel: string,
-  depth: number,
-  out: SourceFile[],
-  seen: Set<string>,
-  opts: WalkOptions,
-): Promise<void> {
+interface Walk {
+  files: SourceFile[];
+  skipped: string[];
+  seen: Set<string>;
+  opts: WalkOptions;
+  ignored: IgnoreTest | undefined;
+}
+
+/** The folder's `.mlregignore`, if it has one, as a test of relative paths (the `ignore` package: gitignore rules). */
+async function readIgnoreFile(folder: string): Promise<IgnoreTest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(folder, IGNORE_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(err, IGNORE_FILE);
+  }
+  const { default: ignore } = await import('ignore');
+  const rules = ignore().add(text);
+  return (rel, isDir) => rules.ignores(isDir ? `${rel}/` : rel);
+}
+
+async function walkDir(abs: string, rel: string, depth: number, walk: Walk): Promise<void> {
+  const { opts, seen } = walk;
   if (depth > MAX_DEPTH) {
     throw new InvalidInputError(`${abs} is nested more than ${MAX_DEPTH} folders deep`, {
       code: 'E_TOO_DEEP',
@@ -109,18 +155,28 @@ async function walkDir(
   for (const name of names) {
     const childAbs = join(abs, name);
     const childRel = rel ? `${rel}/${name}` : name;
+    if (depth === 0 && name === IGNORE_FILE && walk.ignored) continue;
     let st: Stats;
     try {
       st = await lstat(childAbs);
-      if (st.isSymbolicLink()) {
-        if (!opts.followSymlinks) throw symlinkRefused(childAbs);
-        st = await stat(childAbs);
-      }
     } catch (err) {
       throw fromSystemError(err, 'the folder to add');
     }
-    if (st.isDirectory()) await walkDir(childAbs, childRel, depth + 1, out, seen, opts);
-    else if (st.isFile()) out.push({ path: childRel, abs: childAbs, size: st.size, mode: normaliseMode(st.mode) });
+    if ((!opts.includeHidden && CLUTTER.has(name)) || walk.ignored?.(childRel, st.isDirectory())) {
+      walk.skipped.push(st.isDirectory() ? `${childRel}/` : childRel);
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      if (!opts.followSymlinks) throw symlinkRefused(childAbs);
+      try {
+        st = await stat(childAbs);
+      } catch (err) {
+        throw fromSystemError(err, 'the folder to add');
+      }
+    }
+    if (st.isDirectory()) await walkDir(childAbs, childRel, depth + 1, walk);
+    else if (st.isFile())
+      walk.files.push({ path: childRel, abs: childAbs, size: st.size, mode: normaliseMode(st.mode) });
     else throw specialRefused(childAbs, st);
   }
 }

@@ -1,4 +1,3 @@
-import * as semver from '../lib/semver.js';
 import { ConflictError, InvalidInputError, UsageError } from '../errors.js';
 import {
   serialiseManifest,
@@ -10,13 +9,10 @@ import {
 } from '../store/manifest.js';
 import {
   findArtifact,
-  getArtifact,
   parseRef,
-  pickLatest,
   resolveRef,
   toRecord,
   validateName,
-  versionsOf,
   type ArtifactKind,
   type VersionRecord,
   type VersionRow,
@@ -25,6 +21,7 @@ import type { Registry } from '../registry/registry.js';
 import { hasObject, putBytes, putFile } from '../store/objects.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
 import { applyOperations } from '../remote/apply.js';
+import { lineageOf } from './queries.js';
 
 export interface AddOptions extends WalkOptions {
   kind: ArtifactKind;
@@ -57,6 +54,14 @@ export interface AddResult {
   bytesWritten: number;
   bytesTotal: number;
   trainedOn: { name: string; version: string }[];
+  /** Paths of the source folder that were left out (VCS and OS clutter, `.mlregignore`). */
+  skipped: string[];
+  /** Files of 0 bytes: registered, but rarely what was meant (a failed save, a placeholder). */
+  emptyFiles: string[];
+  /** Earlier versions of the same artifact with exactly this content (same manifest digest). */
+  sameContentAs: string[];
+  /** Files whose stored copy was damaged and has been replaced by the good bytes of this add. */
+  repaired: string[];
 }
 
 /**
@@ -68,9 +73,10 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   validateName(opts.name);
   validateVersionRequest(opts);
   if (opts.kind !== 'model' && opts.trainedOn?.length) {
-    throw new UsageError('--trained-on is for models: it records the datasets a model was trained on', {
+    throw new UsageError('lineage is for models: it records the datasets a model was trained on', {
       code: 'E_LINEAGE_KIND',
-      hint: 'Leave --trained-on out when adding a dataset.',
+      hint: 'Give no training datasets when adding a dataset.',
+      details: { option: 'trainedOn' },
     });
   }
   const trainedOnRefs = (opts.trainedOn ?? []).map((t) => parseRef(t));
@@ -82,13 +88,14 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   if (existing && opts.version !== undefined) planVersion(takenNumbers(reg, existing.id), opts);
   for (const r of trainedOnRefs) resolveRef(reg, r, 'dataset');
 
-  const { type, files } = await walkSource(opts.path, opts);
+  const { type, files, skipped } = await walkSource(opts.path, opts);
   const inspected = opts.inspect ? await opts.inspect(files, type) : undefined;
   reg.cleanStaleTemp();
 
   const total = files.reduce((s, f) => s + f.size, 0);
   let doneBefore = 0;
   let bytesWritten = 0;
+  const repaired: string[] = [];
   const entries: ManifestEntry[] = [];
   for (const f of files) {
     const stored = await putFile(reg, f.abs, {
@@ -96,6 +103,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, total) : undefined,
     });
     if (stored.written) bytesWritten += stored.size;
+    if (stored.repaired) repaired.push(f.path);
     doneBefore += f.size;
     entries.push({ path: f.path, size: f.size, mode: f.mode, sha256: stored.digest });
   }
@@ -114,6 +122,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   let versionId: number | undefined;
   let record: VersionRecord | undefined;
   let trainedOn: { name: string; version: string }[] = [];
+  let sameContentAs: string[] = [];
   for (let attempt = 0; ; attempt++) {
     versionId = reg.write(() => (needed.some((n) => !hasObject(reg, n.digest)) ? undefined : indexVersion()));
     if (versionId !== undefined) break;
@@ -132,6 +141,13 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     const artifact = findArtifact(reg, opts.name);
     if (artifact && artifact.kind !== opts.kind) throw kindClash(opts.name, artifact.kind, opts.kind);
     const number = planVersion(artifact ? takenNumbers(reg, artifact.id) : [], opts);
+    sameContentAs = artifact
+      ? (
+          reg.db
+            .prepare('SELECT version FROM versions WHERE artifact_id = ? AND digest = ? ORDER BY id')
+            .all(artifact.id, manifestObj.digest) as { version: string }[]
+        ).map((r) => r.version)
+      : [];
     const objects = [{ digest: manifestObj.digest, size: manifestObj.size }];
     for (const e of entries)
       if (!objects.some((o) => o.digest === e.sha256)) objects.push({ digest: e.sha256, size: e.size });
@@ -172,7 +188,17 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     return applied!.versionId!;
   }
   if (!record || versionId === undefined) throw new Error('add: the version was not indexed');
-  return { version: record, manifest, bytesWritten, bytesTotal: total, trainedOn };
+  return {
+    version: record,
+    manifest,
+    bytesWritten,
+    bytesTotal: total,
+    trainedOn,
+    skipped,
+    emptyFiles: files.filter((f) => f.size === 0).map((f) => f.path),
+    sameContentAs,
+    repaired,
+  };
 }
 /** Version numbers of an artifact that are taken. Deleted numbers stay taken (tombstones, migration 0004): a number never names two contents. */
 function takenNumbers(reg: Registry, artifactId: number): string[] {
@@ -189,168 +215,5 @@ function kindClash(name: string, existing: ArtifactKind, wanted: ArtifactKind): 
   return new InvalidInputError(`${name} is already a ${existing}; it cannot also hold ${wanted} versions`, {
     code: 'E_WRONG_KIND',
     hint: `Models and datasets share one namespace: pick another name for the ${wanted}.`,
-  });
-}
-
-export interface Lineage {
-  trainedOn: { name: string; version: string }[];
-  /** For datasets: the model versions trained on this version. */
-  usedBy: { name: string; version: string }[];
-}
-
-export function lineageOf(reg: Registry, versionId: number): Lineage {
-  const trainedOn = reg.db
-    .prepare(`SELECT a.name, v.version FROM lineage l JOIN versions v ON v.id = l.dataset_version_id JOIN artifacts a ON a.id = v.artifact_id
-              WHERE l.version_id = ? ORDER BY a.name, v.id`)
-    .all(versionId) as { name: string; version: string }[];
-  const usedBy = reg.db
-    .prepare(`SELECT a.name, v.version FROM lineage l JOIN versions v ON v.id = l.version_id JOIN artifacts a ON a.id = v.artifact_id
-              WHERE l.dataset_version_id = ? ORDER BY a.name, v.id`)
-    .all(versionId) as { name: string; version: string }[];
-  return { trainedOn, usedBy };
-}
-
-function keyValues<T>(
-  reg: Registry,
-  table: 'version_metrics' | 'version_params' | 'version_tags',
-  versionId: number,
-): Record<string, T> {
-  const rows = reg.db.prepare(`SELECT key, value FROM ${table} WHERE version_id = ? ORDER BY key`).all(versionId) as {
-    key: string;
-    value: T;
-  }[];
-  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
-}
-
-export function metricsOf(reg: Registry, versionId: number): Record<string, number> {
-  return keyValues<number>(reg, 'version_metrics', versionId);
-}
-export function paramsOf(reg: Registry, versionId: number): Record<string, string> {
-  return keyValues<string>(reg, 'version_params', versionId);
-}
-export function tagsOf(reg: Registry, versionId: number): Record<string, string> {
-  return keyValues<string>(reg, 'version_tags', versionId);
-}
-
-/** Stages that point at a version now. */
-export function stagesOfVersion(reg: Registry, versionId: number): string[] {
-  return (
-    reg.db.prepare('SELECT stage FROM stages WHERE version_id = ? ORDER BY stage').all(versionId) as { stage: string }[]
-  ).map((r) => r.stage);
-}
-
-// ---------------------------------------------------------------------------------------------
-// list
-
-export interface ArtifactSummary {
-  name: string;
-  kind: ArtifactKind;
-  versions: number;
-  latest: string | null;
-  stages: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function listArtifacts(reg: Registry): ArtifactSummary[] {
-  return reg.read(() => {
-    const arts = reg.db
-      .prepare(`SELECT a.id, a.name, a.kind, a.created_at, COUNT(v.id) AS n, MAX(v.created_at) AS updated
-                FROM artifacts a LEFT JOIN versions v ON v.artifact_id = a.id GROUP BY a.id ORDER BY a.name`)
-      .all() as {
-      id: number;
-      name: string;
-      kind: ArtifactKind;
-      created_at: string;
-      n: number;
-      updated: string | null;
-    }[];
-    const stageRows = reg.db
-      .prepare(
-        `SELECT s.artifact_id, s.stage, v.version FROM stages s JOIN versions v ON v.id = s.version_id ORDER BY s.stage`,
-      )
-      .all() as { artifact_id: number; stage: string; version: string }[];
-    return arts.map((a) => {
-      const stages: Record<string, string> = {};
-      for (const s of stageRows) if (s.artifact_id === a.id) stages[s.stage] = s.version;
-      const latest = a.n > 0 ? (pickLatestNumber(reg, a.id) ?? null) : null;
-      return {
-        name: a.name,
-        kind: a.kind,
-        versions: a.n,
-        latest,
-        stages,
-        createdAt: a.created_at,
-        updatedAt: a.updated ?? a.created_at,
-      };
-    });
-  });
-}
-
-/** What `NAME` (latest) resolves to, so `list` and `show NAME` agree. */
-function pickLatestNumber(reg: Registry, artifactId: number): string | undefined {
-  return pickLatest(versionsOf(reg, artifactId))?.version;
-}
-
-export interface VersionSummary {
-  version: string;
-  digest: string;
-  size: number;
-  files: number;
-  createdAt: string;
-  createdBy: string;
-  description: string | null;
-  stages: string[];
-  deprecated: VersionRecord['deprecated'];
-  metrics: Record<string, number>;
-}
-
-export interface VersionList {
-  name: string;
-  kind: ArtifactKind;
-  versions: VersionSummary[];
-}
-
-/** Versions of one artifact, newest (by semver) first, with stages and metrics. */
-export function listVersions(reg: Registry, name: string): VersionList {
-  return reg.read(() => {
-    const artifact = getArtifact(reg, name);
-    const rows = versionsOf(reg, artifact.id);
-    const stageRows = reg.db
-      .prepare('SELECT stage, version_id FROM stages WHERE artifact_id = ? ORDER BY stage')
-      .all(artifact.id) as { stage: string; version_id: number }[];
-    const metricRows = reg.db
-      .prepare(
-        'SELECT m.version_id, m.key, m.value FROM version_metrics m JOIN versions v ON v.id = m.version_id WHERE v.artifact_id = ? ORDER BY m.key',
-      )
-      .all(artifact.id) as { version_id: number; key: string; value: number }[];
-    const stagesBy = new Map<number, string[]>();
-    for (const s of stageRows) stagesBy.set(s.version_id, [...(stagesBy.get(s.version_id) ?? []), s.stage]);
-    const metricsBy = new Map<number, Record<string, number>>();
-    for (const m of metricRows) {
-      let rec = metricsBy.get(m.version_id);
-      if (!rec) metricsBy.set(m.version_id, (rec = {}));
-      rec[m.key] = m.value;
-    }
-    const sorted = semver.sortDescending(rows, (r) => r.version);
-    return {
-      name: artifact.name,
-      kind: artifact.kind,
-      versions: sorted.map((r) => {
-        const rec = toRecord(r);
-        return {
-          version: rec.version,
-          digest: rec.digest,
-          size: rec.size,
-          files: rec.fileCount,
-          createdAt: rec.createdAt,
-          createdBy: rec.createdBy,
-          description: rec.description,
-          stages: stagesBy.get(rec.id) ?? [],
-          deprecated: rec.deprecated,
-          metrics: metricsBy.get(rec.id) ?? {},
-        };
-      }),
-    };
   });
 }

@@ -14,7 +14,8 @@ import { basename, dirname, join } from 'node:path';
 import { fromSystemError, InvalidInputError } from '../errors.js';
 import { isSafeRelativePath, parseManifest, type Manifest } from '../store/manifest.js';
 import { resolveRef, type VersionRecord } from './refs.js';
-import { fsyncDir, type Registry } from '../registry/registry.js';
+import type { Registry } from '../registry/registry.js';
+import { fsyncDir } from '../lib/fs.js';
 import { copyObjectVerified, readObject } from '../store/objects.js';
 
 /**

@@ -291,6 +291,18 @@ export function resolveRef(reg: Registry, refOrText: Ref | string, expectKind?: 
         .all(artifact.id, sel.prefix, sel.prefix + 'g') as VersionRow[];
       if (rows.length === 0)
         throw versionNotFound(ref, `${ref.name} has no version whose digest starts with ${sel.prefix}`);
+      if (rows.length > 1 && rows.every((r) => r.digest === rows[0]!.digest)) {
+        // More digits cannot help: these versions hold identical content, so only a number tells them apart.
+        const versions = rows.map((r) => r.version);
+        throw new InvalidInputError(
+          `sha256:${sel.prefix} names ${rows.length} versions of ${ref.name} with identical content: ${versions.join(', ')}`,
+          {
+            code: 'E_AMBIGUOUS_REF',
+            hint: `They hold the same bytes; name one by its number, e.g. ${ref.name}@${versions[versions.length - 1]}.`,
+            details: rows.map((r) => ({ version: r.version, digest: r.digest })),
+          },
+        );
+      }
       if (rows.length > 1) {
         throw new InvalidInputError(`sha256:${sel.prefix} matches ${rows.length} versions of ${ref.name}`, {
           code: 'E_AMBIGUOUS_REF',

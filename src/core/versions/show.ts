@@ -1,7 +1,8 @@
 import { latestEvaluations, type EvaluationValue } from '../evaluations/record.js';
-import { lineageOf, metricsOf, paramsOf, stagesOfVersion, tagsOf, type Lineage } from './add.js';
+import { lineageOf, metricsOf, paramsOf, stagesOfVersion, tagsOf, type Lineage } from './queries.js';
 import { parseManifest, type Manifest } from '../store/manifest.js';
-import { resolveRef, type VersionRecord } from './refs.js';
+import { getArtifact, parseRef, resolveRef, type VersionRecord } from './refs.js';
+import { NotFoundError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { stagesAt } from '../stages/promote.js';
 import { readObject } from '../store/objects.js';
@@ -19,7 +20,10 @@ export interface VersionDetails {
   evaluations: EvaluationValue[];
   /** Stages pointing at this version now. */
   stages: string[];
-  /** With --at: which version held each stage of the artifact at that moment. */
+  /**
+   * With --at: which version held each stage of the artifact at that moment. A stage reference
+   * (`fraud@production --at T`) is resolved as of T too: a post-mortem needs what served then.
+   */
   stagesAt?: { at: string; stages: Record<string, string> };
   /** Datasets: the profile computed at `add` (null when added with --no-profile). */
   profile?: Profile | null;
@@ -31,7 +35,7 @@ export async function showVersion(
   opts: { at?: string | undefined } = {},
 ): Promise<VersionDetails> {
   const base = reg.read(() => {
-    const version = resolveRef(reg, ref);
+    const version = opts.at === undefined ? resolveRef(reg, ref) : resolveRefAt(reg, ref, opts.at);
     return {
       version,
       metrics: metricsOf(reg, version.id),
@@ -48,4 +52,18 @@ export async function showVersion(
   });
   const manifest = parseManifest(await readObject(reg, base.version.digest), base.version.digest);
   return { ...base, manifest };
+}
+
+/** A reference as of a past moment: a stage names the version that held it then; other selectors are timeless. */
+function resolveRefAt(reg: Registry, text: string, at: string): VersionRecord {
+  const ref = parseRef(text);
+  if (ref.selector.kind !== 'stage') return resolveRef(reg, ref);
+  const stage = ref.selector.stage;
+  const held = stagesAt(reg, getArtifact(reg, ref.name).id, at)[stage];
+  if (held === undefined)
+    throw new NotFoundError(`${ref.name}@${stage} held no version at ${at}`, {
+      code: 'E_STAGE_EMPTY_AT',
+      hint: `See when it was set with \`mlreg history ${ref.name} --stage ${stage}\`.`,
+    });
+  return resolveRef(reg, `${ref.name}@${held}`);
 }

@@ -39,3 +39,26 @@ test('every character the fast path counts as one column is one column for strin
   assert.equal(isPlainNarrow('≤ → Δ ± ·'), true);
   assert.equal(isPlainNarrow('↔'), false, 'can be an emoji: measured by string-width');
 });
+
+test('a table wider than the terminal cuts its widest free-text column first, with an ellipsis', () => {
+  const reason = 'INC-1234: false positives doubled after the new thresholds went live';
+  const out = renderTable(
+    ['VERSION', 'STAGE', 'REASON'],
+    [
+      ['1.2.0', 'production', reason],
+      ['1.1.0', 'staging', 'ok'],
+    ],
+    { maxWidth: 40 },
+  );
+  const lines = out.split('\n');
+  for (const l of lines) assert.ok(displayWidth(l) <= 40, `${displayWidth(l)}: ${l}`);
+  assert.match(lines[1]!, /^1\.2\.0 {4}production {2}INC-1234: false.*…$/, 'version and stage stay whole');
+  assert.equal(lines[2], '1.1.0    staging     ok');
+  // Piped (no width): the full text.
+  assert.ok(renderTable(['R'], [[reason]]).includes(reason));
+});
+
+test('a newline or tab inside a cell is escaped, so a row stays one line', () => {
+  const out = renderTable(['A', 'B'], [['x', 'line one\nline two\tend']]);
+  assert.deepEqual(out.split('\n'), ['A  B', 'x  line one\\nline two\\tend']);
+});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { addVersion } from '../../../src/core/versions/add.js';
 import { configSet } from '../../../src/core/registry/config.js';
 import { datasetAddHooks } from '../../../src/core/datasets/profiles.js';
-import { checkDataset, type CheckReport } from '../../../src/core/datasets/check.js';
+import { checkDataset, type DataCheckReport } from '../../../src/core/datasets/check.js';
 import { missingRateStatus } from '../../../src/core/datasets/check-profiles.js';
 import { DEFAULT_THRESHOLDS } from '../../../src/core/datasets/thresholds.js';
 import { MlregError } from '../../../src/core/errors.js';
@@ -28,9 +28,9 @@ async function addDataset(reg: Registry, name: string, path: string): Promise<vo
   await addVersion(reg, { kind: 'dataset', name, path, actor: 'tester', ...datasetAddHooks(reg, true) });
 }
 
-const failing = (r: CheckReport): string[] =>
+const failing = (r: DataCheckReport): string[] =>
   [...new Set(r.records.filter((x) => x.status === 'FAIL').map((x) => x.column))].sort();
-const rec = (r: CheckReport, column: string, check: string) =>
+const rec = (r: DataCheckReport, column: string, check: string) =>
   r.records.find((x) => x.column === column && x.check === check);
 /** A deterministic pseudo-random stream (a linear congruential generator) for reproducible samples. */
 function lcg(seed: number): () => number {
@@ -335,6 +335,29 @@ test('a categorical column whose current values are so many that it profiles as 
     assert.equal(rec(r, 'c', 'unseen_categories')!.status, 'FAIL');
     assert.equal(rec(r, 'c', 'unseen_categories')!.value, 1);
   } finally {
+    t.cleanup();
+  }
+});
+
+test('a name that is both a registered dataset and a file here is refused, and ./NAME or NAME@latest says which', async () => {
+  const t = tempRegistry();
+  const cwd = process.cwd();
+  try {
+    const file = csv(t.dir, 'cats.csv', 50, { w: (i) => i % 7, h: (i) => (i * 3) % 11 });
+    await addDataset(t.reg, 'cats.csv', file);
+    process.chdir(t.dir); // ./cats.csv is the CSV written above
+    await assert.rejects(checkDataset(t.reg, { current: 'cats.csv', reference: 'cats.csv@latest' }), (err: unknown) => {
+      assert.ok(err instanceof MlregError);
+      assert.equal(err.code, 'E_AMBIGUOUS_DATA');
+      assert.match(err.hint, /\.\/cats\.csv for the file, or cats\.csv@latest/);
+      return true;
+    });
+    const asFile = await checkDataset(t.reg, { current: './cats.csv', reference: 'cats.csv@latest' });
+    assert.equal(asFile.current.label, './cats.csv');
+    const asRef = await checkDataset(t.reg, { current: 'cats.csv@latest', reference: 'cats.csv@latest' });
+    assert.equal(asRef.current.label, 'cats.csv@1.0.0');
+  } finally {
+    process.chdir(cwd);
     t.cleanup();
   }
 });

@@ -56,7 +56,7 @@ test('openCsv: header, every row once, a row with the wrong width names its line
     const table = await openCsv(f, 'predictions file');
     assert.deepEqual(table.header, ['id', 'p']);
     assert.equal(table.column('p', '--prediction-column'), 1);
-    assert.throws(() => table.column('prob', '--prediction-column'), /has no column "prob"/);
+    assert.throws(() => table.column('prob', 'predictionColumn'), /has no column "prob"/);
     let n = 0;
     const count = await table.forEach(() => n++);
     assert.deepEqual([n, count], [50_000, 50_000]);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRule, parseWindow } from '../../../src/core/monitor/rules.js';
+import { parseRule } from '../../../src/core/monitor/rules.js';
 import { InvalidInputError } from '../../../src/core/errors.js';
 
 test('rule forms parse into their canonical text', () => {
@@ -70,9 +70,13 @@ test('malformed rules are refused with the reason and the forms', () => {
   }
 });
 
-test('--window takes a positive whole number', () => {
-  assert.equal(parseWindow(undefined, 3), 3);
-  assert.equal(parseWindow('12', 3), 12);
-  for (const bad of ['0', '-1', '2.5', 'x', ''])
-    assert.throws(() => parseWindow(bad, 3), /--window takes a whole number/);
+test('a rule can count one source only: "from SOURCE" in the text or --source, stored in its canonical text', () => {
+  const r = parseRule('auc < 0.85 from live');
+  assert.equal(r.source, 'live');
+  assert.equal(r.text, 'auc < 0.85 from live');
+  assert.equal(parseRule('auc drops 0.03 vs previous', 'review').text, 'auc drops 0.03 vs previous from review');
+  assert.equal(parseRule(r.text).text, r.text, 'the canonical text parses back to itself');
+  assert.equal(parseRule('auc < 0.85').source, undefined);
+  assert.throws(() => parseRule('auc < 0.85 from live', 'review'), /says "from live" and --source says review/);
+  assert.throws(() => parseRule('auc < 0.85 from l!ve'), InvalidInputError);
 });

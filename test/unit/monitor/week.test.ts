@@ -207,3 +207,79 @@ test('observations go to the version holding the stage at --at, not to whoever h
     w.cleanup();
   }
 });
+
+test('a data rule alerts but never rolls back; with a model rule firing too, the rollback names only the model rule', async () => {
+  const w = clockRegistry();
+  try {
+    for (const i of [1, 2]) {
+      writeFileSync(join(w.dir, `m${i}.bin`), `weights ${i}`);
+      await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, `m${i}.bin`), actor: 'ml' });
+    }
+    for (const v of ['1.0.0', '1.1.0']) promote(w.reg, { ref: `fraud@${v}`, stage: 'production', actor: 'ml' });
+    for (let i = 0; i < 3; i++) {
+      w.setTime(MONDAY + (i + 1) * HOUR);
+      recordObservations(w.reg, {
+        target: { name: 'fraud', stage: 'production' },
+        values: [
+          { metric: 'missing_rate:amount', value: 0.4 },
+          { metric: 'auc', value: 0.7 },
+        ],
+        source: 'live',
+        actor: 'x',
+      });
+    }
+    const data = [{ rule: parseRule('missing_rate:amount > 0.05'), window: 3 }];
+    const onlyData = checkRules(w.reg, { name: 'fraud', stage: 'production' }, data);
+    assert.equal(onlyData.status, 'alert');
+    const kept = autoRollback(w.reg, onlyData, 'cron');
+    assert.equal(kept.done, false);
+    assert.equal(kept.code, 'E_DATA_RULES_ONLY');
+    assert.equal(resolveRef(w.reg, 'fraud@production').version, '1.1.0');
+
+    const both = checkRules(w.reg, { name: 'fraud', stage: 'production' }, [
+      ...data,
+      { rule: parseRule('auc < 0.85'), window: 3 },
+    ]);
+    const rolled = autoRollback(w.reg, both, 'cron');
+    assert.deepEqual([rolled.done, rolled.to], [true, '1.0.0']);
+    assert.match(rolled.reason, /auc < 0\.85/);
+    assert.doesNotMatch(rolled.reason, /missing_rate/);
+  } finally {
+    w.cleanup();
+  }
+});
+
+test('a rule scoped to a source ignores a small import from another source', async () => {
+  const w = clockRegistry();
+  try {
+    writeFileSync(join(w.dir, 'm.bin'), 'weights');
+    await addVersion(w.reg, { kind: 'model', name: 'fraud', path: join(w.dir, 'm.bin'), actor: 'ml' });
+    promote(w.reg, { ref: 'fraud@1.0.0', stage: 'production', actor: 'ml' });
+    const record = (source: string, value: number, hour: number) => {
+      w.setTime(MONDAY + hour * HOUR);
+      recordObservations(w.reg, {
+        target: { name: 'fraud', stage: 'production' },
+        values: [{ metric: 'auc', value }],
+        source,
+        actor: 'x',
+      });
+    };
+    for (let h = 1; h <= 3; h++) record('live', 0.95, h);
+    record('review', 0.5, 4); // six labelled rows from a review: a noisy number
+    const target = { name: 'fraud', stage: 'production' };
+    const everySource = checkRules(w.reg, target, [{ rule: parseRule('auc < 0.9'), window: 3 }]);
+    assert.equal(everySource.status, 'alert', 'without a source the review drags the mean down');
+    const liveOnly = checkRules(w.reg, target, [{ rule: parseRule('auc < 0.9', 'live'), window: 3 }]);
+    assert.equal(liveOnly.status, 'ok');
+    const s = series(w.reg, target, { metric: 'auc' });
+    assert.deepEqual(
+      s.series.map((x) => [x.source, x.segments[0]!.count]),
+      [
+        ['live', 3],
+        ['review', 1],
+      ],
+    );
+  } finally {
+    w.cleanup();
+  }
+});

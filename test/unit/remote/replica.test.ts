@@ -14,7 +14,8 @@ import { runReplicated, WriteSession, writeCheckpoint } from '../../../src/core/
 import { cloneRemote, initRemote } from '../../../src/core/remote/setup.js';
 import { openRemote, type PutIfAbsentOutcome, type RemoteStore } from '../../../src/core/remote/transport.js';
 import { promote } from '../../../src/core/stages/promote.js';
-import { addVersion, listVersions } from '../../../src/core/versions/add.js';
+import { addVersion } from '../../../src/core/versions/add.js';
+import { listVersions } from '../../../src/core/versions/queries.js';
 import { tempDir, testRuntime } from '../../helpers.js';
 
 /** A real file:// store whose put-if-absent answers are made ambiguous, as a timeout or a 5xx would. */

@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addVersion } from '../../../src/core/versions/add.js';
-import { promote, rollback, stagesAt } from '../../../src/core/stages/promote.js';
+import { promote, stagesAt } from '../../../src/core/stages/promote.js';
+import { rollback } from '../../../src/core/stages/rollback.js';
 import { history } from '../../../src/core/registry/history.js';
 import { resolveRef } from '../../../src/core/versions/refs.js';
 import { ConflictError, NotFoundError, UsageError } from '../../../src/core/errors.js';
+import { editDistance } from '../../../src/core/stages/new-stage.js';
 import { tempRegistry } from '../../helpers.js';
 import type { Registry } from '../../../src/core/registry/registry.js';
 
@@ -210,6 +212,32 @@ test('beforeCommit runs inside the move: it sees the new holder, and a throw und
     let ran = 0;
     promote(t.reg, { ref: `m@${v3}`, stage: 'production', actor: 'a', dryRun: true, beforeCommit: () => void ran++ });
     assert.equal(ran, 0, 'a dry run switches nothing');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a new stage within two edits of a known one is refused as a likely typo; --new-stage creates it', async () => {
+  const t = tempRegistry();
+  try {
+    const [v1] = await addN(t.reg, t.dir, 'fraud', 1);
+    assert.throws(
+      () => promote(t.reg, { ref: `fraud@${v1}`, stage: 'prodution', actor: 'a' }),
+      (err: unknown) => {
+        assert.ok(err instanceof UsageError);
+        assert.equal(err.code, 'E_STAGE_TYPO');
+        assert.match(err.message, /did you mean production\?/);
+        return true;
+      },
+    );
+    assert.equal((counts(t.reg) as { s: number }).s, 0, 'nothing was written');
+    promote(t.reg, { ref: `fraud@${v1}`, stage: 'eu-west', actor: 'a' });
+    assert.throws(() => promote(t.reg, { ref: `fraud@${v1}`, stage: 'eu-wst', actor: 'a' }), /did you mean eu-west\?/);
+    const made = promote(t.reg, { ref: `fraud@${v1}`, stage: 'eu-wst', actor: 'a', newStage: true });
+    assert.equal(made.changed, true);
+    // A stage that exists (anywhere) is no typo.
+    promote(t.reg, { ref: `fraud@${v1}`, stage: 'eu-wst', actor: 'a' });
+    assert.equal(editDistance('prodution', 'production'), 1);
   } finally {
     t.cleanup();
   }

@@ -9,7 +9,7 @@ import { deleteVersion } from '../../../src/core/versions/retire.js';
 import { gc } from '../../../src/core/store/gc.js';
 import { verifyRegistry } from '../../../src/core/store/verify.js';
 import { objectPath, putFile } from '../../../src/core/store/objects.js';
-import { listVersions } from '../../../src/core/versions/add.js';
+import { listVersions } from '../../../src/core/versions/queries.js';
 import { tempRegistry } from '../../helpers.js';
 import type { Registry } from '../../../src/core/registry/registry.js';
 import { registryState } from '../../registry-state.js';
@@ -68,6 +68,8 @@ test('gc leaves young unreferenced objects (grace period) and removes temp files
     const r = gc(t.reg, { actor: 'bob' });
     assert.equal(r.objectsRemoved, 0);
     assert.equal(r.objectsInGrace, 1);
+    assert.equal(r.bytesInGrace, stored.size);
+    assert.equal(r.graceSeconds, 600);
     assert.ok(existsSync(objectPath(t.reg, stored.digest)));
     assert.equal(r.tempFilesRemoved, 1);
     assert.ok(!existsSync(stale));

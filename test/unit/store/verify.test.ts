@@ -35,6 +35,17 @@ test('verify: clean registry passes every step; each kind of damage is reported 
     const full = await verifyRegistry(t.reg);
     assert.equal(full.ok, false);
     assert.deepEqual(
+      full.steps.map((s) => [s.id, s.problems]),
+      [
+        ['index-integrity', 0],
+        ['foreign-keys', 0],
+        ['objects', 1],
+        ['manifests', 0],
+        ['digest-columns', 0],
+      ],
+    );
+    assert.equal(full.steps.find((s) => s.id === 'manifests')!.checked, 2);
+    assert.deepEqual(
       full.problems.map((p) => [p.kind, p.digest, p.affects.map((a) => a.version)]),
       [['object-corrupt', weights, ['1.0.0', '1.1.0']]],
     );

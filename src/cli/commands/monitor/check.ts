@@ -1,22 +1,24 @@
 import type { Command } from 'commander';
 import { GateNotMetError } from '../../../core/errors.js';
-import type { CheckReport } from '../../../core/monitor/check.js';
+import type { RuleCheckReport } from '../../../core/monitor/check.js';
 import type { Raised } from '../../../core/monitor/raise.js';
 import type { StoredRule } from '../../../core/monitor/rules-store.js';
 import { action, collect, examples } from '../../command.js';
+import { webhookTimeoutOption, windowOption } from '../../options.js';
 import { failWithReport, result } from '../../output.js';
 import type { Ui } from '../../terminal/style.js';
 
 interface CheckOpts {
   rule?: string[];
-  window?: string;
+  window?: number;
   webhook?: string;
-  webhookTimeout?: string;
+  webhookTimeout: number;
   alertCmd?: string;
   autoRollback?: boolean;
+  source?: string;
 }
 
-export type CheckOutcome = CheckReport & Partial<Raised>;
+export type CheckOutcome = RuleCheckReport & Partial<Raised>;
 
 /** `monitor check` and `monitor rule add|list|remove`. */
 export function registerCheck(monitor: Command): void {
@@ -31,10 +33,11 @@ export function registerCheck(monitor: Command): void {
       'a rule, e.g. "auc < 0.85" or "auc drops 0.03 vs previous" (repeatable; default: the stored rules)',
       collect,
     )
-    .option('--window <n>', 'observations averaged per rule given with --rule (default 3)')
+    .addOption(windowOption('observations averaged per rule given with --rule (default 3)'))
     .option('--webhook <url>', 'POST the alert as JSON to this URL (timeout, 3 attempts)')
-    .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds (default 5000)')
+    .addOption(webhookTimeoutOption())
     .option('--alert-cmd <cmd>', 'run this shell command with the alert JSON on stdin')
+    .option('--source <name>', 'count only observations of this source in every --rule (same as "… from NAME")')
     .option('--auto-rollback', 'roll the stage back when a rule fires (only if it still holds the failing version)')
     .addHelpText(
       'after',
@@ -47,22 +50,21 @@ export function registerCheck(monitor: Command): void {
     .action(
       action<CheckOpts>(async (ctx, [target], opts) => {
         const { parseTarget } = await import('../../../core/monitor/observations.js');
-        const { parseRule, parseWindow, DEFAULT_WINDOW } = await import('../../../core/monitor/rules.js');
+        const { parseRule, DEFAULT_WINDOW } = await import('../../../core/monitor/rules.js');
         const { checkRules, assertKnownMetric } = await import('../../../core/monitor/check.js');
         const { storedSpecs } = await import('../../../core/monitor/rules-store.js');
-        const { parseWebhookUrl, parseTimeoutMs } = await import('../../../core/monitor/alerts.js');
+        const { parseWebhookUrl } = await import('../../../core/monitor/alerts.js');
         const { getArtifact } = await import('../../../core/versions/refs.js');
         const { UsageError } = await import('../../../core/errors.js');
         const t = parseTarget(target!);
-        const window = parseWindow(opts.window, DEFAULT_WINDOW);
+        const window = opts.window ?? DEFAULT_WINDOW;
         const webhook = opts.webhook === undefined ? undefined : parseWebhookUrl(opts.webhook);
-        const timeoutMs = parseTimeoutMs(opts.webhookTimeout, 5000);
         const reg = ctx.registry();
         let specs: ReturnType<typeof storedSpecs>;
         if (opts.rule?.length) {
           const artifact = getArtifact(reg, t.name);
           specs = opts.rule.map((text) => {
-            const rule = parseRule(text);
+            const rule = parseRule(text, opts.source);
             assertKnownMetric(reg, artifact.id, artifact.name, rule);
             return { rule, window };
           });
@@ -81,7 +83,7 @@ export function registerCheck(monitor: Command): void {
         const raised = await raiseAlert(reg, report, {
           actor: ctx.actor(),
           autoRollback: opts.autoRollback,
-          channels: { webhook, webhookOptions: { timeoutMs }, command: opts.alertCmd },
+          channels: { webhook, webhookOptions: { timeoutMs: opts.webhookTimeout }, command: opts.alertCmd },
         });
         const outcome: CheckOutcome = { ...report, ...raised };
         return failWithReport(
@@ -117,7 +119,8 @@ export function registerCheck(monitor: Command): void {
     .command('add')
     .argument('<target>', 'NAME or NAME@STAGE')
     .argument('<rule>', 'e.g. "auc < 0.85" or "auc drops 0.03 vs previous"')
-    .option('--window <n>', 'observations averaged (default 3)')
+    .addOption(windowOption('observations averaged (default 3)'))
+    .option('--source <name>', 'count only observations of this source (same as "… from NAME" in the rule)')
     .description('store a rule (adding the same rule again only updates its window)')
     .addHelpText(
       'after',
@@ -127,16 +130,17 @@ export function registerCheck(monitor: Command): void {
       ),
     )
     .action(
-      action<{ window?: string }>(async (ctx, [target, text], opts) => {
+      action<{ window?: number; source?: string }>(async (ctx, [target, text], opts) => {
         const { parseTarget } = await import('../../../core/monitor/observations.js');
-        const { parseWindow, DEFAULT_WINDOW } = await import('../../../core/monitor/rules.js');
+        const { DEFAULT_WINDOW } = await import('../../../core/monitor/rules.js');
         const { addRule } = await import('../../../core/monitor/rules-store.js');
         const data = addRule(
           ctx.registry(),
           parseTarget(target!),
           text!,
-          parseWindow(opts.window, DEFAULT_WINDOW),
+          opts.window ?? DEFAULT_WINDOW,
           ctx.actor(),
+          opts.source,
         );
         return result(data, (d) =>
           d.added

@@ -3,8 +3,9 @@ import { GateNotMetError } from '../../../core/errors.js';
 import type { DataMonitorReport } from '../../../core/monitor/data.js';
 import type { Raised } from '../../../core/monitor/raise.js';
 import { action, collect, examples } from '../../command.js';
+import { webhookTimeoutOption } from '../../options.js';
 import { failWithReport, result } from '../../output.js';
-import { renderCheckTable } from '../../render/check-report.js';
+import { renderCheckTable } from '../../render/data-check-report.js';
 import type { Ui } from '../../terminal/style.js';
 
 interface DataOpts {
@@ -12,7 +13,7 @@ interface DataOpts {
   failOnColumn?: string[];
   strict?: boolean;
   webhook?: string;
-  webhookTimeout?: string;
+  webhookTimeout: number;
   alertCmd?: string;
 }
 
@@ -29,7 +30,7 @@ export function registerData(monitor: Command): void {
     .option('--fail-on-column <column>', 'a critical column: any warning on it fails (repeatable)', collect)
     .option('--strict', 'fail on warnings too')
     .option('--webhook <url>', 'POST the alert as JSON to this URL (timeout, 3 attempts)')
-    .option('--webhook-timeout <ms>', 'timeout of each webhook attempt in milliseconds (default 5000)')
+    .addOption(webhookTimeoutOption())
     .option('--alert-cmd <cmd>', 'run this shell command with the alert JSON on stdin')
     .addHelpText(
       'after',
@@ -42,11 +43,10 @@ export function registerData(monitor: Command): void {
     .action(
       action<DataOpts>(async (ctx, [target], opts) => {
         const { parseTarget } = await import('../../../core/monitor/observations.js');
-        const { parseWebhookUrl, parseTimeoutMs } = await import('../../../core/monitor/alerts.js');
+        const { parseWebhookUrl } = await import('../../../core/monitor/alerts.js');
         const { monitorData } = await import('../../../core/monitor/data.js');
         const t = parseTarget(target!);
         const webhook = opts.webhook === undefined ? undefined : parseWebhookUrl(opts.webhook);
-        const timeoutMs = parseTimeoutMs(opts.webhookTimeout, 5000);
         const reg = ctx.registry();
         const actor = ctx.actor();
         const { alert, ...report } = await monitorData(reg, {
@@ -60,7 +60,7 @@ export function registerData(monitor: Command): void {
         const { raiseAlert } = await import('../../../core/monitor/raise.js');
         const raised = await raiseAlert(reg, alert, {
           actor,
-          channels: { webhook, webhookOptions: { timeoutMs }, command: opts.alertCmd },
+          channels: { webhook, webhookOptions: { timeoutMs: opts.webhookTimeout }, command: opts.alertCmd },
           details: { batch: opts.batch, summary: report.check.summary },
         });
         const outcome: DataOutcome = { ...report, ...raised };

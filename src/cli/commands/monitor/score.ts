@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { RecordResult } from '../../../core/monitor/observations.js';
 import type { ScoreReport } from '../../../core/monitor/score.js';
 import { action, examples } from '../../command.js';
+import { numberOption } from '../../options.js';
 import { result } from '../../output.js';
 import { formatNumber, type Ui } from '../../terminal/style.js';
 
@@ -13,7 +14,7 @@ interface ScoreOpts {
   labelColumn: string;
   sliceColumn?: string;
   task?: string;
-  threshold?: string;
+  threshold: number;
   at?: string;
   source: string;
   allowUnmatchedLabels?: boolean;
@@ -33,7 +34,14 @@ export function registerScore(monitor: Command): void {
     .option('--label-column <column>', 'the label column (0/1, or a number)', 'label')
     .option('--slice-column <column>', 'a column of the predictions file to compute metrics per value of')
     .option('--task <task>', 'classification or regression (default: classification when every label is 0 or 1)')
-    .option('--threshold <p>', 'probability from which a prediction counts as class 1 (accuracy, f1)', '0.5')
+    .addOption(
+      numberOption(
+        '--threshold <p>',
+        'probability from which a prediction counts as class 1 (accuracy, f1)',
+        { min: 0, max: 1, code: 'E_BAD_THRESHOLD', takes: 'a probability between 0 and 1', example: '0.5' },
+        0.5,
+      ),
+    )
     .option('--at <time>', 'when the predictions were made (ISO 8601); the holder at that time gets the metrics')
     .option('--source <name>', 'source recorded with the observations', 'score')
     .option('--allow-unmatched-labels', 'record even when some labels have no prediction (they are still reported)')
@@ -52,7 +60,6 @@ export function registerScore(monitor: Command): void {
         );
         const { scoreBatch, scoreObservations } = await import('../../../core/monitor/score.js');
         const { InvalidInputError } = await import('../../../core/errors.js');
-        const { parseFiniteNumber } = await import('../../../core/lib/pairs.js');
         const t = parseTarget(target!);
         if (opts.task !== undefined && opts.task !== 'classification' && opts.task !== 'regression') {
           throw new InvalidInputError(`--task takes classification or regression, not ${JSON.stringify(opts.task)}`, {
@@ -60,12 +67,7 @@ export function registerScore(monitor: Command): void {
             hint: 'Leave --task out to infer it from the labels.',
           });
         }
-        const threshold = parseFiniteNumber(opts.threshold ?? '0.5');
-        if (threshold === undefined || threshold < 0 || threshold > 1)
-          throw new InvalidInputError(
-            `--threshold takes a probability between 0 and 1, not ${JSON.stringify(opts.threshold)}`,
-            { code: 'E_BAD_THRESHOLD', hint: 'e.g. --threshold 0.5: a score at or above it is the positive class.' },
-          );
+        const threshold = opts.threshold;
         const reg = ctx.registry();
         // Refuse a bad target or time before reading the files.
         const at = parseObservationTime(opts.at, reg.runtime.now());

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SeriesReport } from '../../../core/monitor/series.js';
+import type { Segment, SeriesReport } from '../../../core/monitor/series.js';
 import { action, examples } from '../../command.js';
 import { result } from '../../output.js';
 import { sparkline } from '../../terminal/sparkline.js';
@@ -50,30 +50,38 @@ function renderSeries(d: SeriesReport, ui: Ui): string {
     const lo = Math.min(...all);
     const hi = Math.max(...all);
     out.push(
-      ui.c.bold(`${s.metric}${s.slice === 'all' ? '' : `[${s.slice}]`}`) +
+      ui.c.bold(`${s.metric}${s.slice === 'all' ? '' : `[${s.slice}]`} from ${s.source}`) +
         ui.c.dim(`  (${formatNumber(lo)} … ${formatNumber(hi)})`),
     );
-    let prev: string | undefined;
+    let prev: Segment | undefined;
     for (const g of s.segments) {
-      // Mark where the version changed, with the stage move that did it.
+      // Mark where the version changed, with the stage move that did it: the last such move between
+      // the two segments (the same pair of versions may have swapped places several times).
       if (prev !== undefined) {
-        const move = d.changes.find((c) => c.from === prev && c.to === g.version && c.at <= g.from);
+        const after = prev;
+        const move = d.changes.findLast(
+          (c) => c.from === after.version && c.to === g.version && c.at <= g.from && c.at >= after.to,
+        );
         out.push(
           ui.c.yellow(
-            `  ── ${move ? `${move.kind} ${prev} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason})` : ''}` : `${prev} → ${g.version}`}`,
+            ui.fit(
+              `  ── ${move ? `${move.kind} ${after.version} → ${g.version} at ${formatTime(move.at)}${move.reason ? ` (${move.reason.replace(/\r?\n/g, ' ')})` : ''}` : `${after.version} → ${g.version}`}`,
+            ),
           ),
         );
       }
-      out.push(
-        `  ${g.version.padEnd(10)} ${sparkline(
-          g.points.map((p) => p.value),
-          lo,
-          hi,
-        ).padEnd(
-          40,
-        )}  mean ${formatNumber(g.mean)}  last ${formatNumber(g.last)}  n=${g.count}  ${formatTime(g.from)} → ${formatTime(g.to)}`,
+      const stats = `  mean ${formatNumber(g.mean)}  last ${formatNumber(g.last)}  n=${g.count}`;
+      const when = `  ${formatTime(g.from)} → ${formatTime(g.to)}`;
+      // The sparkline takes what the terminal leaves (40 columns when piped), at least 8.
+      const room = ui.width === undefined ? 40 : Math.max(8, ui.width - 13 - stats.length - when.length);
+      const spark = sparkline(
+        g.points.map((p) => p.value),
+        lo,
+        hi,
       );
-      prev = g.version;
+      const line = `  ${g.version.padEnd(10)} ${(spark.length > room ? spark.slice(-room) : spark).padEnd(Math.min(40, room))}${stats}`;
+      out.push(ui.fit(ui.width !== undefined && line.length + when.length > ui.width ? line : line + when));
+      prev = g;
     }
   }
   return out.join('\n');

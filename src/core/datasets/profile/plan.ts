@@ -86,7 +86,7 @@ function looksCounted(s: SampleColumn): boolean {
 }
 
 export function designPass(
-  plans: ColumnPlan[],
+  plans: readonly ColumnPlan[],
   sample: SampleColumn[],
   estimatedRows: number,
   maybeNumeric: ReadonlySet<number> = new Set(),
@@ -208,7 +208,10 @@ function columnAggregates(c: ColumnDesign, i: number, sampled: boolean): string[
     case 'dates':
       return [
         ...out,
-        `approx_count_distinct(${v}) AS c${i}_d`,
+        // A table read whole (no sampling) is small: its distinct count is exact.
+        ...(sampled
+          ? [`approx_count_distinct(${v}) AS c${i}_d`]
+          : [`count(DISTINCT ${v}) AS c${i}_d`, `true AS c${i}_dx`]),
         `CAST(min(${v}) AS VARCHAR) AS c${i}_min`,
         `CAST(max(${v}) AS VARCHAR) AS c${i}_max`,
       ];
@@ -251,7 +254,11 @@ function countedSql(p: ColumnPlan, i: number): string[] {
 }
 
 /** The planning sample's statistics: row count, and per column non-missing, distinct, numbers' min/max/median, and how many values of a maybe-numeric text column read as numbers. */
-export function sampleSql(plans: ColumnPlan[], from: string, maybeNumeric: ReadonlySet<number> = new Set()): string {
+export function sampleSql(
+  plans: readonly ColumnPlan[],
+  from: string,
+  maybeNumeric: ReadonlySet<number> = new Set(),
+): string {
   const aggs = plans.flatMap((p, i) => {
     const base = [
       `count(v${i}) AS c${i}_nn`,
@@ -277,7 +284,7 @@ export interface FollowUps {
   negatives: number[];
 }
 
-export function followUpSql(plans: ColumnPlan[], f: FollowUps, from: string): string {
+export function followUpSql(plans: readonly ColumnPlan[], f: FollowUps, from: string): string {
   const finite = finiteSql;
   const aggs = [
     ...f.count.flatMap((i) => countedSql(plans[i]!, i)),

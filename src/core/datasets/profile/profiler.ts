@@ -9,12 +9,20 @@ import {
   passSql,
   sampleSql,
   SAMPLE_ROWS,
-  type ColumnPlan,
   type FollowUps,
   type PassDesign,
   type SampleColumn,
 } from './plan.js';
 import { writeSampleWindows } from './sample.js';
+import {
+  csvColumnTypes,
+  nativeColumnTypes,
+  quoteName,
+  retype,
+  widenableColumn,
+  type ColumnTypes,
+  type Retype,
+} from './column-types.js';
 import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, type Profile } from './types.js';
 
 /**
@@ -62,22 +70,20 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   const conn = await instance.connect();
   try {
     if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
-    const typed = await columnTypes(conn, src, headers);
+    let types = await columnTypes(conn, src, headers);
     // A CSV value that does not fit its column's sniffed type makes that column text, and a text column
-    // that holds only numbers becomes numeric; either way the plan starts again.
+    // that holds only numbers becomes numeric; either way the plan starts again with the new types.
     for (let attempt = 0; ; attempt++) {
-      try {
-        return await profileOnce(conn, src, typed, sampleFile);
-      } catch (err) {
-        if (err instanceof ProfilerInvariantError) throw err;
-        const changed = err instanceof NumbersAfterAll ? typed.makeNumeric(err.columns) : typed.widen(err);
-        if (changed && attempt <= 2 * typed.plans.length) continue;
-        if (err instanceof InvalidInputError) throw err;
-        if (err instanceof NumbersAfterAll)
-          throw new ProfilerInvariantError(`columns ${err.columns.join(', ')} kept changing type`);
-        // DuckDB's own errors are about the data; anything else (a full disk, a bug) is not reworded as one.
-        throw isEngineError(err) ? readError(err, src) : err;
+      const outcome = await profileOrRetype(conn, src, types, sampleFile);
+      if ('profile' in outcome) return outcome.profile;
+      const next = attempt <= 2 * types.plans.length ? retype(types, outcome.retype) : undefined;
+      if (next) {
+        types = next;
+        continue;
       }
+      if ('toNumbers' in outcome.retype)
+        throw new ProfilerInvariantError(`columns ${outcome.retype.toNumbers.join(', ')} kept changing type`);
+      throw readError(outcome.cause, src);
     }
   } finally {
     conn.closeSync();
@@ -86,10 +92,19 @@ export async function profileTable(src: TableSource, opts: ProfileOptions): Prom
   }
 }
 
-/** CSV columns sniffed as text for want of values turned out to hold only numbers: profile them again as numbers. */
-class NumbersAfterAll extends Error {
-  constructor(readonly columns: number[]) {
-    super(`columns ${columns.join(', ')} hold only numbers`);
+/** A profile, or the types the data contradicted (and the engine error that said so, for a column to widen). */
+type Outcome = { profile: Profile } | { retype: Retype; cause?: unknown };
+
+/** One attempt; a conversion error on a column that can still be widened comes back as a retype. */
+async function profileOrRetype(conn: Conn, src: TableSource, types: ColumnTypes, sampleFile: string): Promise<Outcome> {
+  try {
+    return await profileOnce(conn, src, types, sampleFile);
+  } catch (err) {
+    if (err instanceof ProfilerInvariantError || err instanceof InvalidInputError) throw err;
+    const i = widenableColumn(types, err);
+    if (i !== undefined) return { retype: { toText: [i] }, cause: err };
+    // DuckDB's own errors are about the data; anything else (a full disk, a bug) is not reworded as one.
+    throw isEngineError(err) ? readError(err, src) : err;
   }
 }
 
@@ -98,13 +113,13 @@ function isEngineError(err: unknown): boolean {
   return err instanceof Error && /^[A-Za-z ]*Error: /.test(err.message);
 }
 
-async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sampleFile: string): Promise<Profile> {
-  const from = reader(src, typed.columns());
+async function profileOnce(conn: Conn, src: TableSource, typed: ColumnTypes, sampleFile: string): Promise<Outcome> {
+  const from = reader(src, typed);
   const { sample, estimatedRows } = await planSample(conn, src, typed, from, sampleFile);
   const numbersInSample = [...typed.maybeNumeric].filter(
     (i) => sample[i]!.nonMissing > 0 && sample[i]!.numeric === sample[i]!.nonMissing,
   );
-  if (numbersInSample.length) throw new NumbersAfterAll(numbersInSample);
+  if (numbersInSample.length) return { retype: { toNumbers: numbersInSample } };
   const design = designPass(typed.plans, sample, estimatedRows, typed.maybeNumeric);
   const raw = await firstRow(conn, passSql(design, from));
   const rowCount = Number(raw.rows);
@@ -112,7 +127,7 @@ async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sa
     const nonMissing = Number(raw[`c${i}_nn`]);
     return d.maybeNumeric && nonMissing > 0 && Number(raw[`c${i}_num`]) === nonMissing ? [i] : [];
   });
-  if (numbers.length) throw new NumbersAfterAll(numbers);
+  if (numbers.length) return { retype: { toNumbers: numbers } };
   if (rowCount === 0) {
     throw new InvalidInputError(
       `${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`,
@@ -125,7 +140,7 @@ async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sa
   const columns = await assembleAll(conn, design, raw, rowCount, from);
   const engine = String((await firstRow(conn, 'SELECT version() AS v')).v);
   const exact = design.sampleRate === 1 || rowCount <= SAMPLE_ROWS;
-  return {
+  const profile: Profile = {
     format: PROFILE_FORMAT,
     table: {
       rows: rowCount,
@@ -144,6 +159,7 @@ async function profileOnce(conn: Conn, src: TableSource, typed: TypedColumns, sa
     },
     columns,
   };
+  return { profile };
 }
 
 /** Every column assembled, after at most one follow-up pass for the columns that asked for one. */
@@ -218,7 +234,7 @@ async function numberLabels(conn: Conn, design: PassDesign, raw: Row): Promise<M
 async function planSample(
   conn: Conn,
   src: TableSource,
-  typed: TypedColumns,
+  typed: ColumnTypes,
   from: string,
   sampleFile: string,
 ): Promise<{ sample: SampleColumn[]; estimatedRows: number }> {
@@ -239,7 +255,7 @@ async function planSample(
     const s = await sampleStats(
       conn,
       typed,
-      reader({ format: src.format, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed.columns()),
+      reader({ format: src.format, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed),
     );
     if (s.rows > 0)
       return { sample: s.columns, estimatedRows: Math.ceil((s.rows * tableBytes) / Math.max(1, windows.dataBytes)) };
@@ -257,7 +273,7 @@ async function planSample(
 
 async function sampleStats(
   conn: Conn,
-  typed: TypedColumns,
+  typed: ColumnTypes,
   from: string,
 ): Promise<{ rows: number; columns: SampleColumn[] }> {
   const r = await firstRow(conn, sampleSql(typed.plans, from, typed.maybeNumeric));
@@ -284,7 +300,7 @@ async function rows(conn: Conn, sql: string): Promise<Row[]> {
   return reader.getRowObjectsJson() as Row[];
 }
 
-const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const q = quoteName;
 const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 async function csvHeaders(src: TableSource): Promise<string[]> {
@@ -329,9 +345,10 @@ async function sameSchemaEverywhere(conn: Conn, src: TableSource): Promise<void>
   }
 }
 
+/** The names and types a reader is told (a ColumnTypes value fits). */
 interface CsvColumns {
-  names: string[];
-  types: string[];
+  readonly names: readonly string[];
+  readonly types: readonly string[];
 }
 
 const struct = (c: CsvColumns): string => `{${c.names.map((h, i) => `${lit(h)}: ${lit(c.types[i]!)}`).join(', ')}}`;
@@ -382,37 +399,8 @@ function readError(err: unknown, src: TableSource): InvalidInputError {
   );
 }
 
-const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
-const FLOAT_TYPES = /^(FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
-
-function nativePlan(c: { name: string; type: string }): ColumnPlan {
-  const col = q(c.name);
-  if (INTEGER_TYPES.test(c.type)) return { ...c, base: 'integer', expr: `CAST(${col} AS DOUBLE)` };
-  if (FLOAT_TYPES.test(c.type)) return { ...c, base: 'numeric', expr: `CAST(${col} AS DOUBLE)` };
-  if (c.type === 'BOOLEAN') return { ...c, base: 'boolean', expr: col };
-  if (/^(DATE|TIMESTAMP.*|TIME)$/.test(c.type)) return { ...c, base: 'datetime', expr: col };
-  return { ...c, base: 'string', expr: c.type === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)` };
-}
-
-/**
- * Column plans and the types the reader is told. CSV: DuckDB's sniffed type per column, integers read as
- * DOUBLE (DuckDB's CSV reader would round a later "1.5" into an integer column without a word; the pass
- * tells whether every value was whole), widened to text when a later value does not fit. Parquet and
- * NDJSON: the file's own types (NDJSON's given back to the reader, so the plan's sample reads the same).
- */
-interface TypedColumns {
-  plans: ColumnPlan[];
-  csv: boolean;
-  columns(): CsvColumns;
-  /** CSV columns sniffed as text because the sniffer saw no value in them: they may hold numbers. */
-  maybeNumeric: Set<number>;
-  /** Makes the column an error names text; false when the error is not a conversion that widening fixes. */
-  widen(err: unknown): boolean;
-  /** Reads these columns as numbers (integers unless a fraction shows up); false when none could change. */
-  makeNumeric(columns: number[]): boolean;
-}
-
-async function columnTypes(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<TypedColumns> {
+/** The column types to start from: the file's own, or for CSV the sniffer's. */
+async function columnTypes(conn: Conn, src: TableSource, headers: string[] | undefined): Promise<ColumnTypes> {
   if (!headers) {
     let desc: Row[];
     try {
@@ -420,53 +408,14 @@ async function columnTypes(conn: Conn, src: TableSource, headers: string[] | und
     } catch (err) {
       throw readError(err, src);
     }
-    const names = desc.map((r) => String(r.column_name));
-    const types = desc.map((r) => String(r.column_type));
-    return {
-      plans: names.map((name, i) => nativePlan({ name, type: types[i]! })),
-      csv: false,
-      columns: () => ({ names, types }),
-      maybeNumeric: new Set(),
-      widen: () => false,
-      makeNumeric: () => false,
-    };
+    return nativeColumnTypes(
+      desc.map((r) => String(r.column_name)),
+      desc.map((r) => String(r.column_type)),
+    );
   }
   const sniffed = await sniffCsvTypes(conn, src, headers);
-  const integers = new Set(headers.filter((_, i) => INTEGER_TYPES.test(sniffed[i]!)));
-  const types = sniffed.map((t) => (INTEGER_TYPES.test(t) ? 'DOUBLE' : t));
-  const planOf = (name: string, i: number): ColumnPlan =>
-    nativePlan({ name, type: integers.has(name) ? 'BIGINT' : types[i]! });
-  /** Columns made text by a value that did not fit: never made numeric again. */
-  const widened = new Set<number>();
-  const typed: TypedColumns = {
-    plans: headers.map(planOf),
-    csv: true,
-    columns: () => ({ names: headers, types }),
-    maybeNumeric: await emptyWhereSniffed(conn, src, headers, types),
-    widen(err) {
-      const column = /converting column "((?:[^"]|"")*)"/
-        .exec(err instanceof Error ? err.message : '')?.[1]
-        ?.replace(/""/g, '"');
-      const i = column === undefined ? -1 : headers.indexOf(column);
-      if (i === -1 || types[i] === 'VARCHAR') return false;
-      types[i] = 'VARCHAR';
-      integers.delete(headers[i]!);
-      widened.add(i);
-      typed.plans = headers.map(planOf);
-      return true;
-    },
-    makeNumeric(columns) {
-      const change = columns.filter((i) => types[i] === 'VARCHAR' && !widened.has(i));
-      for (const i of change) {
-        types[i] = 'DOUBLE';
-        integers.add(headers[i]!);
-        typed.maybeNumeric.delete(i);
-      }
-      typed.plans = headers.map(planOf);
-      return change.length > 0;
-    },
-  };
-  return typed;
+  const types = csvColumnTypes(headers, sniffed, new Set());
+  return { ...types, maybeNumeric: await emptyWhereSniffed(conn, src, headers, types.types) };
 }
 
 /** The sniffer's sample: DuckDB's default sample_size. */
@@ -480,8 +429,8 @@ const SNIFF_ROWS = 20_480;
 async function emptyWhereSniffed(
   conn: Conn,
   src: TableSource,
-  headers: string[],
-  types: string[],
+  headers: readonly string[],
+  types: readonly string[],
 ): Promise<Set<number>> {
   const text = types.flatMap((t, i) => (t === 'VARCHAR' ? [i] : []));
   if (!text.length) return new Set();
