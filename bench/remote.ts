@@ -77,8 +77,8 @@ function makeFile(path: string, mib: number): void {
 export async function run(): Promise<BenchRow[]> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const mib = Number(process.env.MLREG_BENCH_REMOTE_MB ?? 1024);
-  const work = mkdtempSync(join(process.env.MLREG_BENCH_DIR ?? tmpdir(), 'mlreg-bench-remote-'));
   const srv = server();
+  const work = mkdtempSync(join(process.env.MLREG_BENCH_DIR ?? tmpdir(), 'mlreg-bench-remote-'));
   const rows: BenchRow[] = [];
   try {
     const file = join(work, 'model.bin');

@@ -372,7 +372,8 @@ export class FileStore implements RemoteStore {
   }
 
   private tempName(): string {
-    return join(this.root, TMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    // Random enough to never collide between hosts sharing the folder (pids do).
+    return join(this.root, TMP_DIR, randomBytes(16).toString('hex'));
   }
 
   private async ensureTmpDir(): Promise<void> {
