@@ -19,6 +19,9 @@ interface AddOpts {
   metricsFile?: string;
   followSymlinks?: boolean;
   profile?: boolean;
+  allowImport?: string[];
+  unsafe?: boolean;
+  signature?: string;
 }
 
 export function register(program: Command): void {
@@ -39,6 +42,9 @@ export function register(program: Command): void {
     .option('--trained-on <ref>', 'dataset version the model was trained on (repeatable)', collect)
     .option('--follow-symlinks', 'store the files that symbolic links point to (default: refuse links)')
     .option('--no-profile', 'datasets: store without computing a profile')
+    .option('--allow-import <module.Name>', 'models: let the scan allow this import too (repeatable)', collect)
+    .option('--unsafe', 'models: register even if the scan finds unsafe imports (the version is flagged unsafe)')
+    .option('--signature <file.json>', 'models: the input signature, {"features": [{"name", "kind"}]}')
     .addHelpText(
       'after',
       examples(
@@ -68,6 +74,20 @@ export function register(program: Command): void {
           kind === 'dataset'
             ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(ctx.registry(), opts.profile !== false)
             : {};
+        if (kind !== 'model' && (opts.allowImport?.length || opts.unsafe || opts.signature))
+          throw new UsageError('--allow-import, --unsafe and --signature are for models', {
+            code: 'E_MODEL_OPTION',
+            hint: 'Leave them out when adding a dataset.',
+          });
+        const modelHooks =
+          kind === 'model'
+            ? await (await import('../../core/models/add-hooks.js')).modelAddHooks(ctx.registry(), {
+                allowImports: opts.allowImport ?? [],
+                unsafe: !!opts.unsafe,
+                signatureFile: opts.signature,
+                actor: ctx.actor(),
+              })
+            : {};
         const bar = await progressFor(ctx, `adding ${name}`);
         let added: AddResult;
         try {
@@ -87,6 +107,7 @@ export function register(program: Command): void {
             actor: ctx.actor(),
             onProgress: bar.update,
             ...datasetHooks,
+            ...modelHooks,
           });
         } finally {
           bar.stop();

@@ -100,6 +100,34 @@ export function planJoblibArray(wrapper: PObject): RawArrayPlan {
   return { shape, dtype, padded: padded && !dtype.hasObject, nbytes };
 }
 
+export function isFrombuffer(v: PValue | undefined): boolean {
+  return isObjectOf(v, ['numpy.core.numeric', 'numpy._core.numeric'], '_frombuffer');
+}
+
+/** Raw bytes as a pickle holds them: bytes, or (protocol 2) _codecs.encode(text, 'latin1'). */
+function rawBytes(v: PValue | undefined): Buffer | undefined {
+  if (typeof v === 'object' && v !== null) {
+    if (v.t === 'bytes') return v.data;
+    if (isObjectOf(v, '_codecs', 'encode') && typeof v.args[0] === 'string' && v.args[1] === 'latin1')
+      return Buffer.from(v.args[0], 'latin1');
+  }
+  if (typeof v === 'string') return Buffer.from(v, 'latin1');
+  return undefined;
+}
+
+/** numpy.core.numeric._frombuffer(buffer, dtype, shape, order): protocol 5's in-band array. */
+export function arrayFromBuffer(args: PValue[]): ArrayInfo {
+  const dtype = dtypeInfo(args[1]);
+  const shape = shapeOf(args[2]);
+  const info: ArrayInfo = { shape, dtype: dtype.str };
+  const raw = rawBytes(args[0]);
+  if (raw) {
+    const values = decodeRaw(raw, dtype, elementCount(shape));
+    if (values) info.values = values;
+  }
+  return info;
+}
+
 /** BUILD on _reconstruct(ndarray, …): state (version, shape, dtype, is_fortran, data). */
 export function arrayFromReconstruct(state: PValue | undefined): ArrayInfo {
   const items = asTuple(state);
@@ -111,9 +139,11 @@ export function arrayFromReconstruct(state: PValue | undefined): ArrayInfo {
   const info: ArrayInfo = { shape, dtype: dtype.str };
   const list = asList(data);
   if (list) info.values = list;
-  else if (typeof data === 'object' && data !== null && 'data' in data && data.t === 'bytes' && data.data)
-    info.values = decodeRaw(data.data, dtype, elementCount(shape));
-  else if (typeof data === 'string') info.values = decodeRaw(Buffer.from(data, 'latin1'), dtype, elementCount(shape));
+  else {
+    const raw = rawBytes(data);
+    const values = raw && decodeRaw(raw, dtype, elementCount(shape));
+    if (values) info.values = values;
+  }
   return info;
 }
 

@@ -1,7 +1,9 @@
 import { HIGHEST_PROTOCOL, OP, OP_NAME } from './opcodes.js';
 import {
   arrayFromReconstruct,
+  arrayFromBuffer,
   decodeRaw,
+  isFrombuffer,
   isJoblibArrayWrapper,
   isReconstruct,
   NumpyFormatError,
@@ -584,7 +586,7 @@ export class PickleReader {
         const callable = this.pop();
         this.recordCall(callable, at, 'REDUCE');
         const list = typeof args === 'object' && args !== null && args.t === 'tuple' ? args.items : [args];
-        this.push1({ t: 'object', cls: callable, args: list });
+        this.push1(reduced(callable, list));
         return;
       }
       case OP.NEWOBJ: {
@@ -748,6 +750,31 @@ export class PickleReader {
     }
     this.frames = [newFrame()];
   }
+}
+
+/**
+ * The object a REDUCE describes. Two calls are read for what they build: copyreg._reconstructor(cls,
+ * base, state) (how protocols 0 and 1 write instances) is an instance of cls, and NumPy's
+ * _frombuffer(bytes, dtype, shape, order) (protocol 5) is an array.
+ */
+function reduced(callable: PValue, args: PValue[]): PObject {
+  if (
+    isGlobal(callable) &&
+    (callable.module === 'copyreg' || callable.module === 'copy_reg') &&
+    callable.name === '_reconstructor'
+  ) {
+    const cls = args[0];
+    if (cls !== undefined && isGlobal(cls)) return { t: 'object', cls, args: [] };
+  }
+  const obj: PObject = { t: 'object', cls: callable, args };
+  if (isFrombuffer(obj)) {
+    try {
+      obj.array = arrayFromBuffer(args);
+    } catch {
+      /* not as NumPy writes it: no array values, the imports still count */
+    }
+  }
+  return obj;
 }
 
 function newFrame(): Frame {
