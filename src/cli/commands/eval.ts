@@ -14,6 +14,7 @@ interface RecordOpts {
 interface RunOpts {
   on: string;
   timeout?: string;
+  allowUnsafe?: boolean;
 }
 
 export function register(program: Command): void {
@@ -68,6 +69,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--on <dataset-ref>', 'the dataset version to evaluate on')
     .option('--timeout <seconds>', 'stop the command (and everything it started) after this long; nothing is recorded')
+    .option('--allow-unsafe', 'evaluate a model version even if the model scan flagged it unsafe')
     .addHelpText(
       'after',
       `
@@ -103,6 +105,7 @@ command does not exist). Values of all models are recorded together, or none.
           cwd: process.cwd(),
           onStderr: (chunk) => process.stderr.write(chunk),
           actor: ctx.actor(),
+          allowUnsafe: !!opts.allowUnsafe,
         });
         return result(done, renderRun);
       }),

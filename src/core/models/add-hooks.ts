@@ -31,8 +31,8 @@ interface Checked {
 }
 
 /** The user's extra allowlist entries: `scan.allow` (comma-separated) plus `--allow-import`. */
-export function allowlistFor(reg: Registry, extra: readonly string[]): Allowlist {
-  const configured = (reg.getConfig('scan.allow') ?? '')
+export function allowlistFor(reg: Pick<Registry, 'getConfig'> | undefined, extra: readonly string[]): Allowlist {
+  const configured = (reg?.getConfig('scan.allow') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);

@@ -324,11 +324,15 @@ export class Allowlist {
   classify(rawModule: string, name: string): Classification {
     const module = canonicalModule(rawModule);
     const full = `${module}.${name}`;
-    // Names with dots (Outer.method), empty parts or odd characters reach attributes through getattr chains.
-    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(module) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      if (name.includes('.'))
+    // A module or name that is not a Python identifier cannot be imported: the load would fail there.
+    const ident = /^[A-Za-z_][A-Za-z0-9_]*$/;
+    if (!module.split('.').every((p) => ident.test(p)))
+      return { verdict: 'unknown', why: 'not a valid Python module name' };
+    if (!ident.test(name)) {
+      // Protocol 4 resolves Outer.attr through getattr: a way to reach anything hanging off a class.
+      if (name.split('.').every((p) => ident.test(p)))
         return { verdict: 'dangerous', why: 'a dotted name reaches an attribute of an attribute' };
-      return { verdict: 'dangerous', why: 'not a valid Python module or name' };
+      return { verdict: 'unknown', why: 'not a valid Python name' };
     }
     const named = DANGEROUS_NAMES[full];
     if (named) return { verdict: 'dangerous', why: named };

@@ -25,6 +25,7 @@ import type { Registry } from '../registry/registry.js';
 import { type ChunkTap, hasObject, objectPath, putBytes, putFile } from '../store/objects.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
 import { insertEvent } from '../registry/history.js';
+import { unsafeVersionIds } from '../models/record.js';
 
 export interface AddOptions extends WalkOptions {
   kind: ArtifactKind;
@@ -340,6 +341,8 @@ export interface VersionSummary {
   stages: string[];
   deprecated: VersionRecord['deprecated'];
   metrics: Record<string, number>;
+  /** Models: the newest scan of its pickles found unsafe (added with --unsafe, or re-scanned since). */
+  unsafe?: boolean;
 }
 
 export interface VersionList {
@@ -370,6 +373,7 @@ export function listVersions(reg: Registry, name: string): VersionList {
       rec[m.key] = m.value;
     }
     const sorted = semver.sortDescending(rows, (r) => r.version);
+    const unsafe = artifact.kind === 'model' ? unsafeVersionIds(reg, artifact.id) : new Set<number>();
     return {
       name: artifact.name,
       kind: artifact.kind,
@@ -386,6 +390,7 @@ export function listVersions(reg: Registry, name: string): VersionList {
           stages: stagesBy.get(rec.id) ?? [],
           deprecated: rec.deprecated,
           metrics: metricsBy.get(rec.id) ?? {},
+          ...(artifact.kind === 'model' ? { unsafe: unsafe.has(rec.id) } : {}),
         };
       }),
     };

@@ -305,7 +305,12 @@ export class PickleReader {
       this.out.calls.push({ target: `${callable.module}.${callable.name}`, offset, op, indirect: false });
     } else {
       const what = typeof callable === 'object' && callable !== null ? callable.t : typeof callable;
-      this.out.calls.push({ target: `a ${what} value`, offset, op, indirect: true });
+      this.out.calls.push({
+        target: what === 'object' ? 'the result of a call' : `a ${what} value`,
+        offset,
+        op,
+        indirect: true,
+      });
     }
   }
 
