@@ -126,3 +126,58 @@ test('show has the signature read from the model; --signature overrides it', () 
     t.cleanup();
   }
 });
+
+test('compare gives a newly required feature its own line; check --against-model checks the batch against the signature', () => {
+  const { t, run } = registry();
+  try {
+    const rows = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n');
+    const train = join(t.path, 'train.csv');
+    writeFileSync(
+      train,
+      `age,income,city,plan\n${rows(60, (i) => `${20 + (i % 40)},${30000 + i * 500},${['paris', 'lyon', 'nice'][i % 3]},${i % 2 ? 'pro' : 'basic'}`)}\n`,
+    );
+    assert.equal(run(['add', 'dataset', 'train', train]).code, 0);
+    assert.equal(
+      run(['add', 'model', 'p', join(SCAN, 'benign', 'scaler_pipeline.joblib'), '--trained-on', 'train']).code,
+      0,
+    );
+    assert.equal(
+      run(['add', 'model', 'p', join(SCAN, 'benign', 'pipeline_columns.joblib'), '--trained-on', 'train']).code,
+      0,
+    );
+    const cmp = run(['compare', 'p@1.0.0', 'p@1.1.0']);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    assert.deepEqual(cmp.json?.data.signature.newlyRequired, ['city', 'plan']);
+    const text = cli(['compare', 'p@1.0.0', 'p@1.1.0'], { env: { MLREG_REGISTRY: join(t.path, 'reg') } });
+    assert.match(text.stdout, /NEW REQUIRED FEATURES: city, plan/);
+
+    const ok = join(t.path, 'ok.csv');
+    writeFileSync(
+      ok,
+      `age,income,city,plan,extra\n${rows(60, (i) => `${20 + (i % 40)},${30000 + i * 500},${['paris', 'lyon', 'nice'][i % 3]},${i % 2 ? 'pro' : 'basic'},x`)}\n`,
+    );
+    const pass = run(['check', ok, '--against-model', 'p@1.1.0']);
+    assert.equal(pass.code, 0, pass.stdout);
+    const info = pass.json?.data.records.find(
+      (r: { column: string; check: string }) => r.column === 'extra' && r.check === 'model input',
+    );
+    assert.equal(info.status, 'INFO');
+
+    const bad = join(t.path, 'bad.csv');
+    writeFileSync(
+      bad,
+      `age,income,city\n${rows(60, (i) => `old${i},${30000 + i * 500},${['paris', 'lyon', 'nice'][i % 3]}`)}\n`,
+    );
+    const fail = run(['check', bad, '--against-model', 'p@1.1.0']);
+    assert.equal(fail.code, 1);
+    const failed = fail.json?.error?.details.records.filter(
+      (r: { status: string; check: string }) => r.check.startsWith('model input') && r.status === 'FAIL',
+    );
+    assert.deepEqual(failed.map((r: { column: string; check: string }) => `${r.column}:${r.check}`).sort(), [
+      'age:model input type',
+      'plan:model input',
+    ]);
+  } finally {
+    t.cleanup();
+  }
+});
