@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, UsageError } from '../../core/errors.js';
 import type { AddResult } from '../../core/versions/add.js';
-import { result } from '../output.js';
+import { notice, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { progressFor } from '../terminal/progress.js';
 import { formatBytes } from '../terminal/style.js';
@@ -111,6 +111,13 @@ export function register(program: Command): void {
           });
         } finally {
           bar.stop();
+        }
+        if (kind === 'model' && opts.unsafe) {
+          const { isFlaggedUnsafe } = await import('../../core/models/record.js');
+          if (isFlaggedUnsafe(ctx.registry(), added.version.id))
+            notice(
+              `warning: ${added.version.name}@${added.version.version} was registered with --unsafe: its pickles import code outside the allowlist (see \`mlreg scan ${added.version.name}@${added.version.version}\`)`,
+            );
         }
         return result(added, (r, ui) => {
           const v = r.version;

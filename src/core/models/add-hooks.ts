@@ -50,7 +50,7 @@ export function unsafeModelError(report: ScanReport, where: string): InvalidInpu
   const lines = report.findings.slice(0, 20).map((f) => `  ${describeFinding(f)}`);
   if (report.findings.length > 20) lines.push(`  … and ${report.findings.length - 20} more (see --json)`);
   return new InvalidInputError(
-    `${where} is not safe to load: its pickles would run code mlreg does not allow\n${lines.join('\n')}`,
+    `${where} is not safe to load: loading it would run code outside the allowlist\n${lines.join('\n')}`,
     {
       code: 'E_UNSAFE_MODEL',
       hint: 'Nothing was registered. If you trust an import flagged unknown, allow it by name (--allow-import module.Name, or `mlreg config set scan.allow module.Name,...`); --unsafe registers the model anyway, flagged unsafe.',

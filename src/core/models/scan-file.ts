@@ -21,6 +21,8 @@ export interface Finding {
   op: string;
   verdict: Exclude<Verdict, 'allowed'> | 'unreadable';
   why: string;
+  /** The offset counts bytes of the decompressed stream (joblib compressed it). */
+  decompressed?: true;
 }
 
 export interface ImportUse {
@@ -259,6 +261,7 @@ export class StreamScanner {
         });
       }
     }
+    if (this.compression) for (const f of findings) if (f.offset !== null) f.decompressed = true;
     let format = this.format;
     if (result && !complete && !this.claimed) format = this.compression ? `${this.compression} (not a pickle)` : 'data';
     return {

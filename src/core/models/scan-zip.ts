@@ -27,6 +27,42 @@ interface Yauzl {
   open(path: string, opts: object, cb: (err: Error | null, zip?: YauzlZip) => void): void;
 }
 
+const MAX_KERAS_CONFIG = 64 << 20;
+
+/** Lambda layers (and anything else naming Python code) in a Keras config. */
+function kerasFindings(bytes: Buffer, where: string, size: number): Finding[] {
+  const finding = (why: string, what = 'keras.layers.Lambda'): Finding => ({
+    file: where,
+    offset: null,
+    import: what,
+    op: 'config',
+    verdict: 'dangerous',
+    why,
+  });
+  if (size > MAX_KERAS_CONFIG)
+    return [{ ...finding('a Keras config over 64 MiB is not read', '(unreadable)'), verdict: 'unreadable' }];
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return [{ ...finding('the Keras config.json is not JSON', '(unreadable)'), verdict: 'unreadable' }];
+  }
+  const out: Finding[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.class_name === 'Lambda')
+        out.push(finding('a Lambda layer carries marshalled Python bytecode that runs on load'));
+      else if (o.class_name === '__lambda__' || o.class_name === 'function')
+        out.push(finding('a serialised Python function that runs on load', `keras.${String(o.class_name)}`));
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(doc);
+  return out;
+}
+
 export async function scanZip(path: string, file: string, allow: Allowlist): Promise<StreamScan[]> {
   const yauzl = createRequire(import.meta.url)('yauzl') as Yauzl;
   const out: StreamScan[] = [];
@@ -78,11 +114,21 @@ export async function scanZip(path: string, file: string, allow: Allowlist): Pro
             zip.openReadStream(entry, (err, s) => (err || !s ? rej(err ?? new Error('no stream')) : res(s))),
           );
           const scanner = new StreamScanner(`${file}!${name}`, allow);
+          // A Keras archive's config.json can hold a Lambda layer: marshalled Python bytecode, no pickle.
+          const kerasConfig =
+            file.toLowerCase().endsWith('.keras') && name === 'config.json' ? ([] as Buffer[]) : undefined;
+          let configBytes = 0;
           for await (const chunk of stream) {
             const w = scanner.write(chunk as Buffer);
             if (w) await w;
+            if (kerasConfig && configBytes < MAX_KERAS_CONFIG) {
+              kerasConfig.push(Buffer.from(chunk as Buffer));
+              configBytes += (chunk as Buffer).length;
+            }
           }
           const r = await scanner.finish();
+          if (kerasConfig)
+            r.findings.push(...kerasFindings(Buffer.concat(kerasConfig), `${file}!${name}`, configBytes));
           if (r.isZip) out.push(unreadable('a zip inside a zip is not scanned', name));
           else out.push(r);
         })().then(

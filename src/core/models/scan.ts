@@ -108,7 +108,7 @@ export { Allowlist };
 
 /** One line per finding, for messages and the terminal. */
 export function describeFinding(f: Finding): string {
-  const at = f.offset === null ? '' : ` at byte ${f.offset}`;
+  const at = f.offset === null ? '' : ` at byte ${f.offset}${f.decompressed ? ' (decompressed)' : ''}`;
   if (f.verdict === 'unreadable') return `${f.file}${at}: unreadable: ${f.why}`;
   return `${f.file}${at}: ${f.import}${f.op ? ` (${f.op})` : ''} is ${f.verdict}: ${f.why}`;
 }

@@ -78,6 +78,13 @@ test('a real model with a payload after its raw joblib arrays is refused under e
   }
 });
 
+test('a Keras archive with a Lambda layer is refused; one without is not', async () => {
+  const bad = (await scanEntry(MALICIOUS, 'lambda_layer.keras')).report;
+  assert.equal(bad.verdict, 'unsafe');
+  assert.ok(bad.findings.some((f) => f.import === 'keras.layers.Lambda'));
+  assert.equal((await scanEntry(BENIGN, 'dense.keras')).report.verdict, 'safe');
+});
+
 test('no false positive on real scikit-learn models, numpy files, ONNX and a model folder', async () => {
   const entries = readdirSync(BENIGN).filter((n) => n !== 'expected.json');
   assert.ok(entries.length >= 25, `only ${entries.length} benign fixtures`);

@@ -64,8 +64,6 @@ export interface ReaderOptions {
 }
 
 const NEED = Symbol('need more bytes');
-const MARK = Symbol('mark');
-type Slot = PValue | typeof MARK;
 
 class ParseError extends Error {}
 
@@ -75,8 +73,8 @@ const MAX_VALUES = 50_000_000;
 const EMPTY = Buffer.alloc(0);
 
 interface Frame {
-  stack: Slot[];
-  metastack: Slot[][];
+  stack: PValue[];
+  metastack: PValue[][];
   memo: Map<number, PValue>;
   /** For a nested pickle (a joblib object array): the wrapper whose array it is. */
   arrayOf?: PObject;
@@ -271,17 +269,16 @@ export class PickleReader {
   private pop(): PValue {
     const v = this.frame.stack.pop();
     if (v === undefined) throw new ParseError('an opcode pops from an empty stack');
-    if (v === MARK) throw new ParseError('an opcode pops a MARK as a value');
     return v;
   }
   private top(): PValue {
     const v = this.frame.stack[this.frame.stack.length - 1];
-    if (v === undefined || v === MARK) throw new ParseError('an opcode needs a value on the stack');
+    if (v === undefined) throw new ParseError('an opcode needs a value on the stack');
     return v;
   }
   private popMark(): PValue[] {
     const f = this.frame;
-    const items = f.stack as PValue[];
+    const items = f.stack;
     const prev = f.metastack.pop();
     if (prev === undefined) throw new ParseError('an opcode needs a MARK that was never set');
     f.stack = prev;
@@ -346,20 +343,19 @@ export class PickleReader {
       case OP.FRAME:
         this.u64(); // frames only group opcodes; the reader reads them in order anyway
         return;
-      case OP.STOP: {
-        const root = this.pop();
-        if (f.stack.length || f.metastack.length) throw new ParseError('STOP with values left on the stack');
-        this.finishPickle(root);
+      case OP.STOP:
+        // Like CPython: the top value is the result; anything left below it is dropped.
+        this.finishPickle(this.pop());
         return;
-      }
       case OP.MARK:
         f.metastack.push(f.stack);
         f.stack = [];
         return;
       case OP.POP:
-        if (f.stack.length === 0) throw new ParseError('POP on an empty stack');
-        if (f.stack[f.stack.length - 1] === MARK) this.popMark();
-        else f.stack.pop();
+        // Like CPython: with nothing above the last MARK, POP removes the MARK.
+        if (f.stack.length > 0) f.stack.pop();
+        else if (f.metastack.length > 0) this.popMark();
+        else throw new ParseError('POP on an empty stack');
         return;
       case OP.POP_MARK:
         this.popMark();
