@@ -7,7 +7,8 @@ CREATE TABLE model_scans (
   id               INTEGER PRIMARY KEY,
   version_id       INTEGER NOT NULL REFERENCES versions (id) ON DELETE CASCADE,
   scanner          TEXT NOT NULL,
-  allowlist_digest TEXT NOT NULL,
+  -- Not named *_digest: verify treats such columns as references to stored objects.
+  allowlist_sha256 TEXT NOT NULL,
   verdict          TEXT NOT NULL CHECK (verdict IN ('safe', 'unsafe')),
   -- {"allowExtra": [...], "files": [{path, format, imports: [{import, verdict, count, firstOffset}]}],
   --  "findings": [{file, offset, import, op, verdict, why}]}

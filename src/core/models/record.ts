@@ -22,7 +22,7 @@ export function insertScan(
 ): void {
   reg.db
     .prepare(
-      `INSERT INTO model_scans (version_id, scanner, allowlist_digest, verdict, report, override, scanned_at, scanned_by)
+      `INSERT INTO model_scans (version_id, scanner, allowlist_sha256, verdict, report, override, scanned_at, scanned_by)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
@@ -40,7 +40,7 @@ export function insertScan(
 interface ScanRow {
   version_id: number;
   scanner: string;
-  allowlist_digest: string;
+  allowlist_sha256: string;
   verdict: 'safe' | 'unsafe';
   report: string;
   override: string | null;
@@ -51,7 +51,7 @@ interface ScanRow {
 function toScan(r: ScanRow): RecordedScan {
   return {
     scanner: r.scanner,
-    allowlistDigest: r.allowlist_digest,
+    allowlistDigest: r.allowlist_sha256,
     verdict: r.verdict,
     override: r.override,
     scannedAt: r.scanned_at,

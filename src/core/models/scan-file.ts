@@ -50,7 +50,6 @@ type Mode = 'head' | 'pickle' | 'compressed' | 'npy-head' | 'ignore';
 export class StreamScanner {
   private mode: Mode = 'head';
   private head: Buffer[] = [];
-  private headLen = 0;
   private reader: PickleReader | undefined;
   private decomp: Duplex | undefined;
   private compression: Compression | undefined;
@@ -59,6 +58,10 @@ export class StreamScanner {
   private format = 'data';
   private claimed: boolean;
   private zip = false;
+  /** Where the pickle starts in the file (after a .npy header), so offsets are file offsets. */
+  private readerBase = 0;
+  /** Problems found outside the pickle reader (a bad .npy header). */
+  private extraFindings: Finding[] = [];
 
   constructor(
     readonly file: string,
@@ -74,7 +77,6 @@ export class StreamScanner {
       case 'head':
       case 'npy-head':
         this.head.push(Buffer.from(buf));
-        this.headLen += buf.length;
         return this.decide(false);
       case 'pickle':
         this.reader!.push(buf);
@@ -142,9 +144,6 @@ export class StreamScanner {
     this.readerBase = h.headerEnd;
     this.reader.push(head.subarray(h.headerEnd));
   }
-
-  private readerBase = 0;
-  private extraFindings: Finding[] = [];
 
   private unreadable(why: string, offset: number | null): void {
     this.extraFindings.push({ file: this.file, offset, import: '(unreadable)', op: '', verdict: 'unreadable', why });
