@@ -181,3 +181,23 @@ test('compare gives a newly required feature its own line; check --against-model
     t.cleanup();
   }
 });
+
+test('eval run refuses a version flagged unsafe unless --allow-unsafe', () => {
+  const { t, run } = registry();
+  try {
+    const data = join(t.path, 'holdout.csv');
+    writeFileSync(data, 'x,y\n1,2\n3,4\n');
+    assert.equal(run(['add', 'dataset', 'holdout', data]).code, 0);
+    assert.equal(run(['add', 'model', 'm', join(SCAN, 'malicious', 'socket_connect.joblib.bz2'), '--unsafe']).code, 0);
+    const cmd = ['--', process.execPath, '-e', 'console.log(JSON.stringify({auc: 0.5}))'];
+    // --json goes before `--`: everything after it is the evaluation command.
+    const env = { MLREG_REGISTRY: join(t.path, 'reg') };
+    const refused = cli(['eval', 'run', 'm', '--on', 'holdout', '--json', ...cmd], { env });
+    assert.equal(refused.code, 2);
+    assert.equal(refused.json?.error?.code, 'E_UNSAFE_MODEL');
+    const allowed = cli(['eval', 'run', 'm', '--on', 'holdout', '--allow-unsafe', '--json', ...cmd], { env });
+    assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
+  } finally {
+    t.cleanup();
+  }
+});
