@@ -54,6 +54,7 @@ export class StreamScanner {
   private decomp: Duplex | undefined;
   private compression: Compression | undefined;
   private decompError: Error | undefined;
+  private decompEnded: Promise<void> = Promise.resolve();
   private decompHead: Buffer | undefined;
   private format = 'data';
   private claimed: boolean;
@@ -171,14 +172,19 @@ export class StreamScanner {
     d.on('error', (err: Error) => {
       this.decompError ??= err;
     });
+    // Listen from the start: a corrupt stream can fail (and close) long before the input ends.
+    // 'end' rather than stream.finished(): unbzip2-stream is an old-style stream that never emits 'finish'.
+    this.decompEnded = new Promise<void>((resolve) => {
+      d.once('end', () => resolve());
+      d.once('error', () => resolve());
+      d.once('close', () => resolve());
+    });
   }
 
   private async feedCompressed(buf: Buffer): Promise<void> {
     const d = this.decomp!;
-    if (this.decompError) return;
-    if (!d.write(buf)) {
-      await Promise.race([once(d, 'drain'), once(d, 'error').catch(() => {}), once(d, 'close')]).catch(() => {});
-    }
+    if (this.decompError || d.destroyed) return;
+    if (!d.write(buf)) await Promise.race([once(d, 'drain'), this.decompEnded]);
   }
 
   /** The stream has ended: classify what was found. */
@@ -188,16 +194,8 @@ export class StreamScanner {
       if (r) await r;
     }
     if (this.decomp) {
-      const d = this.decomp;
-      // Wait for the end of the plain side ('end'); unbzip2-stream is an old-style stream that
-      // never emits 'finish', so stream.finished() would wait forever on it.
-      const ended = new Promise<void>((resolve) => {
-        d.once('end', () => resolve());
-        d.once('error', () => resolve());
-        d.once('close', () => resolve());
-      });
-      d.end();
-      await ended;
+      this.decomp.end();
+      await this.decompEnded;
     }
     const result = this.reader?.end();
     return this.classify(result);

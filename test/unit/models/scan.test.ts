@@ -158,8 +158,15 @@ test('a truncated or corrupt file that claims to be a pickle is refused, a CSV i
     const gz = readFileSync(join(BENIGN, 'pipeline_columns.gzip.joblib'));
     writeFileSync(join(dir, 'cut.gzip.joblib'), gz.subarray(0, gz.length - 100));
     writeFileSync(join(dir, 'broken.pt'), Buffer.from('PK\x03\x04 not really a zip'));
+    // A corrupt lz4 block size: the decoder fails early, and the scan must still finish (it once waited forever).
+    const lz4 = Buffer.from(readFileSync(join(BENIGN, 'pipeline_columns.lz4.joblib')));
+    lz4.writeUInt32LE(0x7fffffff, 7);
+    writeFileSync(join(dir, 'bad.lz4.joblib'), lz4);
+    const xz = Buffer.from(readFileSync(join(BENIGN, 'pipeline_columns.xz.joblib')));
+    xz[xz.length - 30]! ^= 0xff;
+    writeFileSync(join(dir, 'bad.xz.joblib'), xz);
     writeFileSync(join(dir, 'data.csv'), 'city,income\nparis,1\ncos,2\n');
-    for (const n of ['cut.joblib', 'junk.pkl', 'cut.gzip.joblib', 'broken.pt']) {
+    for (const n of ['cut.joblib', 'junk.pkl', 'cut.gzip.joblib', 'broken.pt', 'bad.lz4.joblib', 'bad.xz.joblib']) {
       const { report } = await scanFiles([{ path: n, abs: join(dir, n) }], new Allowlist());
       assert.equal(report.verdict, 'unsafe', n);
       assert.ok(
