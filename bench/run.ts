@@ -12,6 +12,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> 
   backup: () => import('./backup.js'),
   monitor: () => import('./monitor.js'),
   scan: () => import('./scan.js'),
+  remote: () => import('./remote.js'),
 };
 
 const wanted = process.argv.slice(2);
