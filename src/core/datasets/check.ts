@@ -150,10 +150,13 @@ export function loadDatasetProfile(reg: Registry, ref: string): LabelledProfile 
 
 function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfile {
   if ((opts.reference === undefined) === (opts.againstModel === undefined)) {
-    throw new UsageError('give exactly one reference: --against DATASET_REF or --against-model MODEL_REF', {
-      code: 'E_NO_REFERENCE',
-      hint: 'e.g. mlreg check batch.csv --against train@production',
-    });
+    throw new UsageError(
+      'give exactly one reference: a dataset version, or a model version whose training data is the reference',
+      {
+        code: 'E_NO_REFERENCE',
+        hint: 'e.g. mlreg check batch.csv --against train@production',
+      },
+    );
   }
   if (opts.reference !== undefined) return loadDatasetProfile(reg, opts.reference);
   const trained = reg.read(() => {
