@@ -4,6 +4,9 @@ import type { Registry } from '../registry/registry.js';
 import { validateConfigValue } from '../registry/config.js';
 import type { ArtifactKind } from '../versions/refs.js';
 import { parseRule } from '../monitor/rules.js';
+import { insertScan, insertSignature } from '../models/record.js';
+import type { ScanReport } from '../models/scan.js';
+import type { Signature } from '../models/signature.js';
 import type {
   AlertOp,
   ProfileOp,
@@ -151,6 +154,8 @@ function addVersionRows(reg: Registry, op: VersionAddOp, actor: string): Applied
     if (d.kind !== 'dataset') throw new ConflictError(`${t.name} is a model, not a dataset`, { code: 'E_WRONG_KIND' });
     insLineage.run(id, d.id, 'trained_on');
   }
+  if (op.scan) insertScan(reg, id, op.scan.report as ScanReport, { override: op.scan.override, at: op.at, actor });
+  if (op.signature) insertSignature(reg, id, op.signature as Signature);
   if (op.profile)
     reg.db
       .prepare('INSERT INTO dataset_profiles (version_id, format, profile, created_at) VALUES (?, ?, ?, ?)')
@@ -162,7 +167,8 @@ function addVersionRows(reg: Registry, op: VersionAddOp, actor: string): Applied
     version: op.version,
     actor,
     at: op.at,
-    details: { digest: op.digest, size: op.size, files: op.fileCount },
+    // `details` cannot override the three facts above: they come first only in key order.
+    details: { digest: op.digest, size: op.size, files: op.fileCount, ...(op.details ?? {}) },
   });
   return { eventId, versionId: id };
 }

@@ -32,6 +32,8 @@ export const SHARED_TABLES = [
   'version_metrics',
   'version_params',
   'version_tags',
+  'model_scans',
+  'model_signatures',
   'lineage',
   'events',
   'stages',

@@ -40,6 +40,11 @@ export interface VersionAddOp {
   trainedOn: VersionKey[];
   /** A dataset's profile (JSON as stored in dataset_profiles), or null. */
   profile: { format: number; profile: unknown } | null;
+  /** More details for the add event (a model's scan verdict), or null. */
+  details?: Record<string, unknown> | null;
+  /** A model's first scan (the report as `scan` makes it, and the --unsafe override) and its signature. */
+  scan?: { report: unknown; override: string | null } | null;
+  signature?: unknown;
 }
 
 export interface StageMoveOp {
@@ -252,6 +257,19 @@ function array<T>(v: unknown, where: string, item: (x: unknown, w: string) => T)
   return v.map((x, i) => item(x, `${where}[${i}]`));
 }
 
+/** A scan report as `insertScan` stores it: the fields it reads, checked; the rest is JSON kept as it is. */
+function scanOf(v: unknown, where: string): { report: unknown; override: string | null } {
+  const o = obj(v, where);
+  onlyKeys(o, ['report', 'override'], where);
+  const r = obj(o.report, `${where}.report`);
+  str(r, 'scanner', `${where}.report`, undefined, 256);
+  str(r, 'allowlistDigest', `${where}.report`, DIGEST_RE);
+  oneOf(r, 'verdict', ['safe', 'unsafe'] as const, `${where}.report`);
+  for (const k of ['allowExtra', 'files', 'findings'])
+    if (!Array.isArray(r[k])) throw new OperationShapeError(`${where}.report`, `${k} is not a list`);
+  return { report: r, override: optStr(o, 'override', where) };
+}
+
 function unsetValue(o: Obj, where: string): null {
   if (o.value !== null) throw new OperationShapeError(where, 'an unset has no value');
   return null;
@@ -299,6 +317,9 @@ export function parseOperation(v: unknown, where: string): Operation {
           'tags',
           'trainedOn',
           'profile',
+          'details',
+          'scan',
+          'signature',
         ],
         w,
       );
@@ -325,6 +346,9 @@ export function parseOperation(v: unknown, where: string): Operation {
         tags: record(o.tags, `${w}.tags`, KEY_RE, text),
         trainedOn: array(o.trainedOn, `${w}.trainedOn`, versionKey),
         profile: profile ? { format: int(profile, 'format', `${w}.profile`, 1), profile: profile.profile } : null,
+        details: o.details === undefined || o.details === null ? null : obj(o.details, `${w}.details`),
+        scan: o.scan === undefined || o.scan === null ? null : scanOf(o.scan, `${w}.scan`),
+        signature: o.signature === undefined || o.signature === null ? null : obj(o.signature, `${w}.signature`),
       };
       if (!op.objects.some((x) => x.digest === op.digest))
         throw new OperationShapeError(w, 'the manifest is not among its objects');

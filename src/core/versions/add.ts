@@ -18,7 +18,7 @@ import {
   type VersionRow,
 } from './refs.js';
 import type { Registry } from '../registry/registry.js';
-import { hasObject, putBytes, putFile } from '../store/objects.js';
+import { type ChunkTap, hasObject, objectPath, putBytes, putFile } from '../store/objects.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
 import { applyOperations } from '../remote/apply.js';
 import { lineageOf } from './queries.js';
@@ -45,6 +45,17 @@ export interface AddOptions extends WalkOptions {
    */
   inspect?: (files: readonly SourceFile[], type: 'file' | 'dir') => Promise<unknown>;
   profileOf?: (inspected: unknown) => { format: number; profile: unknown };
+  /** Models: see each file's bytes in the same read that stores them (the scan). */
+  tapFor?: (file: SourceFile) => ChunkTap | undefined;
+  /**
+   * Runs once every file is stored, before anything is registered, given each file's tap and stored
+   * object path; may refuse (throw). Its result goes to `writeStored` inside the add transaction,
+   * and `eventDetails` of it into the add event.
+   */
+  afterStore?: (stored: { file: SourceFile; tap: ChunkTap | undefined; objectPath: string }[]) => Promise<unknown>;
+  /** A model's scan and signature, from `afterStore`'s result, stored with the version. */
+  storedOf?: (afterStore: unknown) => { scan: { report: unknown; override: string | null } | null; signature: unknown };
+  eventDetails?: (afterStore: unknown) => Record<string, unknown>;
 }
 
 export interface AddResult {
@@ -97,16 +108,21 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   let bytesWritten = 0;
   const repaired: string[] = [];
   const entries: ManifestEntry[] = [];
+  const tapped: { file: SourceFile; tap: ChunkTap | undefined; objectPath: string }[] = [];
   for (const f of files) {
+    const tap = opts.tapFor?.(f);
     const stored = await putFile(reg, f.abs, {
       expectedSize: f.size,
       onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, total) : undefined,
+      tap,
     });
     if (stored.written) bytesWritten += stored.size;
     if (stored.repaired) repaired.push(f.path);
     doneBefore += f.size;
     entries.push({ path: f.path, size: f.size, mode: f.mode, sha256: stored.digest });
+    tapped.push({ file: f, tap, objectPath: objectPath(reg, stored.digest) });
   }
+  const afterStore = opts.afterStore ? await opts.afterStore(tapped) : undefined;
   const manifest: Manifest = { format: 1, type, files: entries };
   const manifestBytes = serialiseManifest(manifest);
   const manifestObj = await putBytes(reg, manifestBytes);
@@ -174,6 +190,8 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
             return { name: d.name, version: d.version };
           }),
           profile: opts.profileOf ? opts.profileOf(inspected) : null,
+          details: opts.eventDetails ? opts.eventDetails(afterStore) : null,
+          ...(opts.storedOf ? opts.storedOf(afterStore) : {}),
         },
       ],
       opts.actor,
