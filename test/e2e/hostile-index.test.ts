@@ -146,7 +146,9 @@ test('a version string that is a path: refused by restore, backup verify and ver
 
     const v = await run(cwd, ['--registry', reg, 'verify']);
     assert.equal(v.code, 5, v.stdout);
-    const step = (v.json?.error?.details?.steps as { id: string; ok: boolean }[]).find((s) => s.id === 'index-values');
+    const step = ((v.json?.error?.details?.steps ?? []) as { id: string; ok: boolean }[]).find(
+      (s) => s.id === 'index-values',
+    );
     assert.equal(step?.ok, false, 'verify has a failing index-values step');
 
     // The same index put in place by hand: checkout refuses, nothing is written or deleted outside DIR.

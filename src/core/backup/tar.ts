@@ -220,9 +220,11 @@ export async function readTar(
           throw new TarFormatError(
             `a tar header at byte ${total - chunk.length - BLOCK} has a bad checksum (damaged or not a tar archive)`,
           );
-        if (h.size !== undefined && (!Number.isSafeInteger(h.size) || h.size < 0))
+        // The tar package leaves size undefined when the field does not decode to a size (Go's
+        // neg-size.tar: base256 -1); reading it as 0 would misframe every later entry.
+        if (h.size === undefined || !Number.isSafeInteger(h.size) || h.size < 0)
           throw new TarFormatError(
-            `the tar header of ${JSON.stringify(h.path ?? '')} gives an impossible size (${h.size})`,
+            `the tar header of ${JSON.stringify(h.path ?? '')} gives an impossible size (${h.size ?? 'not a number'})`,
           );
         const entry: TarEntry = {
           path: h.path ?? '',
