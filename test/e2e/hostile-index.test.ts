@@ -183,6 +183,18 @@ test('a backup whose index carries a trigger is refused; so is one with an extra
     const v = await run(cwd, ['--registry', reg, 'verify']);
     assert.equal(v.code, 5, v.stdout);
     assert.match(v.stdout, /trigger \\"wipe\\"/);
+    // The same index put in place by hand: the next write is refused before the trigger can run.
+    const p = await run(cwd, ['--registry', reg, 'promote', 'cancer@1.0.0', '--to', 'staging']);
+    assert.equal(p.code, 5, `promote: ${p.stdout}${p.stderr}`);
+    assert.equal(p.json?.error?.code, 'E_HOSTILE_INDEX');
+    const db = new Database(join(reg, 'mlreg.db'), { readonly: true });
+    try {
+      assert.equal(db.prepare('SELECT COUNT(*) FROM stages').pluck().get(), 1, 'stages untouched');
+      assert.equal(db.prepare("SELECT COUNT(*) FROM events WHERE actor = 'mallory'").pluck().get(), 0);
+    } finally {
+      db.close();
+    }
+    assert.equal((await run(cwd, ['--registry', reg, 'history', 'cancer'])).code, 0, 'reading still works');
 
     const view = await hostileBackup(cwd, 'view', `CREATE VIEW spy AS SELECT * FROM events;`);
     await expectBackupRefused(cwd, view.archive, /view "spy"/);
