@@ -253,14 +253,26 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: checkout refuse
     assert.equal(fifo.code, 5, `${fifo.stdout}${fifo.stderr}`);
     assert.match(fifo.json!.error!.message, /not a regular file/);
     assert.ok(Date.now() - started < 10_000, 'no hang');
+    for (const args of [['backup', join(cwd, 'fifo.tar')], ['verify']]) {
+      started = Date.now();
+      const r = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.ok(Date.now() - started < 10_000, `${args[0]}: no hang`);
+    }
 
     rmSync(obj, { force: true });
     symlinkSync('/dev/zero', obj);
     started = Date.now();
     const zero = await run(cwd, ['--registry', reg, 'checkout', 'cancer@1.0.0', join(cwd, 'serve2')]);
     assert.equal(zero.code, 5, `${zero.stdout}${zero.stderr}`);
-    assert.match(zero.json!.error!.message, /symbolic link/);
+    assert.match(zero.json!.error!.message, /not a regular file/);
     assert.ok(Date.now() - started < 10_000, 'no endless read');
+    for (const args of [['backup', join(cwd, 'zero.tar')], ['verify']]) {
+      started = Date.now();
+      const r = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.ok(Date.now() - started < 10_000, `${args[0]}: no endless read`);
+    }
     assert.ok(!existsSync(join(cwd, 'serve2', 'current')));
   } finally {
     t.cleanup();
@@ -298,6 +310,34 @@ test('a manifest with a ../ path is an integrity error (exit 5) in checkout, and
       /versions row 1 \(cancer@1\.0\.0\).*"\.\.\/\.\.\/escape\.joblib": a path that would leave its folder/,
     );
     cpSync(reg, join(cwd, 'copy'), { recursive: true });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('an empty object replaced by a FIFO (its size still matches): checkout, backup and verify refuse at once', {
+  timeout: 60_000,
+}, async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    const model = join(cwd, 'model');
+    mkdirSync(model);
+    writeFileSync(join(model, 'weights.bin'), 'w');
+    writeFileSync(join(model, 'empty.txt'), '');
+    assert.equal((await run(cwd, ['init', reg])).code, 0);
+    assert.equal((await run(cwd, ['--registry', reg, 'add', 'model', 'm', model])).code, 0);
+    const empty = createHash('sha256').update('').digest('hex');
+    const obj = join(reg, 'objects', 'sha256', empty.slice(0, 2), empty.slice(2));
+    rmSync(obj, { force: true });
+    assert.equal(spawnSync('mkfifo', [obj]).status, 0, 'mkfifo');
+    for (const args of [['checkout', 'm', join(cwd, 'serve')], ['backup', join(cwd, 'b.tar')], ['verify']]) {
+      const started = Date.now();
+      const r = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.ok(Date.now() - started < 10_000, `${args[0]}: no hang`);
+    }
   } finally {
     t.cleanup();
   }

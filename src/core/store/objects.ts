@@ -9,7 +9,6 @@ import {
   renameSync,
   unlinkSync,
   utimesSync,
-  constants as fsConstants,
 } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { fromSystemError, IntegrityError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { CHUNK, fsyncDir, writeFully } from '../lib/fs.js';
 import { EarlyFlush } from '../lib/early-flush.js';
+import { openRegularFile } from '../lib/open-regular.js';
 
 /**
  * The content-addressed object store: `objects/sha256/<first 2 hex>/<other 62 hex>`.
@@ -290,26 +290,24 @@ async function openObject(
   expectedSize: number | undefined,
   maxSize = Number.MAX_SAFE_INTEGER,
 ): Promise<{ fh: FileHandle; size: number }> {
-  let fh: FileHandle;
+  let opened: { fh: FileHandle; size: number } | undefined;
   try {
-    fh = await open(objectPath(reg, digest), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    opened = await openRegularFile(objectPath(reg, digest));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw missingObject(digest);
-    if (code === 'ELOOP') throw objectNotRegular(reg, digest, 'it is a symbolic link');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
     throw err;
   }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw objectNotRegular(reg, digest, 'it is not a regular file');
-    if (expectedSize !== undefined && st.size !== expectedSize)
-      throw objectNotRegular(reg, digest, `it has ${st.size} bytes, the manifest says ${expectedSize}`);
-    if (st.size > maxSize) throw objectNotRegular(reg, digest, `it has ${st.size} bytes, more than any manifest`);
-    return { fh, size: st.size };
-  } catch (err) {
+  if (!opened) throw objectNotRegular(reg, digest, 'it is not a regular file (a symbolic link, FIFO or device)');
+  const { fh, size } = opened;
+  let why: string | undefined;
+  if (expectedSize !== undefined && size !== expectedSize)
+    why = `it has ${size} bytes, the manifest says ${expectedSize}`;
+  else if (size > maxSize) why = `it has ${size} bytes, more than any manifest`;
+  if (why) {
     await fh.close().catch(() => {});
-    throw err;
+    throw objectNotRegular(reg, digest, why);
   }
+  return { fh, size };
 }
 
 function objectNotRegular(reg: Registry, digest: string, why: string): IntegrityError {
