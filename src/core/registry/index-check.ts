@@ -36,8 +36,14 @@ interface SchemaRow {
 const SQLITE_OWN = new Set(['sqlite_sequence', 'sqlite_stat1', 'sqlite_stat4']);
 const expectedCache = new Map<number, Map<string, SchemaRow>>();
 
+/** SQL as stored in sqlite_schema, without comments and with whitespace collapsed: an edited comment in a migration is no schema change. */
 function normaliseSql(sql: string | null): string {
-  return (sql ?? '').replace(/\s+/g, ' ').trim();
+  return (sql ?? '')
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/\s+/g, ' ')
+    .replace(/\s*([(),])\s*/g, '$1')
+    .trim();
 }
 
 function schemaOf(db: Db): Map<string, SchemaRow> {
