@@ -11,6 +11,7 @@ import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
 import { renderCheckMarkdown, renderCheckTable } from '../render/check-report.js';
 import type { Ui } from '../terminal/style.js';
+import { htmlReport } from '../render/html-report.js';
 
 type CheckOpts = {
   against?: string;
@@ -18,6 +19,7 @@ type CheckOpts = {
   failOnColumn?: string[];
   strict?: boolean;
   format?: string;
+  output?: string;
 } & Partial<Record<keyof CheckThresholds, string>>;
 
 /** commander's camelCase of a `--drift-share`-style flag is the threshold's own key. */
@@ -39,7 +41,12 @@ export function register(program: Command): void {
       collect,
     )
     .option('--strict', 'fail on warnings too')
-    .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
+    .option(
+      '--format <format>',
+      'table, markdown (for pull requests) or html (a self-contained report); --json for machines',
+      'table',
+    )
+    .option('-o, --output <file>', 'with --format html: write the report to this file');
   for (const k of THRESHOLD_KEYS)
     cmd.option(`${flagOf(k)} <n>`, `threshold (default ${DEFAULT_THRESHOLDS[k]}; setting check.${THRESHOLD_NAMES[k]})`);
   cmd
@@ -50,21 +57,27 @@ export function register(program: Command): void {
         'mlreg check ./incoming/2026-11-24.csv --against-model fraud@production --json',
         'mlreg check batch@latest --against train@1.2.0 --drift-share 0.3 --fail-on-column amount --format markdown',
         'mlreg config set check.max_unseen_share 0.01',
+        'mlreg check batch@latest --against train@production --format html -o drift.html',
       ),
     )
     .action(
       action<CheckOpts>(async (ctx, [current], opts) => {
         const format = opts.format ?? 'table';
-        if (format !== 'table' && format !== 'markdown')
-          throw new UsageError(`--format takes table or markdown, not ${JSON.stringify(format)}`, {
+        if (format !== 'table' && format !== 'markdown' && format !== 'html')
+          throw new UsageError(`--format takes table, markdown or html, not ${JSON.stringify(format)}`, {
             code: 'E_BAD_FORMAT',
             hint: 'Use --json for machine-readable output.',
+          });
+        if (opts.output !== undefined && format !== 'html')
+          throw new UsageError('-o/--output writes an HTML report: add --format html', {
+            code: 'E_BAD_FORMAT',
+            hint: 'e.g. --format html -o drift.html',
           });
         const { parseThreshold } = await import('../../core/datasets/thresholds.js');
         const thresholds: Partial<CheckThresholds> = {};
         for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = parseThreshold(opts[k]!, flagOf(k));
-        const { checkDataset } = await import('../../core/datasets/check.js');
-        const report = await checkDataset(ctx.registry(), {
+        const { checkDatasetWithProfiles } = await import('../../core/datasets/check.js');
+        const checked = await checkDatasetWithProfiles(ctx.registry(), {
           current: current!,
           reference: opts.against,
           againstModel: opts.againstModel,
@@ -72,10 +85,22 @@ export function register(program: Command): void {
           failOnColumns: opts.failOnColumn ?? [],
           strict: !!opts.strict,
         });
-        const render =
+        const report = checked.report;
+        let render =
           format === 'markdown'
             ? (r: CheckReport) => renderCheckMarkdown(r)
             : (r: CheckReport, ui: Ui) => renderCheckTable(r, ui);
+        if (format === 'html') {
+          const { driftDoc } = await import('../../web/sketch.js');
+          const doc = driftDoc(report, checked.reference, checked.current);
+          const html = await htmlReport(
+            ctx,
+            { kind: 'check', drift: doc, generatedAt: ctx.runtime.now().toISOString() },
+            `Check ${report.current.label} against ${report.reference.label}`,
+            opts.output,
+          );
+          render = () => html;
+        }
         if (report.status === 'FAIL') {
           const failed = [
             ...new Set(

@@ -36,10 +36,18 @@ export interface CheckDatasetOptions {
 }
 
 export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<CheckReport> {
+  return (await checkDatasetWithProfiles(reg, opts)).report;
+}
+
+/** The same check, also handing back both profiles (the HTML report draws their distributions). */
+export async function checkDatasetWithProfiles(
+  reg: Registry,
+  opts: CheckDatasetOptions,
+): Promise<{ report: CheckReport; reference: LabelledProfile; current: LabelledProfile }> {
   const thresholds = resolveThresholds((k) => reg.getConfig(k), opts.thresholds);
   const reference = loadReference(reg, opts);
   const current = await loadCurrent(reg, opts.current);
-  return checkPair(reference, current, thresholds, opts);
+  return { report: checkPair(reference, current, thresholds, opts), reference, current };
 }
 
 export interface LabelledProfile {
