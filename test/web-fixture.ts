@@ -1,6 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetAddHooks } from '../src/core/datasets/profiles.js';
+import { detectTable } from '../src/core/datasets/formats.js';
+import { profileTable } from '../src/core/datasets/profile/profiler.js';
+import { datasetAddHooks, saveProfile } from '../src/core/datasets/profiles.js';
+import type { Profile } from '../src/core/datasets/profile/types.js';
 import { recordEvaluation } from '../src/core/evaluations/record.js';
 import { recordObservations } from '../src/core/monitor/observations.js';
 import { addRule } from '../src/core/monitor/rules-store.js';
@@ -135,6 +138,53 @@ export async function buildWebFixture(root: string, work: string): Promise<void>
     deprecate(reg, 'cancer@1.1.0', { actor: 'oncall', reason: XSS.deprecation });
     tick(1);
     promote(reg, { ref: 'train@1.0.0', stage: 'production', actor, reason: 'reference data' });
+  } finally {
+    reg.close();
+  }
+}
+
+/**
+ * A wide table made from a real fixture: its columns repeated under new names (with a small
+ * per-copy shift in numeric columns) until there are `columns` of them.
+ */
+export function writeWideCsv(src: string, dest: string, columns = 100): void {
+  const lines = readFileSync(src, 'utf8').trim().split('\n');
+  const head = lines[0]!.split(',');
+  const rows = lines.slice(1).map((l) => l.split(','));
+  const picks = Array.from({ length: columns }, (_, i) => ({
+    col: i % head.length,
+    copy: Math.floor(i / head.length),
+  }));
+  const out = [picks.map((p) => `${head[p.col]}_${p.copy}`).join(',')];
+  for (const r of rows)
+    out.push(
+      picks
+        .map((p) => {
+          const v = r[p.col] ?? '';
+          const n = Number(v);
+          return v !== '' && Number.isFinite(n) && p.copy > 0 ? String(n * (1 + p.copy / 100)) : v;
+        })
+        .join(','),
+    );
+  writeFileSync(dest, `${out.join('\n')}\n`);
+}
+
+/**
+ * Add a wide CSV as a dataset version through the core API. The profile is computed with a larger
+ * DuckDB memory limit than `add` uses (256 MB), which a 100-column table exceeds today.
+ */
+export async function addWideDataset(root: string, name: string, version: string, csv: string): Promise<void> {
+  const reg = Registry.open(root, testRuntime);
+  try {
+    await addVersion(reg, {
+      kind: 'dataset',
+      name,
+      path: csv,
+      version,
+      actor: 'tester',
+      inspect: (files) => profileTable(detectTable(files), { tempPath: (x) => reg.tempPath(x), memoryLimitMb: 2048 }),
+      writeExtra: (id, profile) => saveProfile(reg, id, profile as Profile),
+    });
   } finally {
     reg.close();
   }

@@ -56,6 +56,8 @@ export function lineChart(container: HTMLElement, o: LineChartOptions): uPlot {
       o.time
         ? {}
         : {
+            // An index axis: ticks on whole versions only.
+            incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
             values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? labelOf(v) : '')),
           },
       { values: (_u, splits) => splits.map((v) => fmtNum(v)), size: 60 },
@@ -89,7 +91,8 @@ export function lineChart(container: HTMLElement, o: LineChartOptions): uPlot {
             ctx.moveTo(left, py);
             ctx.lineTo(left + w, py);
             ctx.stroke();
-            ctx.fillText(l.label, left + 4, py - 4);
+            ctx.textAlign = 'right';
+            ctx.fillText(l.label, left + w - 4, py - 4);
           }
           ctx.restore();
         },

@@ -17,6 +17,9 @@ export async function artifactPage(app: HTMLElement, name: string): Promise<void
     { id: 'metric', 'aria-label': 'metric' },
     ...metrics.map((m) => h('option', { value: m }, m)),
   );
+  // Start on the metric most versions have (ties: the first by name).
+  const have = (m: string) => doc.chart.metrics[m]!.filter((x) => x !== null).length;
+  picker.value = metrics.reduce((best, m) => (have(m) > have(best) ? m : best), metrics[0] ?? '');
   const selected = new Set<string>();
   const compareBtn = h('button', { id: 'compare', disabled: true }, 'Compare selected');
   compareBtn.addEventListener('click', () => {
