@@ -68,7 +68,7 @@ describe('mlreg ui (command line)', () => {
     assert.doesNotMatch(html, /\b(src|href)\s*=\s*["']?(https?:)?\/\//i, 'no external URL');
     assert.doesNotMatch(html, /<link\b|<script[^>]*\bsrc=/i);
     assert.equal((html.match(/<script/g) ?? []).length, 2, 'one data block, one script');
-    const data = /<script type="application\/json" id="mlreg-data">([^]*?)<\/script>/.exec(html)?.[1] ?? '';
+    const data = /<script type="application\/json" id="mlreg-data">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
     assert.ok(!data.includes('<'), 'no < inside the embedded JSON');
     const doc = JSON.parse(data);
     assert.equal(doc.kind, 'check');
