@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> 
   evaluations: () => import('./evaluations.js'),
   backup: () => import('./backup.js'),
   monitor: () => import('./monitor.js'),
+  ui: () => import('./ui.js'),
 };
 
 const wanted = process.argv.slice(2);

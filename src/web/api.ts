@@ -15,6 +15,8 @@ export interface ApiAnswer {
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 500;
+/** Stage moves drawn on the timeline: the latest ones (a picture of more would be unreadable). */
+const TIMELINE_MAX = 2000;
 
 type Handler = (reg: Registry, params: string[], query: URLSearchParams) => Promise<unknown> | unknown;
 
@@ -104,7 +106,7 @@ async function artifact(reg: Registry, [name]: string[], query: URLSearchParams)
     versions: list.versions.slice(offset, offset + limit),
     stages,
     chart: { versions: oldestFirst.map((v) => v.version), createdAt: oldestFirst.map((v) => v.createdAt), metrics },
-    timeline: history(reg, name!).events.reverse(),
+    timeline: history(reg, name!, { limit: TIMELINE_MAX }).events.reverse(),
   };
 }
 
