@@ -1,5 +1,6 @@
 import { MlregError, UsageError } from '../core/errors.js';
 import type { Registry } from '../core/registry/registry.js';
+import type { VersionList } from '../core/versions/add.js';
 import type { ArtifactDoc, ArtifactsDoc, CompareDoc, HistoryDoc, MonitorDoc, MonitorRule } from './wire.js';
 
 /**
@@ -85,10 +86,30 @@ async function artifacts(reg: Registry): Promise<ArtifactsDoc> {
   return { artifacts: listArtifacts(reg) };
 }
 
-async function artifact(reg: Registry, [name]: string[], query: URLSearchParams): Promise<ArtifactDoc> {
+/**
+ * `list NAME` of the last artifacts asked for, kept until the registry changes: paging through
+ * 10,000 versions then costs a slice, not a new query. SQLite's data_version moves whenever another
+ * connection commits (this server never writes).
+ */
+const listCache = new Map<string, { dataVersion: number; list: VersionList }>();
+const LIST_CACHE_SIZE = 8;
+
+async function listOf(reg: Registry, name: string): Promise<VersionList> {
   const { listVersions } = await import('../core/versions/add.js');
+  const dataVersion = reg.db.pragma('data_version', { simple: true }) as number;
+  const key = `${reg.root}\0${name}`;
+  const hit = listCache.get(key);
+  if (hit && hit.dataVersion === dataVersion) return hit.list;
+  const list = listVersions(reg, name);
+  listCache.delete(key);
+  listCache.set(key, { dataVersion, list });
+  if (listCache.size > LIST_CACHE_SIZE) listCache.delete(listCache.keys().next().value!);
+  return list;
+}
+
+async function artifact(reg: Registry, [name]: string[], query: URLSearchParams): Promise<ArtifactDoc> {
   const { history } = await import('../core/registry/history.js');
-  const list = listVersions(reg, name!);
+  const list = await listOf(reg, name!);
   const offset = whole(query, 'offset', 0, Math.max(0, list.versions.length - 1));
   const limit = whole(query, 'limit', PAGE_DEFAULT, PAGE_MAX) || PAGE_DEFAULT;
   const oldestFirst = [...list.versions].reverse();
@@ -105,7 +126,7 @@ async function artifact(reg: Registry, [name]: string[], query: URLSearchParams)
     limit,
     versions: list.versions.slice(offset, offset + limit),
     stages,
-    chart: { versions: oldestFirst.map((v) => v.version), createdAt: oldestFirst.map((v) => v.createdAt), metrics },
+    chart: { versions: oldestFirst.map((v) => v.version), metrics },
     timeline: history(reg, name!, { limit: TIMELINE_MAX }).events.reverse(),
   };
 }

@@ -37,7 +37,7 @@ export interface ArtifactDoc {
   /** Stage → version now. */
   stages: Record<string, string>;
   /** Every version, oldest first, with its metrics (null where a version lacks one). */
-  chart: { versions: string[]; createdAt: string[]; metrics: Record<string, (number | null)[]> };
+  chart: { versions: string[]; metrics: Record<string, (number | null)[]> };
   /** Promotions and rollbacks, oldest first (`history NAME`): the latest 2,000. */
   timeline: HistoryEntry[];
 }

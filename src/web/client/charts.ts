@@ -58,6 +58,7 @@ export function lineChart(container: HTMLElement, o: LineChartOptions): uPlot {
         : {
             // An index axis: ticks on whole versions only.
             incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+            space: 90,
             values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? labelOf(v) : '')),
           },
       { values: (_u, splits) => splits.map((v) => fmtNum(v)), size: 60 },
@@ -245,7 +246,8 @@ export function stageTimeline(moves: StageMove[], width: number): SVGSVGElement 
     own.forEach((m, i) => {
       const start = Date.parse(m.at);
       const end = i + 1 < own.length ? Date.parse(own[i + 1]!.at) : t1;
-      if (m.to) {
+      // Thousands of moves: a segment narrower than a pixel or two cannot be seen, only counted.
+      if (m.to && (own.length <= 200 || X(end) - X(start) >= 2)) {
         const w = Math.max(2, X(end) - X(start));
         parts.push(
           s(
@@ -258,6 +260,7 @@ export function stageTimeline(moves: StageMove[], width: number): SVGSVGElement 
       }
     });
     for (const m of own) {
+      if (own.length > 200 && m.kind !== 'rollback') continue;
       parts.push(
         s(
           'circle',

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { listArtifacts, listVersions } from '../../../src/core/versions/add.js';
+import { addVersion, listArtifacts, listVersions } from '../../../src/core/versions/add.js';
 import { history } from '../../../src/core/registry/history.js';
 import { Registry } from '../../../src/core/registry/registry.js';
 import { loadAssets } from '../../../src/web/assets.js';
 import { hostChecker, startUiServer, type UiServer } from '../../../src/web/server.js';
-import { tempDir, testRuntime } from '../../helpers.js';
+import { FIXTURES, tempDir, testRuntime } from '../../helpers.js';
 import { buildWebFixture } from '../../web-fixture.js';
 
 interface Reply {
@@ -150,6 +150,25 @@ describe('mlreg ui server', () => {
     assert.equal(noB.status, 400);
     const kinds = await raw(ui, 'GET', '/api/compare?a=cancer@1.0.0&b=train@1.0.0');
     assert.equal(kinds.status, 400);
+  });
+
+  test('a version added by another process shows on the next request', async () => {
+    const before = JSON.parse((await raw(ui, 'GET', '/api/artifacts/cancer')).body).data;
+    const other = Registry.open(root, testRuntime);
+    try {
+      await addVersion(other, {
+        kind: 'model',
+        name: 'cancer',
+        path: join(FIXTURES, 'models', 'cancer-v2.joblib'),
+        version: '2.0.0',
+        actor: 'tester',
+      });
+    } finally {
+      other.close();
+    }
+    const after = JSON.parse((await raw(ui, 'GET', '/api/artifacts/cancer')).body).data;
+    assert.equal(after.total, before.total + 1);
+    assert.equal(after.versions[0].version, '2.0.0');
   });
 
   test('check takes registered dataset versions only, never a path on the host', async () => {
