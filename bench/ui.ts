@@ -102,9 +102,15 @@ export async function run(): Promise<BenchRow[]> {
     // --- ready after start --------------------------------------------------------------------
     const nodeFloor = median(Array.from({ length: RUNS }, () => timeShell(`${process.execPath} -e ""`)));
     const ready: number[] = [];
+    const cold: number[] = [];
+    const cached: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const ui = await startUi(regDir);
       ready.push(ui.readyMs);
+      // The artifact page's data: first asked (list NAME computed), then again (kept until the registry changes).
+      const api = new URL('/api/artifacts/fraud', ui.url).href;
+      cold.push(await timeGet(api));
+      cached.push(await timeGet(api));
       await ui.stop();
     }
     const readyMs = median(ready);
@@ -116,23 +122,18 @@ export async function run(): Promise<BenchRow[]> {
       target: '≤ 300 ms',
       pass: readyMs <= 300,
     });
+    const coldMs = median(cold);
+    rows.push({
+      name: `artifact page JSON (${n} versions)`,
+      measured: `${fmtMs(coldMs)} (again: ${fmtMs(median(cached))})`,
+      floor: `node start ${fmtMs(nodeFloor)}`,
+      ratio: coldMs,
+      target: '≤ 150 ms',
+      pass: coldMs <= 150,
+    });
 
-    // --- artifact page JSON -------------------------------------------------------------------
     const ui = await startUi(regDir);
     try {
-      const api = new URL('/api/artifacts/fraud', ui.url).href;
-      const first = await timeGet(api);
-      const warm = median(await sequence(RUNS, () => timeGet(api)));
-      const worst = Math.max(first, warm);
-      rows.push({
-        name: `artifact page JSON (${n} versions)`,
-        measured: `${fmtMs(warm)} (first ${fmtMs(first)})`,
-        floor: '-',
-        ratio: worst,
-        target: '≤ 150 ms',
-        pass: worst <= 150,
-      });
-
       // --- in the browser -----------------------------------------------------------------------
       if (!existsSync(CHROMIUM)) {
         for (const name of ['artifact page to chart drawn', '100-column drift report drawn'])

@@ -17,7 +17,7 @@ export interface ApiAnswer {
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 500;
 /** Stage moves drawn on the timeline: the latest ones (a picture of more would be unreadable). */
-const TIMELINE_MAX = 2000;
+const TIMELINE_MAX = 500;
 
 type Handler = (reg: Registry, params: string[], query: URLSearchParams) => Promise<unknown> | unknown;
 

@@ -38,7 +38,7 @@ export interface ArtifactDoc {
   stages: Record<string, string>;
   /** Every version, oldest first, with its metrics (null where a version lacks one). */
   chart: { versions: string[]; metrics: Record<string, (number | null)[]> };
-  /** Promotions and rollbacks, oldest first (`history NAME`): the latest 2,000. */
+  /** Promotions and rollbacks, oldest first (`history NAME`): the latest 500. */
   timeline: HistoryEntry[];
 }
 
