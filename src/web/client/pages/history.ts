@@ -56,7 +56,8 @@ export async function historyPage(app: HTMLElement, name: string): Promise<void>
           h(
             'td',
             null,
-            e.stage
+            // Only promotions and rollbacks move a stage; other events (observations, rules…) name a version at most.
+            e.kind === 'promote' || e.kind === 'rollback'
               ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}`
               : e.to
                 ? link(hrefs.version(doc.name, e.to), e.to)
@@ -84,7 +85,11 @@ export async function historyPage(app: HTMLElement, name: string): Promise<void>
       h(
         'thead',
         null,
-        h('tr', null, ...['#', 'what', 'stage', 'from → to', 'by', 'when', 'reason'].map((c) => h('th', null, c))),
+        h(
+          'tr',
+          null,
+          ...['#', 'what', 'stage', 'version (from → to)', 'by', 'when', 'reason'].map((c) => h('th', null, c)),
+        ),
       ),
       body,
     ),
