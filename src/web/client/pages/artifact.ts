@@ -46,7 +46,17 @@ export async function artifactPage(app: HTMLElement, name: string): Promise<void
       'nav',
       { class: 'sub' },
       link(hrefs.history(doc.name), 'History'),
-      doc.kind === 'model' ? link(hrefs.monitor(doc.name), 'Monitoring') : null,
+      doc.kind === 'model'
+        ? h(
+            'span',
+            { class: 'group' },
+            'Monitoring: ',
+            (Object.keys(doc.stages).length ? Object.keys(doc.stages) : ['production']).map((stage, i) => [
+              i ? ' · ' : '',
+              link(hrefs.monitor(doc.name, stage), stage),
+            ]),
+          )
+        : null,
     ),
     metrics.length ? section('Metric across versions', h('div', { class: 'toolbar' }, picker), chartBox) : null,
     section(
