@@ -144,20 +144,8 @@ async function version(reg: Registry, [name, ver]: string[]) {
 async function compare(reg: Registry, _params: string[], query: URLSearchParams): Promise<CompareDoc> {
   const a = required(query, 'a');
   const b = required(query, 'b');
-  const { compareKind } = await import('../core/versions/compare-kind.js');
-  if (compareKind(reg, a, b) === 'model') {
-    const { compareModels } = await import('../core/evaluations/compare-models.js');
-    return { kind: 'model', comparison: await compareModels(reg, a, b) };
-  }
-  const { compareDatasets } = await import('../core/datasets/compare.js');
-  const { loadDatasetProfile } = await import('../core/datasets/check.js');
-  const { driftDoc } = await import('./sketch.js');
-  const comparison = compareDatasets(reg, a, b);
-  const drift =
-    comparison.drift === null
-      ? null
-      : driftDoc(comparison.drift, loadDatasetProfile(reg, a), loadDatasetProfile(reg, b));
-  return { kind: 'dataset', comparison, drift };
+  const { compareDoc } = await import('./sketch.js');
+  return compareDoc(reg, a, b);
 }
 
 /** `check CURRENT --against REFERENCE` on two registered dataset versions (never a path on this host). */

@@ -1,7 +1,8 @@
 import type { CheckReport } from '../core/datasets/check-profiles.js';
 import type { LabelledProfile } from '../core/datasets/check.js';
 import type { Profile } from '../core/datasets/profile/types.js';
-import type { ColumnSketch, DriftDoc, ProfileSketch } from './wire.js';
+import type { Registry } from '../core/registry/registry.js';
+import type { ColumnSketch, CompareDoc, DriftDoc, ProfileSketch } from './wire.js';
 
 /** Quantile levels a page shows (the profile keeps 101). */
 const SHOWN_LEVELS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
@@ -62,4 +63,24 @@ export function driftDoc(report: CheckReport, reference: LabelledProfile, curren
     reference: sketchProfile(reference.label, reference.profile),
     current: sketchProfile(current.label, current.profile),
   };
+}
+
+/**
+ * `compare A B` as the app and the HTML report draw it: the comparison of `compare --json`, and
+ * for datasets both sides' distributions behind the drift table.
+ */
+export async function compareDoc(reg: Registry, a: string, b: string): Promise<CompareDoc> {
+  const { compareKind } = await import('../core/versions/compare-kind.js');
+  if (compareKind(reg, a, b) === 'model') {
+    const { compareModels } = await import('../core/evaluations/compare-models.js');
+    return { kind: 'model', comparison: await compareModels(reg, a, b) };
+  }
+  const { compareDatasets } = await import('../core/datasets/compare.js');
+  const { loadDatasetProfile } = await import('../core/datasets/check.js');
+  const comparison = compareDatasets(reg, a, b);
+  const drift =
+    comparison.drift === null
+      ? null
+      : driftDoc(comparison.drift, loadDatasetProfile(reg, a), loadDatasetProfile(reg, b));
+  return { kind: 'dataset', comparison, drift };
 }

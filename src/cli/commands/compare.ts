@@ -59,7 +59,7 @@ export function register(program: Command): void {
         const reg = ctx.registry();
         const { compareKind } = await import('../../core/versions/compare-kind.js');
         const kind = compareKind(reg, a!, b!);
-        if (format === 'html') return compareHtml(ctx, reg, a!, b!, kind, opts.output);
+        if (format === 'html') return compareHtml(ctx, reg, a!, b!, opts.output);
         if (kind === 'model') return compareModelsCommand(reg, a!, b!, format as Format);
         return compareDatasetsCommand(reg, a!, b!, format as Format);
       }),
@@ -86,21 +86,10 @@ async function compareDatasetsCommand(reg: Reg, a: string, b: string, format: Fo
 }
 
 /** The same comparison as `--json` (plus, for datasets, both sides' distributions), as one HTML file. */
-async function compareHtml(ctx: Context, reg: Reg, a: string, b: string, kind: 'model' | 'dataset', output?: string) {
+async function compareHtml(ctx: Context, reg: Reg, a: string, b: string, output?: string) {
   const { htmlReport } = await import('../render/html-report.js');
-  let compare: import('../../web/wire.js').CompareDoc;
-  if (kind === 'model') {
-    const { compareModels } = await import('../../core/evaluations/compare-models.js');
-    compare = { kind: 'model', comparison: await compareModels(reg, a, b) };
-  } else {
-    const { compareDatasets } = await import('../../core/datasets/compare.js');
-    const { loadDatasetProfile } = await import('../../core/datasets/check.js');
-    const { driftDoc } = await import('../../web/sketch.js');
-    const comparison = compareDatasets(reg, a, b);
-    const drift =
-      comparison.drift && driftDoc(comparison.drift, loadDatasetProfile(reg, a), loadDatasetProfile(reg, b));
-    compare = { kind: 'dataset', comparison, drift };
-  }
+  const { compareDoc } = await import('../../web/sketch.js');
+  const compare = await compareDoc(reg, a, b);
   const sides =
     compare.comparison.kind === 'model'
       ? [compare.comparison.a, compare.comparison.b].map((s) => `${s.name}@${s.version}`)
