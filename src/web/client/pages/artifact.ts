@@ -116,6 +116,7 @@ function versionsTable(doc: ArtifactDoc, onPick: (v: string, on: boolean) => voi
             null,
             link(hrefs.version(doc.name, v.version), v.version),
             v.deprecated ? [' ', badge('deprecated', 'warn')] : null,
+            v.unsafe ? [' ', badge('unsafe', 'fail')] : null,
           ),
           h(
             'td',
