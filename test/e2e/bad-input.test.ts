@@ -91,7 +91,7 @@ const cases: {
     args: () => ['add', 'model', 'fraud', MODEL, '--bump', 'huge'],
     exit: 2,
     code: 'E_BAD_BUMP',
-    message: /--bump takes/,
+    message: /--bump: the bump takes/,
   },
   {
     name: 'a version that exists',
@@ -239,7 +239,7 @@ const cases: {
   },
   {
     name: 'a bad --format',
-    args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'html'],
+    args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'pdf'],
     exit: 2,
     code: 'E_BAD_FORMAT',
     message: /--format takes/,
@@ -249,7 +249,7 @@ const cases: {
     args: () => ['add', 'model', 'fraud', MODEL, '--preid', 'rc'],
     exit: 2,
     code: 'E_PREID_WITHOUT_PRERELEASE',
-    message: /--preid goes with/,
+    message: /--preid: a prerelease identifier goes with a prerelease bump/,
   },
   {
     name: 'checkout into a DIR whose versions is a file',

@@ -40,11 +40,23 @@ export interface CheckDatasetOptions {
 }
 
 export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<DataCheckReport> {
+  return (await checkDatasetWithProfiles(reg, opts)).report;
+}
+
+/** The same check, also handing back both profiles (the HTML report draws their distributions). */
+export async function checkDatasetWithProfiles(
+  reg: Registry,
+  opts: CheckDatasetOptions,
+): Promise<{ report: DataCheckReport; reference: LabelledProfile; current: LabelledProfile }> {
   const thresholds = resolveThresholds((k) => reg.getConfig(k), opts.thresholds);
   const reference = loadReference(reg, opts);
   const current = await loadCurrent(reg, opts.current);
   const report = checkPair(reference, current, thresholds, opts);
-  return opts.againstModel === undefined ? report : withModelInputs(reg, opts.againstModel, current, report);
+  return {
+    report: opts.againstModel === undefined ? report : withModelInputs(reg, opts.againstModel, current, report),
+    reference,
+    current,
+  };
 }
 
 /**
@@ -150,10 +162,13 @@ export function loadDatasetProfile(reg: Registry, ref: string): LabelledProfile 
 
 function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfile {
   if ((opts.reference === undefined) === (opts.againstModel === undefined)) {
-    throw new UsageError('give exactly one reference: --against DATASET_REF or --against-model MODEL_REF', {
-      code: 'E_NO_REFERENCE',
-      hint: 'e.g. mlreg check batch.csv --against train@production',
-    });
+    throw new UsageError(
+      'give exactly one reference: a dataset version, or a model version whose training data is the reference',
+      {
+        code: 'E_NO_REFERENCE',
+        hint: 'e.g. mlreg check batch.csv --against train@production',
+      },
+    );
   }
   if (opts.reference !== undefined) return loadDatasetProfile(reg, opts.reference);
   const trained = reg.read(() => {
