@@ -14,6 +14,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> 
   scan: () => import('./scan.js'),
   remote: () => import('./remote.js'),
   replica: () => import('./replica.js'),
+  ui: () => import('./ui.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -35,4 +35,5 @@ export const COMMAND_LOADERS: { name: string; aliases?: string[]; load: () => Pr
   { name: 'clone', load: async () => (await import('./clone.js')).register },
   { name: 'pull', load: async () => (await import('./pull.js')).register },
   { name: 'remote', load: async () => (await import('./remote.js')).register },
+  { name: 'ui', load: async () => (await import('./ui.js')).register },
 ];

@@ -40,11 +40,23 @@ export interface CheckDatasetOptions {
 }
 
 export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<DataCheckReport> {
+  return (await checkDatasetWithProfiles(reg, opts)).report;
+}
+
+/** The same check, also handing back both profiles (the HTML report draws their distributions). */
+export async function checkDatasetWithProfiles(
+  reg: Registry,
+  opts: CheckDatasetOptions,
+): Promise<{ report: DataCheckReport; reference: LabelledProfile; current: LabelledProfile }> {
   const thresholds = resolveThresholds((k) => reg.getConfig(k), opts.thresholds);
   const reference = loadReference(reg, opts);
   const current = await loadCurrent(reg, opts.current);
   const report = checkPair(reference, current, thresholds, opts);
-  return opts.againstModel === undefined ? report : withModelInputs(reg, opts.againstModel, current, report);
+  return {
+    report: opts.againstModel === undefined ? report : withModelInputs(reg, opts.againstModel, current, report),
+    reference,
+    current,
+  };
 }
 
 /**

@@ -52,7 +52,20 @@ function migrate(db: Db): void {
     const from = db.pragma('user_version', { simple: true }) as number;
     for (const m of loadMigrations()) {
       if (m.version <= from) continue;
-      db.exec(m.sql);
+      try {
+        db.exec(m.sql);
+      } catch (err) {
+        // The tables are not those of the format user_version claims (an index edited by hand or
+        // restored from a hostile backup): not a bug, and nothing was changed (one transaction).
+        throw new IntegrityError(
+          `the registry index says it is format ${from}, but its tables are not (migration ${m.name}: ${(err as Error).message})`,
+          {
+            code: 'E_INDEX_SCHEMA',
+            hint: 'Run `mlreg verify`, and restore the registry from a good backup (mlreg restore FILE --into DIR --force).',
+            cause: err,
+          },
+        );
+      }
       db.pragma(`user_version = ${m.version}`);
     }
   });

@@ -49,7 +49,7 @@ export interface AddOptions extends WalkOptions {
   tapFor?: (file: SourceFile) => ChunkTap | undefined;
   /**
    * Runs once every file is stored, before anything is registered, given each file's tap and stored
-   * object path; may refuse (throw). Its result goes to `writeStored` inside the add transaction,
+   * object path; may refuse (throw). Its result goes to `storedOf` (the rows of the add operation),
    * and `eventDetails` of it into the add event.
    */
   afterStore?: (stored: { file: SourceFile; tap: ChunkTap | undefined; objectPath: string }[]) => Promise<unknown>;

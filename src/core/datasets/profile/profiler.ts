@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { rmSync } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { InvalidInputError } from '../../errors.js';
 import { csvHeader, NO_PROFILE_HINT, precheckFile, type TableSource } from '../formats.js';
 import { assembleColumn, ProfilerInvariantError, type Row } from './assemble.js';
@@ -129,6 +129,17 @@ async function profileOnce(conn: Conn, src: TableSource, typed: ColumnTypes, sam
   });
   if (numbers.length) return { retype: { toNumbers: numbers } };
   if (rowCount === 0) {
+    // DuckDB drops a row whose line is longer than max_line_size instead of failing: say so.
+    if (typed.csv) {
+      for (const f of src.files) {
+        const long = await firstLongLine(f.abs, MAX_CSV_LINE_BYTES);
+        if (long !== undefined)
+          throw new InvalidInputError(
+            `${f.path}: line ${long} is longer than ${MAX_CSV_LINE_BYTES / (1 << 20)} MiB, the most a CSV line may hold to be profiled`,
+            { code: 'E_CSV_LINE_TOO_LONG', hint: `Split or shorten that field. ${NO_PROFILE_HINT}` },
+          );
+      }
+    }
     throw new InvalidInputError(
       `${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`,
       {
@@ -353,6 +364,28 @@ interface CsvColumns {
 
 const struct = (c: CsvColumns): string => `{${c.names.map((h, i) => `${lit(h)}: ${lit(c.types[i]!)}`).join(', ')}}`;
 
+/** The longest CSV line read (DuckDB's max_line_size, given explicitly so the message can name it). */
+export const MAX_CSV_LINE_BYTES = 2 << 20;
+
+/** The 1-based number of the first line longer than `limit` bytes, read in a stream (memory stays flat). */
+async function firstLongLine(path: string, limit: number): Promise<number | undefined> {
+  let line = 1;
+  let len = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, from);
+      len += (nl === -1 ? chunk.length : nl) - from;
+      if (len > limit) return line;
+      if (nl === -1) break;
+      line++;
+      len = 0;
+      from = nl + 1;
+    }
+  }
+  return undefined;
+}
+
 function reader(src: Pick<TableSource, 'format' | 'files'>, csv: CsvColumns | undefined): string {
   const list = `[${src.files.map((f) => lit(f.abs)).join(', ')}]`;
   switch (src.format) {
@@ -360,7 +393,7 @@ function reader(src: Pick<TableSource, 'format' | 'files'>, csv: CsvColumns | un
     case 'tsv': {
       const columns = struct(csv!);
       const delim = src.format === 'tsv' ? '\\t' : ',';
-      return `read_csv(${list}, auto_detect = false, header = true, delim = E'${delim}', quote = '"', escape = '"', strict_mode = true, columns = ${columns}, nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`;
+      return `read_csv(${list}, auto_detect = false, header = true, delim = E'${delim}', quote = '"', escape = '"', strict_mode = true, max_line_size = ${MAX_CSV_LINE_BYTES}, columns = ${columns}, nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`;
     }
     case 'ndjson':
       // With the types found once given back, the plan's sample and the pass read every value the same way.
