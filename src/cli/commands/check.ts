@@ -10,7 +10,7 @@ import {
 } from '../../core/datasets/thresholds.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { numberOption } from '../options.js';
+import { csvDialectOf, csvDialectOptions, numberOption } from '../options.js';
 import { renderCheckMarkdown, renderCheckTable } from '../render/data-check-report.js';
 import type { Ui } from '../terminal/style.js';
 import { htmlReport } from '../render/html-report.js';
@@ -19,6 +19,8 @@ type CheckOpts = {
   against?: string;
   againstModel?: string;
   failOnColumn?: string[];
+  delimiter?: string;
+  decimal?: string;
   ignoreColumn?: string[];
   all?: boolean;
   strict?: boolean;
@@ -57,6 +59,7 @@ export function register(program: Command): void {
       'table',
     )
     .option('-o, --output <file>', 'with --format html: write the report to this file');
+  for (const option of csvDialectOptions()) cmd.addOption(option);
   for (const k of THRESHOLD_KEYS)
     cmd.addOption(
       numberOption(
@@ -104,6 +107,7 @@ export function register(program: Command): void {
           thresholds,
           failOnColumns: opts.failOnColumn ?? [],
           ignoreColumns: opts.ignoreColumn ?? [],
+          dialect: await csvDialectOf(opts),
           strict: !!opts.strict,
         });
         const report = checked.report;
