@@ -153,6 +153,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitCodeValue> 
 
 /** The process adapter: the one place that reads the real process's streams, environment and folder. */
 export async function main(argv: string[]): Promise<void> {
+  // mlreg pins an AWS SDK release that supports the Node it runs on; the SDK's notice that later
+  // releases will need a newer Node is not the user's to act on, so it is not printed on every s3:// command.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // `mlreg list | head`: the reader went away; stop quietly like other Unix tools.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
