@@ -3,7 +3,8 @@ import { existsSync, renameSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConflictError, fromSystemError, IntegrityError } from '../errors.js';
+import { ConflictError, DiskError, fromSystemError, IntegrityError, MlregError } from '../errors.js';
+import { translateSqliteError } from '../registry/sqlite-errors.js';
 import { DB_MEMBER, MANIFEST_NAME, type BackupManifest, type BackupMember, type BackupRef } from './format.js';
 import { heldByBases, planBackup, type Snapshot } from './backup-plan.js';
 import { readBackupManifest } from './read.js';
@@ -62,7 +63,7 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   const snapshot = reg.tempPath('backup.db');
   let fh: FileHandle | undefined;
   try {
-    reg.db.prepare('VACUUM INTO ?').run(snapshot);
+    copyIndex(reg, snapshot);
     const snap = inspectSnapshot(snapshot);
     const dbSha = await hashFile(snapshot);
     const dbSize = statSync(snapshot).size;
@@ -136,9 +137,31 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   } catch (err) {
     await fh?.close().catch(() => {});
     removeQuietly(partial);
-    throw fromSystemError(err, 'backup');
+    throw fromSystemError(err, 'backup', {
+      writing: `the backup file ${partial}`,
+      leftAs: 'the partial backup file was removed and the registry is unchanged',
+    });
   } finally {
     removeQuietly(snapshot);
+  }
+}
+
+/** The point-in-time copy of the index, into the registry's tmp/ (its disk is the one to blame when it fails). */
+function copyIndex(reg: Registry, snapshot: string): void {
+  try {
+    reg.db.prepare('VACUUM INTO ?').run(snapshot);
+  } catch (err) {
+    removeQuietly(snapshot);
+    const mapped = translateSqliteError(err, reg.dbPath);
+    if (mapped instanceof DiskError && mapped.code === 'E_NO_SPACE') {
+      throw new DiskError(`backup: no space left in ${reg.tmpDir} for the copy of the index`, {
+        code: 'E_NO_SPACE',
+        hint: "The index is copied into the registry's tmp/ first: free space on the registry's disk and run the backup again; nothing was written and the registry is unchanged.",
+        cause: err,
+      });
+    }
+    if (mapped instanceof MlregError) throw mapped;
+    throw err;
   }
 }
 
