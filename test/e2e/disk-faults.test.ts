@@ -89,6 +89,41 @@ describe('I/O errors map to exit 7 and name the right file', { skip: shim.skip }
   });
 });
 
+describe("a read failing around add's commit", { skip: shim.skip }, () => {
+  it('reports a version exactly when one was registered (EIO at each read of the index)', async () => {
+    const t = tempDir();
+    try {
+      const reg = await registryWith(t.path);
+      writeFileSync(join(t.path, 'next.bin'), randomBytes(1000));
+      const args = ['add', 'model', 'm', join(t.path, 'next.bin'), '--registry', reg, '--json'];
+      const prefix = `${reg}/mlreg.db`;
+      const reads = runWithFault({
+        args: ['list', '--registry', reg, '--json'],
+        cwd: t.path,
+        prefix,
+        ops: 'read',
+        at: 0,
+        fault: 'EIO',
+      });
+      assert.ok(reads.count > 0);
+      let n = 1;
+      const total = runWithFault({ args, cwd: t.path, prefix, ops: 'read', at: 0, fault: 'EIO' }).count;
+      for (let at = 1; at <= total; at++) {
+        const before = (await cliInProcess(['list', 'm', '--json', '--registry', reg])).json!.data.versions.length;
+        const r = runWithFault({ args, cwd: t.path, prefix, ops: 'read', at, fault: 'EIO' });
+        const after = (await cliInProcess(['list', 'm', '--json', '--registry', reg])).json!.data.versions.length;
+        assert.notEqual(r.code, 70, r.stdout);
+        if (r.code === 0) assert.equal(after, before + 1, `read ${at}: success without a new version`);
+        else assert.equal(after, before, `read ${at}: exit ${r.code} ${r.stdout} although a version was registered`);
+        n++;
+      }
+      assert.ok(n > 2);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
 describe('restore --force killed between its two renames', { skip: shim.skip }, () => {
   it('the old registry is put back (or the new one is whole), and the next restore cleans the leftovers', async () => {
     const t = tempDir();

@@ -64,7 +64,7 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   let fh: FileHandle | undefined;
   try {
     copyIndex(reg, snapshot);
-    const snap = inspectSnapshot(snapshot);
+    const snap = inspectSnapshot(snapshot, reg);
     const dbSha = await hashFile(snapshot);
     const dbSize = statSync(snapshot).size;
 
@@ -166,10 +166,20 @@ function copyIndex(reg: Registry, snapshot: string): void {
 }
 
 /** Check the copied index and read what it references. */
-function inspectSnapshot(path: string): Snapshot {
+function inspectSnapshot(path: string, reg: Registry): Snapshot {
   const db = new Database(path, { readonly: true });
   try {
     const check = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
+    if ((check.length !== 1 || check[0] !== 'ok') && liveIndexIsSound(reg)) {
+      // The registry's own index is sound: the copy was damaged on its way through the disk.
+      throw new DiskError(
+        `backup: the copy of the index in ${reg.tmpDir} failed its check although the registry's index is sound`,
+        {
+          code: 'E_IO',
+          hint: 'A read or write of the disk failed while copying; nothing was written and the registry is unchanged. Run the backup again; if it recurs, check the disk (dmesg).',
+        },
+      );
+    }
     if (check.length !== 1 || check[0] !== 'ok') {
       throw new IntegrityError(`the registry index failed PRAGMA integrity_check: ${check.slice(0, 3).join('; ')}`, {
         code: 'E_INDEX_CORRUPT',
@@ -186,6 +196,14 @@ function inspectSnapshot(path: string): Snapshot {
     };
   } finally {
     db.close();
+  }
+}
+
+function liveIndexIsSound(reg: Registry): boolean {
+  try {
+    return reg.db.pragma('quick_check', { simple: true }) === 'ok';
+  } catch {
+    return false;
   }
 }
 

@@ -121,6 +121,11 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   ];
   let versionId: number | undefined;
   let sameContentAs: string[] = [];
+  // Read back inside the transaction that registers it: a read failing after the commit would
+  // report a failure for a version that exists (and a retry would register a second one).
+  let readBack:
+    | { version: ReturnType<typeof toRecord>; trainedOn: ReturnType<typeof lineageOf>['trainedOn'] }
+    | undefined;
   for (let attempt = 0; ; attempt++) {
     versionId = reg.write(() => (needed.some((n) => !hasObject(reg, n.digest)) ? undefined : indexVersion()));
     if (versionId !== undefined) break;
@@ -194,19 +199,23 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       at: now,
       details: { digest: manifestObj.digest, size: total, files: files.length },
     });
+    readBack = {
+      version: toRecord(
+        reg.db
+          .prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`)
+          .get(id) as VersionRow,
+      ),
+      trainedOn: lineageOf(reg, id).trainedOn,
+    };
     return id;
   }
-  const version = toRecord(
-    reg.db
-      .prepare(`SELECT v.*, a.name, a.kind FROM versions v JOIN artifacts a ON a.id = v.artifact_id WHERE v.id = ?`)
-      .get(versionId) as VersionRow,
-  );
+  const { version, trainedOn } = readBack!;
   return {
     version,
     manifest,
     bytesWritten,
     bytesTotal: total,
-    trainedOn: lineageOf(reg, versionId).trainedOn,
+    trainedOn,
     skipped,
     emptyFiles: files.filter((f) => f.size === 0).map((f) => f.path),
     sameContentAs,
