@@ -124,6 +124,51 @@ describe("a read failing around add's commit", { skip: shim.skip }, () => {
   });
 });
 
+describe('restore cannot remove its temp folder once the target is in place', { skip: shim.skip }, () => {
+  it('at every failed unlink or rmdir: success once the target is in place, else exit 7 and a retry that works', async () => {
+    const t = tempDir();
+    try {
+      const reg = await registryWith(t.path);
+      const archive = join(t.path, 'b.tar');
+      assert.equal((await cliInProcess(['backup', archive, '--registry', reg])).code, 0);
+      for (const force of [false, true]) {
+        const into = join(t.path, force ? 'reg' : 'fresh');
+        const args = ['restore', archive, '--into', into, '--json', ...(force ? ['--force'] : [])];
+        const count = (() => {
+          const r = runWithFault({ args, cwd: t.path, prefix: `${t.path}/`, ops: 'unlink', at: 0, fault: 'EIO' });
+          assert.equal(r.code, 0, r.stdout);
+          return r.count;
+        })();
+        assert.ok(count > 0, 'restore removed nothing');
+        for (const at of spread(count, 6)) {
+          if (!force) spawnSync('rm', ['-rf', into]);
+          const r = runWithFault({ args, cwd: t.path, prefix: `${t.path}/`, ops: 'unlink', at, fault: 'EIO' });
+          if (r.code === 0) assert.equal(r.json?.data?.into, into);
+          else {
+            // Failed before the target was in place (SQLite's own journal, say): a disk fault, and the retry works.
+            assert.equal(r.code, 7, `unlink ${at} of ${count} (${r.failed}): ${r.stdout}`);
+            if (!force) spawnSync('rm', ['-rf', into]);
+            const retry = await cliInProcess(args);
+            assert.equal(retry.code, 0, `retry after unlink ${at}: ${retry.stdout}`);
+          }
+          const v = await cliInProcess(['verify', '--json', '--registry', into]);
+          assert.equal(v.code, 0, v.stdout);
+        }
+      }
+      // The next restores clean what could not be removed: temp folders next to DIR, copies aside of DIR.
+      spawnSync('rm', ['-rf', join(t.path, 'fresh')]);
+      assert.equal((await cliInProcess(['restore', archive, '--into', join(t.path, 'fresh')])).code, 0);
+      assert.equal((await cliInProcess(['restore', archive, '--into', join(t.path, 'reg'), '--force'])).code, 0);
+      assert.deepEqual(
+        readdirSync(t.path).filter((n) => n.startsWith('.mlreg-')),
+        [],
+      );
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
 describe('restore --force killed between its two renames', { skip: shim.skip }, () => {
   it('the old registry is put back (or the new one is whole), and the next restore cleans the leftovers', async () => {
     const t = tempDir();

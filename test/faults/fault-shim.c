@@ -6,7 +6,7 @@
  * Node's own start included, passes through untouched.
  *
  *   MLREG_FAULT_PREFIX  absolute path prefix (required; without it the shim does nothing)
- *   MLREG_FAULT_OPS     comma list of open,read,write,fsync,rename (default: all)
+ *   MLREG_FAULT_OPS     comma list of open,read,write,fsync,rename,unlink (unlink and rmdir; default: all)
  *   MLREG_FAULT_AT      1-based index of the call to fail; 0 or unset: only count
  *   MLREG_FAULT_ERR     EIO | ENOSPC | EINVAL | CRASH (default EIO)
  *   MLREG_FAULT_COUNT   file to which the number of matching calls is appended at exit
@@ -31,10 +31,11 @@
 #define OP_WRITE 4
 #define OP_FSYNC 8
 #define OP_RENAME 16
+#define OP_UNLINK 32
 
 static const char *prefix;
 static size_t prefix_len;
-static int ops = 31;
+static int ops = 63;
 static long fail_at;
 static int fail_err = EIO;
 static int crash;
@@ -52,6 +53,7 @@ __attribute__((constructor)) static void init(void) {
     if (strstr(o, "write")) ops |= OP_WRITE;
     if (strstr(o, "fsync")) ops |= OP_FSYNC;
     if (strstr(o, "rename")) ops |= OP_RENAME;
+    if (strstr(o, "unlink")) ops |= OP_UNLINK;
   }
   const char *at = getenv("MLREG_FAULT_AT");
   fail_at = at ? atol(at) : 0;
@@ -169,4 +171,20 @@ int renameat(int fd1, const char *from, int fd2, const char *to) {
   REAL(renameat, int, int, const char *, int, const char *)
   if (under(from) && hit(OP_RENAME, "rename", from)) return -1;
   return real_renameat(fd1, from, fd2, to);
+}
+
+int unlink(const char *path) {
+  REAL(unlink, int, const char *)
+  if (under(path) && hit(OP_UNLINK, "unlink", path)) return -1;
+  return real_unlink(path);
+}
+int unlinkat(int dirfd, const char *path, int flags) {
+  REAL(unlinkat, int, int, const char *, int)
+  if (under(path) && hit(OP_UNLINK, "unlink", path)) return -1;
+  return real_unlinkat(dirfd, path, flags);
+}
+int rmdir(const char *path) {
+  REAL(rmdir, int, const char *)
+  if (under(path) && hit(OP_UNLINK, "unlink", path)) return -1;
+  return real_rmdir(path);
 }
