@@ -11,6 +11,8 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> 
   evaluations: () => import('./evaluations.js'),
   backup: () => import('./backup.js'),
   monitor: () => import('./monitor.js'),
+  scan: () => import('./scan.js'),
+  remote: () => import('./remote.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -91,7 +91,7 @@ const cases: {
     args: () => ['add', 'model', 'fraud', MODEL, '--bump', 'huge'],
     exit: 2,
     code: 'E_BAD_BUMP',
-    message: /--bump takes/,
+    message: /--bump: the bump takes/,
   },
   {
     name: 'a version that exists',
@@ -249,7 +249,7 @@ const cases: {
     args: () => ['add', 'model', 'fraud', MODEL, '--preid', 'rc'],
     exit: 2,
     code: 'E_PREID_WITHOUT_PRERELEASE',
-    message: /--preid goes with/,
+    message: /--preid: a prerelease identifier goes with a prerelease bump/,
   },
   {
     name: 'checkout into a DIR whose versions is a file',

@@ -122,7 +122,7 @@ test('bad input through the CLI: unknown slice, metric neither side has, champio
         ['--if-better', 'accuracy', '--on', 'hold', '--max-slice-regression', '0.1'],
         2,
         'E_BAD_GATE',
-        /goes with --all-slices/,
+        /^--max-slice-regression: a tolerated slice regression goes with gating on all slices/,
       ],
       [
         ['--if-better', 'accuracy', '--on', 'hold', '--eval-cmd', 'true', '--dry-run'],

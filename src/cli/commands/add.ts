@@ -21,6 +21,9 @@ interface AddOpts {
   followSymlinks?: boolean;
   includeHidden?: boolean;
   profile?: boolean;
+  allowImport?: string[];
+  unsafe?: boolean;
+  signature?: string;
 }
 
 export function register(program: Command): void {
@@ -42,6 +45,9 @@ export function register(program: Command): void {
     .option('--follow-symlinks', 'store the files that symbolic links point to (default: refuse links)')
     .option('--include-hidden', 'keep .git/, .DS_Store, __pycache__/ and other clutter (skipped by default)')
     .option('--no-profile', 'datasets: store without computing a profile')
+    .option('--allow-import <module.Name>', 'models: let the scan allow this import too (repeatable)', collect)
+    .option('--unsafe', 'models: register even if the scan finds unsafe imports (the version is flagged unsafe)')
+    .option('--signature <file.json>', 'models: the input signature, {"features": [{"name", "kind"}]}')
     .addHelpText(
       'after',
       examples(
@@ -71,6 +77,20 @@ export function register(program: Command): void {
           kind === 'dataset'
             ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(ctx.registry(), opts.profile !== false)
             : {};
+        if (kind !== 'model' && (opts.allowImport?.length || opts.unsafe || opts.signature))
+          throw new UsageError('--allow-import, --unsafe and --signature are for models', {
+            code: 'E_MODEL_OPTION',
+            hint: 'Leave them out when adding a dataset.',
+          });
+        const modelHooks =
+          kind === 'model'
+            ? await (await import('../../core/models/add-hooks.js')).modelAddHooks(ctx.registry(), {
+                allowImports: opts.allowImport ?? [],
+                unsafe: !!opts.unsafe,
+                signatureFile: opts.signature,
+                actor: ctx.actor(),
+              })
+            : {};
         const bar = await progressFor(ctx, `adding ${name}`);
         let added: AddResult;
         try {
@@ -91,11 +111,20 @@ export function register(program: Command): void {
             actor: ctx.actor(),
             onProgress: bar.update,
             ...datasetHooks,
+            ...modelHooks,
           });
         } finally {
           bar.stop();
         }
         for (const line of addNotices(added)) notice(ctx.io, line);
+        if (kind === 'model' && opts.unsafe) {
+          const { isFlaggedUnsafe } = await import('../../core/models/record.js');
+          if (isFlaggedUnsafe(ctx.registry(), added.version.id))
+            notice(
+              ctx.io,
+              `warning: ${added.version.name}@${added.version.version} was registered with --unsafe: its pickles import code outside the allowlist (see \`mlreg scan ${added.version.name}@${added.version.version}\`)`,
+            );
+        }
         return result(added, (r, ui) => {
           const v = r.version;
           const stored = r.bytesWritten === 0 ? 'all content already stored' : `${formatBytes(r.bytesWritten)} new`;

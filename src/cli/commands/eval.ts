@@ -15,6 +15,7 @@ interface RecordOpts {
 interface RunOpts {
   on: string;
   timeout?: number;
+  allowUnsafe?: boolean;
 }
 
 export function register(program: Command): void {
@@ -75,6 +76,7 @@ export function register(program: Command): void {
         { code: 'E_BAD_TIMEOUT' },
       ),
     )
+    .option('--allow-unsafe', 'evaluate a model version even if the model scan flagged it unsafe')
     .addHelpText(
       'after',
       `
@@ -109,6 +111,7 @@ command does not exist). Values of all models are recorded together, or none.
           cwd: ctx.cwd,
           onStderr: (chunk) => ctx.io.stderr.write(chunk),
           actor: ctx.actor(),
+          allowUnsafe: !!opts.allowUnsafe,
         });
         return result(done, renderRun);
       }),

@@ -41,7 +41,8 @@ export function register(program: Command): void {
           ui.table(
             ['VERSION', 'STAGES', 'CREATED', 'BY', 'SIZE', 'METRICS', 'DIGEST'],
             d.versions.map((v) => [
-              v.deprecated ? ui.c.dim(`${v.version} (deprecated)`) : v.version,
+              (v.deprecated ? ui.c.dim(`${v.version} (deprecated)`) : v.version) +
+                (v.unsafe ? ui.c.red(' UNSAFE') : ''),
               v.stages.map((s) => ui.c.cyan(s)).join(','),
               formatTime(v.createdAt),
               v.createdBy,

@@ -33,6 +33,19 @@ export function register(program: Command): void {
     );
 }
 
+function describeSignature(s: NonNullable<VersionDetails['signature']>): string {
+  if (s.format === 'onnx')
+    return s.inputs.map((i) => `${i.name}: ${i.type}[${(i.shape ?? []).map((d) => d ?? '?').join(', ')}]`).join(', ');
+  if (s.format === 'given') return s.features.map((f) => `${f.name} (${f.kind})`).join(', ');
+  const what = `${s.class}${s.steps ? ` [${s.steps.map((x) => x.name).join(' → ')}]` : ''}`;
+  const inputs = s.features
+    ? s.features.map((f) => `${f.name} (${f.kind})`).join(', ')
+    : s.n_features_in !== null
+      ? `${s.n_features_in} unnamed features`
+      : 'unknown';
+  return `${inputs}  — ${what}${s.sklearn_version ? `, scikit-learn ${s.sklearn_version}` : ''}`;
+}
+
 export function renderDetails(d: VersionDetails, ui: Ui): string {
   const v = d.version;
   const lines: string[] = [];
@@ -44,6 +57,17 @@ export function renderDetails(d: VersionDetails, ui: Ui): string {
   if (v.description) lines.push(`about    ${v.description}`);
   lines.push(`stages   ${d.stages.length ? d.stages.map((s) => ui.c.cyan(s)).join(', ') : '-'}`);
   lines.push(`content  ${v.fileCount} file${v.fileCount === 1 ? '' : 's'}, ${formatBytes(v.size)}`);
+  if (d.scan) {
+    const s = d.scan;
+    lines.push(
+      s.verdict === 'unsafe'
+        ? ui.c.red(
+            `scan     UNSAFE: ${s.report.findings.length} finding(s)${s.override ? `, registered with ${s.override}` : ''}; see \`mlreg scan ${v.name}@${v.version}\``,
+          )
+        : `scan     safe (${s.scanner}, ${formatTime(s.scannedAt)})`,
+    );
+  }
+  if (d.signature) lines.push(`inputs   ${describeSignature(d.signature)}`);
   if (d.lineage.trainedOn.length)
     lines.push(`trained on  ${d.lineage.trainedOn.map((t) => `${t.name}@${t.version}`).join(', ')}`);
   if (d.lineage.usedBy.length)

@@ -81,6 +81,22 @@ export function renderCompareTable(c: ModelComparison, ui: Ui): string {
   out.push(
     ui.c.dim(`${c.files.unchanged} unchanged; total ${formatBytes(c.files.sizeA)} → ${formatBytes(c.files.sizeB)}`),
   );
+  if (c.signature) {
+    const sg = c.signature;
+    out.push('', ui.c.bold('Inputs'));
+    // A feature the new version needs and the old one did not: whatever feeds the model must now send it.
+    if (sg.newlyRequired.length)
+      out.push(
+        ui.c.red(
+          ui.wrap(`NEW REQUIRED FEATURE${sg.newlyRequired.length > 1 ? 'S' : ''}: ${sg.newlyRequired.join(', ')}`),
+        ),
+      );
+    if (sg.dropped.length) out.push(ui.wrap(`no longer used: ${sg.dropped.join(', ')}`));
+    for (const k of sg.kindChanged) out.push(ui.wrap(`${k.name}: takes ${k.b} (was ${k.a})`));
+    for (const o of sg.other) out.push(ui.wrap(`${o.what}: ${o.a} → ${o.b}`));
+    if (!sg.newlyRequired.length && !sg.dropped.length && !sg.kindChanged.length && !sg.other.length)
+      out.push(ui.c.dim('same inputs'));
+  }
   out.push('', ui.c.bold('Details'));
   const lineage = (s: ModelComparison['a']) => (s.trainedOn.length ? s.trainedOn.map(ref).join(', ') : '-');
   out.push(
@@ -149,6 +165,8 @@ export function renderCompareMarkdown(c: ModelComparison): string {
   }
   const lineage = (s: ModelComparison['a']) =>
     s.trainedOn.length ? s.trainedOn.map((t) => `\`${ref(t)}\``).join(', ') : '-';
+  if (c.signature?.newlyRequired.length)
+    out.push('', `**New required features:** ${c.signature.newlyRequired.map((n) => `\`${n}\``).join(', ')}  `);
   out.push('', `**Trained on:** ${lineage(c.a)} → ${lineage(c.b)}${c.lineage.same ? ' (same)' : ''}  `);
   out.push(`**Stages:** ${c.a.stages.join(', ') || '-'} → ${c.b.stages.join(', ') || '-'}  `);
   out.push(

@@ -13,7 +13,7 @@ export function renderProfileSummary(p: Profile | null, ui: Ui): string[] {
     c.type,
     c.kind,
     c.missing ? `${c.missing} (${(c.missingRate * 100).toFixed(1)}%)` : '0',
-    String(c.distinct),
+    c.distinctApprox ? `≈${c.distinct}` : String(c.distinct),
     n(c.numeric?.mean),
     n(c.numeric?.std),
     c.numeric ? n(c.numeric.min) : (c.datetime?.min ?? ''),

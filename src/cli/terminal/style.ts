@@ -11,6 +11,8 @@ export interface Ui {
   width: number | undefined;
   /** Cut a line of prose to the terminal's width, with an ellipsis (unchanged when piped). */
   fit(line: string): string;
+  /** Wrap a line of prose at spaces to the terminal's width, continuing indented (unchanged when piped). */
+  wrap(line: string): string;
   /** An aligned table without borders, like `gh` and `heroku releases` print. */
   table(head: string[], rows: (string | number | null | undefined)[][]): string;
 }
@@ -23,13 +25,14 @@ export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv)
 
 /** `width`: the terminal's columns, which tables are fitted to; undefined when output is piped (full text). */
 export async function loadUi(color: boolean, width?: number): Promise<Ui> {
-  const [{ Chalk }, { renderTable, fitLine }] = await Promise.all([import('chalk'), import('./table.js')]);
+  const [{ Chalk }, { renderTable, fitLine, wrapLine }] = await Promise.all([import('chalk'), import('./table.js')]);
   const c = new Chalk({ level: color ? 1 : 0 });
   return {
     c,
     color,
     width,
     fit: (line) => (width === undefined ? line : fitLine(line, width)),
+    wrap: (line) => (width === undefined ? line : wrapLine(line, width)),
     table: (head, rows) =>
       renderTable(
         head.map((h) => c.bold(h)),

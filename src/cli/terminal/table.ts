@@ -120,6 +120,22 @@ export function fitLine(line: string, width: number): string {
   return displayWidth(line) > width ? cut(line, width) : line;
 }
 
+/** A line wrapped at spaces into lines of at most `width` columns, continued with a two-space indent. */
+export function wrapLine(line: string, width: number): string {
+  if (displayWidth(line) <= width) return line;
+  const out: string[] = [];
+  let cur = '';
+  for (const word of line.split(' ')) {
+    const next = cur === '' ? word : `${cur} ${word}`;
+    if (cur !== '' && displayWidth(next) > width) {
+      out.push(cur);
+      cur = `  ${word}`;
+    } else cur = next;
+  }
+  out.push(cur);
+  return out.map((l) => fitLine(l, width)).join('\n');
+}
+
 /** Cut a cell to `width` display columns, ending in an ellipsis (colour codes are dropped from a cut cell). */
 function cut(cell: string, width: number): string {
   const bare = cell.includes('\x1b') ? cell.replace(ANSI, '') : cell;

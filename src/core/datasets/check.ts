@@ -8,6 +8,8 @@ import { checkProfiles, type DataCheckReport } from './check-profiles.js';
 import type { Profile } from './profile/types.js';
 import { profileFiles, requireProfile } from './profiles.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
+import { signatureOf } from '../models/record.js';
+import { checkAgainstSignature, featuresOf } from '../models/signature-diff.js';
 
 export type { DataCheckReport, CheckRecord, CheckStatus } from './check-profiles.js';
 export type { CheckThresholds } from './thresholds.js';
@@ -41,7 +43,38 @@ export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Pr
   const thresholds = resolveThresholds((k) => reg.getConfig(k), opts.thresholds);
   const reference = loadReference(reg, opts);
   const current = await loadCurrent(reg, opts.current);
-  return checkPair(reference, current, thresholds, opts);
+  const report = checkPair(reference, current, thresholds, opts);
+  return opts.againstModel === undefined ? report : withModelInputs(reg, opts.againstModel, current, report);
+}
+
+/**
+ * `--against-model`: when the model version has a signature with named features, the batch's columns
+ * are checked against it first (a missing feature or a type it cannot take fails the gate).
+ */
+function withModelInputs(
+  reg: Registry,
+  modelRef: string,
+  current: LabelledProfile,
+  report: DataCheckReport,
+): DataCheckReport {
+  const { model, features } = reg.read(() => {
+    const m = resolveRef(reg, modelRef, 'model');
+    return { model: `${m.name}@${m.version}`, features: featuresOf(signatureOf(reg, m.id)) };
+  });
+  if (!features) return report;
+  const records = checkAgainstSignature(features, current.profile.columns, model);
+  const counts = { ...report.counts };
+  for (const r of records) counts[r.status]++;
+  const status: 'PASS' | 'FAIL' = counts.FAIL > 0 || (report.strict && counts.WARN > 0) ? 'FAIL' : 'PASS';
+  const missing = records.filter((r) => r.status === 'FAIL' && r.check === 'model input').length;
+  const badType = records.filter((r) => r.check === 'model input type').length;
+  return {
+    ...report,
+    records: [...records, ...report.records],
+    counts,
+    status,
+    summary: `model inputs: ${missing} missing, ${badType} of a type ${model} cannot take; ${report.summary.replace(/: (PASS|FAIL)$/, `: ${status}`)}`,
+  };
 }
 
 export interface LabelledProfile {
@@ -117,10 +150,13 @@ export function loadDatasetProfile(reg: Registry, ref: string): LabelledProfile 
 
 function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfile {
   if ((opts.reference === undefined) === (opts.againstModel === undefined)) {
-    throw new UsageError('give exactly one reference: --against DATASET_REF or --against-model MODEL_REF', {
-      code: 'E_NO_REFERENCE',
-      hint: 'e.g. mlreg check batch.csv --against train@production',
-    });
+    throw new UsageError(
+      'give exactly one reference: a dataset version, or a model version whose training data is the reference',
+      {
+        code: 'E_NO_REFERENCE',
+        hint: 'e.g. mlreg check batch.csv --against train@production',
+      },
+    );
   }
   if (opts.reference !== undefined) return loadDatasetProfile(reg, opts.reference);
   const trained = reg.read(() => {

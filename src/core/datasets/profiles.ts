@@ -48,7 +48,7 @@ export function requireProfile(reg: Registry, v: VersionRecord): Profile {
   }
   const p = loadProfile(reg, v.id);
   if (!p) {
-    throw new NotFoundError(`${v.name}@${v.version} has no profile (it was added with --no-profile)`, {
+    throw new NotFoundError(`${v.name}@${v.version} has no profile (it was stored without one)`, {
       code: 'E_NO_PROFILE',
       hint: `Profile the stored version with \`mlreg profile ${v.name}@${v.version}\`, then check or compare it.`,
     });

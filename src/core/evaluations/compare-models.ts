@@ -1,3 +1,5 @@
+import { signatureOf } from '../models/record.js';
+import { diffSignatures, type SignatureDiff } from '../models/signature-diff.js';
 import { UsageError } from '../errors.js';
 import { latestEvaluations, type EvaluationValue } from './record.js';
 import { parseManifest, type Manifest } from '../store/manifest.js';
@@ -73,6 +75,8 @@ export interface ModelComparison {
   params: ParamDiffRow[];
   files: { changes: FileDiffRow[]; unchanged: number; sizeA: number; sizeB: number };
   lineage: { a: ModelSide['trainedOn']; b: ModelSide['trainedOn']; same: boolean };
+  /** Input signatures (null when neither version has one). */
+  signature: SignatureDiff | null;
 }
 
 function metricRows(reg: Registry, a: Record<string, number>, b: Record<string, number>): MetricDiffRow[] {
@@ -184,6 +188,7 @@ export async function compareModels(
         b: [...gb].filter(([k]) => !ga.has(k)).map(([, g]) => label(g)),
       },
       params,
+      signature: diffSignatures(signatureOf(reg, va.id), signatureOf(reg, vb.id)),
     };
   });
   const [ma, mb] = await Promise.all(
@@ -205,5 +210,6 @@ export async function compareModels(
       b: base.b.trainedOn,
       same: base.a.trainedOn.map(key).join() === base.b.trainedOn.map(key).join(),
     },
+    signature: base.signature,
   };
 }

@@ -71,13 +71,14 @@ export function validateGateSpec(spec: GateSpec): void {
   nonNeg(spec.minDelta, 'minDelta', 'the minimum improvement');
   nonNeg(spec.maxSliceRegression, 'maxSliceRegression', 'the largest slice regression');
   if (spec.allSlices && spec.slices?.length) {
-    throw new UsageError('--slice and --all-slices cannot be combined', {
+    throw new UsageError('one slice and all slices cannot both be gated on', {
       code: 'E_BAD_GATE',
       hint: 'Use --slice S (repeatable) to require the challenger to be better on those slices, or --all-slices to check every slice.',
     });
   }
   if (spec.maxSliceRegression !== undefined && !spec.allSlices) {
-    throw new UsageError('--max-slice-regression goes with --all-slices', {
+    throw new UsageError('a tolerated slice regression goes with gating on all slices', {
+      details: { option: 'maxSliceRegression' },
       code: 'E_BAD_GATE',
       hint: 'Add --all-slices: no slice may get worse by more than R, while "all" must improve.',
     });

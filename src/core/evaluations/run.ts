@@ -1,3 +1,4 @@
+import { isFlaggedUnsafe } from '../models/record.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { materialise } from '../versions/checkout.js';
@@ -30,6 +31,8 @@ export interface EvalRunOptions {
   cwd: string;
   onStderr?: (chunk: Buffer) => void;
   actor: string;
+  /** Run the command even on a model version whose newest scan found unsafe imports. */
+  allowUnsafe?: boolean;
 }
 
 export interface EvalRunResult {
@@ -57,6 +60,12 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
         throw new UsageError(`${m.name} is a dataset; eval run evaluates models`, {
           code: 'E_WRONG_KIND',
           hint: 'Give model references before --on DATASET_REF.',
+        });
+      // The evaluation command loads the model: a version flagged unsafe would run its payload here.
+      if (!opts.allowUnsafe && isFlaggedUnsafe(reg, m.id))
+        throw new InvalidInputError(`${m.name}@${m.version} is flagged unsafe by the model scan`, {
+          code: 'E_UNSAFE_MODEL',
+          hint: `Its pickles import code mlreg does not allow (see \`mlreg scan ${m.name}@${m.version}\`). Pass --allow-unsafe to run the evaluation anyway.`,
         });
     }
     const d = typeof opts.dataset === 'string' ? resolveRef(reg, opts.dataset) : opts.dataset;

@@ -10,6 +10,7 @@ import {
   thresholdRange,
 } from '../datasets/thresholds.js';
 import { STAGE_RE } from '../versions/refs.js';
+import { isAllowEntry } from '../models/allowlist.js';
 
 /**
  * Registry-wide settings (`mlreg config set KEY VALUE`), stored in the index so that every user and
@@ -56,6 +57,21 @@ export function stageOrder(value: string, key: string): string {
   return stages.join(',');
 }
 
+/** `scan.allow`: module.Name or module.* entries separated by commas. */
+export function allowEntries(value: string, key: string): string {
+  const entries = value.split(',').map((s) => s.trim());
+  const bad = entries.find((e) => !isAllowEntry(e));
+  if (bad !== undefined)
+    throw new InvalidInputError(
+      `${key} takes module.Name entries separated by commas; ${JSON.stringify(bad)} is not one`,
+      {
+        code: 'E_BAD_CONFIG_VALUE',
+        hint: 'For example: mlreg config set scan.allow mypackage.features.Encoder,mypackage.text.*',
+      },
+    );
+  return [...new Set(entries)].join(',');
+}
+
 export const CONFIG_KEYS: ConfigKey[] = [
   // Thresholds of `mlreg check` / `compare` for datasets (src/core/datasets/thresholds.ts).
   ...THRESHOLD_KEYS.map(
@@ -80,6 +96,12 @@ export const CONFIG_KEYS: ConfigKey[] = [
     example: 'metric.<name>.direction',
     describe: 'whether a higher or a lower value of the metric is better (compare verdicts, promote --if-better)',
     validate: oneOf('higher', 'lower'),
+  },
+  {
+    pattern: /^scan\.allow$/,
+    example: 'scan.allow',
+    describe: 'imports the model scan allows besides its own list: module.Name or module.*, comma-separated',
+    validate: allowEntries,
   },
   {
     pattern: /^stage\.order$/,

@@ -39,6 +39,14 @@ export interface StoredObject {
 
 export type ProgressFn = (doneBytes: number) => void;
 
+/**
+ * Sees every chunk of a file as it is stored, in order, in the same read as the hash (the model scan
+ * sits here). The chunk's buffer is reused once `write` returns or its promise settles.
+ */
+export interface ChunkTap {
+  write(chunk: Buffer): void | Promise<void>;
+}
+
 export function objectPath(reg: Registry, digest: string): string {
   return join(reg.objectsDir, 'sha256', digest.slice(0, 2), digest.slice(2));
 }
@@ -55,12 +63,12 @@ export function hasObject(reg: Registry, digest: string): boolean {
 export async function putFile(
   reg: Registry,
   source: string,
-  opts: { expectedSize?: number; onProgress?: ProgressFn } = {},
+  opts: { expectedSize?: number; onProgress?: ProgressFn; tap?: ChunkTap | undefined } = {},
 ): Promise<StoredObject> {
   const tmp = reg.tempPath('obj');
   let stored: { digest: string; size: number; known: boolean; damaged: boolean };
   try {
-    stored = await streamInto(reg, source, tmp, opts.onProgress);
+    stored = await streamInto(reg, source, tmp, opts.onProgress, opts.tap);
   } catch (err) {
     removeQuietly(tmp);
     throw fromSystemError(err, `copying ${source} into the registry`, {
@@ -103,6 +111,7 @@ async function streamInto(
   source: string,
   tmp: string,
   onProgress?: ProgressFn,
+  tap?: ChunkTap,
 ): Promise<{ digest: string; size: number; known: boolean; damaged: boolean }> {
   const src = await open(source, 'r');
   try {
@@ -126,6 +135,10 @@ async function streamInto(
         reading = track(src.read(bufs[next]!, 0, CHUNK, size));
         hash.update(chunk);
         writes[i % 3] = track(writeFully(dst, chunk, at));
+        if (tap) {
+          const t = tap.write(chunk);
+          if (t) await t;
+        }
         i++;
         await flush.wrote(size);
         onProgress?.(size);

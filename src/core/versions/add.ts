@@ -18,7 +18,7 @@ import {
   type VersionRow,
 } from './refs.js';
 import type { Registry } from '../registry/registry.js';
-import { hasObject, putBytes, putFile } from '../store/objects.js';
+import { type ChunkTap, hasObject, objectPath, putBytes, putFile } from '../store/objects.js';
 import { planVersion, validateVersionRequest, type Bump } from './version-plan.js';
 import { insertEvent } from '../registry/history.js';
 import { lineageOf } from './queries.js';
@@ -45,6 +45,16 @@ export interface AddOptions extends WalkOptions {
    */
   inspect?: (files: readonly SourceFile[], type: 'file' | 'dir') => Promise<unknown>;
   writeExtra?: (versionId: number, inspected: unknown) => void;
+  /** Models: see each file's bytes in the same read that stores them (the scan). */
+  tapFor?: (file: SourceFile) => ChunkTap | undefined;
+  /**
+   * Runs once every file is stored, before anything is registered, given each file's tap and stored
+   * object path; may refuse (throw). Its result goes to `writeStored` inside the add transaction,
+   * and `eventDetails` of it into the add event.
+   */
+  afterStore?: (stored: { file: SourceFile; tap: ChunkTap | undefined; objectPath: string }[]) => Promise<unknown>;
+  writeStored?: (versionId: number, afterStore: unknown) => void;
+  eventDetails?: (afterStore: unknown) => Record<string, unknown>;
 }
 
 export interface AddResult {
@@ -97,16 +107,21 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   let bytesWritten = 0;
   const repaired: string[] = [];
   const entries: ManifestEntry[] = [];
+  const tapped: { file: SourceFile; tap: ChunkTap | undefined; objectPath: string }[] = [];
   for (const f of files) {
+    const tap = opts.tapFor?.(f);
     const stored = await putFile(reg, f.abs, {
       expectedSize: f.size,
       onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, total) : undefined,
+      tap,
     });
     if (stored.written) bytesWritten += stored.size;
     if (stored.repaired) repaired.push(f.path);
     doneBefore += f.size;
     entries.push({ path: f.path, size: f.size, mode: f.mode, sha256: stored.digest });
+    tapped.push({ file: f, tap, objectPath: objectPath(reg, stored.digest) });
   }
+  const afterStore = opts.afterStore ? await opts.afterStore(tapped) : undefined;
   const manifest: Manifest = { format: 1, type, files: entries };
   const manifestBytes = serialiseManifest(manifest);
   const manifestObj = await putBytes(reg, manifestBytes);
@@ -190,6 +205,7 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
     );
     for (const r of trainedOnRefs) insLineage.run(id, resolveRef(reg, r, 'dataset').id, 'trained_on');
     opts.writeExtra?.(id, inspected);
+    opts.writeStored?.(id, afterStore);
     insertEvent(reg, {
       artifactId: artifact.id,
       kind: 'add',
@@ -197,7 +213,12 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
       version: number,
       actor: opts.actor,
       at: now,
-      details: { digest: manifestObj.digest, size: total, files: files.length },
+      details: {
+        digest: manifestObj.digest,
+        size: total,
+        files: files.length,
+        ...(opts.eventDetails ? opts.eventDetails(afterStore) : {}),
+      },
     });
     readBack = {
       version: toRecord(

@@ -1,4 +1,5 @@
 import * as semver from '../lib/semver.js';
+import { unsafeVersionIds } from '../models/record.js';
 import type { Registry } from '../registry/registry.js';
 import { getArtifact, pickLatest, toRecord, versionsOf, type ArtifactKind, type VersionRecord } from './refs.js';
 
@@ -115,6 +116,8 @@ export interface VersionSummary {
   stages: string[];
   deprecated: VersionRecord['deprecated'];
   metrics: Record<string, number>;
+  /** Models: the newest scan of its pickles found unsafe (added with --unsafe, or re-scanned since). */
+  unsafe?: boolean;
 }
 
 export interface VersionList {
@@ -145,6 +148,7 @@ export function listVersions(reg: Registry, name: string): VersionList {
       rec[m.key] = m.value;
     }
     const sorted = semver.sortDescending(rows, (r) => r.version);
+    const unsafe = artifact.kind === 'model' ? unsafeVersionIds(reg, artifact.id) : new Set<number>();
     return {
       name: artifact.name,
       kind: artifact.kind,
@@ -161,6 +165,7 @@ export function listVersions(reg: Registry, name: string): VersionList {
           stages: stagesBy.get(rec.id) ?? [],
           deprecated: rec.deprecated,
           metrics: metricsBy.get(rec.id) ?? {},
+          ...(artifact.kind === 'model' ? { unsafe: unsafe.has(rec.id) } : {}),
         };
       }),
     };

@@ -8,6 +8,8 @@ import { stagesAt } from '../stages/promote.js';
 import { readObject } from '../store/objects.js';
 import { loadProfile } from '../datasets/profiles.js';
 import type { Profile } from '../datasets/profile/types.js';
+import { latestScan, type RecordedScan, signatureOf } from '../models/record.js';
+import type { Signature } from '../models/signature.js';
 
 export interface VersionDetails {
   version: VersionRecord;
@@ -27,6 +29,10 @@ export interface VersionDetails {
   stagesAt?: { at: string; stages: Record<string, string> };
   /** Datasets: the profile computed at `add` (null when added with --no-profile). */
   profile?: Profile | null;
+  /** Models: the newest scan of its pickles (null when added before scans existed). */
+  scan?: RecordedScan | null;
+  /** Models: the input signature read at add or given (null when none was found). */
+  signature?: Signature | null;
 }
 
 export async function showVersion(
@@ -45,6 +51,9 @@ export async function showVersion(
       evaluations: version.kind === 'model' ? latestEvaluations(reg, version.id) : [],
       stages: stagesOfVersion(reg, version.id),
       ...(version.kind === 'dataset' ? { profile: loadProfile(reg, version.id) } : {}),
+      ...(version.kind === 'model'
+        ? { scan: latestScan(reg, version.id), signature: signatureOf(reg, version.id) }
+        : {}),
       ...(opts.at !== undefined
         ? { stagesAt: { at: opts.at, stages: stagesAt(reg, version.artifactId, opts.at) } }
         : {}),

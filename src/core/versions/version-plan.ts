@@ -17,7 +17,7 @@ export const FIRST_VERSION = '1.0.0';
 /** Check a request before any I/O, so bad input is refused before bytes are stored. */
 export function validateVersionRequest(req: VersionRequest): void {
   if (req.version !== undefined && req.bump !== undefined) {
-    throw new UsageError('give either --version or --bump, not both', {
+    throw new UsageError('give either a version number or a bump, not both', {
       code: 'E_VERSION_AND_BUMP',
       hint: 'Use --version 1.2.0 for an exact number, or --bump minor to count on from the highest version.',
     });
@@ -29,19 +29,22 @@ export function validateVersionRequest(req: VersionRequest): void {
     });
   }
   if (req.bump !== undefined && !BUMPS.includes(req.bump)) {
-    throw new UsageError(`--bump takes ${BUMPS.join(', ')}, not ${JSON.stringify(req.bump)}`, {
+    throw new UsageError(`the bump takes ${BUMPS.join(', ')}, not ${JSON.stringify(req.bump)}`, {
+      details: { option: 'bump' },
       code: 'E_BAD_BUMP',
       hint: 'patch: 1.2.3 → 1.2.4, minor: → 1.3.0, major: → 2.0.0, prerelease (with --preid rc): → 1.2.4-rc.0.',
     });
   }
   if (req.preid !== undefined && !/^[0-9A-Za-z-]+$/.test(req.preid)) {
-    throw new InvalidInputError(`--preid ${JSON.stringify(req.preid)} is not a valid prerelease identifier`, {
+    throw new InvalidInputError(`${JSON.stringify(req.preid)} is not a valid prerelease identifier`, {
+      details: { option: 'preid' },
       code: 'E_BAD_PREID',
       hint: 'Use letters, digits and "-", e.g. rc or beta.',
     });
   }
   if (req.preid !== undefined && req.bump !== 'prerelease') {
-    throw new UsageError('--preid goes with --bump prerelease', {
+    throw new UsageError('a prerelease identifier goes with a prerelease bump', {
+      details: { option: 'preid' },
       code: 'E_PREID_WITHOUT_PRERELEASE',
       hint: 'e.g. --bump prerelease --preid rc gives 1.3.0-rc.0.',
     });

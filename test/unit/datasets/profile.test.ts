@@ -247,3 +247,23 @@ test('profiles of the previous format are read as they are; a profile from a new
     t.cleanup();
   }
 });
+
+test('a table small enough to read whole gets exact distinct counts; estimates are marked as such', async () => {
+  const t = tempRegistry();
+  try {
+    const lines = ['id,amount,when'];
+    // Unique ids of 398 rows: HyperLogLog read this as 384.
+    for (let i = 0; i < 398; i++)
+      lines.push(`${100_000 + i * 7919},${(i * 37) % 1000}.5,2026-01-${String((i % 28) + 1).padStart(2, '0')}`);
+    const f = join(t.dir, 'ids.csv');
+    writeFileSync(f, lines.join('\n') + '\n');
+    const p = await profileFiles(t.reg, [{ path: 'ids.csv', abs: f, size: statSync(f).size }]);
+    const col = (name: string) => p.columns.find((c) => c.name === name)!;
+    assert.equal(col('id').distinct, 398);
+    assert.equal(col('id').distinctApprox, undefined);
+    assert.equal(col('when').distinct, 28);
+    assert.equal(col('when').distinctApprox, undefined);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -21,7 +21,7 @@ test('p-values and shares take numbers from 0 to 1, at set and as flags', () => 
     assert.equal(configSet(t.reg, 'check.drift_share', '0.3', 'a').value, '0.3');
     // A ratio may exceed 1.
     assert.equal(configSet(t.reg, 'check.mean_shift_std', '3', 'a').value, '3');
-    refused(() => resolveThresholds(() => undefined, { ksP: 2 }), /ks_p threshold takes a number from 0 to 1/);
+    refused(() => resolveThresholds(() => undefined, { ksP: 2 }), /threshold ks_p takes a number from 0 to 1/);
   } finally {
     t.cleanup();
   }

@@ -114,6 +114,7 @@ export function assembleColumn(
         nan: 0,
         inf: 0,
         distinct,
+        ...(r[`c${i}_dx`] ? {} : { distinctApprox: true as const }),
       };
       if (nn > 0) col.datetime = { min: String(r[`c${i}_min`]), max: String(r[`c${i}_max`]) };
       return { column: col };
@@ -136,6 +137,7 @@ export function assembleColumn(
         nan: 0,
         inf: 0,
         distinct,
+        distinctApprox: true,
       };
       if (nn > 0) col.text = { minLength: num(r[`c${i}_lmin`]), maxLength: num(r[`c${i}_lmax`]) };
       return { column: col };
@@ -272,6 +274,7 @@ function measuredNumbers(
     nan,
     inf,
     distinct,
+    distinctApprox: true,
   };
   if (n > 0) {
     const min = num(r[`c${i}_min`]);
@@ -319,7 +322,13 @@ function measuredNumbers(
       counts,
       everyRow ? 1 : n,
     );
-    if (everyRow && rows <= EXACT_ROWS) col.exact = { values: Array.from(sample) };
+    if (everyRow) {
+      // Every value is at hand: the distinct count is exact, not HyperLogLog's (±2%: a unique id of 398
+      // rows read as 384). `counts` holds each distinct finite value once.
+      col.distinct = counts.length + (inf > 0 ? 1 : 0);
+      delete col.distinctApprox;
+      if (rows <= EXACT_ROWS) col.exact = { values: Array.from(sample) };
+    }
   }
   return { column: col };
 }

@@ -208,7 +208,10 @@ function columnAggregates(c: ColumnDesign, i: number, sampled: boolean): string[
     case 'dates':
       return [
         ...out,
-        `approx_count_distinct(${v}) AS c${i}_d`,
+        // A table read whole (no sampling) is small: its distinct count is exact.
+        ...(sampled
+          ? [`approx_count_distinct(${v}) AS c${i}_d`]
+          : [`count(DISTINCT ${v}) AS c${i}_d`, `true AS c${i}_dx`]),
         `CAST(min(${v}) AS VARCHAR) AS c${i}_min`,
         `CAST(max(${v}) AS VARCHAR) AS c${i}_max`,
       ];

@@ -59,8 +59,12 @@ export interface ColumnProfile {
   missingRate: number;
   nan: number;
   inf: number;
-  /** Approximate distinct non-missing values (HyperLogLog); exact when categories are counted. */
+  /**
+   * Distinct non-missing values: exact when the values were counted or all read (small tables), else
+   * HyperLogLog's estimate (within about 2%), marked by `distinctApprox`.
+   */
   distinct: number;
+  distinctApprox?: true;
   numeric?: NumericProfile;
   categories?: CategoryProfile;
   datetime?: { min: string; max: string };
