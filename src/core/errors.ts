@@ -104,7 +104,9 @@ export class GateNotMetError extends MlregError {
 }
 
 /** Error codes of the disk itself, not of the path or the input: a read or write the device failed. */
-const IO_FAULTS = new Set(['EIO', 'EINVAL', 'ENXIO', 'ENODEV', 'EBADF', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);
+const IO_FAULTS = new Set(['EIO', 'ENXIO', 'ENODEV', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);
+/** Calls whose EINVAL comes from the device or file system (O_DIRECT, a broken FUSE or network mount), not from mlreg. */
+const IO_CALLS = new Set(['open', 'read', 'write', 'writev', 'pwrite', 'pwritev', 'fsync', 'fdatasync', 'close']);
 
 export interface SystemErrorOptions {
   /** What a failed write concerned (e.g. the registry's temp file while copying a source in). */
@@ -183,7 +185,7 @@ export function fromSystemError(err: unknown, what: string, opts: SystemErrorOpt
         cause: err,
       });
     default:
-      if (code && IO_FAULTS.has(code)) {
+      if (code && (IO_FAULTS.has(code) || (code === 'EINVAL' && IO_CALLS.has(e.syscall ?? '')))) {
         const op = e.syscall ? ` (${e.syscall}: ${code})` : ` (${code})`;
         const verb =
           e.syscall === 'open' ? 'an open' : /sync/.test(e.syscall ?? '') ? 'a flush' : isWrite ? 'a write' : 'a read';

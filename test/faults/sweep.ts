@@ -183,14 +183,17 @@ export const SCENARIOS: Scenario[] = [
     prepare: seed,
     args: (d) => ['backup', join(d, 'out.tar'), '--registry', join(d, 'reg'), '--json'],
     retry: (d) => ['backup', join(d, 'retry.tar'), '--registry', join(d, 'reg'), '--json'],
-    check: (d) => (existsSync(join(d, 'out.tar.partial')) ? ['out.tar.partial was left behind'] : []),
+    // A killed backup may leave its .partial (never a file that looks whole); a failing one must not.
+    check: (d, r) =>
+      r.code !== 137 && existsSync(join(d, 'out.tar.partial')) ? ['out.tar.partial was left behind'] : [],
   },
   {
     name: 'backup .tgz',
     prepare: seed,
     args: (d) => ['backup', join(d, 'out.tgz'), '--registry', join(d, 'reg'), '--json'],
     retry: (d) => ['backup', join(d, 'retry.tgz'), '--registry', join(d, 'reg'), '--json'],
-    check: (d) => (existsSync(join(d, 'out.tgz.partial')) ? ['out.tgz.partial was left behind'] : []),
+    check: (d, r) =>
+      r.code !== 137 && existsSync(join(d, 'out.tgz.partial')) ? ['out.tgz.partial was left behind'] : [],
   },
   {
     name: 'restore --force',
@@ -251,7 +254,7 @@ export async function sweepOnce(scenario: Scenario, at: number, fault: Fault, op
     const after = await stateOf(reg, co);
     if (co && after.current !== null && after.production !== null && after.current !== after.production)
       violations.push(`${co}/current serves ${after.current} but production holds ${after.production}`);
-    violations.push(...(scenario.check?.(dir, r, before, after) ?? []));
+    violations.push(...(scenario.check?.(dir, { ...r, code: r.killed ? 137 : r.code }, before, after) ?? []));
     const retry = await cliInProcess(scenario.retry?.(dir) ?? scenario.args(dir), { cwd: dir });
     // A run that got as far as committing leaves nothing to redo: that answer is a successful retry.
     if (retry.code !== 0 && retry.json?.error?.code !== 'E_NOTHING_TO_DO')

@@ -52,12 +52,19 @@ export function register(program: Command): void {
         // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
         // DIR/current switches inside the rollback transaction: a failed switch leaves the stage where it was.
         let checkout: CheckoutResult | undefined;
-        const move = rollback(reg, {
-          ...base,
-          expect: opts.expect ?? plan.from ?? undefined,
-          expectTarget: plan.to,
-          beforeCommit: () => void (checkout = prepared.switch()),
-        });
+        let move: ReturnType<typeof rollback>;
+        try {
+          move = rollback(reg, {
+            ...base,
+            expect: opts.expect ?? plan.from ?? undefined,
+            expectTarget: plan.to,
+            beforeCommit: () => void (checkout = prepared.switch()),
+          });
+        } catch (err) {
+          // The stage did not move: DIR/current goes back to what it served.
+          if (checkout) prepared.switchBack(checkout);
+          throw err;
+        }
         return result({ ...move, checkout: checkout! }, (d, ui) => renderMove(d, ui, 'Rolled back'));
       }),
     );
