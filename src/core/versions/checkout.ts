@@ -164,7 +164,13 @@ export async function materialise(
     }
     renameSync(staging, target);
     if (durable) fsyncDir(parent);
-    if (aside) rmSync(aside, { recursive: true, force: true });
+    if (aside) {
+      try {
+        rmSync(aside, { recursive: true, force: true });
+      } catch {
+        /* the good copy is in place; a leftover .old-* folder is harmless and never served */
+      }
+    }
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
     throw fromSystemError(err, 'checkout folder');
