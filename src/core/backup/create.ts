@@ -95,8 +95,12 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
     // it does not match, and the hashing costs no extra wall time.
     const corrupt: string[] = [];
     const objectMembers = members.slice(1).map((m) => ({ ...m, path: objectPath(reg, m.sha256) }));
+    // A read the disk failed is a disk fault (exit 7), not a corrupt object (5): only a missing file
+    // or a digest that does not match is damage.
+    let readFault: { path: string; code: string } | undefined;
     const hashing = hashFiles(objectMembers, (item, reply) => {
-      if (reply.digest !== item.sha256) corrupt.push(item.sha256);
+      if (reply.error && reply.error !== 'ENOENT') readFault ??= { path: item.path, code: reply.error };
+      else if (reply.digest !== item.sha256) corrupt.push(item.sha256);
     });
     hashing.catch(() => {}); // awaited below
     for (const m of members) {
@@ -108,6 +112,12 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
       await out.pad(m.size);
     }
     await hashing;
+    if (readFault)
+      throw Object.assign(new Error(`${readFault.code}: reading ${readFault.path}`), {
+        code: readFault.code,
+        syscall: 'read',
+        path: readFault.path,
+      });
     if (corrupt.length) {
       throw new IntegrityError(
         `object sha256:${corrupt[0]} is corrupt (${corrupt.length} corrupt object${corrupt.length === 1 ? '' : 's'}); no backup was written`,
@@ -137,7 +147,8 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   } catch (err) {
     await fh?.close().catch(() => {});
     removeQuietly(partial);
-    throw fromSystemError(err, 'backup', {
+    // SQLite errors here are about the copy of the index (read back while it still exists).
+    throw fromSystemError(translateSqliteError(err, snapshot), 'backup', {
       writing: `the backup file ${partial}`,
       leftAs: 'the partial backup file was removed and the registry is unchanged',
     });
