@@ -13,6 +13,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> 
   monitor: () => import('./monitor.js'),
   scan: () => import('./scan.js'),
   remote: () => import('./remote.js'),
+  ui: () => import('./ui.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -33,6 +33,15 @@ function runOf(cmd: Command): RunState {
   return state;
 }
 
+/**
+ * The context of the run a command belongs to, for the few commands that drive their own output
+ * (`mlreg ui` prints its address, then serves until stopped) instead of returning one result.
+ */
+export function contextOf(cmd: Command): Context {
+  const state = runOf(cmd);
+  return new Context(cmd.optsWithGlobals() as GlobalOptions, state.io, state.argv);
+}
+
 export function action<O>(run: RunFn<O>): (...all: unknown[]) => Promise<void> {
   return async (...all: unknown[]) => {
     const cmd = all[all.length - 1] as Command;

@@ -189,3 +189,26 @@ export function nameTheFlag(err: unknown, cmd: Command): unknown {
   }
   return err;
 }
+
+/** `--delimiter` and `--decimal`: how a CSV is written, when sniffing it is not enough. */
+export function csvDialectOptions(): Option[] {
+  return [
+    new Option('--delimiter <char>', 'CSV field separator (default: sniffed from the header: , ; tab or |)'),
+    new Option('--decimal <mark>', 'CSV decimal mark (default: sniffed; a comma with ; separators)').choices([
+      '.',
+      ',',
+    ]),
+  ];
+}
+
+/** The dialect a command was given, its delimiter checked. */
+export async function csvDialectOf(opts: { delimiter?: string; decimal?: string }): Promise<{
+  delimiter?: string;
+  decimal?: '.' | ',';
+}> {
+  const { parseDelimiter } = await import('../core/datasets/formats.js');
+  return {
+    ...(opts.delimiter !== undefined ? { delimiter: parseDelimiter(opts.delimiter) } : {}),
+    ...(opts.decimal !== undefined ? { decimal: opts.decimal as '.' | ',' } : {}),
+  };
+}

@@ -469,7 +469,7 @@ test('backup refuses to overwrite a file and to write into a missing folder; the
     const badBase = await cliInProcess(['backup', join(cwd, 'inc.tar'), '--base', join(cwd, 'taken.tar'), '--json'], {
       cwd,
     });
-    assert.equal(badBase.code, 2, badBase.stdout);
+    assert.equal(badBase.code, 5, badBase.stdout);
     assert.equal(badBase.json?.error?.code, 'E_BAD_BACKUP');
     assert.ok(!existsSync(join(cwd, 'inc.tar')) && !existsSync(join(cwd, 'inc.tar.partial')));
     assert.deepEqual(registryState(join(cwd, '.mlreg')), before);

@@ -239,7 +239,7 @@ const cases: {
   },
   {
     name: 'a bad --format',
-    args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'html'],
+    args: () => ['compare', 'fraud@1.0.0', 'fraud@1.0.0', '--format', 'pdf'],
     exit: 2,
     code: 'E_BAD_FORMAT',
     message: /--format takes/,

@@ -117,7 +117,7 @@ test('compare --format markdown is a PR-ready table; --format table for people; 
     assert.match(table.stdout, /trained on\s+hold@1\.0\.0\s+-/);
     const json = await s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'json']);
     assert.equal(JSON.parse(json.stdout).kind, 'model');
-    assert.equal((await s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'html'])).code, 2);
+    assert.equal((await s.run(['compare', 'm@1.0.0', 'm@1.1.0', '--format', 'pdf'])).code, 2);
   } finally {
     s.cleanup();
   }

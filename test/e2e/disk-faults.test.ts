@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { BIN, cli, cliInProcess, tempDir } from '../helpers.js';
 import {
   buildShim,
@@ -227,6 +227,8 @@ describe('a real full disk (40 MB tmpfs)', () => {
   if (skip) it('skipped', { skip }, () => {});
   else {
     const d = disk as { path: string; cleanup: () => void };
+    // Unmounted whatever the tests do (a failed assertion included).
+    after(() => d.cleanup());
     it('backup .tgz fails like .tar: exit 7 E_NO_SPACE, one JSON document, no .partial left', async () => {
       const reg = await registryWith(d.path, 12_000_000);
       fill(d.path, 6_000);
@@ -252,7 +254,6 @@ describe('a real full disk (40 MB tmpfs)', () => {
       }
       const write = cli(['promote', 'm@1.0.0', '--to', 'staging', '--registry', reg, '--json'], { cwd: d.path });
       assert.ok([0, 7].includes(write.code), write.stdout);
-      d.cleanup();
     });
   }
 });

@@ -17,7 +17,7 @@ import { Header } from 'tar';
 import { cliInProcess, FIXTURES, tempDir } from '../helpers.js';
 
 /**
- * Archives built to attack restore: each must be refused, naming the offending entry, with exit 2,
+ * Archives built to attack restore: each must be refused, naming the offending entry, with exit 5 (a hostile archive is an integrity error),
  * and leave nothing anywhere: no target folder, no temp folder, nothing outside the target.
  */
 
@@ -95,7 +95,7 @@ async function expectRefused(cwd: string, archive: string, pattern: RegExp, outs
     ['backup', 'verify', archive, '--json'],
   ]) {
     const r = await cliInProcess(args, { cwd });
-    assert.equal(r.code, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
     assert.equal(r.json?.error?.code, 'E_BAD_BACKUP', r.stdout);
     assert.match(r.json!.error!.message, pattern);
   }

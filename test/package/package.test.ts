@@ -15,6 +15,8 @@ test('the npm pack tarball installs into a fresh folder and runs', { timeout: 60
     for (const must of [
       'package/bin/mlreg.js',
       'package/dist/src/cli/main.js',
+      'package/dist/web/app.js',
+      'package/dist/web/report.js',
       'package/registry/migrations/0001_core.sql',
       'package/README.md',
     ])

@@ -4,7 +4,7 @@ import { InvalidInputError, UsageError } from '../../core/errors.js';
 import type { AddResult } from '../../core/versions/add.js';
 import { notice, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { metricPairsOption, textPairsOption } from '../options.js';
+import { csvDialectOf, csvDialectOptions, metricPairsOption, textPairsOption } from '../options.js';
 import { progressFor } from '../terminal/progress.js';
 import { formatBytes } from '../terminal/style.js';
 
@@ -21,6 +21,8 @@ interface AddOpts {
   followSymlinks?: boolean;
   includeHidden?: boolean;
   profile?: boolean;
+  delimiter?: string;
+  decimal?: string;
   allowImport?: string[];
   unsafe?: boolean;
   signature?: string;
@@ -45,6 +47,8 @@ export function register(program: Command): void {
     .option('--follow-symlinks', 'store the files that symbolic links point to (default: refuse links)')
     .option('--include-hidden', 'keep .git/, .DS_Store, __pycache__/ and other clutter (skipped by default)')
     .option('--no-profile', 'datasets: store without computing a profile')
+    .addOption(csvDialectOptions()[0]!)
+    .addOption(csvDialectOptions()[1]!)
     .option('--allow-import <module.Name>', 'models: let the scan allow this import too (repeatable)', collect)
     .option('--unsafe', 'models: register even if the scan finds unsafe imports (the version is flagged unsafe)')
     .option('--signature <file.json>', 'models: the input signature, {"features": [{"name", "kind"}]}')
@@ -75,7 +79,11 @@ export function register(program: Command): void {
         const { addVersion } = await import('../../core/versions/add.js');
         const datasetHooks =
           kind === 'dataset'
-            ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(ctx.registry(), opts.profile !== false)
+            ? (await import('../../core/datasets/profiles.js')).datasetAddHooks(
+                ctx.registry(),
+                opts.profile !== false,
+                await csvDialectOf(opts),
+              )
             : {};
         if (kind !== 'model' && (opts.allowImport?.length || opts.unsafe || opts.signature))
           throw new UsageError('--allow-import, --unsafe and --signature are for models', {

@@ -10,18 +10,22 @@ import {
 } from '../../core/datasets/thresholds.js';
 import { failWithReport, result } from '../output.js';
 import { action, collect, examples } from '../command.js';
-import { numberOption } from '../options.js';
+import { csvDialectOf, csvDialectOptions, numberOption } from '../options.js';
 import { renderCheckMarkdown, renderCheckTable } from '../render/data-check-report.js';
 import type { Ui } from '../terminal/style.js';
+import { htmlReport } from '../render/html-report.js';
 
 type CheckOpts = {
   against?: string;
   againstModel?: string;
   failOnColumn?: string[];
+  delimiter?: string;
+  decimal?: string;
   ignoreColumn?: string[];
   all?: boolean;
   strict?: boolean;
   format?: string;
+  output?: string;
 } & Partial<Record<keyof CheckThresholds, number>>;
 
 /** commander's camelCase of a `--drift-share`-style flag is the threshold's own key. */
@@ -49,7 +53,13 @@ export function register(program: Command): void {
     )
     .option('--all', 'show every row (PASS and INFO too), not only FAIL and WARN')
     .option('--strict', 'fail on warnings too')
-    .option('--format <format>', 'table or markdown (for pull requests); --json for machines', 'table');
+    .option(
+      '--format <format>',
+      'table, markdown (for pull requests) or html (a self-contained report); --json for machines',
+      'table',
+    )
+    .option('-o, --output <file>', 'with --format html: write the report to this file');
+  for (const option of csvDialectOptions()) cmd.addOption(option);
   for (const k of THRESHOLD_KEYS)
     cmd.addOption(
       numberOption(
@@ -71,33 +81,52 @@ export function register(program: Command): void {
         'mlreg check ./incoming/2026-11-24.csv --against-model fraud@production --json',
         'mlreg check batch@latest --against train@1.2.0 --drift-share 0.3 --fail-on-column amount --format markdown',
         'mlreg config set check.max_unseen_share 0.01',
+        'mlreg check batch@latest --against train@production --format html -o drift.html',
       ),
     )
     .action(
       action<CheckOpts>(async (ctx, [current], opts) => {
         const format = opts.format ?? 'table';
-        if (format !== 'table' && format !== 'markdown')
-          throw new UsageError(`--format takes table or markdown, not ${JSON.stringify(format)}`, {
+        if (format !== 'table' && format !== 'markdown' && format !== 'html')
+          throw new UsageError(`--format takes table, markdown or html, not ${JSON.stringify(format)}`, {
             code: 'E_BAD_FORMAT',
             hint: 'Use --json for machine-readable output.',
           });
+        if (opts.output !== undefined && format !== 'html')
+          throw new UsageError('-o/--output writes an HTML report: add --format html', {
+            code: 'E_BAD_FORMAT',
+            hint: 'e.g. --format html -o drift.html',
+          });
         const thresholds: Partial<CheckThresholds> = {};
         for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = opts[k];
-        const { checkDataset } = await import('../../core/datasets/check.js');
-        const report = await checkDataset(ctx.registry(), {
+        const { checkDatasetWithProfiles } = await import('../../core/datasets/check.js');
+        const checked = await checkDatasetWithProfiles(ctx.registry(), {
           current: current!,
           reference: opts.against,
           againstModel: opts.againstModel,
           thresholds,
           failOnColumns: opts.failOnColumn ?? [],
           ignoreColumns: opts.ignoreColumn ?? [],
+          dialect: await csvDialectOf(opts),
           strict: !!opts.strict,
         });
+        const report = checked.report;
         const shown = { all: !!opts.all };
-        const render =
+        let render =
           format === 'markdown'
             ? (r: DataCheckReport) => renderCheckMarkdown(r, shown)
             : (r: DataCheckReport, ui: Ui) => renderCheckTable(r, ui, shown);
+        if (format === 'html') {
+          const { driftDoc } = await import('../../web/sketch.js');
+          const doc = driftDoc(report, checked.reference, checked.current);
+          const html = await htmlReport(
+            ctx,
+            { kind: 'check', drift: doc, generatedAt: ctx.runtime.now().toISOString() },
+            `Check ${report.current.label} against ${report.reference.label}`,
+            opts.output,
+          );
+          render = () => html;
+        }
         if (report.status === 'FAIL') {
           const failed = [
             ...new Set(

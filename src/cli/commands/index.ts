@@ -32,4 +32,5 @@ export const COMMAND_LOADERS: { name: string; aliases?: string[]; load: () => Pr
   { name: 'backup', load: async () => (await import('./backup.js')).register },
   { name: 'restore', load: async () => (await import('./restore.js')).register },
   { name: 'config', load: async () => (await import('./config.js')).register },
+  { name: 'ui', load: async () => (await import('./ui.js')).register },
 ];

@@ -11,6 +11,7 @@ import { readBackupManifest } from './read.js';
 import { hashFiles } from '../store/hash-pool.js';
 import type { Registry } from '../registry/registry.js';
 import { CHUNK, fsyncDir, packageVersion } from '../lib/fs.js';
+import { openRegularFile } from '../lib/open-regular.js';
 import { objectPath, removeQuietly } from '../store/objects.js';
 import { TarWriter } from './tar.js';
 
@@ -254,7 +255,13 @@ async function copyMember(
   hashHere: boolean,
   onBytes: (n: number) => void,
 ): Promise<void> {
-  const src = await open(path, 'r');
+  const opened = await openRegularFile(path);
+  if (!opened)
+    throw new IntegrityError(`${m.path} is not a regular file (a FIFO, device or symbolic link took its place)`, {
+      code: 'E_OBJECT_CORRUPT',
+      hint: 'Run `mlreg verify` to see every affected version; no backup was written.',
+    });
+  const src = opened.fh;
   const hash = hashHere ? createHash('sha256') : undefined;
   let size = 0;
   try {

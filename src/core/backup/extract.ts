@@ -8,6 +8,7 @@ import { checkEntry, memberDigest, objectMemberPath, type BackupManifest, type B
 import { badArchive, readBackup, readBackupManifest } from './read.js';
 import { currentFormatVersion } from '../registry/migrations.js';
 import type { EntrySink } from './tar.js';
+import { checkHostileIndex, checkManifestPaths, hostileIndexError } from '../registry/index-check.js';
 import { writeFully } from '../lib/fs.js';
 
 // Reading archives member by member, re-hashing every byte against the manifest, and checking the
@@ -133,10 +134,20 @@ export async function hashingSink(
       pos += chunk.length;
       progress(chunk.length);
     },
+    abort: async () => {
+      const open = fh;
+      fh = undefined;
+      await open?.close().catch(() => {});
+    },
     end: async () => {
       if (fh) {
-        await fh.sync();
-        await fh.close();
+        const open = fh;
+        fh = undefined;
+        try {
+          await open.sync();
+        } finally {
+          await open.close();
+        }
       }
       const actual = hash.digest('hex');
       if (actual !== m.sha256) {
@@ -159,6 +170,8 @@ export function checkIndex(
   dbPath: string,
   manifest: BackupManifest,
   objectSize: (digest: string) => number | undefined,
+  /** The bytes of a version's manifest object, when the caller has them (undefined: not checked). */
+  readManifest: (digest: string) => Buffer | undefined = () => undefined,
 ): void {
   let db: Database.Database;
   try {
@@ -187,6 +200,13 @@ export function checkIndex(
     }
     const check = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
     if (check[0] !== 'ok') throw fail(`fails integrity_check: ${check.slice(0, 3).join('; ')}`);
+    const hostile = checkHostileIndex(db);
+    if (hostile.length)
+      throw hostileIndexError(
+        basename(file),
+        hostile,
+        'Nothing was restored. Use another backup; do not put this index in place by hand.',
+      );
     const fk = db.prepare('PRAGMA foreign_key_check').all() as { table: string }[];
     if (fk.length) throw fail(`has ${fk.length} broken foreign key(s), e.g. in ${fk[0]!.table}`);
     const count = (t: string): number => db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
@@ -205,6 +225,8 @@ export function checkIndex(
           `references object sha256:${o.digest} (${o.size} bytes), which the backup ${size === undefined ? 'does not hold' : `holds with ${size} bytes`}`,
         );
     }
+    const paths = checkManifestPaths(db, readManifest);
+    if (paths.length) throw hostileIndexError(basename(file), paths, 'Nothing was restored. Use another backup.');
   } finally {
     db.close();
   }

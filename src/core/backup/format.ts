@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors.js';
+import { IntegrityError, InvalidInputError } from '../errors.js';
 import type { TarEntry } from './tar.js';
 
 /**
@@ -82,8 +82,9 @@ export function unsafePathReason(path: string): string | undefined {
   return undefined;
 }
 
-function refuse(file: string, message: string): InvalidInputError {
-  return new InvalidInputError(`${file} is not a usable mlreg backup: ${message}`, {
+/** A damaged or hostile archive: an integrity error (exit 5), like a corrupt registry. */
+export function refuse(file: string, message: string): IntegrityError {
+  return new IntegrityError(`${file} is not a usable mlreg backup: ${message}`, {
     code: 'E_BAD_BACKUP',
     hint: 'Nothing was written. Use an archive made by `mlreg backup`; check it with `mlreg backup verify FILE`.',
   });
@@ -138,8 +139,8 @@ export function parseBackupManifest(file: string, bytes: Buffer): BackupManifest
       },
     );
   }
-  if (typeof m.id !== 'string' || !Array.isArray(m.members) || !Array.isArray(m.external) || !Array.isArray(m.requires))
-    throw refuse(file, 'its manifest.json is incomplete');
+  const incomplete = missingField(m);
+  if (incomplete) throw refuse(file, `its manifest.json is incomplete: ${incomplete}`);
   const seen = new Set<string>();
   for (const mem of m.members) {
     const unsafe = unsafePathReason(mem?.path ?? '');
@@ -160,6 +161,33 @@ export function parseBackupManifest(file: string, bytes: Buffer): BackupManifest
       throw refuse(file, 'its manifest has a bad external object entry');
   }
   return m;
+}
+
+const isCount = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 0;
+const isText = (t: unknown): boolean => typeof t === 'string' && t.length > 0 && t.length <= 1024;
+const isRef = (r: unknown): boolean => {
+  const x = r as Partial<BackupRef> | null;
+  return x !== null && typeof x === 'object' && isText(x.id) && isText(x.file) && isText(x.createdAt);
+};
+
+/** What a manifest lacks or has of the wrong shape (every field later code reads), or undefined. */
+function missingField(m: BackupManifest): string | undefined {
+  if (!isText(m.id)) return 'no id';
+  if (!isText(m.createdAt)) return 'no createdAt';
+  if (m.tool === null || typeof m.tool !== 'object' || typeof m.tool.version !== 'string') return 'no tool';
+  if (!isCount(m.registryFormat)) return 'no registryFormat';
+  if (m.kind !== 'full' && m.kind !== 'incremental') return `kind ${JSON.stringify(m.kind)}`;
+  if (m.base !== null && !isRef(m.base)) return 'a bad base';
+  if (!Array.isArray(m.requires) || !m.requires.every(isRef)) return 'requires is not a list of backups';
+  if (!Array.isArray(m.members) || !m.members.every((x) => x !== null && typeof x === 'object'))
+    return 'members is not a list of files';
+  if (!Array.isArray(m.external) || !m.external.every((x) => x !== null && typeof x === 'object'))
+    return 'external is not a list of objects';
+  const c = m.counts as Record<string, unknown> | null | undefined;
+  if (c === null || typeof c !== 'object') return 'no counts';
+  for (const k of ['artifacts', 'versions', 'events', 'objects', 'objectBytes', 'members', 'memberBytes'])
+    if (!isCount(c[k])) return `counts.${k} is not a count`;
+  return undefined;
 }
 
 /** The exact size of the tar stream of a backup: each member's header and padded data, plus the end marker. */

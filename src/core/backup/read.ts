@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { IntegrityError, NotFoundError } from '../errors.js';
 import {
   MANIFEST_NAME,
   MAX_MANIFEST_BYTES,
@@ -24,8 +24,9 @@ const RATIO_FLOOR_BYTES = 16 << 20;
 
 class StopReading extends Error {}
 
-export function badArchive(file: string, message: string): InvalidInputError {
-  return new InvalidInputError(`${file} is not a usable mlreg backup: ${message}`, {
+/** A damaged or hostile archive is an integrity error (exit 5), as a corrupt registry is. */
+export function badArchive(file: string, message: string): IntegrityError {
+  return new IntegrityError(`${file} is not a usable mlreg backup: ${message}`, {
     code: 'E_BAD_BACKUP',
     hint: 'Nothing was written. Use an archive made by `mlreg backup`; check it with `mlreg backup verify FILE`.',
   });

@@ -1,7 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConflictError, fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
-import { DB_MEMBER, objectMemberPath, type BackupManifest } from './format.js';
+import { DB_MEMBER, MAX_MANIFEST_BYTES, objectMemberPath, type BackupManifest } from './format.js';
 import { checkIndex, extractChain } from './extract.js';
 import { Registry, type Runtime } from '../registry/registry.js';
 import { fsyncDir } from '../lib/fs.js';
@@ -60,7 +70,13 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
     mkdirSync(staged);
     const { manifest, bases } = await extractChain(file, opts.bases ?? [], staged, opts.onProgress);
     for (const sub of ['objects/sha256', 'tmp']) mkdirSync(join(staged, sub), { recursive: true });
-    checkIndex(file, join(staged, DB_MEMBER), manifest, (digest) => sizeOf(join(staged, objectMemberPath(digest))));
+    checkIndex(
+      file,
+      join(staged, DB_MEMBER),
+      manifest,
+      (digest) => sizeOf(join(staged, objectMemberPath(digest))),
+      (digest) => readSmall(join(staged, objectMemberPath(digest))),
+    );
     for (const d of readdirSync(join(staged, 'objects', 'sha256'))) fsyncDir(join(staged, 'objects', 'sha256', d));
     for (const d of ['objects/sha256', 'objects', 'tmp', '']) fsyncDir(join(staged, d));
 
@@ -148,6 +164,15 @@ function cleanLeftovers(parent: string, runtime: Runtime): void {
     const m = new RegExp(`^\\${TEMP_PREFIX}(\\d+)-`).exec(name);
     if (m && Number(m[1]) !== runtime.pid && !runtime.isProcessAlive(Number(m[1])))
       rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+/** A version manifest's bytes (checked for its paths before the registry is put in place). */
+function readSmall(path: string): Buffer | undefined {
+  try {
+    return statSync(path).size <= MAX_MANIFEST_BYTES ? readFileSync(path) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -133,6 +133,8 @@ export interface TarEntry {
 export interface EntrySink {
   write(chunk: Buffer): Promise<void> | void;
   end(): Promise<void> | void;
+  /** The archive ended or failed before this entry's data did: release what the sink holds (its file). */
+  abort?(): Promise<void> | void;
 }
 
 export class TarFormatError extends Error {}
@@ -221,10 +223,24 @@ export async function readTar(
           ended = true;
           break outer;
         }
-        const h = new Header(block);
+        let h: InstanceType<TarModule['Header']>;
+        try {
+          h = new Header(block);
+        } catch (err) {
+          // The tar package throws on fields it cannot decode ("invalid base256 encoding").
+          throw new TarFormatError(
+            `a tar header at byte ${total - chunk.length - BLOCK} cannot be decoded (${(err as Error).message}): damaged or not a tar archive`,
+          );
+        }
         if (!h.cksumValid)
           throw new TarFormatError(
             `a tar header at byte ${total - chunk.length - BLOCK} has a bad checksum (damaged or not a tar archive)`,
+          );
+        // The tar package leaves size undefined when the field does not decode to a size (Go's
+        // neg-size.tar: base256 -1); reading it as 0 would misframe every later entry.
+        if (h.size === undefined || !Number.isSafeInteger(h.size) || h.size < 0)
+          throw new TarFormatError(
+            `the tar header of ${JSON.stringify(h.path ?? '')} gives an impossible size (${h.size ?? 'not a number'})`,
           );
         const entry: TarEntry = {
           path: h.path ?? '',
@@ -251,6 +267,9 @@ export async function readTar(
     throw err;
   } finally {
     raw.destroy();
+    // An entry still open here was cut short (truncated archive, refused later entry, read error):
+    // its sink must close its file now, not when the garbage collector finds the handle.
+    if (sink?.abort) await sink.abort();
   }
   if (!ended) throw new TarFormatError('the archive is truncated: it ends before its end-of-archive marker');
 }

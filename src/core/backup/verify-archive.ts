@@ -1,8 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fromSystemError, MlregError } from '../errors.js';
-import { checkEntry, DB_MEMBER, memberDigest, type BackupManifest } from './format.js';
+import {
+  checkEntry,
+  DB_MEMBER,
+  MAX_MANIFEST_BYTES,
+  memberDigest,
+  objectMemberPath,
+  type BackupManifest,
+} from './format.js';
 import { badArchive, readBackup, readBackupManifest } from './read.js';
 import { checkIndex, extractChain, hashingSink } from './extract.js';
 
@@ -34,6 +42,9 @@ export async function verifyBackup(
     const seen = new Set<string>();
     const expected = new Map(top.members.map((x) => [x.path, x]));
     const sizes = new Map<string, number>();
+    // Version manifests are kept too (mlreg.db comes first, so they are known by then), so the
+    // paths they would check out to can be checked.
+    let manifestDigests: Set<string> | undefined;
     await readBackup(
       file,
       () => {},
@@ -41,7 +52,10 @@ export async function verifyBackup(
         const m = checkEntry(basename(file), e, expected, seen);
         const d = memberDigest(m.path);
         if (d) sizes.set(d, m.size);
-        return hashingSink(file, m, m.path === DB_MEMBER ? join(work, DB_MEMBER) : null, () => {});
+        if (d && manifestDigests === undefined) manifestDigests = versionDigests(join(work, DB_MEMBER));
+        const keep =
+          m.path === DB_MEMBER || (d !== undefined && m.size <= MAX_MANIFEST_BYTES && manifestDigests!.has(d));
+        return hashingSink(file, m, keep ? join(work, m.path) : null, () => {});
       },
     );
     const missing = top.members.filter((m) => !seen.has(m.path));
@@ -58,7 +72,19 @@ export async function verifyBackup(
       } else unchecked = top.external.length;
       for (const x of top.external) if (!sizes.has(x.digest)) sizes.set(x.digest, x.size);
     }
-    checkIndex(file, join(work, DB_MEMBER), top, (d) => sizes.get(d));
+    checkIndex(
+      file,
+      join(work, DB_MEMBER),
+      top,
+      (d) => sizes.get(d),
+      (d) => {
+        try {
+          return readFileSync(join(work, objectMemberPath(d)));
+        } catch {
+          return undefined; // held by a base: not checked here
+        }
+      },
+    );
     return {
       file,
       id: top.id,
@@ -74,5 +100,19 @@ export async function verifyBackup(
     throw fromSystemError(err, 'backup verify');
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The manifest digests of the versions an extracted index lists (empty when it cannot be read: checkIndex says why). */
+function versionDigests(dbPath: string): Set<string> {
+  try {
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      return new Set(db.prepare('SELECT digest FROM versions').pluck().all() as string[]);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return new Set();
   }
 }

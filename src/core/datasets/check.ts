@@ -6,6 +6,7 @@ import type { Registry } from '../registry/registry.js';
 import { lineageOf } from '../versions/queries.js';
 import { checkProfiles, type DataCheckReport } from './check-profiles.js';
 import type { Profile } from './profile/types.js';
+import type { CsvDialect } from './formats.js';
 import { profileFiles, requireProfile } from './profiles.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
 import { signatureOf } from '../models/record.js';
@@ -33,6 +34,8 @@ export interface CheckDatasetOptions {
   thresholds?: Partial<CheckThresholds>;
   /** Critical columns: any WARN on them (drift included) is a FAIL. */
   failOnColumns?: readonly string[];
+  /** A CSV given as the current data: its separator and decimal mark, when not sniffed right. */
+  dialect?: CsvDialect;
   /** Columns left out of every check (ids, timestamps: they always "drift"). */
   ignoreColumns?: readonly string[];
   /** WARN fails the gate too. */
@@ -40,11 +43,23 @@ export interface CheckDatasetOptions {
 }
 
 export async function checkDataset(reg: Registry, opts: CheckDatasetOptions): Promise<DataCheckReport> {
+  return (await checkDatasetWithProfiles(reg, opts)).report;
+}
+
+/** The same check, also handing back both profiles (the HTML report draws their distributions). */
+export async function checkDatasetWithProfiles(
+  reg: Registry,
+  opts: CheckDatasetOptions,
+): Promise<{ report: DataCheckReport; reference: LabelledProfile; current: LabelledProfile }> {
   const thresholds = resolveThresholds((k) => reg.getConfig(k), opts.thresholds);
   const reference = loadReference(reg, opts);
-  const current = await loadCurrent(reg, opts.current);
+  const current = await loadCurrent(reg, opts.current, opts.dialect);
   const report = checkPair(reference, current, thresholds, opts);
-  return opts.againstModel === undefined ? report : withModelInputs(reg, opts.againstModel, current, report);
+  return {
+    report: opts.againstModel === undefined ? report : withModelInputs(reg, opts.againstModel, current, report),
+    reference,
+    current,
+  };
 }
 
 /**
@@ -183,9 +198,13 @@ function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfil
   return loadDatasetProfile(reg, `${d.name}@${d.version}`);
 }
 
-async function loadCurrent(reg: Registry, current: CheckDatasetOptions['current']): Promise<LabelledProfile> {
+async function loadCurrent(
+  reg: Registry,
+  current: CheckDatasetOptions['current'],
+  dialect: CsvDialect = {},
+): Promise<LabelledProfile> {
   if (typeof current !== 'string')
-    return 'ref' in current ? loadDatasetProfile(reg, current.ref) : profilePath(reg, current.path);
+    return 'ref' in current ? loadDatasetProfile(reg, current.ref) : profilePath(reg, current.path, dialect);
   const isRef = looksLikeRegisteredRef(reg, current);
   const isPath = existsSync(current);
   if (isRef && isPath) {
@@ -196,7 +215,7 @@ async function loadCurrent(reg: Registry, current: CheckDatasetOptions['current'
     });
   }
   if (isRef) return loadDatasetProfile(reg, current);
-  if (isPath) return profilePath(reg, current);
+  if (isPath) return profilePath(reg, current, dialect);
   throw new NotFoundError(`${JSON.stringify(current)} is neither a dataset in the registry nor a file or folder`, {
     code: 'E_CURRENT_NOT_FOUND',
     hint: 'Give a dataset reference (NAME@VERSION, NAME@STAGE) or the path of a CSV, NDJSON or Parquet file or folder.',
@@ -213,8 +232,8 @@ function looksLikeRegisteredRef(reg: Registry, text: string): boolean {
   return findArtifact(reg, name) !== undefined;
 }
 
-async function profilePath(reg: Registry, path: string): Promise<LabelledProfile> {
+async function profilePath(reg: Registry, path: string, dialect: CsvDialect = {}): Promise<LabelledProfile> {
   const { files } = await walkSource(path);
   reg.cleanStaleTemp();
-  return { label: path, profile: await profileFiles(reg, files) };
+  return { label: path, profile: await profileFiles(reg, files, dialect) };
 }

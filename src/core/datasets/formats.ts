@@ -18,6 +18,70 @@ export interface TableFile {
 export interface TableSource {
   format: DataFormat;
   files: TableFile[];
+  /** CSV only: the field separator and the decimal mark (sniffed from the first file unless given). */
+  delimiter?: string;
+  decimal?: '.' | ',';
+}
+
+/** What the user may say about a CSV's dialect (`--delimiter`, `--decimal`); the rest is sniffed. */
+export interface CsvDialect {
+  delimiter?: string | undefined;
+  decimal?: '.' | ',' | undefined;
+}
+
+const DELIMITERS = [',', ';', '\t', '|'];
+
+/** Accept a delimiter given by the user: one character, not a quote or a line break (`tab` or `\t` for a tab). */
+export function parseDelimiter(text: string): string {
+  const d = text === 'tab' || text === '\\t' ? '\t' : text;
+  if ([...d].length !== 1 || d === '"' || d === '\n' || d === '\r')
+    throw new InvalidInputError(
+      `the delimiter must be one character such as , ; | or tab, not ${JSON.stringify(text)}`,
+      {
+        code: 'E_BAD_DELIMITER',
+        hint: 'e.g. --delimiter ";" for a CSV written by a European spreadsheet.',
+        details: { option: 'delimiter' },
+      },
+    );
+  return d;
+}
+
+/**
+ * The dialect of a CSV from its first 64 KiB: the separator the header line uses most outside quotes
+ * (`,` `;` tab `|`; `,` when none), and a decimal comma when the separator is not a comma and numbers
+ * in the data are written like 3,14 (and never like 3.14). A `;`-separated file read as comma-separated
+ * would be one text column named by every header joined.
+ */
+export async function sniffCsvDialect(
+  f: TableFile,
+  given: CsvDialect = {},
+): Promise<{ delimiter: string; decimal: '.' | ',' }> {
+  const head = new TextDecoder('utf-8').decode(await readHead(f.abs, 64 << 10));
+  const lines = head.split(/\r?\n/).slice(0, 200);
+  const counts = DELIMITERS.map((d) => countOutsideQuotes(lines[0] ?? '', d));
+  const best = counts.indexOf(Math.max(...counts));
+  const delimiter = given.delimiter ?? (counts[best]! > 0 ? DELIMITERS[best]! : ',');
+  if (given.decimal) return { delimiter, decimal: given.decimal };
+  if (delimiter === ',') return { delimiter, decimal: '.' };
+  let commas = 0;
+  let points = 0;
+  for (const line of lines.slice(1, -1))
+    for (const field of line.split(delimiter)) {
+      const v = field.trim().replace(/^"(.*)"$/, '$1');
+      if (/^[-+]?\d+,\d+$/.test(v)) commas++;
+      else if (/^[-+]?\d*\.\d+$/.test(v)) points++;
+    }
+  return { delimiter, decimal: commas > 0 && points === 0 ? ',' : '.' };
+}
+
+function countOutsideQuotes(line: string, ch: string): number {
+  let n = 0;
+  let quoted = false;
+  for (const c of line) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === ch) n++;
+  }
+  return n;
 }
 
 const EXTENSIONS: [RegExp, DataFormat][] = [

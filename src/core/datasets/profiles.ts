@@ -5,7 +5,7 @@ import { parseManifest, type SourceFile } from '../store/manifest.js';
 import { objectPath, readObject } from '../store/objects.js';
 import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
-import { detectTable } from './formats.js';
+import { type CsvDialect, detectTable } from './formats.js';
 import { PROFILE_FORMAT, type Profile } from './profile/types.js';
 
 /** Profiles in the index (table dataset_profiles), and the `add dataset` hooks that compute them. */
@@ -13,9 +13,10 @@ import { PROFILE_FORMAT, type Profile } from './profile/types.js';
 export async function profileFiles(
   reg: Registry,
   files: readonly { path: string; abs: string; size: number }[],
+  dialect: CsvDialect = {},
 ): Promise<Profile> {
   const { profileTable } = await import('./profile/profiler.js');
-  return profileTable(detectTable(files), { tempPath: (suffix) => reg.tempPath(suffix) });
+  return profileTable(detectTable(files), { tempPath: (suffix) => reg.tempPath(suffix), dialect });
 }
 
 export function saveProfile(reg: Registry, versionId: number, profile: Profile): void {
@@ -82,13 +83,14 @@ function refuseEmptyColumns(profile: Profile): Profile {
 export function datasetAddHooks(
   reg: Registry,
   profile: boolean,
+  dialect: CsvDialect = {},
 ): {
   inspect?: (files: readonly SourceFile[]) => Promise<unknown>;
   writeExtra?: (versionId: number, inspected: unknown) => void;
 } {
   if (!profile) return {};
   return {
-    inspect: async (files) => refuseEmptyColumns(await profileFiles(reg, files)),
+    inspect: async (files) => refuseEmptyColumns(await profileFiles(reg, files, dialect)),
     writeExtra: (versionId, inspected) => saveProfile(reg, versionId, inspected as Profile),
   };
 }

@@ -13,6 +13,14 @@ export function parseEvalOutput(stdout: string, who: string): SliceMetrics {
   const shape =
     'Print one JSON object on stdout, e.g. {"auc": 0.91} or {"all": {"auc": 0.91}, "recent": {"auc": 0.88}}; log to stderr.';
   if (text === '') throw bad('the command printed nothing on stdout', shape);
+  // JSON.parse recurses once per level: a hostile command printing [[[[…]]]] a million deep would
+  // overflow the stack. Metrics are two levels deep at most; refuse anything deeper before parsing.
+  const depth = jsonDepthOver(text, MAX_JSON_DEPTH);
+  if (depth)
+    throw bad(
+      `its stdout nests JSON more than ${MAX_JSON_DEPTH} levels deep (at character ${depth}); metrics are at most {"slice": {"metric": value}}`,
+      shape,
+    );
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -57,4 +65,25 @@ export function parseEvalOutput(stdout: string, who: string): SliceMetrics {
   } catch (err) {
     throw bad((err as Error).message, shape);
   }
+}
+
+/** Deeper than any metrics document needs (two levels), shallow enough for any stack. */
+export const MAX_JSON_DEPTH = 32;
+
+/** The 1-based position where the nesting of `text` first passes `max` (brackets in strings ignored), or 0. */
+export function jsonDepthOver(text: string, max: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return i + 1;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return 0;
 }

@@ -193,7 +193,7 @@ function interpret(
       });
     case 'timeout':
       throw new InvalidInputError(
-        `${who} did not finish within ${(timeoutMs ?? 0) / 1000} s; it was stopped (with every process it started)`,
+        `${who} did not finish within ${(timeoutMs ?? 0) / 1000} s; its process group was killed (a process that left the group, e.g. with setsid, may still be running)`,
         {
           code: 'E_EVAL_TIMEOUT',
           hint: `Raise --timeout if it needs longer. ${nothing}`,

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Range, RangeOptions } from 'semver';
 import SemVerClass from 'semver/classes/semver.js';
+import { IntegrityError } from '../errors.js';
 
 /**
  * The semver functions mlreg uses, imported one by one: the package's index loads about fifty
@@ -31,7 +32,22 @@ export function validRange(range: string): string | null {
 
 /** Sort version strings newest first, parsing each once (sorting 10,000 strings with rcompare parses 280,000 times). */
 export function sortDescending<T>(items: T[], versionOf: (item: T) => string): T[] {
-  const parsed = items.map((item) => ({ item, v: new SemVerClass(versionOf(item)) }));
+  const parsed = items.map((item) => ({ item, v: parseStoredVersion(versionOf(item)) }));
   parsed.sort((a, b) => b.v.compare(a.v));
   return parsed.map((p) => p.item);
+}
+
+/**
+ * Parse a version string read from the index. `add` lets only semantic versions in, so anything
+ * else means the index was edited or restored from a hostile backup: an integrity error (exit 5), not a bug.
+ */
+export function parseStoredVersion(v: string): SemVerClass {
+  try {
+    return new SemVerClass(v);
+  } catch {
+    throw new IntegrityError(`the registry index holds version ${JSON.stringify(v)}, which is not a semantic version`, {
+      code: 'E_HOSTILE_INDEX',
+      hint: 'No mlreg command writes such a version: run `mlreg verify`, and restore the registry from a good backup.',
+    });
+  }
 }

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { fromSystemError, InvalidInputError } from '../errors.js';
+import { fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
 export { translateSqliteError };
@@ -144,7 +144,20 @@ function migrate(db: Db): void {
     const from = db.pragma('user_version', { simple: true }) as number;
     for (const m of loadMigrations()) {
       if (m.version <= from) continue;
-      db.exec(m.sql);
+      try {
+        db.exec(m.sql);
+      } catch (err) {
+        // The tables are not those of the format user_version claims (an index edited by hand or
+        // restored from a hostile backup): not a bug, and nothing was changed (one transaction).
+        throw new IntegrityError(
+          `the registry index says it is format ${from}, but its tables are not (migration ${m.name}: ${(err as Error).message})`,
+          {
+            code: 'E_INDEX_SCHEMA',
+            hint: 'Run `mlreg verify`, and restore the registry from a good backup (mlreg restore FILE --into DIR --force).',
+            cause: err,
+          },
+        );
+      }
       db.pragma(`user_version = ${m.version}`);
     }
   });

@@ -3,8 +3,15 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openDb, openDbForReading, translateSqliteError, walHasFrames, type Db, type ReadMode } from './db.js';
 import { recoverInterruptedRestore } from '../backup/interrupted-restore.js';
-import { MlregError } from '../errors.js';
-import { ConflictError, fromSystemError, InvalidInputError, NotFoundError } from '../errors.js';
+import {
+  ConflictError,
+  fromSystemError,
+  IntegrityError,
+  InvalidInputError,
+  MlregError,
+  NotFoundError,
+} from '../errors.js';
+import type Database from 'better-sqlite3';
 import { currentFormatVersion } from './migrations.js';
 import { fsyncDir } from '../lib/fs.js';
 
@@ -170,10 +177,38 @@ export class Registry {
    */
   write<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      return this.db
+        .transaction(() => {
+          this.refuseForeignSchemaObjects();
+          return fn();
+        })
+        .immediate();
     } catch (err) {
       throw translateSqliteError(err, this.dbPath);
     }
+  }
+
+  private foreignObjects: Database.Statement | undefined;
+
+  /**
+   * No registry format has a trigger or a view: one in the index was put there by hand or by a
+   * hostile backup, and a trigger would run with this change (deleting stages, rewriting the audit
+   * trail). Checked inside every write transaction (one lookup in a small table); readers and
+   * `verify` still work, so the damage can be seen.
+   */
+  private refuseForeignSchemaObjects(): void {
+    this.foreignObjects ??= this.db.prepare(
+      "SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') LIMIT 1",
+    );
+    const found = this.foreignObjects.get() as { type: string; name: string } | undefined;
+    if (found)
+      throw new IntegrityError(
+        `the registry index holds a ${found.type} ${JSON.stringify(found.name)} that no registry format has; refusing to write`,
+        {
+          code: 'E_HOSTILE_INDEX',
+          hint: 'Nothing was changed. Run `mlreg verify`, and restore the registry from a good backup (mlreg restore FILE --into DIR --force).',
+        },
+      );
   }
 
   /** A consistent read (one snapshot) across several queries. */

@@ -28,7 +28,7 @@ export async function hashFiles<T extends { path: string; size: number }>(
         }
         const id = next++;
         current = queue[id]!;
-        worker.postMessage({ id, path: current.path });
+        worker.postMessage({ id, path: current.path, size: current.size });
       };
       worker.on('message', (reply: HashReply) => {
         try {

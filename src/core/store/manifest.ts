@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fromSystemError, InvalidInputError } from '../errors.js';
+import { fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
 
 /**
  * A version's content: every file with its relative path, size, mode and sha256, sorted by path
@@ -224,28 +224,35 @@ export function parseManifest(bytes: Buffer, digest: string): Manifest {
   try {
     m = JSON.parse(bytes.toString('utf8')) as Manifest;
   } catch {
-    throw new InvalidInputError(`manifest sha256:${digest} is not valid JSON`, {
+    throw new IntegrityError(`manifest sha256:${digest} is not valid JSON`, {
       code: 'E_MANIFEST_BAD',
       hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.',
     });
   }
   if (m.format !== 1 || (m.type !== 'file' && m.type !== 'dir') || !Array.isArray(m.files)) {
-    throw new InvalidInputError(`manifest sha256:${digest} is not an mlreg manifest of format 1`, {
+    throw new IntegrityError(`manifest sha256:${digest} is not an mlreg manifest of format 1`, {
       code: 'E_MANIFEST_BAD',
       hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.',
     });
   }
   for (const f of m.files) {
     if (
+      f === null ||
+      typeof f !== 'object' ||
       typeof f.path !== 'string' ||
       !isSafeRelativePath(f.path) ||
       !Number.isSafeInteger(f.size) ||
+      f.size < 0 ||
+      typeof f.sha256 !== 'string' ||
       !/^[0-9a-f]{64}$/.test(f.sha256)
     ) {
-      throw new InvalidInputError(`manifest sha256:${digest} has an invalid entry ${JSON.stringify(f.path)}`, {
-        code: 'E_MANIFEST_BAD',
-        hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.',
-      });
+      throw new IntegrityError(
+        `manifest sha256:${digest} has an invalid entry ${JSON.stringify(f?.path)}${typeof f?.path === 'string' && !isSafeRelativePath(f.path) ? ': a path that would leave its folder' : ''}`,
+        {
+          code: 'E_MANIFEST_BAD',
+          hint: 'The stored manifest is damaged: run `mlreg verify` and restore the registry from a backup.',
+        },
+      );
     }
   }
   return m;

@@ -16,6 +16,7 @@ import { fromSystemError, IntegrityError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { CHUNK, fsyncDir, writeFully } from '../lib/fs.js';
 import { EarlyFlush } from '../lib/early-flush.js';
+import { openRegularFile } from '../lib/open-regular.js';
 
 /**
  * The content-addressed object store: `objects/sha256/<first 2 hex>/<other 62 hex>`.
@@ -279,18 +280,58 @@ export function removeQuietly(path: string): void {
   }
 }
 
+/** The largest object read whole into memory (manifests, profiles): far above any real one. */
+export const MAX_SMALL_OBJECT = 256 << 20;
+
+/**
+ * Open a stored object for reading without trusting what is at its path: no symbolic link followed
+ * (one to /dev/zero would never end), no blocking open (a FIFO would hang), and only a regular file
+ * of the expected size (at most MAX_SMALL_OBJECT when none is expected) is accepted.
+ */
+async function openObject(
+  reg: Registry,
+  digest: string,
+  expectedSize: number | undefined,
+  maxSize = Number.MAX_SAFE_INTEGER,
+): Promise<{ fh: FileHandle; size: number }> {
+  let opened: { fh: FileHandle; size: number } | undefined;
+  try {
+    opened = await openRegularFile(objectPath(reg, digest));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
+    throw err;
+  }
+  if (!opened) throw objectNotRegular(reg, digest, 'it is not a regular file (a symbolic link, FIFO or device)');
+  const { fh, size } = opened;
+  let why: string | undefined;
+  if (expectedSize !== undefined && size !== expectedSize)
+    why = `it has ${size} bytes, the manifest says ${expectedSize}`;
+  else if (size > maxSize) why = `it has ${size} bytes, more than any manifest`;
+  if (why) {
+    await fh.close().catch(() => {});
+    throw objectNotRegular(reg, digest, why);
+  }
+  return { fh, size };
+}
+
+function objectNotRegular(reg: Registry, digest: string, why: string): IntegrityError {
+  return new IntegrityError(`object sha256:${digest} cannot be used: ${why} (${objectPath(reg, digest)})`, {
+    code: 'E_OBJECT_CORRUPT',
+    hint: 'Something replaced a stored object. Nothing was written from it. Run `mlreg verify` to see every affected version, and restore from a backup.',
+  });
+}
+
 /** Read a whole (small) object, checking its digest. */
 export async function readObject(reg: Registry, digest: string): Promise<Buffer> {
   let data: Buffer;
   try {
-    const fh = await open(objectPath(reg, digest), 'r');
+    const { fh } = await openObject(reg, digest, undefined, MAX_SMALL_OBJECT);
     try {
       data = await fh.readFile();
     } finally {
       await fh.close();
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
     throw fromSystemError(err, objectPath(reg, digest));
   }
   const actual = createHash('sha256').update(data).digest('hex');
@@ -309,23 +350,24 @@ export async function copyObjectVerified(
   mode: number,
   onProgress?: ProgressFn,
   durable = true,
+  expectedSize?: number,
 ): Promise<number> {
   const hash = createHash('sha256');
   let src: FileHandle | undefined;
   let dst: FileHandle | undefined;
   let size = 0;
   try {
-    try {
-      src = await open(objectPath(reg, digest), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingObject(digest);
-      throw err;
-    }
+    const opened = await openObject(reg, digest, expectedSize);
+    src = opened.fh;
+    const limit = expectedSize ?? opened.size;
     dst = await open(dest, 'wx', mode);
     const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      const { bytesRead } = await src.read(buf, 0, CHUNK, null);
+      // Never read past the size the manifest gives (a file that grew is caught by its digest).
+      const want = Math.min(CHUNK, limit - size + 1);
+      const { bytesRead } = await src.read(buf, 0, want, null);
       if (bytesRead === 0) break;
+      if (size + bytesRead > limit) throw objectNotRegular(reg, digest, `it holds more than its ${limit} bytes`);
       hash.update(buf.subarray(0, bytesRead));
       await writeFully(dst, buf.subarray(0, bytesRead), size);
       size += bytesRead;

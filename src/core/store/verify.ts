@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { hashFiles } from './hash-pool.js';
 import { parseManifest } from './manifest.js';
 import type { Registry } from '../registry/registry.js';
+import { checkIndexSchema, checkIndexValues } from '../registry/index-check.js';
 import { DIGEST_RE, objectPath, readObject } from './objects.js';
 
 /**
@@ -19,6 +20,8 @@ export interface AffectedVersion {
 
 export type ProblemKind =
   | 'index-corrupt'
+  | 'index-schema'
+  | 'index-value'
   | 'foreign-key'
   | 'object-missing'
   | 'object-size'
@@ -90,6 +93,12 @@ interface Step {
 /** The steps, in order: each is a named function returning `{checked, problems}`. */
 const STEPS: readonly Step[] = [
   { id: 'index-integrity', name: () => 'index integrity (PRAGMA integrity_check)', run: checkIndexIntegrity },
+  {
+    id: 'index-schema',
+    name: () => 'index schema is exactly its format (no extra trigger, view, table or index)',
+    run: checkSchema,
+  },
+  { id: 'index-values', name: () => 'names, versions, stages and digests pass the rules of add', run: checkValues },
   { id: 'foreign-keys', name: () => 'foreign keys (PRAGMA foreign_key_check)', run: checkForeignKeys },
   {
     id: 'objects',
@@ -152,6 +161,29 @@ function checkIndexIntegrity({ reg }: VerifyContext): StepResult {
   const problems: Problem[] = rows
     .filter((r) => r.integrity_check !== 'ok')
     .map((r) => ({ kind: 'index-corrupt', message: `mlreg.db: ${r.integrity_check}`, affects: [] }));
+  return { checked: 1, problems };
+}
+
+function checkSchema({ reg }: VerifyContext): StepResult {
+  const found = checkIndexSchema(reg.db);
+  const problems: Problem[] = found.map((p) => ({
+    kind: 'index-schema',
+    table: p.table,
+    message: `mlreg.db ${p.message}`,
+    affects: [],
+  }));
+  return { checked: 1, problems };
+}
+
+/** Values that would become paths or names; skipped when the schema is already wrong (its columns may not exist). */
+function checkValues(ctx: VerifyContext): StepResult {
+  if (ctx.found.some((p) => p.kind === 'index-schema')) return { checked: 0, problems: [] };
+  const problems: Problem[] = checkIndexValues(ctx.reg.db).map((p) => ({
+    kind: 'index-value',
+    table: p.table,
+    message: `mlreg.db ${p.message}`,
+    affects: [],
+  }));
   return { checked: 1, problems };
 }
 

@@ -12,7 +12,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fromSystemError, InvalidInputError } from '../errors.js';
+import { fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
+import { containedPath } from '../lib/contained-path.js';
+import { isValidVersionString } from './version-plan.js';
 import { isSafeRelativePath, parseManifest, type Manifest } from '../store/manifest.js';
 import { resolveRef, type VersionRecord } from './refs.js';
 import type { Registry } from '../registry/registry.js';
@@ -66,7 +68,17 @@ export async function prepareCheckout(
   const version = typeof refOrVersion === 'string' ? reg.read(() => resolveRef(reg, refOrVersion)) : refOrVersion;
   const manifest = parseManifest(await readObject(reg, version.digest), version.digest);
   const versionsDir = join(dir, 'versions');
-  const target = join(versionsDir, version.version);
+  // The version string comes from the index: it must be a version `add` accepts, and a single
+  // folder inside DIR/versions whatever it holds.
+  if (!isValidVersionString(version.version))
+    throw new IntegrityError(
+      `${version.name}@${JSON.stringify(version.version)} is not a semantic version; refusing to check it out`,
+      {
+        code: 'E_HOSTILE_INDEX',
+        hint: 'The registry index holds a version string no mlreg command writes: run `mlreg verify`, and restore the registry from a good backup.',
+      },
+    );
+  const target = containedPath(versionsDir, version.version);
   const current = join(dir, 'current');
   // Refuse a DIR/current that cannot be switched now, before promote/rollback move the stage:
   // failing after the move would leave the serving folder on a version the stage no longer holds.
@@ -135,11 +147,11 @@ export async function materialise(
     mkdirSync(staging);
     for (const f of manifest.files) {
       if (!isSafeRelativePath(f.path))
-        throw new InvalidInputError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, {
+        throw new IntegrityError(`manifest path ${JSON.stringify(f.path)} would leave the folder`, {
           code: 'E_MANIFEST_BAD',
           hint: 'Nothing was switched. Run `mlreg verify` and restore the registry from a backup.',
         });
-      const dest = join(staging, f.path);
+      const dest = containedPath(staging, f.path);
       mkdirSync(dirname(dest), { recursive: true });
       const before = done;
       await copyObjectVerified(
@@ -149,6 +161,7 @@ export async function materialise(
         f.mode,
         onProgress ? (d) => onProgress(before + d, total) : undefined,
         durable,
+        f.size,
       );
       done += f.size;
     }

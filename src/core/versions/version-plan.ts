@@ -14,6 +14,11 @@ export interface VersionRequest {
 export const DEFAULT_BUMP: Bump = 'minor';
 export const FIRST_VERSION = '1.0.0';
 
+/** A version string `add` accepts: canonical semver (no leading "v", no spaces), so never a path. */
+export function isValidVersionString(v: string): boolean {
+  return semver.valid(v) !== null && semver.clean(v) === v;
+}
+
 /** Check a request before any I/O, so bad input is refused before bytes are stored. */
 export function validateVersionRequest(req: VersionRequest): void {
   if (req.version !== undefined && req.bump !== undefined) {
@@ -22,7 +27,7 @@ export function validateVersionRequest(req: VersionRequest): void {
       hint: 'Use --version 1.2.0 for an exact number, or --bump minor to count on from the highest version.',
     });
   }
-  if (req.version !== undefined && (semver.valid(req.version) === null || semver.clean(req.version) !== req.version)) {
+  if (req.version !== undefined && !isValidVersionString(req.version)) {
     throw new InvalidInputError(`${JSON.stringify(req.version)} is not a semantic version`, {
       code: 'E_BAD_VERSION',
       hint: 'Use MAJOR.MINOR.PATCH with an optional -prerelease, e.g. 1.4.0 or 2.0.0-rc.1 (no leading "v").',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { evalRun } from '../../../src/core/evaluations/run.js';
@@ -125,6 +125,42 @@ test('the private folder of a killed eval run is removed by the next writer', ()
       reg.close();
     }
   } finally {
+    t.cleanup();
+  }
+});
+
+test('a setsid child that outlives the timeout: the run ends at the timeout and the message says what is true', async () => {
+  const t = tempRegistry();
+  const pidFile = join(t.dir, 'survivor.pid');
+  try {
+    await seedModels(t.reg);
+    const started = Date.now();
+    // The survivor leaves the process group (setsid) and keeps stdout open.
+    const script = `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 30' & sleep 30`;
+    await assert.rejects(
+      evalRun(t.reg, {
+        models: ['m'],
+        dataset: 'hold',
+        command: ['sh', '-c', script],
+        env: {},
+        cwd: t.dir,
+        actor: 'a',
+        timeoutMs: 500,
+      }),
+      (err: Error & { code?: string }) =>
+        err.code === 'E_EVAL_TIMEOUT' &&
+        /process group was killed/.test(err.message) &&
+        /left the group.*may still be running/.test(err.message) &&
+        !/every process/.test(err.message),
+    );
+    assert.ok(Date.now() - started < 10_000, 'not waiting for the survivor');
+  } finally {
+    try {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* it never started */
+    }
     t.cleanup();
   }
 });

@@ -1,7 +1,14 @@
 import { availableParallelism } from 'node:os';
-import { rmSync } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { InvalidInputError } from '../../errors.js';
-import { csvHeader, NO_PROFILE_HINT, precheckFile, type TableSource } from '../formats.js';
+import {
+  csvHeader,
+  type CsvDialect,
+  NO_PROFILE_HINT,
+  precheckFile,
+  sniffCsvDialect,
+  type TableSource,
+} from '../formats.js';
 import { assembleColumn, ProfilerInvariantError, type Row } from './assemble.js';
 import {
   designPass,
@@ -43,6 +50,21 @@ export interface ProfileOptions {
   /** DuckDB's memory limit (peak RSS stays well under 500 MB for a 1 GB CSV). */
   memoryLimitMb?: number;
   loadThreads?: number;
+  /** A CSV's separator and decimal mark as the user gave them; what is not given is sniffed. */
+  dialect?: CsvDialect;
+}
+
+/** CSV and TSV sources with their separator and decimal mark settled (TSV: tab and a point). */
+async function withDialect(src: TableSource, given: CsvDialect = {}): Promise<TableSource> {
+  if (src.format === 'tsv') return { ...src, delimiter: given.delimiter ?? '\t', decimal: given.decimal ?? '.' };
+  if (src.format !== 'csv') return src;
+  return { ...src, ...(await sniffCsvDialect(src.files[0]!, given)) };
+}
+
+/** The separator as a DuckDB string literal (E'\t' for a tab). */
+function delimSql(src: Pick<TableSource, 'delimiter'>): string {
+  const d = src.delimiter ?? ',';
+  return d === '\t' ? "E'\\t'" : lit(d);
 }
 
 const NULL_STRINGS = ['', 'NA', 'N/A', 'NULL', 'null', 'None'];
@@ -53,8 +75,9 @@ type Conn = Awaited<
   ReturnType<Awaited<ReturnType<typeof import('@duckdb/node-api').DuckDBInstance.create>>['connect']>
 >;
 
-export async function profileTable(src: TableSource, opts: ProfileOptions): Promise<Profile> {
-  for (const f of src.files) await precheckFile(f, src.format);
+export async function profileTable(given: TableSource, opts: ProfileOptions): Promise<Profile> {
+  for (const f of given.files) await precheckFile(f, given.format);
+  const src = await withDialect(given, opts.dialect);
   const headers = src.format === 'csv' || src.format === 'tsv' ? await csvHeaders(src) : undefined;
 
   const { DuckDBInstance } = await import('@duckdb/node-api');
@@ -129,6 +152,17 @@ async function profileOnce(conn: Conn, src: TableSource, typed: ColumnTypes, sam
   });
   if (numbers.length) return { retype: { toNumbers: numbers } };
   if (rowCount === 0) {
+    // DuckDB drops a row whose line is longer than max_line_size instead of failing: say so.
+    if (typed.csv) {
+      for (const f of src.files) {
+        const long = await firstLongLine(f.abs, MAX_CSV_LINE_BYTES);
+        if (long !== undefined)
+          throw new InvalidInputError(
+            `${f.path}: line ${long} is longer than ${MAX_CSV_LINE_BYTES / (1 << 20)} MiB, the most a CSV line may hold to be profiled`,
+            { code: 'E_CSV_LINE_TOO_LONG', hint: `Split or shorten that field. ${NO_PROFILE_HINT}` },
+          );
+      }
+    }
     throw new InvalidInputError(
       `${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`,
       {
@@ -255,7 +289,7 @@ async function planSample(
     const s = await sampleStats(
       conn,
       typed,
-      reader({ format: src.format, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed),
+      reader({ ...src, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed),
     );
     if (s.rows > 0)
       return { sample: s.columns, estimatedRows: Math.ceil((s.rows * tableBytes) / Math.max(1, windows.dataBytes)) };
@@ -304,7 +338,7 @@ const q = quoteName;
 const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 async function csvHeaders(src: TableSource): Promise<string[]> {
-  const delim = src.format === 'tsv' ? '\t' : ',';
+  const delim = src.delimiter ?? ',';
   const first = await csvHeader(src.files[0]!, delim);
   for (const f of src.files.slice(1)) {
     const names = await csvHeader(f, delim);
@@ -327,7 +361,7 @@ async function sameSchemaEverywhere(conn: Conn, src: TableSource): Promise<void>
   for (const f of src.files) {
     let desc: Row[];
     try {
-      desc = await rows(conn, `DESCRIBE SELECT * FROM ${reader({ format: src.format, files: [f] }, undefined)}`);
+      desc = await rows(conn, `DESCRIBE SELECT * FROM ${reader({ ...src, files: [f] }, undefined)}`);
     } catch (err) {
       throw readError(err, src);
     }
@@ -353,14 +387,39 @@ interface CsvColumns {
 
 const struct = (c: CsvColumns): string => `{${c.names.map((h, i) => `${lit(h)}: ${lit(c.types[i]!)}`).join(', ')}}`;
 
-function reader(src: Pick<TableSource, 'format' | 'files'>, csv: CsvColumns | undefined): string {
+/** The longest CSV line read (DuckDB's max_line_size, given explicitly so the message can name it). */
+export const MAX_CSV_LINE_BYTES = 2 << 20;
+
+/** The 1-based number of the first line longer than `limit` bytes, read in a stream (memory stays flat). */
+async function firstLongLine(path: string, limit: number): Promise<number | undefined> {
+  let line = 1;
+  let len = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, from);
+      len += (nl === -1 ? chunk.length : nl) - from;
+      if (len > limit) return line;
+      if (nl === -1) break;
+      line++;
+      len = 0;
+      from = nl + 1;
+    }
+  }
+  return undefined;
+}
+
+function reader(
+  src: Pick<TableSource, 'format' | 'files' | 'delimiter' | 'decimal'>,
+  csv: CsvColumns | undefined,
+): string {
   const list = `[${src.files.map((f) => lit(f.abs)).join(', ')}]`;
   switch (src.format) {
     case 'csv':
     case 'tsv': {
       const columns = struct(csv!);
-      const delim = src.format === 'tsv' ? '\\t' : ',';
-      return `read_csv(${list}, auto_detect = false, header = true, delim = E'${delim}', quote = '"', escape = '"', strict_mode = true, columns = ${columns}, nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`;
+      const decimal = src.decimal === ',' ? ", decimal_separator = ','" : '';
+      return `read_csv(${list}, auto_detect = false, header = true, delim = ${delimSql(src)}${decimal}, quote = '"', escape = '"', strict_mode = true, max_line_size = ${MAX_CSV_LINE_BYTES}, columns = ${columns}, nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`;
     }
     case 'ndjson':
       // With the types found once given back, the plan's sample and the pass read every value the same way.
@@ -437,7 +496,7 @@ async function emptyWhereSniffed(
   try {
     const r = await firstRow(
       conn,
-      `SELECT ${text.map((i) => `count(${q(headers[i]!)}) AS c${i}`).join(', ')} FROM (SELECT * FROM ${reader({ format: src.format, files: [src.files[0]!] }, { names: headers, types })} LIMIT ${SNIFF_ROWS})`,
+      `SELECT ${text.map((i) => `count(${q(headers[i]!)}) AS c${i}`).join(', ')} FROM (SELECT * FROM ${reader({ ...src, files: [src.files[0]!] }, { names: headers, types })} LIMIT ${SNIFF_ROWS})`,
     );
     return new Set(text.filter((i) => Number(r[`c${i}`]) === 0));
   } catch {
@@ -452,7 +511,7 @@ async function sniffCsvTypes(conn: Conn, src: TableSource, headers: string[]): P
   try {
     desc = await rows(
       conn,
-      `DESCRIBE SELECT * FROM read_csv(${lit(src.files[0]!.abs)}, header = true, delim = E'${src.format === 'tsv' ? '\\t' : ','}', quote = '"', escape = '"', nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`,
+      `DESCRIBE SELECT * FROM read_csv(${lit(src.files[0]!.abs)}, header = true, delim = ${delimSql(src)}${src.decimal === ',' ? ", decimal_separator = ','" : ''}, quote = '"', escape = '"', nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`,
     );
   } catch {
     return text;

@@ -1,0 +1,344 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import { readTar, TarWriter } from '../../src/core/backup/tar.js';
+import { cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+
+/**
+ * A restored index is input, not truth. Each case: the attack (a registry whose mlreg.db was edited
+ * by hand, then backed up or put in place), then the assertion: restore, backup verify and verify
+ * refuse it with exit 5 naming table, row and value, nothing is restored, and nothing outside the
+ * checkout folder is ever written.
+ */
+
+const MODEL = join(FIXTURES, 'models', 'cancer-v1.joblib');
+
+/** A registry with cancer@1.0.0 in production (built once, copied per case). */
+async function seed(into: string): Promise<void> {
+  await copySeed('hostile-index', into, async (dir) => {
+    const reg = join(dir, 'reg');
+    const run = async (args: string[]): Promise<void> => {
+      const r = await cliInProcess(['--registry', reg, ...args, '--json'], { cwd: dir });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    };
+    await run(['init', reg]);
+    await run(['add', 'model', 'cancer', MODEL, '--version', '1.0.0']);
+    await run(['promote', 'cancer@1.0.0', '--to', 'production']);
+    return reg;
+  });
+}
+
+function edit(reg: string, sql: string): void {
+  const db = new Database(reg.endsWith('.db') ? reg : join(reg, 'mlreg.db'));
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
+async function run(cwd: string, args: string[]): Promise<CliResult> {
+  return cliInProcess([...args, '--json'], { cwd });
+}
+
+/** restore (into a new folder and with --force over a good registry) and backup verify all refuse with exit 5. */
+async function expectBackupRefused(cwd: string, archive: string, pattern: RegExp): Promise<void> {
+  const into = join(cwd, 'restored');
+  const r = await run(cwd, ['restore', archive, '--into', into]);
+  assert.equal(r.code, 5, `restore: ${r.stdout}${r.stderr}`);
+  assert.equal(r.json?.error?.code, 'E_HOSTILE_INDEX', r.stdout);
+  assert.match(r.json!.error!.message, pattern);
+  assert.ok(!existsSync(into), 'nothing restored');
+  assert.deepEqual(
+    readdirSync(cwd).filter((n) => n.startsWith('.mlreg-')),
+    [],
+    'no temp folder left',
+  );
+  const v = await run(cwd, ['backup', 'verify', archive]);
+  assert.equal(v.code, 5, `backup verify: ${v.stdout}${v.stderr}`);
+  assert.equal(v.json?.error?.code, 'E_HOSTILE_INDEX', v.stdout);
+  assert.match(v.json!.error!.message, pattern);
+  // --force over a good registry: refused before the swap, the good one stays.
+  const good = join(cwd, 'good');
+  await seed(good);
+  const before = readFileSync(join(good, 'mlreg.db'));
+  const f = await run(cwd, ['restore', archive, '--into', good, '--force']);
+  assert.equal(f.code, 5, `restore --force: ${f.stdout}${f.stderr}`);
+  assert.deepEqual(readFileSync(join(good, 'mlreg.db')), before, 'the registry that was there is untouched');
+  assert.equal((await run(cwd, ['--registry', good, 'verify'])).code, 0);
+  rmSync(good, { recursive: true, force: true });
+}
+
+/**
+ * A real backup of the seed whose mlreg.db is then replaced by a copy edited by `sql`, with the
+ * manifest's size and digest updated to match (what an attacker with the archive can do), written
+ * with the project's own tar writer. Also returns a registry holding the same edited index.
+ */
+async function hostileBackup(cwd: string, name: string, sql: string): Promise<{ reg: string; archive: string }> {
+  const reg = join(cwd, `${name}-reg`);
+  await seed(reg);
+  const good = join(cwd, `${name}-good.tar`);
+  const b = await run(cwd, ['--registry', reg, 'backup', good]);
+  assert.equal(b.code, 0, `backup: ${b.stdout}${b.stderr}`);
+  edit(reg, sql);
+  const entries = await readEntries(good);
+  const db = join(cwd, `${name}-edited.db`);
+  writeFileSync(db, entries.get('mlreg.db')!);
+  edit(db, sql);
+  const dbBytes = readFileSync(db);
+  const manifest = JSON.parse(entries.get('manifest.json')!.toString());
+  const m = manifest.members.find((x: { path: string }) => x.path === 'mlreg.db');
+  manifest.counts.memberBytes += dbBytes.length - m.size;
+  m.size = dbBytes.length;
+  m.sha256 = createHash('sha256').update(dbBytes).digest('hex');
+  entries.set('manifest.json', Buffer.from(JSON.stringify(manifest)));
+  entries.set('mlreg.db', dbBytes);
+  const archive = join(cwd, `${name}.tar`);
+  await writeEntries(archive, entries);
+  return { reg, archive };
+}
+
+async function readEntries(file: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const limits = { maxRatio: 1e9, ratioFloorBytes: 0, maxBytes: () => Number.MAX_SAFE_INTEGER };
+  await readTar(file, limits, (e) => {
+    const parts: Buffer[] = [];
+    return { write: (c) => void parts.push(Buffer.from(c)), end: () => void out.set(e.path, Buffer.concat(parts)) };
+  });
+  return out;
+}
+
+async function writeEntries(file: string, entries: Map<string, Buffer>): Promise<void> {
+  const fh = await open(file, 'w');
+  try {
+    const w = await TarWriter.open(fh, false);
+    for (const [path, data] of entries) {
+      await w.header(path, data.length, 0o644, new Date(0));
+      if (data.length) await w.write(data);
+      await w.pad(data.length);
+    }
+    await w.finish();
+  } finally {
+    await fh.close();
+  }
+}
+
+test('a version string that is a path: refused by restore, backup verify and verify; checkout never writes outside DIR', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    // The attack of the review: checkout DIR/versions/<version> with version ../../../../tmp/victim.
+    const { reg, archive } = await hostileBackup(
+      cwd,
+      'victim',
+      `UPDATE versions SET version = '../../../../tmp/victim'; UPDATE events SET version = '../../../../tmp/victim' WHERE version IS NOT NULL;`,
+    );
+    await expectBackupRefused(
+      cwd,
+      archive,
+      /versions row 1: version "\.\.\/\.\.\/\.\.\/\.\.\/tmp\/victim" is not a semantic version/,
+    );
+
+    const v = await run(cwd, ['--registry', reg, 'verify']);
+    assert.equal(v.code, 5, v.stdout);
+    const step = ((v.json?.error?.details?.steps ?? []) as { id: string; ok: boolean }[]).find(
+      (s) => s.id === 'index-values',
+    );
+    assert.equal(step?.ok, false, 'verify has a failing index-values step');
+
+    // The same index put in place by hand: checkout refuses, nothing is written or deleted outside DIR.
+    const dir = join(cwd, 'x', 'y', 'serve');
+    mkdirSync(dir, { recursive: true });
+    const victim = join(cwd, 'tmp', 'victim');
+    mkdirSync(victim, { recursive: true });
+    writeFileSync(join(victim, 'keep.txt'), 'mine');
+    const c = await run(cwd, ['--registry', reg, 'checkout', 'cancer@production', dir]);
+    assert.equal(c.code, 5, `checkout: ${c.stdout}${c.stderr}`);
+    assert.deepEqual(readdirSync(victim), ['keep.txt'], 'the folder outside DIR is untouched');
+    assert.ok(!existsSync(join(dir, 'current')), 'current not switched');
+    for (const args of [['list'], ['list', 'cancer'], ['show', 'cancer@production'], ['history', 'cancer']]) {
+      const r = await run(cwd, ['--registry', reg, ...args]);
+      assert.notEqual(r.code, 70, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a backup whose index carries a trigger is refused; so is one with an extra view', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const { reg, archive } = await hostileBackup(
+      cwd,
+      'trigger',
+      `CREATE TRIGGER wipe AFTER INSERT ON events BEGIN DELETE FROM stages; UPDATE events SET actor = 'mallory'; END;`,
+    );
+    await expectBackupRefused(cwd, archive, /trigger "wipe" \(on events\) that format \d+ does not have/);
+    const v = await run(cwd, ['--registry', reg, 'verify']);
+    assert.equal(v.code, 5, v.stdout);
+    assert.match(v.stdout, /trigger \\"wipe\\"/);
+    // The same index put in place by hand: the next write is refused before the trigger can run.
+    const p = await run(cwd, ['--registry', reg, 'promote', 'cancer@1.0.0', '--to', 'staging']);
+    assert.equal(p.code, 5, `promote: ${p.stdout}${p.stderr}`);
+    assert.equal(p.json?.error?.code, 'E_HOSTILE_INDEX');
+    const db = new Database(join(reg, 'mlreg.db'), { readonly: true });
+    try {
+      assert.equal(db.prepare('SELECT COUNT(*) FROM stages').pluck().get(), 1, 'stages untouched');
+      assert.equal(db.prepare("SELECT COUNT(*) FROM events WHERE actor = 'mallory'").pluck().get(), 0);
+    } finally {
+      db.close();
+    }
+    assert.equal((await run(cwd, ['--registry', reg, 'history', 'cancer'])).code, 0, 'reading still works');
+
+    const view = await hostileBackup(cwd, 'view', `CREATE VIEW spy AS SELECT * FROM events;`);
+    await expectBackupRefused(cwd, view.archive, /view "spy"/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a backup whose user_version disagrees with its tables is refused (restore and restore --force)', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const { reg, archive } = await hostileBackup(cwd, 'uv', 'PRAGMA user_version = 3;');
+    await expectBackupRefused(cwd, archive, /format 3 does not have|disagrees with its tables/);
+    // The same index put in place by hand: commands refuse it (exit 5), none exits 70.
+    const l = await run(cwd, ['--registry', reg, 'list']);
+    assert.equal(l.code, 5, `list: ${l.stdout}${l.stderr}`);
+    assert.equal(l.json?.error?.code, 'E_INDEX_SCHEMA');
+    const zero = await hostileBackup(cwd, 'uv0', 'PRAGMA user_version = 0;');
+    await expectBackupRefused(cwd, zero.archive, /user_version 0 is no registry format/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('bad names, stages and manifest paths in a backup are refused, naming table, row and value', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const name = await hostileBackup(cwd, 'name', `UPDATE artifacts SET name = '../evil';`);
+    await expectBackupRefused(cwd, name.archive, /artifacts row 1: name "\.\.\/evil" is not an artifact name/);
+    const stage = await hostileBackup(cwd, 'stage', `UPDATE stages SET stage = 'prod/../x';`);
+    await expectBackupRefused(cwd, stage.archive, /stages row \?: stage "prod\/\.\.\/x" is not a stage name/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a stored object replaced by a FIFO or a link to /dev/zero: checkout refuses at once (exit 5)', {
+  timeout: 60_000,
+}, async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    await seed(reg);
+    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
+    const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
+    assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
+    const obj = join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+
+    rmSync(obj, { force: true });
+    assert.equal(spawnSync('mkfifo', [obj]).status, 0, 'mkfifo');
+    let started = Date.now();
+    const fifo = await run(cwd, ['--registry', reg, 'checkout', 'cancer@1.0.0', join(cwd, 'serve1')]);
+    assert.equal(fifo.code, 5, `${fifo.stdout}${fifo.stderr}`);
+    assert.match(fifo.json!.error!.message, /not a regular file/);
+    assert.ok(Date.now() - started < 10_000, 'no hang');
+    for (const args of [['backup', join(cwd, 'fifo.tar')], ['verify']]) {
+      started = Date.now();
+      const r = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.ok(Date.now() - started < 10_000, `${args[0]}: no hang`);
+    }
+
+    rmSync(obj, { force: true });
+    symlinkSync('/dev/zero', obj);
+    started = Date.now();
+    const zero = await run(cwd, ['--registry', reg, 'checkout', 'cancer@1.0.0', join(cwd, 'serve2')]);
+    assert.equal(zero.code, 5, `${zero.stdout}${zero.stderr}`);
+    assert.match(zero.json!.error!.message, /not a regular file/);
+    assert.ok(Date.now() - started < 10_000, 'no endless read');
+    for (const args of [['backup', join(cwd, 'zero.tar')], ['verify']]) {
+      started = Date.now();
+      const r = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.ok(Date.now() - started < 10_000, `${args[0]}: no endless read`);
+    }
+    assert.ok(!existsSync(join(cwd, 'serve2', 'current')));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a manifest with a ../ path is an integrity error (exit 5) in checkout, and refused in a backup', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    await seed(reg);
+    // Write a manifest object whose file path climbs out, and point the version at it.
+    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
+    const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
+    const bytes = Buffer.from(
+      `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
+    );
+    const d = createHash('sha256').update(bytes).digest('hex');
+    mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
+    writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
+    edit(
+      reg,
+      `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
+    );
+    const c = await run(cwd, ['--registry', reg, 'checkout', 'cancer@1.0.0', join(cwd, 'serve')]);
+    assert.equal(c.code, 5, `${c.stdout}${c.stderr}`);
+    assert.equal(c.json?.error?.code, 'E_MANIFEST_BAD');
+    assert.ok(!existsSync(join(cwd, 'escape.joblib')));
+    const archive = join(cwd, 'escape.tar');
+    assert.equal((await run(cwd, ['--registry', reg, 'backup', archive])).code, 0);
+    await expectBackupRefused(
+      cwd,
+      archive,
+      /versions row 1 \(cancer@1\.0\.0\).*"\.\.\/\.\.\/escape\.joblib": a path that would leave its folder/,
+    );
+    cpSync(reg, join(cwd, 'copy'), { recursive: true });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('an empty object replaced by a FIFO (its size still matches): checkout, backup and verify refuse at once', {
+  timeout: 60_000,
+}, async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    const model = join(cwd, 'model');
+    mkdirSync(model);
+    writeFileSync(join(model, 'weights.bin'), 'w');
+    writeFileSync(join(model, 'empty.txt'), '');
+    assert.equal((await run(cwd, ['init', reg])).code, 0);
+    assert.equal((await run(cwd, ['--registry', reg, 'add', 'model', 'm', model])).code, 0);
+    const empty = createHash('sha256').update('').digest('hex');
+    const obj = join(reg, 'objects', 'sha256', empty.slice(0, 2), empty.slice(2));
+    rmSync(obj, { force: true });
+    assert.equal(spawnSync('mkfifo', [obj]).status, 0, 'mkfifo');
+    for (const args of [['checkout', 'm', join(cwd, 'serve')], ['backup', join(cwd, 'b.tar')], ['verify']]) {
+      const started = Date.now();
+      const r = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.ok(Date.now() - started < 10_000, `${args[0]}: no hang`);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
