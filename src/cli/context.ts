@@ -83,6 +83,21 @@ export class Context {
     return this.opened;
   }
 
+  /**
+   * The registry for a command that only reads: works on a read-only registry and on a full disk.
+   * When it had to read a private copy that may miss the newest commits, a person is told so.
+   */
+  readRegistry(): Registry {
+    if (!this.opened) {
+      this.opened = Registry.openForReading(this.registryDir(), this.runtime);
+      if (this.opened.mayMissRecentChanges)
+        this.io.stderr.write(
+          'mlreg: note: the registry could not be opened with locks (read-only folder or full disk); changes committed in the last moments may not show.\n',
+        );
+    }
+    return this.opened;
+  }
+
   get offline(): boolean {
     return !!this.globals.offline;
   }

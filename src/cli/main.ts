@@ -70,7 +70,7 @@ export async function buildProgram(only?: (typeof COMMAND_LOADERS)[number], io?:
       'after',
       `
 Exit codes: 0 ok, 1 gate or check not met, 2 bad usage or input, 3 not found, 4 conflict,
-5 integrity error, 6 remote unavailable, 70 internal bug.  Docs: README.md.`,
+5 integrity error, 6 remote unavailable, 7 disk failed (no space, I/O error), 70 internal bug.  Docs: README.md.`,
     );
   addGlobalOptions(program);
   for (const entry of only ? [only] : COMMAND_LOADERS) (await entry.load())(program);

@@ -1,4 +1,5 @@
-import { ExitCode, MlregError, type ExitCodeValue } from '../core/errors.js';
+import { ExitCode, fromSystemError, MlregError, type ExitCodeValue } from '../core/errors.js';
+import { translateSqliteError } from '../core/registry/sqlite-errors.js';
 import type { CliIo } from './context.js';
 import { colorWanted, loadUi, type Ui } from './terminal/style.js';
 
@@ -45,7 +46,8 @@ export async function emitResult(result: CommandResult, io: CliIo, json: boolean
 }
 
 /** Print an error (an MlregError as itself, anything else as an internal bug); returns its exit code. */
-export async function emitError(err: unknown, io: CliIo, json: boolean): Promise<ExitCodeValue> {
+export async function emitError(raw: unknown, io: CliIo, json: boolean): Promise<ExitCodeValue> {
+  const err = lastResort(raw);
   const known = err instanceof MlregError;
   const code = known ? err.code : 'E_INTERNAL';
   const message = known ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
@@ -64,6 +66,20 @@ export async function emitError(err: unknown, io: CliIo, json: boolean): Promise
   }
   if (!known && io.env.MLREG_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
   return known ? err.exitCode : ExitCode.internal;
+}
+
+/**
+ * A system or SQLite error no caller translated is still a fault of the disk or the file system,
+ * not a bug: map it to its documented code (naming the file when the error carries one) rather
+ * than exit 70. Callers should translate with the right name first; this is the safety net.
+ */
+function lastResort(err: unknown): unknown {
+  if (err instanceof MlregError || !(err instanceof Error)) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return err;
+  if (code.startsWith('SQLITE_')) return translateSqliteError(err, 'mlreg.db');
+  const path = (err as NodeJS.ErrnoException).path;
+  return fromSystemError(err, path ? 'a file' : 'a file or folder mlreg was using');
 }
 
 /** Notices for a person (progress, warnings) go to stderr and never into a JSON document. */

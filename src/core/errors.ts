@@ -13,6 +13,8 @@ export const ExitCode = {
   integrity: 5,
   /** A remote registry (S3 or a shared folder) did not answer; nothing was changed. */
   unavailable: 6,
+  /** The disk failed a read or write (no space, an I/O error); nothing half-done is visible. */
+  disk: 7,
   internal: 70,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -82,6 +84,18 @@ export class IntegrityError extends MlregError {
   }
 }
 
+/**
+ * The disk or file system failed under a correct command: no space left, an I/O error, a write the
+ * device refused (exit 7). Neither bad input (2: there is nothing to fix in the command) nor damage
+ * (5: restoring a backup would be the wrong advice for a transient fault): free space or fix the
+ * disk and run the same command again.
+ */
+export class DiskError extends MlregError {
+  constructor(message: string, opts: ErrorOptions & { code?: string } = {}) {
+    super(opts.code ?? 'E_IO', ExitCode.disk, message, opts);
+  }
+}
+
 /** A gate or check that ran fine but was not met (exit 1): not better, drift over threshold. */
 export class GateNotMetError extends MlregError {
   constructor(message: string, opts: ErrorOptions & { code?: string } = {}) {
@@ -89,14 +103,46 @@ export class GateNotMetError extends MlregError {
   }
 }
 
+/** Error codes of the disk itself, not of the path or the input: a read or write the device failed. */
+const IO_FAULTS = new Set(['EIO', 'ENXIO', 'ENODEV', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);
+/** Calls whose EINVAL comes from the device or file system (O_DIRECT, a broken FUSE or network mount), not from mlreg. */
+const IO_CALLS = new Set(['open', 'read', 'write', 'writev', 'pwrite', 'pwritev', 'fsync', 'fdatasync', 'close']);
+
+export interface SystemErrorOptions {
+  /** What a failed write concerned (e.g. the registry's temp file while copying a source in). */
+  writing?: string;
+  /** What a failed read concerned, when the error does not carry a path (a read on an open file). */
+  reading?: string;
+  /** The hint's second half for a disk fault: what the command left behind. */
+  leftAs?: string;
+}
+
+/** System calls that write: their failure is about the file written, not the one read. */
+const WRITE_CALLS = new Set([
+  'write',
+  'writev',
+  'pwrite',
+  'pwritev',
+  'fsync',
+  'fdatasync',
+  'close',
+  'ftruncate',
+  'copyfile',
+]);
+
 /**
  * Translate operating-system errors met while touching the registry or the user's files into
  * MlregErrors with a hint. Unknown errors are returned unchanged (and end up as exit 70).
  */
-export function fromSystemError(err: unknown, what: string): unknown {
+export function fromSystemError(err: unknown, what: string, opts: SystemErrorOptions = {}): unknown {
   if (err instanceof MlregError || !(err instanceof Error)) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  const path = (err as NodeJS.ErrnoException).path ?? what;
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code;
+  const left = opts.leftAs ?? 'what was half-written was removed';
+  // A write (or no space) concerns the file written: `writing` when the caller names it.
+  const isWrite = WRITE_CALLS.has(e.syscall ?? '') || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
+  const subject = what;
+  const path = isWrite ? (opts.writing ?? e.path ?? what) : (e.path ?? opts.reading ?? what);
   switch (code) {
     case 'ENOENT':
       return new NotFoundError(`${what}: no such file or folder: ${path}`, {
@@ -114,15 +160,15 @@ export function fromSystemError(err: unknown, what: string): unknown {
       });
     case 'ENOSPC':
     case 'EDQUOT':
-      return new InvalidInputError(`${what}: no space left on the device holding ${path}`, {
+      return new DiskError(`${subject}: no space left on the device holding ${path}`, {
         code: 'E_NO_SPACE',
-        hint: 'Free some space (mlreg gc removes unreferenced objects) and run the command again; nothing was registered.',
+        hint: `Free some space on that device (in the registry, mlreg gc removes unreferenced objects) and run the command again; ${left}.`,
         cause: err,
       });
     case 'EFBIG':
-      return new InvalidInputError(`${what}: the file is larger than this file system or process may write (${path})`, {
+      return new DiskError(`${subject}: the file is larger than this file system or process may write (${path})`, {
         code: 'E_FILE_TOO_LARGE',
-        hint: 'Check the file size limit (ulimit -f) and the file system being written to; the partial file was removed and nothing was registered or switched.',
+        hint: `Check the file size limit (ulimit -f) and the file system being written to; ${left}.`,
         cause: err,
       });
     case 'EEXIST':
@@ -139,6 +185,16 @@ export function fromSystemError(err: unknown, what: string): unknown {
         cause: err,
       });
     default:
+      if (code && (IO_FAULTS.has(code) || (code === 'EINVAL' && IO_CALLS.has(e.syscall ?? '')))) {
+        const op = e.syscall ? ` (${e.syscall}: ${code})` : ` (${code})`;
+        const verb =
+          e.syscall === 'open' ? 'an open' : /sync/.test(e.syscall ?? '') ? 'a flush' : isWrite ? 'a write' : 'a read';
+        return new DiskError(`${subject}: the disk failed ${verb} of ${path}${op}`, {
+          code: 'E_IO',
+          hint: `An I/O error of the device, not of your command: ${left}. Run it again; if it persists, check the disk (dmesg, smartctl).`,
+          cause: err,
+        });
+      }
       return err;
   }
 }

@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .action(
       action<HistoryOpts>(async (ctx, [name], opts) => {
         const { history } = await import('../../core/registry/history.js');
-        const data = history(ctx.registry(), name!, { stage: opts.stage, limit: opts.limit, all: opts.all });
+        const data = history(ctx.readRegistry(), name!, { stage: opts.stage, limit: opts.limit, all: opts.all });
         return result(data, (d: { name: string; events: HistoryEntry[] }, ui) =>
           d.events.length === 0
             ? `No stage of ${d.name} has been set yet. Promote a version with \`mlreg promote ${d.name}@VERSION --to production\`.`

@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .action(
       action(async (ctx, [name]) => {
         const { listArtifacts, listVersions } = await import('../../core/versions/queries.js');
-        const reg = ctx.registry();
+        const reg = ctx.readRegistry();
         if (name === undefined) {
           return result({ artifacts: listArtifacts(reg) }, (d: { artifacts: ArtifactSummary[] }, ui) =>
             d.artifacts.length === 0

@@ -115,6 +115,8 @@ export function register(program: Command): void {
               : undefined,
           });
         } catch (err) {
+          // The stage did not move (or its move could not be confirmed): DIR/current goes back.
+          if (checkout && prepared) prepared.switchBack(checkout);
           if (err instanceof GateNotMetError && err.details)
             return failWithReport(
               ctx.json,

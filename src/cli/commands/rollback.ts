@@ -53,13 +53,20 @@ export function register(program: Command): void {
         // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
         // DIR/current switches inside the rollback transaction: a failed switch leaves the stage where it was.
         let checkout: CheckoutResult | undefined;
-        const move = rollback(reg, {
-          ...base,
-          expect: opts.expect ?? plan.from ?? undefined,
-          expectTarget: plan.to,
-          // On a replica: once the remote took the rollback, so the folder never runs ahead of the stage.
-          beforeCommit: () => whenCommitted(reg, () => void (checkout = prepared.switch())),
-        });
+        let move: ReturnType<typeof rollback>;
+        try {
+          move = rollback(reg, {
+            ...base,
+            expect: opts.expect ?? plan.from ?? undefined,
+            expectTarget: plan.to,
+            // On a replica: once the remote took the rollback, so the folder never runs ahead of the stage.
+            beforeCommit: () => whenCommitted(reg, () => void (checkout = prepared.switch())),
+          });
+        } catch (err) {
+          // The stage did not move: DIR/current goes back to what it served.
+          if (checkout) prepared.switchBack(checkout);
+          throw err;
+        }
         return result(
           Object.defineProperty({ ...move }, 'checkout', { enumerable: true, get: () => checkout }) as typeof move & {
             checkout?: CheckoutResult;

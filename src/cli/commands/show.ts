@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .action(
       action<ShowOpts>(async (ctx, [ref], opts) => {
         const { showVersion } = await import('../../core/versions/show.js');
-        const details = await showVersion(ctx.registry(), ref!, { at: opts.at });
+        const details = await showVersion(ctx.readRegistry(), ref!, { at: opts.at });
         return result(details, renderDetails);
       }),
     );

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .action(
       action<{ quick?: boolean }>(async (ctx, _args, opts) => {
         const { verifyRegistry } = await import('../../core/store/verify.js');
-        const report = await verifyRegistry(ctx.registry(), { quick: opts.quick });
+        const report = await verifyRegistry(ctx.readRegistry(), { quick: opts.quick });
         if (report.ok) return result(report, renderVerify);
         return failWithReport(
           ctx.json,

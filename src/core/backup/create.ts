@@ -3,7 +3,8 @@ import { existsSync, renameSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConflictError, fromSystemError, IntegrityError } from '../errors.js';
+import { ConflictError, DiskError, fromSystemError, IntegrityError, MlregError } from '../errors.js';
+import { translateSqliteError } from '../registry/sqlite-errors.js';
 import { DB_MEMBER, MANIFEST_NAME, type BackupManifest, type BackupMember, type BackupRef } from './format.js';
 import { heldByBases, planBackup, type Snapshot } from './backup-plan.js';
 import { readBackupManifest } from './read.js';
@@ -63,8 +64,8 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   const snapshot = reg.tempPath('backup.db');
   let fh: FileHandle | undefined;
   try {
-    reg.db.prepare('VACUUM INTO ?').run(snapshot);
-    const snap = inspectSnapshot(snapshot);
+    copyIndex(reg, snapshot);
+    const snap = inspectSnapshot(snapshot, reg);
     const dbSha = await hashFile(snapshot);
     const dbSize = statSync(snapshot).size;
 
@@ -95,8 +96,12 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
     // it does not match, and the hashing costs no extra wall time.
     const corrupt: string[] = [];
     const objectMembers = members.slice(1).map((m) => ({ ...m, path: objectPath(reg, m.sha256) }));
+    // A read the disk failed is a disk fault (exit 7), not a corrupt object (5): only a missing file
+    // or a digest that does not match is damage.
+    let readFault: { path: string; code: string } | undefined;
     const hashing = hashFiles(objectMembers, (item, reply) => {
-      if (reply.digest !== item.sha256) corrupt.push(item.sha256);
+      if (reply.error && reply.error !== 'ENOENT') readFault ??= { path: item.path, code: reply.error };
+      else if (reply.digest !== item.sha256) corrupt.push(item.sha256);
     });
     hashing.catch(() => {}); // awaited below
     for (const m of members) {
@@ -108,6 +113,12 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
       await out.pad(m.size);
     }
     await hashing;
+    if (readFault)
+      throw Object.assign(new Error(`${readFault.code}: reading ${readFault.path}`), {
+        code: readFault.code,
+        syscall: 'read',
+        path: readFault.path,
+      });
     if (corrupt.length) {
       throw new IntegrityError(
         `object sha256:${corrupt[0]} is corrupt (${corrupt.length} corrupt object${corrupt.length === 1 ? '' : 's'}); no backup was written`,
@@ -137,17 +148,50 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   } catch (err) {
     await fh?.close().catch(() => {});
     removeQuietly(partial);
-    throw fromSystemError(err, 'backup');
+    // SQLite errors here are about the copy of the index (read back while it still exists).
+    throw fromSystemError(translateSqliteError(err, snapshot), 'backup', {
+      writing: `the backup file ${partial}`,
+      leftAs: 'the partial backup file was removed and the registry is unchanged',
+    });
   } finally {
     removeQuietly(snapshot);
   }
 }
 
+/** The point-in-time copy of the index, into the registry's tmp/ (its disk is the one to blame when it fails). */
+function copyIndex(reg: Registry, snapshot: string): void {
+  try {
+    reg.db.prepare('VACUUM INTO ?').run(snapshot);
+  } catch (err) {
+    removeQuietly(snapshot);
+    const mapped = translateSqliteError(err, reg.dbPath);
+    if (mapped instanceof DiskError && mapped.code === 'E_NO_SPACE') {
+      throw new DiskError(`backup: no space left in ${reg.tmpDir} for the copy of the index`, {
+        code: 'E_NO_SPACE',
+        hint: "The index is copied into the registry's tmp/ first: free space on the registry's disk and run the backup again; nothing was written and the registry is unchanged.",
+        cause: err,
+      });
+    }
+    if (mapped instanceof MlregError) throw mapped;
+    throw err;
+  }
+}
+
 /** Check the copied index and read what it references. */
-function inspectSnapshot(path: string): Snapshot {
+function inspectSnapshot(path: string, reg: Registry): Snapshot {
   const db = new Database(path, { readonly: true });
   try {
     const check = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
+    if ((check.length !== 1 || check[0] !== 'ok') && liveIndexIsSound(reg)) {
+      // The registry's own index is sound: the copy was damaged on its way through the disk.
+      throw new DiskError(
+        `backup: the copy of the index in ${reg.tmpDir} failed its check although the registry's index is sound`,
+        {
+          code: 'E_IO',
+          hint: 'A read or write of the disk failed while copying; nothing was written and the registry is unchanged. Run the backup again; if it recurs, check the disk (dmesg).',
+        },
+      );
+    }
     if (check.length !== 1 || check[0] !== 'ok') {
       throw new IntegrityError(`the registry index failed PRAGMA integrity_check: ${check.slice(0, 3).join('; ')}`, {
         code: 'E_INDEX_CORRUPT',
@@ -164,6 +208,14 @@ function inspectSnapshot(path: string): Snapshot {
     };
   } finally {
     db.close();
+  }
+}
+
+function liveIndexIsSound(reg: Registry): boolean {
+  try {
+    return reg.db.pragma('quick_check', { simple: true }) === 'ok';
+  } catch {
+    return false;
   }
 }
 

@@ -16,6 +16,7 @@ import { checkIndex, extractChain } from './extract.js';
 import { Registry, type Runtime } from '../registry/registry.js';
 import { fsyncDir } from '../lib/fs.js';
 import { verifyRegistry } from '../store/verify.js';
+import { ASIDE_PREFIX, recoverInterruptedRestore, recoveryPending, removeTree } from './interrupted-restore.js';
 
 /**
  * `mlreg restore FILE --into DIR` (`backup verify` is in verify-archive.ts; both read through extract.ts).
@@ -46,18 +47,22 @@ export interface RestoreResult {
   bases: string[];
   /** True when --force replaced a registry (kept aside until the new one verified, then removed). */
   replaced: boolean;
+  /** The registry an earlier, killed restore --force had left aside and that was put back first. */
+  recovered: string | undefined;
 }
 
 const TEMP_PREFIX = '.mlreg-restore-';
-const ASIDE_PREFIX = '.mlreg-replaced-';
 
 export async function restoreBackup(fileArg: string, opts: RestoreOptions): Promise<RestoreResult> {
   const file = resolve(fileArg);
   const into = resolve(opts.into);
   const parent = dirname(into);
-  const replacing = checkTarget(into, !!opts.force);
+  if (!recoveryPending(into, opts.runtime)) checkTarget(into, !!opts.force);
   mkdirSync(parent, { recursive: true });
   cleanLeftovers(parent, opts.runtime);
+  // A restore --force killed between its two renames left DIR without its registry: put it back first.
+  const recovered = recoverInterruptedRestore(into, opts.runtime);
+  const replacing = checkTarget(into, !!opts.force);
   const work = mkdtempSync(join(parent, `${TEMP_PREFIX}${opts.runtime.pid}-`));
   const staged = join(work, 'registry');
   let replacedAside: string | undefined;
@@ -100,7 +105,9 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
         replacedAside = undefined;
         throw err;
       }
-      rmSync(replacedAside, { recursive: true, force: true });
+      // The new registry is in place and verified: from here on nothing may report failure.
+      // An old copy that cannot be removed now is removed by the next restore into this folder.
+      removeTree(replacedAside);
     }
     return {
       into,
@@ -110,11 +117,18 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
       counts: manifest.counts,
       bases,
       replaced: replacing,
+      recovered,
     };
   } catch (err) {
-    throw fromSystemError(err, 'restore');
+    throw fromSystemError(err, 'restore', {
+      writing: `the restore's temp folder ${work}`,
+      reading: file,
+      leftAs: `the temp folder was removed and ${into} is as it was`,
+    });
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    // The result above is already true: a temp folder that cannot be removed now is not a failure
+    // of the restore (the next restore next to DIR removes it).
+    removeTree(work);
   }
 }
 

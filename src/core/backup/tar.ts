@@ -32,6 +32,8 @@ export class TarWriter {
   private readonly flush: EarlyFlush;
   private readonly gzip: Gzip | undefined;
   private readonly gzipDone: Promise<void> | undefined;
+  /** The first failure writing the compressed side (ENOSPC, EIO): every later write rejects with it. */
+  private drainFailure: unknown;
   private readonly HeaderClass: TarModule['Header'];
 
   private constructor(
@@ -55,7 +57,15 @@ export class TarWriter {
           await flush.wrote(at);
         }
       })();
-      this.gzipDone.catch(() => {}); // surfaced by finish()
+      this.gzipDone.catch((err: unknown) => {
+        // Surfaced by the next write() or finish(); the stream is stopped so nothing writes after it.
+        this.drainFailure ??= err;
+        gz.destroy();
+      });
+      // A write after the drain failed would report "write after a stream was destroyed", hiding the cause.
+      gz.on('error', (err) => {
+        this.drainFailure ??= err;
+      });
     }
   }
 
@@ -83,8 +93,14 @@ export class TarWriter {
   /** Write a chunk; resolves once the caller may reuse the buffer. */
   async write(chunk: Buffer): Promise<void> {
     if (this.gzip) {
+      if (this.drainFailure !== undefined) throw this.drainFailure;
       const gz = this.gzip;
-      await new Promise<void>((resolve, reject) => gz.write(chunk, (err) => (err ? reject(err) : resolve())));
+      const written = new Promise<void>((resolve, reject) =>
+        gz.write(chunk, (err) => (err ? reject(this.drainFailure ?? err) : resolve())),
+      );
+      written.catch(() => {}); // when the race below ends on the drain's failure instead
+      // gzip holds the callback while its output is not drained: a failed drain must end the wait.
+      await Promise.race([written, this.gzipDone!.then(() => written)]);
     } else {
       await writeFully(this.fh, chunk, this.pos);
       await this.flush.wrote(this.pos + chunk.length);

@@ -1,5 +1,9 @@
+import { readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { ConflictError, IntegrityError, InvalidInputError, MlregError } from '../errors.js';
+import { fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
+import { translateSqliteError } from './sqlite-errors.js';
+
+export { translateSqliteError };
 import { currentFormatVersion, loadMigrations } from './migrations.js';
 
 export type Db = Database.Database;
@@ -46,6 +50,94 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
   }
 }
 
+/** How a reading command got its view of the index. */
+export type ReadMode =
+  /** A normal read-only connection: locks and the WAL are honoured, so it sees every commit. */
+  | 'shared'
+  /**
+   * A private in-memory copy of mlreg.db, taken when SQLite cannot open the index even read-only:
+   * no -shm can be made (a read-only folder, another user's registry, a read-only mount) or the
+   * disk is full. Needs no write anywhere; the trade-off is that commits still only in
+   * mlreg.db-wal (not yet checkpointed) are not seen.
+   */
+  | 'copy';
+
+/**
+ * Open the index for a command that only reads: never migrates, never writes, and still works on
+ * a read-only folder or a full disk (see ReadMode). Refuses a format it does not know.
+ */
+export function openDbForReading(file: string, opts: { busyTimeoutMs: number }): { db: Db; mode: ReadMode } {
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs });
+    checkFormat(db, file, false);
+    return { db, mode: 'shared' };
+  } catch (err) {
+    db?.close();
+    if (!needsCopy(err)) throw translateSqliteError(err, file);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw fromSystemError(err, 'the registry index', { reading: file });
+  }
+  // Bytes 18-19 say "WAL"; an in-memory database cannot be in WAL mode, and the copy is complete
+  // without it except for what only the -wal file holds (ReadMode 'copy').
+  if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) {
+    bytes[18] = 1;
+    bytes[19] = 1;
+  }
+  try {
+    db = new Database(bytes, { readonly: true });
+    checkFormat(db, file, false);
+    return { db, mode: 'copy' };
+  } catch (err) {
+    db?.close();
+    throw translateSqliteError(err, file);
+  }
+}
+
+/** Failures a copy in memory gets around: opening the -shm or -wal, or a disk that cannot take them. */
+function needsCopy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  return /^SQLITE_(READONLY|CANTOPEN|IOERR|FULL|PERM)/.test(code);
+}
+
+/** True when mlreg.db-wal holds frames that a copy of mlreg.db alone would miss. */
+export function walHasFrames(file: string): boolean {
+  try {
+    return statSync(`${file}-wal`).size > 32;
+  } catch {
+    return false;
+  }
+}
+
+function checkFormat(db: Db, file: string, mayMigrate: boolean): number {
+  const userVersion = db.pragma('user_version', { simple: true }) as number;
+  const current = currentFormatVersion();
+  if (userVersion > current) {
+    throw new InvalidInputError(
+      `the registry index ${file} is format ${userVersion}, newer than this mlreg understands (format ${current})`,
+      {
+        code: 'E_FORMAT_TOO_NEW',
+        hint: 'Upgrade mlreg (npm install -g mlreg@latest) to use this registry; nothing was changed.',
+      },
+    );
+  }
+  if (userVersion < current && !mayMigrate) {
+    throw new InvalidInputError(
+      `the registry index ${file} is format ${userVersion}, older than this mlreg's ${current}, and cannot be upgraded here because it cannot be written`,
+      {
+        code: 'E_FORMAT_OLD',
+        hint: 'Run any mlreg command once as a user who may write the registry folder: it upgrades the format in place.',
+      },
+    );
+  }
+  return userVersion;
+}
+
 function migrate(db: Db): void {
   const apply = db.transaction(() => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
@@ -70,45 +162,4 @@ function migrate(db: Db): void {
     }
   });
   apply.immediate();
-}
-
-/** Map SQLite's failures to errors a user can act on. */
-export function translateSqliteError(err: unknown, file: string): unknown {
-  if (err instanceof MlregError || !(err instanceof Error)) return err;
-  const code = (err as { code?: string }).code ?? '';
-  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED') {
-    return new ConflictError(`the registry is locked by another mlreg process and did not come free in time`, {
-      code: 'E_LOCK_TIMEOUT',
-      hint: 'Another writer held the index too long. Run the command again, or raise MLREG_LOCK_TIMEOUT (milliseconds).',
-      cause: err,
-    });
-  }
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_')) {
-    return new IntegrityError(`the registry index ${file} is not a readable SQLite database (${err.message})`, {
-      code: 'E_INDEX_CORRUPT',
-      hint: 'Restore the registry from a backup (mlreg restore FILE --into DIR); do not write to it meanwhile.',
-      cause: err,
-    });
-  }
-  if (
-    code === 'SQLITE_READONLY' ||
-    code.startsWith('SQLITE_READONLY_') ||
-    code === 'SQLITE_CANTOPEN' ||
-    code === 'SQLITE_PERM' ||
-    code === 'SQLITE_AUTH'
-  ) {
-    return new InvalidInputError(`cannot open the registry index ${file} for writing (${err.message})`, {
-      code: 'E_PERMISSION',
-      hint: 'Check the owner and permissions of the registry folder and mlreg.db (ls -l); mlreg needs to write mlreg.db, mlreg.db-wal and mlreg.db-shm.',
-      cause: err,
-    });
-  }
-  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR_')) {
-    return new InvalidInputError(`the registry index ${file} could not be written (${err.message})`, {
-      code: 'E_DISK',
-      hint: 'Check free space and the health of the disk; the last change was rolled back.',
-      cause: err,
-    });
-  }
-  return err;
 }

@@ -1,8 +1,16 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { openDb, translateSqliteError, type Db } from './db.js';
-import { ConflictError, fromSystemError, IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
+import { openDb, openDbForReading, translateSqliteError, walHasFrames, type Db, type ReadMode } from './db.js';
+import { recoverInterruptedRestore } from '../backup/interrupted-restore.js';
+import {
+  ConflictError,
+  fromSystemError,
+  IntegrityError,
+  InvalidInputError,
+  MlregError,
+  NotFoundError,
+} from '../errors.js';
 import type Database from 'better-sqlite3';
 import { currentFormatVersion } from './migrations.js';
 import { fsyncDir } from '../lib/fs.js';
@@ -107,11 +115,19 @@ export class Registry {
   readonly runtime: Runtime;
   journal: Journal | undefined;
   fetchObject: ObjectFetcher | undefined;
+  /** How a reading command sees the index (see ReadMode); 'write' for a registry opened to change it. */
+  readonly mode: ReadMode | 'write';
 
-  private constructor(root: string, db: Db, runtime: Runtime) {
+  private constructor(root: string, db: Db, runtime: Runtime, mode: ReadMode | 'write' = 'write') {
     this.root = root;
     this.db = db;
     this.runtime = runtime;
+    this.mode = mode;
+  }
+
+  /** True when a reading command sees a copy that may miss commits still only in the -wal file. */
+  get mayMissRecentChanges(): boolean {
+    return this.mode === 'copy' && walHasFrames(this.dbPath);
   }
 
   get dbPath(): string {
@@ -157,28 +173,25 @@ export class Registry {
 
   /** Open an existing registry; migrates an older format forward (in one transaction). */
   static open(dir: string, runtime: Runtime = defaultRuntime): Registry {
-    const root = resolve(dir);
-    const dbFile = join(root, DB_FILE);
-    if (!existsSync(dbFile)) {
-      // A project folder given where its registry was meant: point at the registry inside it.
-      const inside = join(root, DEFAULT_DIR_NAME);
-      throw new NotFoundError(`no mlreg registry at ${root} (no ${DB_FILE} there)`, {
-        code: 'E_NO_REGISTRY',
-        hint: existsSync(join(inside, DB_FILE))
-          ? `${root} is a project folder; its registry is ${inside}: use --registry ${inside}.`
-          : `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
-      });
-    }
-    for (const sub of ['objects', 'tmp']) {
-      if (!existsSync(join(root, sub))) {
-        throw new NotFoundError(`${root} is missing its ${sub}/ folder`, {
-          code: 'E_REGISTRY_INCOMPLETE',
-          hint: 'The registry folder was damaged; restore it from a backup (mlreg restore).',
-        });
-      }
-    }
-    const db = openDb(dbFile, { busyTimeoutMs: runtime.busyTimeoutMs, create: false });
+    const root = checkFolder(dir, runtime);
+    const db = openDb(join(root, DB_FILE), { busyTimeoutMs: runtime.busyTimeoutMs, create: false });
     return new Registry(root, db, runtime);
+  }
+
+  /**
+   * Open for a command that only reads (list, show, history, verify…): works on a read-only
+   * registry and on a full disk, and writes nothing. A registry of an older format is opened to
+   * be upgraded instead, which needs writing.
+   */
+  static openForReading(dir: string, runtime: Runtime = defaultRuntime): Registry {
+    const root = checkFolder(dir, runtime);
+    try {
+      const { db, mode } = openDbForReading(join(root, DB_FILE), { busyTimeoutMs: runtime.busyTimeoutMs });
+      return new Registry(root, db, runtime, mode);
+    } catch (err) {
+      if (err instanceof MlregError && err.code === 'E_FORMAT_OLD') return Registry.open(dir, runtime);
+      throw err;
+    }
   }
 
   close(): void {
@@ -288,6 +301,33 @@ export class Registry {
     const row = this.db.prepare('SELECT value FROM config WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
+}
+
+/** The registry folder `dir` resolved, once it is known to hold an index, objects/ and tmp/. */
+function checkFolder(dir: string, runtime: Runtime): string {
+  const root = resolve(dir);
+  const dbFile = join(root, DB_FILE);
+  // A restore --force killed mid-swap left the registry aside: put it back before looking.
+  if (!existsSync(dbFile)) recoverInterruptedRestore(root, runtime);
+  if (!existsSync(dbFile)) {
+    // A project folder given where its registry was meant: point at the registry inside it.
+    const inside = join(root, DEFAULT_DIR_NAME);
+    throw new NotFoundError(`no mlreg registry at ${root} (no ${DB_FILE} there)`, {
+      code: 'E_NO_REGISTRY',
+      hint: existsSync(join(inside, DB_FILE))
+        ? `${root} is a project folder; its registry is ${inside}: use --registry ${inside}.`
+        : `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
+    });
+  }
+  for (const sub of ['objects', 'tmp']) {
+    if (!existsSync(join(root, sub))) {
+      throw new NotFoundError(`${root} is missing its ${sub}/ folder`, {
+        code: 'E_REGISTRY_INCOMPLETE',
+        hint: 'The registry folder was damaged; restore it from a backup (mlreg restore).',
+      });
+    }
+  }
+  return root;
 }
 
 function safeHost(): string {

@@ -72,7 +72,11 @@ export async function putFile(
     stored = await streamInto(reg, source, tmp, opts.onProgress, opts.tap);
   } catch (err) {
     removeQuietly(tmp);
-    throw fromSystemError(err, source);
+    throw fromSystemError(err, `copying ${source} into the registry`, {
+      reading: source,
+      writing: `the registry's temp file ${tmp}`,
+      leftAs: 'the temp file was removed and nothing was registered',
+    });
   }
   const { digest, size, known, damaged } = stored;
   if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
@@ -376,7 +380,11 @@ export async function copyObjectVerified(
     await dst?.close().catch(() => {});
     dst = undefined;
     removeQuietly(dest);
-    throw fromSystemError(err, dest);
+    throw fromSystemError(err, dest, {
+      reading: objectPath(reg, digest),
+      writing: dest,
+      leftAs: 'the partial copy was removed',
+    });
   } finally {
     await dst?.close();
     await src?.close().catch(() => {});

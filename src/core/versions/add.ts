@@ -137,6 +137,8 @@ export async function addVersion(reg: Registry, opts: AddOptions): Promise<AddRe
   ];
   let versionId: number | undefined;
   let record: VersionRecord | undefined;
+  // Read back inside the transaction that registers it: a read failing after the commit would
+  // report a failure for a version that exists (and a retry would register a second one).
   let trainedOn: { name: string; version: string }[] = [];
   let sameContentAs: string[] = [];
   for (let attempt = 0; ; attempt++) {

@@ -8,6 +8,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -59,7 +60,11 @@ export async function prepareCheckout(
   refOrVersion: string | VersionRecord,
   dir: string,
   opts: { onProgress?: (done: number, total: number) => void } = {},
-): Promise<{ version: VersionRecord; switch: () => CheckoutResult }> {
+): Promise<{
+  version: VersionRecord;
+  switch: () => CheckoutResult;
+  switchBack: (done: { previous: string | null }) => void;
+}> {
   const version = typeof refOrVersion === 'string' ? reg.read(() => resolveRef(reg, refOrVersion)) : refOrVersion;
   const manifest = parseManifest(await readObject(reg, version.digest), version.digest);
   const versionsDir = join(dir, 'versions');
@@ -108,6 +113,18 @@ export async function prepareCheckout(
         reused,
         bytes: manifest.files.reduce((s, f) => s + f.size, 0),
       };
+    },
+    /**
+     * Put DIR/current back where switch() found it: the stage move it was switched for did not
+     * commit (a disk fault), and DIR/current must never serve a version the stage did not hold.
+     */
+    switchBack: (done: { previous: string | null }) => {
+      try {
+        if (done.previous === null) unlinkSync(current);
+        else switchCurrent(dir, `versions/${done.previous}`);
+      } catch (err) {
+        throw fromSystemError(err, 'checkout folder (putting current back)');
+      }
     },
   };
 }
@@ -160,7 +177,13 @@ export async function materialise(
     }
     renameSync(staging, target);
     if (durable) fsyncDir(parent);
-    if (aside) rmSync(aside, { recursive: true, force: true });
+    if (aside) {
+      try {
+        rmSync(aside, { recursive: true, force: true });
+      } catch {
+        /* the good copy is in place; a leftover .old-* folder is harmless and never served */
+      }
+    }
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
     throw fromSystemError(err, 'checkout folder');
