@@ -363,7 +363,8 @@ test('kill -9 during backup and during restore: never a file or registry that lo
     for (const ms of [150, 300, 600]) {
       const code = await killAfter(['backup', file], cwd, ms);
       if (code === 0) break; // finished before the kill: nothing to check this round
-      assert.ok(!existsSync(file), `killed at ${ms} ms: no ${file}`);
+      // Killed after its final rename (the file is whole), or before it (no file under the final name).
+      if (existsSync(file)) break;
     }
     if (existsSync(file)) ok(await cliInProcess(['backup', 'verify', file, '--json'], { cwd }));
     else ok(await cliInProcess(['backup', file, '--json'], { cwd }));
