@@ -278,6 +278,8 @@ async function copyMember(
       const chunk = buf.subarray(0, bytesRead);
       hash?.update(chunk);
       pending = out.write(chunk);
+      // Awaited after the next read; until then a failed write (a full disk) must not count as unhandled.
+      pending.catch(() => {});
       onBytes(bytesRead);
       which ^= 1;
     }

@@ -100,7 +100,11 @@ export class TarWriter {
       );
       written.catch(() => {}); // when the race below ends on the drain's failure instead
       // gzip holds the callback while its output is not drained: a failed drain must end the wait.
-      await Promise.race([written, this.gzipDone!.then(() => written)]);
+      // Each write's view of the drain is handled too: a write that ended on `written` must not leave
+      // behind a promise that rejects, unobserved, when the drain fails later (Node exits on it).
+      const drained = this.gzipDone!.then(() => written);
+      drained.catch(() => {});
+      await Promise.race([written, drained]);
     } else {
       await writeFully(this.fh, chunk, this.pos);
       await this.flush.wrote(this.pos + chunk.length);
