@@ -50,6 +50,11 @@ const recount = (distinct: number, limit: number): boolean => distinct <= limit 
 /** A column with at most this many distinct values is counted exactly when its row sample looks degenerate (see measuredNumbers). */
 const MAX_RECOUNT = 100_000;
 
+/** Count and missing of a column that cannot hold NaN or infinities (booleans, dates, text). */
+function presence(nonMissing: number, rows: number) {
+  return { count: nonMissing, missing: rows - nonMissing, missingRate: (rows - nonMissing) / rows, nan: 0, inf: 0 };
+}
+
 function kindOfStrings(distinct: number, count: number): ColumnKind {
   if (count === 0) return 'empty';
   return distinct <= MAX_COUNTED_DISTINCT && (distinct <= 20 || distinct <= 0.5 * count) ? 'categorical' : 'text';
@@ -92,11 +97,7 @@ export function assembleColumn(
       const col: ColumnProfile = {
         ...base,
         kind: nn === 0 ? 'empty' : 'boolean',
-        count: nn,
-        missing: rows - nn,
-        missingRate: (rows - nn) / rows,
-        nan: 0,
-        inf: 0,
+        ...presence(nn, rows),
         distinct: entries.length,
       };
       if (nn > 0) col.categories = categories(entries);
@@ -108,11 +109,7 @@ export function assembleColumn(
       const col: ColumnProfile = {
         ...base,
         kind: nn === 0 ? 'empty' : 'datetime',
-        count: nn,
-        missing: rows - nn,
-        missingRate: (rows - nn) / rows,
-        nan: 0,
-        inf: 0,
+        ...presence(nn, rows),
         distinct,
         ...(r[`c${i}_dx`] ? {} : { distinctApprox: true as const }),
       };
@@ -131,11 +128,7 @@ export function assembleColumn(
       const col: ColumnProfile = {
         ...base,
         kind: kindOfStrings(distinct, nn),
-        count: nn,
-        missing: rows - nn,
-        missingRate: (rows - nn) / rows,
-        nan: 0,
-        inf: 0,
+        ...presence(nn, rows),
         distinct,
         distinctApprox: true,
       };
