@@ -15,7 +15,12 @@ interface FollowOpts {
   keep?: number;
   allowUnsafe?: boolean;
   id?: string;
+  heartbeat?: number;
 }
+
+/** A follower reports at least this often when nothing changes (a replica: one remote log entry each). */
+const HEARTBEAT_LOCAL_MS = 60_000;
+const HEARTBEAT_REPLICA_MS = 5 * 60_000;
 
 export function register(program: Command): void {
   program
@@ -48,6 +53,13 @@ export function register(program: Command): void {
     )
     .option('--allow-unsafe', 'also switch to a version the model scan flagged unsafe')
     .option('--id <follower>', 'how this follower is named in `mlreg status` (default: HOST:DIR)')
+    .addOption(
+      durationOption(
+        '--heartbeat <duration>',
+        'report what is served at least this often when nothing changes (default 1m; 5m on a replica)',
+        { code: 'E_BAD_INTERVAL' },
+      ),
+    )
     .addHelpText(
       'after',
       examples(
@@ -61,8 +73,27 @@ export function register(program: Command): void {
         const { name, stage } = followTarget(target!);
         const reg = ctx.registry();
         const { follow } = await import('../../core/follow/follow.js');
-        const refresh = await replicaRefresh(ctx);
+        const replica = await replicaOf(ctx);
         const folder = ctx.path(dir!);
+        const { reporter, recordReport } = await import('../../core/follow/reports.js');
+        const { hostname } = await import('node:os');
+        const actor = ctx.actor();
+        const host = hostname();
+        const follower = opts.id ?? `${host}:${folder}`;
+        const { FOLLOWER_RE } = await import('../../core/remote/ops.js');
+        if (!FOLLOWER_RE.test(follower))
+          throw new UsageError(`--id ${JSON.stringify(follower)} is not a follower name`, {
+            code: 'E_BAD_FOLLOWER_ID',
+            hint: 'Give 1 to 512 printable characters, e.g. --id web-1.',
+          });
+        const report = reporter({
+          follower,
+          host,
+          actor,
+          heartbeatMs: Math.max(opts.heartbeat ?? (replica ? HEARTBEAT_REPLICA_MS : HEARTBEAT_LOCAL_MS), opts.interval),
+          now: ctx.runtime.now,
+          write: replica ? replica.write : async (op) => recordReport(reg, op, actor),
+        });
         const summary = await follow(reg, {
           name,
           stage,
@@ -82,7 +113,8 @@ export function register(program: Command): void {
               }
             : undefined,
           signal: opts.once ? undefined : ctx.io.stopSignal?.(),
-          refresh,
+          refresh: replica?.refresh,
+          report,
           onEvent: (e) => say(ctx, e, !opts.once),
         });
         if (!opts.once) return { data: null, silent: true };
@@ -108,24 +140,49 @@ function followTarget(target: string): { name: string; stage: string } {
 }
 
 /**
- * On a replica: refresh it from the remote each round (one list request when nothing is new) and
- * fetch the objects of a version this folder lacks. A registry that is only local needs neither.
+ * On a replica: refresh it from the remote each round (one list request when nothing is new),
+ * fetch the objects of a version this folder lacks, and send reports as remote log entries (so
+ * every machine sees them). A registry that is only local needs none of this.
  */
-async function replicaRefresh(ctx: Context): Promise<(() => Promise<boolean>) | undefined> {
+async function replicaOf(ctx: Context): Promise<
+  | {
+      refresh: () => Promise<boolean>;
+      write: (op: import('../../core/remote/ops.js').FollowerReportOp) => Promise<void>;
+    }
+  | undefined
+> {
   const reg = ctx.registry();
   const { replicaInfo } = await import('../../core/remote/replica-state.js');
   const info = replicaInfo(reg);
-  if (!info || ctx.offline) return undefined;
+  if (!info) return undefined;
+  if (ctx.offline)
+    throw new UsageError('follow on a replica reads the stage from the remote; --offline cannot', {
+      code: 'E_OFFLINE_WRITE',
+      hint: 'To switch this host from its replica without the remote, use `mlreg checkout NAME@VERSION DIR --offline`.',
+    });
   const { openStore } = await import('../replica.js');
   const { pull } = await import('../../core/remote/pull.js');
   const { fetchObject } = await import('../../core/remote/objects-sync.js');
+  const { runReplicated } = await import('../../core/remote/session.js');
+  const { recordReport } = await import('../../core/follow/reports.js');
   let store: Awaited<ReturnType<typeof openStore>> | undefined;
   const opened = async () => {
     store ??= await openStore(ctx, info.url, info.endpoint, info.region, 5_000);
     return store;
   };
   reg.fetchObject = async (digest) => fetchObject(reg, await opened(), digest);
-  return async () => (await pull(reg, await opened())).applied > 0;
+  const actor = ctx.actor();
+  return {
+    refresh: async () => (await pull(reg, await opened())).applied > 0,
+    write: async (op) => {
+      await runReplicated(
+        reg,
+        await opened(),
+        { command: 'follow', writerId: info.writerId, pullFirst: false, onNotice: (text) => notice(ctx.io, text) },
+        async () => recordReport(reg, op, actor),
+      );
+    },
+  };
 }
 
 /** One line on stderr per change; with --json in loop mode, the event as one NDJSON line on stdout too. */

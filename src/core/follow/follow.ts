@@ -164,6 +164,10 @@ export async function follow(reg: Registry, opts: FollowOptions): Promise<Follow
   const fail = (err: unknown, version?: string): void => {
     if (opts.once) throw err;
     pending = true;
+    say(err, version);
+  };
+  /** Say a failure once (the same one every round is not repeated). */
+  const say = (err: unknown, version?: string): void => {
     const e =
       err instanceof MlregError
         ? err
@@ -281,8 +285,7 @@ export async function follow(reg: Registry, opts: FollowOptions): Promise<Follow
       try {
         pruneVersions(dir, opts.keep, [switched.version, switched.previous]);
       } catch (err) {
-        fail(err);
-        pending = false; // the switch itself is done; pruning is tried again at the next switch
+        say(err); // the switch itself is done; pruning is tried again at the next switch
       }
     }
     if (opts.hook) switched.hook = await runHook(opts.hook, switched);
@@ -297,10 +300,8 @@ export async function follow(reg: Registry, opts: FollowOptions): Promise<Follow
     try {
       await opts.report(what);
     } catch (err) {
-      if (opts.once) throw err;
-      const keep = pending;
-      fail(err);
-      pending = keep; // serving is right; only the report failed, and the next round reports again
+      // Serving is right; only the report failed. The reporter sends it again at the next round.
+      say(err);
     }
   };
 

@@ -128,6 +128,8 @@ const VALUE_RULES: readonly [string, string, Rule, string][] = [
   ['monitor_rules', 'stage', isStage, 'a stage name'],
   ['review_samples', 'version', isVersion, 'a semantic version'],
   ['review_samples', 'stage', isStage, 'a stage name'],
+  ['followers', 'stage', isStage, 'a stage name'],
+  ['followers', 'version', isVersion, 'a semantic version'],
 ];
 
 /** How many bad values are listed before the check stops (one is enough to refuse). */

@@ -9,6 +9,7 @@ import type { ScanReport } from '../models/scan.js';
 import type { Signature } from '../models/signature.js';
 import type {
   AlertOp,
+  FollowerReportOp,
   ProfileOp,
   ConfigOp,
   EvaluationOp,
@@ -68,6 +69,8 @@ function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation
       return alert(reg, op, actor);
     case 'profile.store':
       return storeProfile(reg, op, actor);
+    case 'follower.report':
+      return followerReport(reg, op, actor);
   }
 }
 
@@ -441,4 +444,57 @@ function storeProfile(reg: Registry, op: ProfileOp, actor: string): AppliedOpera
     details: { rows: p.table?.rows ?? null, columns: Array.isArray(p.columns) ? p.columns.length : null },
   });
   return { eventId, versionId: v.id };
+}
+
+/** A follower's report: its row in `followers`, and on a switch a `deploy` event beside the promotions. */
+function followerReport(reg: Registry, op: FollowerReportOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  reg.db
+    .prepare(
+      `INSERT INTO followers (artifact_id, stage, follower, host, version, manifest_sha256, switched_at, hook, reported_at, heartbeat_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (artifact_id, stage, follower) DO UPDATE SET host = excluded.host, version = excluded.version,
+         manifest_sha256 = excluded.manifest_sha256, switched_at = excluded.switched_at, hook = excluded.hook,
+         reported_at = excluded.reported_at, heartbeat_ms = excluded.heartbeat_ms`,
+    )
+    .run(
+      artifact.id,
+      op.stage,
+      op.follower,
+      op.host,
+      op.version,
+      op.digest,
+      op.switchedAt,
+      op.hook === null ? null : JSON.stringify(op.hook),
+      op.at,
+      op.heartbeatMs,
+    );
+  if (!op.deployed) return { eventId: 0 };
+  const versionId = (
+    reg.db.prepare('SELECT id FROM versions WHERE artifact_id = ? AND version = ?').get(artifact.id, op.version) as
+      | { id: number }
+      | undefined
+  )?.id;
+  const fromId =
+    op.previous === null
+      ? undefined
+      : (
+          reg.db
+            .prepare('SELECT id FROM versions WHERE artifact_id = ? AND version = ?')
+            .get(artifact.id, op.previous) as { id: number } | undefined
+        )?.id;
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: 'deploy',
+    stage: op.stage,
+    versionId: versionId ?? null,
+    version: op.version,
+    fromVersionId: fromId ?? null,
+    fromVersion: op.previous,
+    actor,
+    reason: null,
+    at: op.at,
+    details: { follower: op.follower, host: op.host, hook: op.hook },
+  });
+  return { eventId };
 }

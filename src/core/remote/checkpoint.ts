@@ -43,6 +43,7 @@ export const SHARED_TABLES = [
   'observations',
   'monitor_rules',
   'review_samples',
+  'followers',
 ] as const;
 
 function columnsOf(reg: Registry, table: string): string[] {
@@ -98,6 +99,7 @@ const COLUMN_RULES: Record<string, Record<string, (v: unknown) => boolean>> = {
   version_objects: { digest: (v) => typeof v === 'string' && DIGEST_RE.test(v) },
   deleted_versions: { version: cleanVersion },
   stages: { stage: stageOk },
+  followers: { stage: stageOk, version: cleanVersion },
   events: { stage: stageOk, version: (v) => v === null || cleanVersion(v) },
 };
 

@@ -133,7 +133,33 @@ export interface ProfileOp {
   profile: { format: number; profile: unknown };
 }
 
+/**
+ * A follower (`mlreg follow`) says what its serving folder serves: on a switch (`deployed`, which
+ * is also a `deploy` event in the audit trail) and as a heartbeat.
+ */
+export interface FollowerReportOp {
+  op: 'follower.report';
+  at: string;
+  name: string;
+  stage: string;
+  follower: string;
+  host: string;
+  version: string;
+  digest: string;
+  switchedAt: string;
+  previous: string | null;
+  hook: {
+    result: 'ok' | 'failed' | 'timeout' | 'error';
+    exitCode: number | null;
+    ms: number;
+    message: string | null;
+  } | null;
+  heartbeatMs: number;
+  deployed: boolean;
+}
+
 export type Operation =
+  | FollowerReportOp
   | ProfileOp
   | VersionAddOp
   | StageMoveOp
@@ -159,6 +185,7 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'rule.remove',
   'monitor.alert',
   'profile.store',
+  'follower.report',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -170,6 +197,8 @@ const MAX_TEXT = 64 * 1024;
 const MAX_ITEMS = 1_000_000;
 /** Config keys and values are checked by the setting's own validator when applied; here only their shape. */
 const CONFIG_KEY_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,255}$/;
+/** A follower's id (HOST:DIR or --id) and host name: printable, no control characters, bounded. */
+export const FOLLOWER_RE = /^[^\x00-\x1f\x7f]{1,512}$/;
 
 export class OperationShapeError extends IntegrityError {
   constructor(where: string, what: string) {
@@ -468,6 +497,54 @@ export function parseOperation(v: unknown, where: string): Operation {
         reason: optStr(o, 'reason', w),
         details: o.details ?? null,
       };
+    case 'follower.report': {
+      onlyKeys(
+        o,
+        [
+          'op',
+          'at',
+          'name',
+          'stage',
+          'follower',
+          'host',
+          'version',
+          'digest',
+          'switchedAt',
+          'previous',
+          'hook',
+          'heartbeatMs',
+          'deployed',
+        ],
+        w,
+      );
+      let hook: FollowerReportOp['hook'] = null;
+      if (o.hook !== null) {
+        const h = obj(o.hook, `${w}.hook`);
+        onlyKeys(h, ['result', 'exitCode', 'ms', 'message'], `${w}.hook`);
+        hook = {
+          result: oneOf(h, 'result', ['ok', 'failed', 'timeout', 'error'] as const, `${w}.hook`),
+          exitCode: h.exitCode === null ? null : int(h, 'exitCode', `${w}.hook`),
+          ms: int(h, 'ms', `${w}.hook`),
+          message: optStr(h, 'message', `${w}.hook`),
+        };
+      }
+      if (typeof o.deployed !== 'boolean') throw new OperationShapeError(w, 'field deployed is not a boolean');
+      return {
+        op: 'follower.report',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        stage: stageName(o, w),
+        follower: str(o, 'follower', w, FOLLOWER_RE),
+        host: str(o, 'host', w, FOLLOWER_RE),
+        version: version(o, 'version', w),
+        digest: str(o, 'digest', w, DIGEST_RE),
+        switchedAt: str(o, 'switchedAt', w, ISO_RE, 40),
+        previous: o.previous === null ? null : version(o, 'previous', w),
+        hook,
+        heartbeatMs: int(o, 'heartbeatMs', w, 1),
+        deployed: o.deployed,
+      };
+    }
   }
   throw new OperationShapeError(w, 'unhandled operation');
 }
