@@ -240,3 +240,52 @@ test('a running follower switches on a promote, prints NDJSON, and SIGTERM stops
     t.cleanup();
   }
 });
+
+test('status shows each stage and its followers (behind and stale marked); deployments are in history beside promotions', async () => {
+  const t = tempDir();
+  try {
+    const reg = await seed(t.path);
+    const run = (args: string[]) => cliInProcess([...args, '--registry', reg], { cwd: t.path });
+    assert.equal((await run(['promote', 'fraud@1.0.0', '--to', 'production'])).code, 0);
+    for (const id of ['web-1', 'web-2'])
+      assert.equal((await run(['follow', 'fraud', join(t.path, id), '--once', '--id', id])).code, 0);
+    assert.equal((await run(['promote', 'fraud@1.1.0', '--to', 'production'])).code, 0);
+    assert.equal((await run(['follow', 'fraud', join(t.path, 'web-1'), '--once', '--id', 'web-1'])).code, 0);
+
+    const status = await run(['status', 'fraud', '--json']);
+    assert.equal(status.code, 0, status.stdout);
+    const [prod] = status.json?.data.stages;
+    assert.equal(prod.stage, 'production');
+    assert.equal(prod.version, '1.1.0');
+    assert.deepEqual(
+      prod.followers.map((f: { follower: string; version: string; behind: boolean; stale: boolean }) => [
+        f.follower,
+        f.version,
+        f.behind,
+        f.stale,
+      ]),
+      [
+        ['web-1', '1.1.0', false, false],
+        ['web-2', '1.0.0', true, false],
+      ],
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    const stale = await run(['status', 'fraud', '--json', '--stale-after', '1ms']);
+    assert.ok(stale.json?.data.stages[0].followers.every((f: { stale: boolean }) => f.stale));
+    const text = await run(['status', 'fraud', '--stale-after', '1ms']);
+    assert.match(text.stdout, /web-2 .*1\.0\.0 \(behind\).*STALE/);
+
+    const history = await run(['history', 'fraud', '--json']);
+    assert.deepEqual(
+      history.json?.data.events.map((e: { kind: string; to: string; details: { follower?: string } | null }) =>
+        e.kind === 'deploy' ? `deploy ${e.to} on ${e.details?.follower}` : `${e.kind} ${e.to}`,
+      ),
+      ['deploy 1.1.0 on web-1', 'promote 1.1.0', 'deploy 1.0.0 on web-2', 'deploy 1.0.0 on web-1', 'promote 1.0.0'],
+    );
+    // A follow --once that finds nothing to switch reports a heartbeat, not another deployment.
+    assert.equal((await run(['follow', 'fraud', join(t.path, 'web-1'), '--once', '--id', 'web-1'])).code, 0);
+    assert.equal((await run(['history', 'fraud', '--json'])).json?.data.events.length, 5);
+  } finally {
+    t.cleanup();
+  }
+});

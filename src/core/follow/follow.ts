@@ -38,7 +38,7 @@ export interface FollowOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /**
    * A replica: bring the local index up to date from the remote. Returns true when it applied
-   * something; throws an MlregError with exit code 6 when the remote cannot be reached.
+   * something; throws an MlregError when the remote cannot be used (unreachable: exit 6, gone…).
    */
   refresh?: () => Promise<boolean>;
   onEvent?: (event: FollowEvent) => void;
@@ -187,8 +187,9 @@ export async function follow(reg: Registry, opts: FollowOptions): Promise<Follow
         if (unreachable) emit({ event: 'reachable', time: now() });
         unreachable = false;
       } catch (err) {
-        if (!(err instanceof MlregError) || err.exitCode !== ExitCode.unavailable) throw err;
-        // Keep serving what is there; the local index may still hold something newer than DIR.
+        if (!(err instanceof MlregError)) throw err;
+        // Unreachable, gone (an unmounted share), refusing: keep serving what is there and retry;
+        // the local index may still hold something newer than DIR.
         if (!unreachable)
           emit({
             event: 'unreachable',
