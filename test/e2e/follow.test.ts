@@ -254,7 +254,7 @@ test('status shows each stage and its followers (behind and stale marked); deplo
 
     const status = await run(['status', 'fraud', '--json']);
     assert.equal(status.code, 0, status.stdout);
-    const [prod] = status.json?.data.stages;
+    const [prod] = status.json!.data.stages;
     assert.equal(prod.stage, 'production');
     assert.equal(prod.version, '1.1.0');
     assert.deepEqual(

@@ -44,7 +44,7 @@ test('promote on replica A; follow --once on replica B switches, and A sees B as
 
     // B's reports went through the remote log: A sees them.
     const status = ok(await run(a, ['status', 'fraud', '--json']), 'status on A');
-    const [f] = status.json?.data.stages[0].followers;
+    const [f] = status.json!.data.stages[0].followers;
     assert.deepEqual([f.follower, f.version, f.behind], ['b-1', '1.1.0', false]);
     const deploys = ok(await run(a, ['history', 'fraud', '--json']), 'history').json?.data.events.filter(
       (e: { kind: string }) => e.kind === 'deploy',
