@@ -289,3 +289,38 @@ test('status shows each stage and its followers (behind and stale marked); deplo
     t.cleanup();
   }
 });
+
+test('monitor check --auto-rollback --checkout DIR switches the serving folder after the rollback', async () => {
+  const t = tempDir();
+  try {
+    const reg = await seed(t.path);
+    const srv = join(t.path, 'srv');
+    const run = (args: string[]) => cliInProcess([...args, '--registry', reg], { cwd: t.path });
+    assert.equal((await run(['promote', 'fraud@1.0.0', '--to', 'production', '--checkout', srv])).code, 0);
+    assert.equal((await run(['promote', 'fraud@1.1.0', '--to', 'production', '--checkout', srv])).code, 0);
+    assert.equal(readlinkSync(join(srv, 'current')), 'versions/1.1.0');
+    for (const v of ['0.80', '0.79', '0.81'])
+      assert.equal((await run(['monitor', 'record', 'fraud', `auc=${v}`])).code, 0);
+    const alone = await run(['monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--checkout', srv, '--json']);
+    assert.equal(alone.code, 2, 'with --auto-rollback only');
+    const fired = await run([
+      'monitor',
+      'check',
+      'fraud',
+      '--rule',
+      'auc < 0.85',
+      '--auto-rollback',
+      '--checkout',
+      srv,
+      '--json',
+    ]);
+    assert.equal(fired.code, 1, fired.stdout);
+    assert.equal(fired.json?.error?.details.rollback.to, '1.0.0');
+    assert.equal(fired.json?.error?.details.checkout.version, '1.0.0');
+    assert.equal(readlinkSync(join(srv, 'current')), 'versions/1.0.0');
+    const info = JSON.parse(readFileSync(join(srv, 'current', '.mlreg-version.json'), 'utf8'));
+    assert.deepEqual([info.version, info.previous], ['1.0.0', '1.1.0']);
+  } finally {
+    t.cleanup();
+  }
+});

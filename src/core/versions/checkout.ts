@@ -190,7 +190,7 @@ export function switchAfterCommit(
   return done;
 }
 
-function checkoutBehind(
+export function checkoutBehind(
   dir: string,
   move: { name: string; stage: string; to: string },
   cause: unknown,
