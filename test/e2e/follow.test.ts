@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, cliInProcess, copySeed, FIXTURES, tempDir } from '../helpers.js';
@@ -320,6 +320,28 @@ test('monitor check --auto-rollback --checkout DIR switches the serving folder a
     assert.equal(readlinkSync(join(srv, 'current')), 'versions/1.0.0');
     const info = JSON.parse(readFileSync(join(srv, 'current', '.mlreg-version.json'), 'utf8'));
     assert.deepEqual([info.version, info.previous], ['1.0.0', '1.1.0']);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('follow into a folder on a read-only file system refuses at start with a hint (exit 2)', async (ctx) => {
+  const t = tempDir();
+  try {
+    const reg = await seed(t.path);
+    assert.equal((await cliInProcess(['promote', 'fraud@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
+    const ro = join(t.path, 'ro');
+    mkdirSync(ro);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro], { encoding: 'utf8' });
+    if (m.status !== 0) return ctx.skip(`cannot mount a tmpfs here (${m.stderr.trim()})`);
+    try {
+      const r = await cliInProcess(['follow', 'fraud', ro, '--json', '--registry', reg]);
+      assert.equal(r.code, 2, r.stdout);
+      assert.equal(r.json?.error?.code, 'E_PERMISSION');
+      assert.match(r.json!.error!.hint, /writable file system/);
+    } finally {
+      spawnSync('umount', [ro]);
+    }
   } finally {
     t.cleanup();
   }

@@ -118,7 +118,13 @@ export function checkFollowDir(reg: Registry, dir: string): void {
   // A read-only file system or a folder this user cannot write: say so now.
   const probe = join(abs, `.mlreg-probe-${randomBytes(4).toString('hex')}`);
   try {
-    mkdirSync(join(abs, 'versions'), { recursive: true });
+    mkdirSync(abs, { recursive: true });
+    // Not recursive: on a read-only file system a recursive mkdir says ENOENT rather than EROFS.
+    try {
+      mkdirSync(join(abs, 'versions'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     writeFileSync(probe, '');
     rmSync(probe, { force: true });
   } catch (err) {
