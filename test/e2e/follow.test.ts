@@ -346,3 +346,24 @@ test('follow into a folder on a read-only file system refuses at start with a hi
     t.cleanup();
   }
 });
+
+test('follow refuses a version the model scan flagged unsafe unless --allow-unsafe', async () => {
+  const t = tempDir();
+  try {
+    const reg = await seed(t.path);
+    const run = (args: string[]) => cliInProcess([...args, '--registry', reg], { cwd: t.path });
+    const bad = join(FIXTURES, 'models', 'scan', 'malicious', 'os_system_global.pkl');
+    assert.equal((await run(['add', 'model', 'fraud', bad, '--version', '2.0.0', '--unsafe'])).code, 0);
+    assert.equal((await run(['promote', 'fraud@2.0.0', '--to', 'production'])).code, 0);
+    const srv = join(t.path, 'srv');
+    const refused = await run(['follow', 'fraud', srv, '--once', '--json']);
+    assert.equal(refused.code, 2, refused.stdout);
+    assert.equal(refused.json?.error?.code, 'E_UNSAFE_MODEL');
+    assert.match(refused.json!.error!.hint, /--allow-unsafe/);
+    const allowed = await run(['follow', 'fraud', srv, '--once', '--json', '--allow-unsafe']);
+    assert.equal(allowed.code, 0, allowed.stdout);
+    assert.equal(readlinkSync(join(srv, 'current')), 'versions/2.0.0');
+  } finally {
+    t.cleanup();
+  }
+});
