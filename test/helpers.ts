@@ -67,7 +67,12 @@ export interface CliResult {
   stderr: string;
   /** stdout parsed as JSON when it is JSON. */
   json:
-    | { ok: boolean; data?: any; error?: { code: string; message: string; hint: string; details?: any }; webhooks?: any }
+    | {
+        ok: boolean;
+        data?: any;
+        error?: { code: string; message: string; hint: string; details?: any };
+        webhooks?: any;
+      }
     | undefined;
 }
 

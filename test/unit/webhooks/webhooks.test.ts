@@ -83,7 +83,10 @@ test('a promote is delivered after the commit, signed with the secret, with the 
   const s = await setup();
   try {
     const id = await subscribe(s, ['--events', 'promote,rollback']);
-    const p = ok(await s.run(['promote', 'fraud@2.0.0', '--to', 'production', '--reason', 'better auc', '--json']), 'promote');
+    const p = ok(
+      await s.run(['promote', 'fraud@2.0.0', '--to', 'production', '--reason', 'better auc', '--json']),
+      'promote',
+    );
     assert.equal(s.hook.received.length, 1);
     const got = s.hook.received[0]!;
     assert.ok(verifySignature(got.body, got.headers['x-mlreg-signature'], SECRET), 'the signature verifies');
@@ -93,7 +96,17 @@ test('a promote is delivered after the commit, signed with the secret, with the 
     assert.match(String(got.headers['user-agent']), /^mlreg\/\d+\.\d+\.\d+/);
     assert.equal(got.headers['content-type'], 'application/json');
     const body = JSON.parse(got.body.toString('utf8'));
-    assert.deepEqual(Object.keys(body), ['event', 'artifact', 'stage', 'from', 'to', 'version', 'actor', 'reason', 'time']);
+    assert.deepEqual(Object.keys(body), [
+      'event',
+      'artifact',
+      'stage',
+      'from',
+      'to',
+      'version',
+      'actor',
+      'reason',
+      'time',
+    ]);
     assert.deepEqual(
       { ...body, time: undefined },
       {
@@ -204,7 +217,10 @@ test('a receiver that never answers: the promote still exits 0 with the stage mo
     assert.equal(p.code, 0, p.stderr);
     assert.ok(took < 5_000, `bounded: took ${took} ms`);
     assert.match(p.stdout, /1\.0\.0 → 2\.0\.0/);
-    assert.match(p.stderr, /did not take the promote event: no answer within 300 ms \(after 3 attempts\); the change stands/);
+    assert.match(
+      p.stderr,
+      /did not take the promote event: no answer within 300 ms \(after 3 attempts\); the change stands/,
+    );
     const show = ok(await s.run(['show', 'fraud@production', '--json']), 'show');
     assert.equal(show.json!.data.version.version, '2.0.0', 'the stage moved');
     const d = await lastDelivery(s, id);
@@ -287,7 +303,11 @@ test('bad subscriptions are refused with the documented exit codes; nothing is s
       [['https://example.com/x', '--events', ',', '--secret-env', 'S'], 2, 'E_BAD_WEBHOOK_EVENT'],
       [['https://example.com/x', '--events', 'promote', '--secret-env', 'MY-SECRET'], 2, 'E_BAD_SECRET_ENV'],
       [['https://example.com/x', '--events', 'promote', '--secret-env', 's3cr3t value'], 2, 'E_BAD_SECRET_ENV'],
-      [['https://example.com/x', '--events', 'promote', '--secret-env', 'S', '--artifact', 'Bad/Name'], 2, 'E_BAD_NAME'],
+      [
+        ['https://example.com/x', '--events', 'promote', '--secret-env', 'S', '--artifact', 'Bad/Name'],
+        2,
+        'E_BAD_NAME',
+      ],
       [[s.hook.url(), '--events', 'rollback', '--secret-env', 'OTHER'], 4, 'E_WEBHOOK_EXISTS'],
     ];
     for (const [args, code, err] of cases) {
@@ -311,7 +331,17 @@ test('monitor check --auto-rollback announces the alert and the rollback, though
     await subscribe(s, ['--events', 'alert,rollback']);
     ok(await s.run(['promote', 'fraud@2.0.0', '--to', 'production']), 'promote');
     for (const v of ['0.80', '0.81', '0.79']) ok(await s.run(['monitor', 'record', 'fraud', `auc=${v}`]), 'record');
-    const c = await s.run(['monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--window', '3', '--auto-rollback', '--json']);
+    const c = await s.run([
+      'monitor',
+      'check',
+      'fraud',
+      '--rule',
+      'auc < 0.85',
+      '--window',
+      '3',
+      '--auto-rollback',
+      '--json',
+    ]);
     assert.equal(c.code, 1, c.stdout);
     const events = s.hook.received.map((r) => JSON.parse(r.body.toString('utf8')));
     assert.deepEqual(
