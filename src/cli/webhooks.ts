@@ -1,6 +1,7 @@
 import { packageVersion } from '../core/lib/fs.js';
 import type { Registry } from '../core/registry/registry.js';
 import type { DeliveryOptions, DeliveryReport } from '../core/webhooks/deliver.js';
+import type { WebhookEvent } from '../core/webhooks/events.js';
 import type { Context } from './context.js';
 import { notice } from './output.js';
 
@@ -29,13 +30,10 @@ export async function announceChanges(ctx: Context): Promise<DeliveryReport[] | 
   if (!reg || reg.committedChanges.length === 0) return undefined;
   const changes = reg.committedChanges.splice(0);
   try {
+    // Most registries have no subscription: one lookup, nothing more loaded.
+    if (!reg.db.prepare('SELECT 1 FROM webhooks LIMIT 1').get()) return undefined;
     const { webhookEventsFor } = await import('../core/webhooks/events.js');
-    const events = webhookEventsFor(changes);
-    if (events.length === 0) return undefined;
-    const { deliverEvents } = await import('../core/webhooks/deliver.js');
-    const reports = await deliverEvents(reg, events, await deliveryOptions(ctx, reg));
-    for (const r of reports) if (r.status === 'failed' || !r.recorded) notice(ctx.io, describeFailure(r));
-    return reports.length ? reports : undefined;
+    return await deliverAndReport(ctx, reg, webhookEventsFor(changes));
   } catch (err) {
     // The change is committed whatever happens here: say what went wrong, keep the command's outcome.
     notice(
@@ -44,6 +42,23 @@ export async function announceChanges(ctx: Context): Promise<DeliveryReport[] | 
     );
     return undefined;
   }
+}
+
+/**
+ * Deliver events the caller made itself (a follower's deploy: `deployEvent(...)` from core/webhooks/events.ts),
+ * after its commit; failures become notices. A long-running command (follow) calls `announceChanges(ctx)` after
+ * each change it commits instead of waiting for its end.
+ */
+export async function deliverAndReport(
+  ctx: Context,
+  reg: Registry,
+  events: readonly WebhookEvent[],
+): Promise<DeliveryReport[] | undefined> {
+  if (events.length === 0) return undefined;
+  const { deliverEvents } = await import('../core/webhooks/deliver.js');
+  const reports = await deliverEvents(reg, events, await deliveryOptions(ctx, reg));
+  for (const r of reports) if (r.status === 'failed' || !r.recorded) notice(ctx.io, describeFailure(r));
+  return reports.length ? reports : undefined;
 }
 
 function describeFailure(r: DeliveryReport): string {

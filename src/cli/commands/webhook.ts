@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(
-        'MLREG_HOOK_SECRET=… mlreg webhook add https://deploy.example.com/hooks/mlreg --events promote,rollback --secret-env MLREG_HOOK_SECRET',
+        'mlreg webhook add https://deploy.example.com/hooks/mlreg --events promote,rollback --secret-env MLREG_HOOK_SECRET',
         'mlreg webhook add https://chat.example.com/hook --events alert,rollback --artifact fraud --secret-env CHAT_HOOK_SECRET',
         'mlreg webhook list',
         'mlreg webhook test 1',
