@@ -2,9 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
+import { dumpCheckpoint, loadCheckpoint } from '../../../src/core/remote/checkpoint.js';
 import { parseOperation } from '../../../src/core/remote/ops.js';
-import { cliInProcess, tempDir, type CliResult } from '../../helpers.js';
+import { addWebhook, allWebhooks } from '../../../src/core/webhooks/subscriptions.js';
+import { cliInProcess, tempDir, tempRegistry, type CliResult } from '../../helpers.js';
 import { startReceiver } from './receiver.js';
 
 /**
@@ -105,4 +108,38 @@ test('a webhook operation read from a remote is checked like `webhook add`', () 
       JSON.stringify(change),
     );
   assert.throws(() => parseOperation({ ...good, op: 'webhook.remove' }, 'entry 1'), /id is not an integer/);
+});
+
+test('a checkpoint carries the subscriptions (not the deliveries); a checkpoint with a hostile subscription is refused', () => {
+  const a = tempRegistry();
+  const b = tempRegistry();
+  const c = tempRegistry();
+  try {
+    addWebhook(a.reg, { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'HOOK_SECRET' }, 'ada');
+    a.reg.db
+      .prepare(
+        "INSERT INTO webhook_deliveries (webhook_id, delivery, event, status, attempts, at, duration_ms) VALUES (1, 'd', 'promote', 'failed', 1, 'now', 5)",
+      )
+      .run();
+    const gz = dumpCheckpoint(a.reg, 7);
+    b.reg.db.transaction(() => loadCheckpoint(b.reg, gz, 7))();
+    assert.deepEqual(
+      allWebhooks(b.reg).map((w) => [w.id, w.url, w.events, w.secretEnv]),
+      [[1, 'https://hooks.example.com/x', ['promote'], 'HOOK_SECRET']],
+    );
+    assert.equal(b.reg.db.prepare('SELECT COUNT(*) FROM webhook_deliveries').pluck().get(), 0, 'deliveries stay local');
+
+    const doc = JSON.parse(gunzipSync(gz).toString('utf8'));
+    const cols: string[] = doc.tables.webhooks.columns;
+    doc.tables.webhooks.rows[0][cols.indexOf('url')] = 'file:///etc/passwd';
+    assert.throws(
+      () => c.reg.db.transaction(() => loadCheckpoint(c.reg, gzipSync(JSON.stringify(doc)), 7))(),
+      /webhooks\.url holds "file:\/\/\/etc\/passwd"/,
+    );
+    assert.deepEqual(allWebhooks(c.reg), []);
+  } finally {
+    a.cleanup();
+    b.cleanup();
+    c.cleanup();
+  }
 });
