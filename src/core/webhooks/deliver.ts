@@ -74,9 +74,8 @@ export function eventBody(event: WebhookEvent, registry?: string | null): Buffer
 }
 
 /**
- * Deliver each event to every subscription that asked for it (of its artifact or of all), all at
- * once, and record each delivery in this folder. Returns one report per delivery (none when nothing
- * is subscribed).
+ * Deliver each event to every subscription that asked for it (of its artifact or of all), and record
+ * each delivery in this folder. Returns one report per delivery (none when nothing is subscribed).
  */
 export async function deliverEvents(
   reg: Registry,
@@ -86,9 +85,27 @@ export async function deliverEvents(
   if (events.length === 0) return [];
   const subs = allWebhooks(reg);
   if (subs.length === 0) return [];
-  const pairs = events.flatMap((e) => subscribersOf(subs, e.event, e.artifact).map((s) => ({ s, e })));
-  const reports = await Promise.all(pairs.map(({ s, e }) => deliverOne(s, e, opts)));
-  return reports.map((r) => record(reg, r));
+  // Each subscription gets its events in the order they happened (an alert before the rollback it
+  // caused); subscriptions are served at once, so one slow receiver does not delay the others.
+  const perSubscription = subs
+    .map((s, order) => ({
+      s,
+      order,
+      mine: events.flatMap((e, i) => (subscribersOf([s], e.event, e.artifact).length ? [{ e, i }] : [])),
+    }))
+    .filter((x) => x.mine.length > 0);
+  const done = await Promise.all(
+    perSubscription.map(async ({ s, order, mine }) => {
+      const out: { i: number; order: number; report: DeliveryReport }[] = [];
+      for (const { e, i } of mine) out.push({ i, order, report: record(reg, await deliverOne(s, e, opts)) });
+      return out;
+    }),
+  );
+  // Reported in the order of the events, then of the subscriptions.
+  return done
+    .flat()
+    .sort((a, b) => a.i - b.i || a.order - b.order)
+    .map((x) => x.report);
 }
 
 /** `deliverEvents` for one event (e.g. a follower's deploy). */
