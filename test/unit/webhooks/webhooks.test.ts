@@ -320,6 +320,20 @@ test('bad subscriptions are refused with the documented exit codes; nothing is s
     assert.equal(ok(await s.run(['webhook', 'list', '--json']), 'list').json!.data.length, 1);
     // The same URL for one artifact is another subscription.
     await subscribe(s, ['--events', 'promote', '--artifact', 'fraud']);
+    // Allowed, with a note: an artifact that does not exist yet, a secret not set where it was added.
+    const later = ok(
+      await s.run(
+        ['webhook', 'add', s.hook.url(), '--events', 'add', '--artifact', 'churn', '--secret-env', 'CHURN_SECRET'],
+        {},
+      ),
+      'add for a future artifact',
+    );
+    assert.match(
+      later.stdout,
+      /Added webhook 3: add of churn → http:\/\/127\.0\.0\.1:\d+\/hook \(secret from \$CHURN_SECRET\)/,
+    );
+    assert.match(later.stderr, /no artifact named churn yet/);
+    assert.match(later.stderr, /CHURN_SECRET is not set here/);
   } finally {
     await s.done();
   }
