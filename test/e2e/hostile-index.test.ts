@@ -245,17 +245,17 @@ test('a backup whose webhooks table was altered or points deliveries elsewhere i
     // Rows that `webhook add` would refuse: a file: URL, a password in the URL, a secret where its name belongs.
     const insert = (url: string, env: string) =>
       `INSERT INTO webhooks (url, events, artifact, secret_env, created_at, created_by) VALUES ('${url}', '["promote"]', NULL, '${env}', '2026-01-01T00:00:00.000Z', 'mallory');`;
-    const file = await hostileBackup(cwd, 'hook-file', insert('file:///etc/passwd', 'HOOK'));
+    const file = await hostileBackup(cwd, 'hook-file', insert('file:///etc/passwd', 'MLREG_WEBHOOK_X'));
     await expectBackupRefused(
       cwd,
       file.archive,
       /webhooks row 1: url "file:\/\/\/etc\/passwd" is not an http\(s\) URL/,
     );
-    const env = await hostileBackup(cwd, 'hook-env', insert('https://example.com/x', 'not a name'));
+    const env = await hostileBackup(cwd, 'hook-env', insert('https://example.com/x', 'PGPASSWORD'));
     await expectBackupRefused(
       cwd,
       env.archive,
-      /webhooks row 1: secret_env "not a name" is not an environment variable name/,
+      /webhooks row 1: secret_env "PGPASSWORD" is not the name of an MLREG_WEBHOOK_ variable/,
     );
     const v = await run(cwd, ['--registry', file.reg, 'verify']);
     assert.equal(v.code, 5, v.stdout);

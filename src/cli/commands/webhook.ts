@@ -19,8 +19,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(
-        'mlreg webhook add https://deploy.example.com/hooks/mlreg --events promote,rollback --secret-env MLREG_HOOK_SECRET',
-        'mlreg webhook add https://chat.example.com/hook --events alert,rollback --artifact fraud --secret-env CHAT_HOOK_SECRET',
+        'mlreg webhook add https://deploy.example.com/hooks/mlreg --events promote,rollback --secret-env MLREG_WEBHOOK_SECRET',
+        'mlreg webhook add https://chat.example.com/hook --events alert,rollback --artifact fraud --secret-env MLREG_WEBHOOK_CHAT',
         'mlreg webhook list',
         'mlreg webhook test 1',
         'mlreg webhook remove 1',
@@ -38,13 +38,13 @@ export function register(program: Command): void {
     .option('--artifact <name>', 'only this artifact’s events (default: every artifact)')
     .requiredOption(
       '--secret-env <var>',
-      'the NAME of the environment variable holding the shared secret on the machines that make changes (the secret is never stored)',
+      'the NAME of the environment variable holding the shared secret on the machines that make changes, starting with MLREG_WEBHOOK_ (the secret is never stored)',
     )
     .addHelpText(
       'after',
       examples(
-        'mlreg webhook add https://deploy.example.com/hooks/mlreg --events promote,rollback --secret-env MLREG_HOOK_SECRET',
-        'mlreg webhook add http://127.0.0.1:9000/reload --events promote,rollback,deploy --artifact fraud --secret-env FRAUD_HOOK_SECRET --json',
+        'mlreg webhook add https://deploy.example.com/hooks/mlreg --events promote,rollback --secret-env MLREG_WEBHOOK_SECRET',
+        'mlreg webhook add http://127.0.0.1:9000/reload --events promote,rollback,deploy --artifact fraud --secret-env MLREG_WEBHOOK_FRAUD --json',
       ),
     )
     .action(
@@ -146,7 +146,7 @@ function renderTest(r: DeliveryReport, ui: Ui): string {
 
 function renderList(rows: SubscriptionListing[], ui: Ui): string {
   if (rows.length === 0)
-    return 'No webhooks. Add one with `mlreg webhook add URL --events promote,rollback --secret-env VAR`.';
+    return 'No webhooks. Add one with `mlreg webhook add URL --events promote,rollback --secret-env MLREG_WEBHOOK_SECRET`.';
   return ui.table(
     ['ID', 'URL', 'EVENTS', 'ARTIFACT', 'SECRET', 'LAST DELIVERY'],
     rows.map((w) => [

@@ -135,7 +135,7 @@ const VALUE_RULES: readonly [string, string, Rule, string][] = [
   ['webhooks', 'url', isWebhookUrl, 'an http(s) URL without a password'],
   ['webhooks', 'events', isEventList, 'a list of webhook events'],
   ['webhooks', 'artifact', isName, 'an artifact name'],
-  ['webhooks', 'secret_env', isEnvName, 'an environment variable name'],
+  ['webhooks', 'secret_env', isEnvName, 'the name of an MLREG_WEBHOOK_ variable'],
 ];
 
 /** How many bad values are listed before the check stops (one is enough to refuse). */

@@ -7,8 +7,15 @@
 export const WEBHOOK_EVENTS = ['promote', 'rollback', 'add', 'deprecate', 'delete', 'alert', 'deploy'] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
-/** An environment variable name as shells write it (the secret's name, never the secret). */
-export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/**
+ * The name of the variable holding a subscription's secret (never the secret): it must start with
+ * MLREG_WEBHOOK_. A subscription can come from anyone who writes to a shared registry (or its
+ * remote); were any name allowed, it could make every machine sign deliveries to a URL of its choice
+ * with an unrelated secret of that machine (PGPASSWORD, a token), a signature that can be attacked
+ * offline. A variable under this prefix was set for mlreg's webhooks and nothing else.
+ */
+export const ENV_NAME_RE = /^MLREG_WEBHOOK_[A-Za-z0-9_]{1,100}$/;
+export const ENV_PREFIX = 'MLREG_WEBHOOK_';
 
 export const MAX_URL_LENGTH = 2048;
 

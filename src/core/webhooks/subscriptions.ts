@@ -2,7 +2,7 @@ import { InvalidInputError, NotFoundError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { applyOperations } from '../remote/apply.js';
 import { NAME_RE } from '../versions/refs.js';
-import { checkWebhookUrl, ENV_NAME_RE, WEBHOOK_EVENTS, type WebhookEventName } from './rules.js';
+import { checkWebhookUrl, ENV_NAME_RE, ENV_PREFIX, WEBHOOK_EVENTS, type WebhookEventName } from './rules.js';
 
 /** Webhook subscriptions: made, removed and listed. They are shared state (webhook.add / webhook.remove operations). */
 
@@ -97,7 +97,7 @@ export function validateSubscription(s: NewSubscription): {
   if (!ENV_NAME_RE.test(s.secretEnv))
     throw new InvalidInputError(`${JSON.stringify(s.secretEnv.slice(0, 80))} is not an environment variable name`, {
       code: 'E_BAD_SECRET_ENV',
-      hint: 'Give the NAME of the variable that holds the secret (letters, digits and _, not starting with a digit), e.g. --secret-env MLREG_WEBHOOK_SECRET; never the secret itself.',
+      hint: `Give the NAME of the variable that holds the secret, starting with ${ENV_PREFIX} (letters, digits and _), e.g. --secret-env MLREG_WEBHOOK_SECRET; never the secret itself. Only such variables may sign deliveries, so a subscription cannot make mlreg sign with another secret of the machine.`,
     });
   return { url: s.url, events, artifact, secretEnv: s.secretEnv };
 }

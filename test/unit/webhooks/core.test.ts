@@ -13,7 +13,7 @@ import { startReceiver } from './receiver.js';
 
 /** Core: which changes are announced (only committed ones), and delivery answers beyond the CLI tests. */
 
-const OPTS = { env: { S: 'secret' }, userAgent: 'mlreg/test', timeoutMs: 300, backoffMs: 10 };
+const OPTS = { env: { MLREG_WEBHOOK_S: 'secret' }, userAgent: 'mlreg/test', timeoutMs: 300, backoffMs: 10 };
 
 test('only committed changes are announced: a write that rolls back (whole, or only its savepoint) leaves none', async () => {
   const r = tempRegistry();
@@ -81,8 +81,12 @@ test('429 is retried; a redirect is not followed; deploy events carry the host; 
       time: '2026-11-30T12:00:00.000Z',
     });
     assert.deepEqual(await deliverEvent(reg, event, OPTS), [], 'nothing subscribed');
-    addWebhook(reg, { url: hook.url(), events: ['deploy'], secretEnv: 'S' }, 'ada');
-    addWebhook(reg, { url: hook.url('/other'), events: ['deploy'], artifact: 'other', secretEnv: 'S' }, 'ada');
+    addWebhook(reg, { url: hook.url(), events: ['deploy'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    addWebhook(
+      reg,
+      { url: hook.url('/other'), events: ['deploy'], artifact: 'other', secretEnv: 'MLREG_WEBHOOK_S' },
+      'ada',
+    );
 
     hook.answers.push(429, 200);
     const [ok] = await deliverEvent(reg, event, OPTS);
@@ -113,7 +117,7 @@ test('a refused connection is retried and fails within the deadline', async () =
   const url = hook.url();
   await hook.close(); // nobody listens there now
   try {
-    addWebhook(r.reg, { url, events: ['promote'], secretEnv: 'S' }, 'ada');
+    addWebhook(r.reg, { url, events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
     const started = Date.now();
     const [d] = await deliverEvent(
       r.reg,

@@ -25,7 +25,7 @@ test('subscriptions travel through the remote log; only the machine that made a 
     const url = `file://${remote}`;
     const a = join(t.path, 'a');
     const b = join(t.path, 'b');
-    const env = { HOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '300' };
+    const env = { MLREG_WEBHOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '300' };
     const run = async (reg: string, args: string[]): Promise<CliResult> => {
       const r = await cliInProcess(['--registry', reg, ...args, '--json'], { cwd: t.path, env });
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -36,7 +36,15 @@ test('subscriptions travel through the remote log; only the machine that made a 
     await run(a, ['add', 'model', 'fraud', join(t.path, 'm.txt'), '--version', '1.0.0']);
     assert.equal((await cliInProcess(['clone', url, b, '--json'], { cwd: t.path, env })).code, 0);
 
-    const added = await run(a, ['webhook', 'add', hook.url(), '--events', 'promote', '--secret-env', 'HOOK_SECRET']);
+    const added = await run(a, [
+      'webhook',
+      'add',
+      hook.url(),
+      '--events',
+      'promote',
+      '--secret-env',
+      'MLREG_WEBHOOK_SECRET',
+    ]);
     const id = added.json!.data.id;
     const listed = await run(b, ['webhook', 'list']);
     assert.deepEqual(
@@ -87,7 +95,7 @@ test('a webhook operation read from a remote is checked like `webhook add`', () 
     url: 'https://hooks.example.com/x',
     events: ['promote', 'rollback'],
     artifact: null,
-    secretEnv: 'HOOK_SECRET',
+    secretEnv: 'MLREG_WEBHOOK_SECRET',
   };
   assert.deepEqual(parseOperation(good, 'entry 1'), good);
   const bad: Record<string, unknown>[] = [
@@ -97,6 +105,7 @@ test('a webhook operation read from a remote is checked like `webhook add`', () 
     { events: [] },
     { events: ['promote', 'promote'] },
     { secretEnv: 'A-B' },
+    { secretEnv: 'AWS_SECRET_ACCESS_KEY' },
     { artifact: '../x' },
     { id: 3 },
     { extra: 1 },
@@ -115,7 +124,11 @@ test('a checkpoint carries the subscriptions (not the deliveries); a checkpoint 
   const b = tempRegistry();
   const c = tempRegistry();
   try {
-    addWebhook(a.reg, { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'HOOK_SECRET' }, 'ada');
+    addWebhook(
+      a.reg,
+      { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_SECRET' },
+      'ada',
+    );
     a.reg.db
       .prepare(
         "INSERT INTO webhook_deliveries (webhook_id, delivery, event, status, attempts, at, duration_ms) VALUES (1, 'd', 'promote', 'failed', 1, 'now', 5)",
@@ -125,7 +138,7 @@ test('a checkpoint carries the subscriptions (not the deliveries); a checkpoint 
     b.reg.db.transaction(() => loadCheckpoint(b.reg, gz, 7))();
     assert.deepEqual(
       allWebhooks(b.reg).map((w) => [w.id, w.url, w.events, w.secretEnv]),
-      [[1, 'https://hooks.example.com/x', ['promote'], 'HOOK_SECRET']],
+      [[1, 'https://hooks.example.com/x', ['promote'], 'MLREG_WEBHOOK_SECRET']],
     );
     assert.equal(b.reg.db.prepare('SELECT COUNT(*) FROM webhook_deliveries').pluck().get(), 0, 'deliveries stay local');
 

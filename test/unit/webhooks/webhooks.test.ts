@@ -14,7 +14,7 @@ import { startReceiver, type Receiver } from './receiver.js';
 
 const SECRET = 'correct horse battery staple';
 /** Short per-attempt timeout so the slow cases stay fast. */
-const ENV = { HOOK_SECRET: SECRET, MLREG_WEBHOOK_TIMEOUT: '300' };
+const ENV = { MLREG_WEBHOOK_SECRET: SECRET, MLREG_WEBHOOK_TIMEOUT: '300' };
 
 interface Setup {
   dir: string;
@@ -63,7 +63,7 @@ function ok(r: CliResult, what: string): CliResult {
 
 async function subscribe(s: Setup, extra: string[], path = '/hook'): Promise<number> {
   const r = ok(
-    await s.run(['webhook', 'add', s.hook.url(path), '--secret-env', 'HOOK_SECRET', ...extra, '--json']),
+    await s.run(['webhook', 'add', s.hook.url(path), '--secret-env', 'MLREG_WEBHOOK_SECRET', ...extra, '--json']),
     'webhook add',
   );
   return r.json!.data.id as number;
@@ -237,16 +237,19 @@ test('a missing secret variable: nothing sent, the delivery recorded as failed w
     const id = await subscribe(s, ['--events', 'promote']);
     const p = await s.run(['promote', 'fraud@2.0.0', '--to', 'production', '--json'], {
       MLREG_WEBHOOK_TIMEOUT: '300',
-      HOOK_SECRET: undefined,
+      MLREG_WEBHOOK_SECRET: undefined,
     });
     assert.equal(p.code, 0, p.stderr);
     assert.equal(p.json!.data.to, '2.0.0');
     assert.equal(s.hook.received.length, 0, 'an unsigned delivery is never sent');
-    assert.match(p.stderr, /the environment variable HOOK_SECRET that holds this webhook's secret is not set here/);
+    assert.match(
+      p.stderr,
+      /the environment variable MLREG_WEBHOOK_SECRET that holds this webhook's secret is not set here/,
+    );
     const d = await lastDelivery(s, id);
     assert.deepEqual([d.status, d.attempts], ['failed', 0]);
-    const l = ok(await s.run(['webhook', 'list'], { HOOK_SECRET: undefined }), 'list');
-    assert.match(l.stdout, /\$HOOK_SECRET \(not set here\)/);
+    const l = ok(await s.run(['webhook', 'list'], { MLREG_WEBHOOK_SECRET: undefined }), 'list');
+    assert.match(l.stdout, /\$MLREG_WEBHOOK_SECRET \(not set here\)/);
   } finally {
     await s.done();
   }
@@ -295,20 +298,31 @@ test('bad subscriptions are refused with the documented exit codes; nothing is s
   try {
     await subscribe(s, ['--events', 'promote']);
     const cases: [string[], number, string][] = [
-      [['ftp://example.com/x', '--events', 'promote', '--secret-env', 'S'], 2, 'E_BAD_WEBHOOK_URL'],
-      [['file:///etc/passwd', '--events', 'promote', '--secret-env', 'S'], 2, 'E_BAD_WEBHOOK_URL'],
-      [['https://user:pw@example.com/x', '--events', 'promote', '--secret-env', 'S'], 2, 'E_BAD_WEBHOOK_URL'],
-      [['not a url', '--events', 'promote', '--secret-env', 'S'], 2, 'E_BAD_WEBHOOK_URL'],
-      [['https://example.com/x', '--events', 'promote,launch', '--secret-env', 'S'], 2, 'E_BAD_WEBHOOK_EVENT'],
-      [['https://example.com/x', '--events', ',', '--secret-env', 'S'], 2, 'E_BAD_WEBHOOK_EVENT'],
+      [['ftp://example.com/x', '--events', 'promote', '--secret-env', 'MLREG_WEBHOOK_S'], 2, 'E_BAD_WEBHOOK_URL'],
+      [['file:///etc/passwd', '--events', 'promote', '--secret-env', 'MLREG_WEBHOOK_S'], 2, 'E_BAD_WEBHOOK_URL'],
+      [
+        ['https://user:pw@example.com/x', '--events', 'promote', '--secret-env', 'MLREG_WEBHOOK_S'],
+        2,
+        'E_BAD_WEBHOOK_URL',
+      ],
+      [['not a url', '--events', 'promote', '--secret-env', 'MLREG_WEBHOOK_S'], 2, 'E_BAD_WEBHOOK_URL'],
+      [
+        ['https://example.com/x', '--events', 'promote,launch', '--secret-env', 'MLREG_WEBHOOK_S'],
+        2,
+        'E_BAD_WEBHOOK_EVENT',
+      ],
+      [['https://example.com/x', '--events', ',', '--secret-env', 'MLREG_WEBHOOK_S'], 2, 'E_BAD_WEBHOOK_EVENT'],
       [['https://example.com/x', '--events', 'promote', '--secret-env', 'MY-SECRET'], 2, 'E_BAD_SECRET_ENV'],
       [['https://example.com/x', '--events', 'promote', '--secret-env', 's3cr3t value'], 2, 'E_BAD_SECRET_ENV'],
+      // Another secret of the machine cannot sign deliveries.
+      [['https://example.com/x', '--events', 'promote', '--secret-env', 'PGPASSWORD'], 2, 'E_BAD_SECRET_ENV'],
+      [['https://example.com/x', '--events', 'promote', '--secret-env', 'MLREG_WEBHOOK_'], 2, 'E_BAD_SECRET_ENV'],
       [
-        ['https://example.com/x', '--events', 'promote', '--secret-env', 'S', '--artifact', 'Bad/Name'],
+        ['https://example.com/x', '--events', 'promote', '--secret-env', 'MLREG_WEBHOOK_S', '--artifact', 'Bad/Name'],
         2,
         'E_BAD_NAME',
       ],
-      [[s.hook.url(), '--events', 'rollback', '--secret-env', 'OTHER'], 4, 'E_WEBHOOK_EXISTS'],
+      [[s.hook.url(), '--events', 'rollback', '--secret-env', 'MLREG_WEBHOOK_OTHER'], 4, 'E_WEBHOOK_EXISTS'],
     ];
     for (const [args, code, err] of cases) {
       const r = await s.run(['webhook', 'add', ...args, '--json']);
@@ -323,17 +337,27 @@ test('bad subscriptions are refused with the documented exit codes; nothing is s
     // Allowed, with a note: an artifact that does not exist yet, a secret not set where it was added.
     const later = ok(
       await s.run(
-        ['webhook', 'add', s.hook.url(), '--events', 'add', '--artifact', 'churn', '--secret-env', 'CHURN_SECRET'],
+        [
+          'webhook',
+          'add',
+          s.hook.url(),
+          '--events',
+          'add',
+          '--artifact',
+          'churn',
+          '--secret-env',
+          'MLREG_WEBHOOK_CHURN',
+        ],
         {},
       ),
       'add for a future artifact',
     );
     assert.match(
       later.stdout,
-      /Added webhook 3: add of churn → http:\/\/127\.0\.0\.1:\d+\/hook \(secret from \$CHURN_SECRET\)/,
+      /Added webhook 3: add of churn → http:\/\/127\.0\.0\.1:\d+\/hook \(secret from \$MLREG_WEBHOOK_CHURN\)/,
     );
     assert.match(later.stderr, /no artifact named churn yet/);
-    assert.match(later.stderr, /CHURN_SECRET is not set here/);
+    assert.match(later.stderr, /MLREG_WEBHOOK_CHURN is not set here/);
   } finally {
     await s.done();
   }
