@@ -16,6 +16,8 @@ export interface CommandResult<T = unknown> {
   exitCode?: ExitCodeValue;
   /** The command printed its output as it went (follow's NDJSON lines): nothing more is printed. */
   silent?: boolean;
+  /** The webhook deliveries of the change the command made (in --json: the envelope's `webhooks`). */
+  webhooks?: unknown[];
 }
 
 /** Pair data with its renderer, keeping the renderer's parameter typed by the data. */
@@ -31,7 +33,13 @@ export function result<T>(data: T, render?: (data: T, ui: Ui) => string, exitCod
 export async function emitResult(result: CommandResult, io: CliIo, json: boolean): Promise<ExitCodeValue> {
   if (result.silent) return result.exitCode ?? ExitCode.ok;
   if (json) {
-    io.stdout.write(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
+    io.stdout.write(
+      JSON.stringify({
+        ok: true,
+        data: result.data ?? null,
+        ...(result.webhooks ? { webhooks: result.webhooks } : {}),
+      }) + '\n',
+    );
   } else if (result.render) {
     const ui = await loadUi(
       colorWanted({ isTTY: io.isTTY.stdout }, io.env),
@@ -49,7 +57,13 @@ export async function emitResult(result: CommandResult, io: CliIo, json: boolean
 }
 
 /** Print an error (an MlregError as itself, anything else as an internal bug); returns its exit code. */
-export async function emitError(raw: unknown, io: CliIo, json: boolean): Promise<ExitCodeValue> {
+export async function emitError(
+  raw: unknown,
+  io: CliIo,
+  json: boolean,
+  /** Deliveries of a change committed before the command failed (a monitoring alert). */
+  webhooks?: unknown[],
+): Promise<ExitCodeValue> {
   const err = lastResort(raw);
   const known = err instanceof MlregError;
   const code = known ? err.code : 'E_INTERNAL';
@@ -60,7 +74,7 @@ export async function emitError(raw: unknown, io: CliIo, json: boolean): Promise
   if (json) {
     const error: Record<string, unknown> = { code, message, hint };
     if (known && err.details !== undefined) error.details = err.details;
-    io.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
+    io.stdout.write(JSON.stringify({ ok: false, error, ...(webhooks ? { webhooks } : {}) }) + '\n');
   } else {
     const ui = await loadUi(colorWanted({ isTTY: io.isTTY.stderr }, io.env));
     let text = `${ui.c.red('mlreg: error:')} ${message}\n`;

@@ -92,7 +92,16 @@ export function register(program: Command): void {
           actor,
           heartbeatMs: Math.max(opts.heartbeat ?? (replica ? HEARTBEAT_REPLICA_MS : HEARTBEAT_LOCAL_MS), opts.interval),
           now: ctx.runtime.now,
-          write: replica ? replica.write : async (op) => recordReport(reg, op, actor),
+          write: async (op) => {
+            if (replica) await replica.write(op);
+            else recordReport(reg, op, actor);
+            // A follower runs until stopped: the webhooks of its deployments go out as they happen
+            // (with --once, when the command ends, in the --json envelope like any command's).
+            if (!opts.once) {
+              const { announceChanges } = await import('../webhooks.js');
+              await announceChanges(ctx);
+            }
+          },
         });
         const summary = await follow(reg, {
           name,

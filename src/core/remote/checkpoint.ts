@@ -4,6 +4,7 @@ import { IntegrityError } from '../errors.js';
 import { currentFormatVersion } from '../registry/migrations.js';
 import type { Registry } from '../registry/registry.js';
 import { NAME_RE, STAGE_RE } from '../versions/refs.js';
+import { ENV_NAME_RE, isEventList, isWebhookUrl } from '../webhooks/rules.js';
 
 /**
  * A checkpoint: every shared table of the index after log entry `position`, so a new clone loads it
@@ -44,6 +45,7 @@ export const SHARED_TABLES = [
   'monitor_rules',
   'review_samples',
   'followers',
+  'webhooks',
 ] as const;
 
 function columnsOf(reg: Registry, table: string): string[] {
@@ -101,6 +103,12 @@ const COLUMN_RULES: Record<string, Record<string, (v: unknown) => boolean>> = {
   stages: { stage: stageOk },
   followers: { stage: stageOk, version: cleanVersion },
   events: { stage: stageOk, version: (v) => v === null || cleanVersion(v) },
+  webhooks: {
+    url: (v) => typeof v === 'string' && isWebhookUrl(v),
+    events: (v) => typeof v === 'string' && isEventList(v),
+    artifact: (v) => v === null || (typeof v === 'string' && NAME_RE.test(v)),
+    secret_env: (v) => typeof v === 'string' && ENV_NAME_RE.test(v),
+  },
 };
 
 /**
