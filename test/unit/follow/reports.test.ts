@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { reporter } from '../../../src/core/follow/reports.js';
 import type { Served } from '../../../src/core/follow/follow.js';
 import { parseOperation, type FollowerReportOp } from '../../../src/core/remote/ops.js';
+import { webhookEventsFor } from '../../../src/core/webhooks/events.js';
 
 const served = (version: string, changed: boolean): Served => ({
   name: 'm',
@@ -89,4 +90,40 @@ test('a follower.report from the remote log is checked like any operation', () =
       { code: 'E_REMOTE_ENTRY_INVALID' },
       JSON.stringify(bad),
     );
+});
+
+test("a follower's switch is a deploy webhook event; its heartbeats are not events", () => {
+  const op = (deployed: boolean): FollowerReportOp => ({
+    op: 'follower.report',
+    at: '2026-11-30T10:00:00.000Z',
+    name: 'm',
+    stage: 'production',
+    follower: 'web-1:/srv/m',
+    host: 'web-1',
+    version: '1.1.0',
+    digest: 'a'.repeat(64),
+    switchedAt: '2026-11-30T10:00:00.000Z',
+    previous: '1.0.0',
+    hook: null,
+    heartbeatMs: 60000,
+    deployed,
+  });
+  const events = webhookEventsFor([
+    { op: op(true), actor: 'svc' },
+    { op: op(false), actor: 'svc' },
+  ]);
+  assert.deepEqual(events, [
+    {
+      event: 'deploy',
+      artifact: 'm',
+      stage: 'production',
+      from: '1.0.0',
+      to: '1.1.0',
+      version: '1.1.0',
+      actor: 'svc',
+      reason: null,
+      time: '2026-11-30T10:00:00.000Z',
+      host: 'web-1',
+    },
+  ]);
 });
