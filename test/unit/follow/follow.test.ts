@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addVersion } from '../../../src/core/versions/add.js';
 import { follow, type FollowEvent, type FollowOptions } from '../../../src/core/follow/follow.js';
@@ -250,6 +250,23 @@ test('--keep prunes the oldest version folders, never the served one nor the one
       names.filter((n) => !removed.includes(n)),
       ['1.0.0', '1.3.0', '1.4.0'],
     );
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('with keep, each switch prunes the version folders beyond N, keeping the served one and the one before', async () => {
+  const t = await withVersions(['1.0.0', '2.0.0', '3.0.0']);
+  try {
+    const s = script([
+      () => promote(t.other, { ref: 'm@2.0.0', stage: 'production', actor: 'x' }),
+      () => promote(t.other, { ref: 'm@3.0.0', stage: 'production', actor: 'x' }),
+    ]);
+    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
+    await follow(t.reg, { name: 'm', stage: 'production', dir: t.srv, intervalMs: 1000, keep: 1, ...s });
+    const left = readdirSync(join(t.srv, 'versions')).sort();
+    assert.deepEqual(left, ['.2.0.0.mlreg-stamp', '.3.0.0.mlreg-stamp', '2.0.0', '3.0.0']);
+    assert.equal(served(t.srv), 'versions/3.0.0');
   } finally {
     t.cleanup();
   }
