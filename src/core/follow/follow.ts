@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { ExitCode, fromSystemError, InvalidInputError, MlregError, UsageError } from '../errors.js';
 import { isFlaggedUnsafe } from '../models/record.js';
+import { translateSqliteError } from '../registry/sqlite-errors.js';
 import type { Registry } from '../registry/registry.js';
 import { prepareCheckout, readVersionInfo } from '../versions/checkout.js';
 import { resolveRef, type VersionRecord } from '../versions/refs.js';
@@ -137,6 +138,14 @@ export function checkFollowDir(reg: Registry, dir: string): void {
       });
     throw e;
   }
+}
+
+/** An SQLite error as the documented error it stands for, or undefined when it is not one. */
+function sqliteFault(err: unknown): MlregError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  const e = translateSqliteError(err, 'mlreg.db');
+  return e instanceof MlregError ? e : undefined;
 }
 
 /** The version DIR/current points at (versions/<version>), or null. */
@@ -315,7 +324,16 @@ export async function follow(reg: Registry, opts: FollowOptions): Promise<Follow
   if (!opts.once) emit({ event: 'started', time: now(), name, stage, dir, serving: servedVersion(dir) });
   for (;;) {
     if (opts.signal?.aborted) break;
-    await round();
+    try {
+      await round();
+    } catch (err) {
+      // A follower keeps serving through a registry it cannot read for a while (a disk fault, a
+      // lost mount): it says so once and tries again next round. --once reports it as the exit code.
+      if (opts.once) throw err;
+      const known = err instanceof MlregError ? err : sqliteFault(err);
+      if (!known) throw err;
+      fail(known);
+    }
     if (opts.once) break;
     if (served) served = { ...served, changed: false, hook: null };
     await sleep(opts.intervalMs, opts.signal);

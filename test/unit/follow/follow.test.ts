@@ -10,7 +10,7 @@ import { promote } from '../../../src/core/stages/promote.js';
 import { rollback } from '../../../src/core/stages/rollback.js';
 import { Registry } from '../../../src/core/registry/registry.js';
 import { objectPath } from '../../../src/core/store/objects.js';
-import { UnavailableError } from '../../../src/core/errors.js';
+import { DiskError, UnavailableError } from '../../../src/core/errors.js';
 import { tempRegistry, testRuntime } from '../../helpers.js';
 
 /**
@@ -267,6 +267,46 @@ test('with keep, each switch prunes the version folders beyond N, keeping the se
     const left = readdirSync(join(t.srv, 'versions')).sort();
     assert.deepEqual(left, ['.2.0.0.mlreg-stamp', '.3.0.0.mlreg-stamp', '2.0.0', '3.0.0']);
     assert.equal(served(t.srv), 'versions/3.0.0');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a registry that cannot be read for a while is said once; follow keeps serving and catches up', async () => {
+  const t = await withVersions(['1.0.0', '2.0.0']);
+  try {
+    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
+    const read = t.reg.read.bind(t.reg);
+    let broken = false;
+    t.reg.read = ((fn: () => unknown) => {
+      if (broken) throw new DiskError('the disk of mlreg.db failed a read (EIO)', { code: 'E_IO' });
+      return read(fn);
+    }) as typeof t.reg.read;
+    const events: FollowEvent[] = [];
+    const s = script([
+      () => {
+        broken = true;
+        promote(t.other, { ref: 'm@2.0.0', stage: 'production', actor: 'x' });
+      },
+      () => {},
+      () => {
+        broken = false;
+      },
+    ]);
+    await follow(t.reg, {
+      name: 'm',
+      stage: 'production',
+      dir: t.srv,
+      intervalMs: 1000,
+      ...s,
+      onEvent: (e) => events.push(e),
+    });
+    assert.deepEqual(
+      events.map((e) =>
+        e.event === 'switch' ? `switch ${e.version}` : e.event === 'error' ? `error ${e.code}` : e.event,
+      ),
+      ['started', 'switch 1.0.0', 'error E_IO', 'switch 2.0.0', 'stopped'],
+    );
   } finally {
     t.cleanup();
   }
