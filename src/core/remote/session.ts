@@ -12,13 +12,23 @@ import { translateSqliteError } from '../registry/db.js';
 import type { Journal, Registry } from '../registry/registry.js';
 import { removeQuietly } from '../store/objects.js';
 import { dumpCheckpoint } from './checkpoint.js';
-import { encodeEntry, LOG_FORMAT, LOG_FORMAT_VERSION, type LogEntry } from './entry.js';
+import {
+  encodeEntry,
+  encodePayload,
+  LOG_FORMAT,
+  LOG_FORMAT_INLINE,
+  LOG_FORMAT_VERSION,
+  type LogEntry,
+  MAX_PAYLOAD_BYTES,
+  payloadKey,
+} from './entry.js';
+import { REUSE_FRESH_MS } from './gc.js';
 import { CHECKPOINT_EVERY, checkpointKey, logKey } from './layout.js';
 import type { Operation } from './ops.js';
-import { objectsOf, uploadMissing } from './objects-sync.js';
+import { objectsOf, reuploadVanished, uploadMissing } from './objects-sync.js';
 import { pull, readEntry } from './pull.js';
 import { readPosition, setPosition } from './replica-state.js';
-import { MAX_PUT_IF_ABSENT_BYTES, type RemoteStore } from './transport.js';
+import type { RemoteStore } from './transport.js';
 
 /**
  * Writing to a replica. A write command runs as usual, but its write transactions (`reg.write`) go
@@ -41,6 +51,16 @@ export type SessionOutcome = 'nothing' | 'committed' | 'lost';
 /** Points of the protocol a test can stop a writer at (kill -9 there must leave nothing half-visible). */
 export type Step = 'planned' | 'objects-uploaded' | 'entry-created';
 
+/** An entry larger than this keeps its operations in a payload (the conditional PUT takes at most 5 MiB). */
+export const MAX_INLINE_ENTRY_BYTES = 4 << 20;
+
+export interface SessionLimits {
+  /** Entries above this many bytes move their operations to a payload (tests lower it). */
+  inlineBytes?: number;
+  /** A remote copy of an object older than this is uploaded again before it is referenced (gc.ts). */
+  reuseFreshMs?: number;
+}
+
 export class WriteSession implements Journal {
   private ops: Operation[] = [];
   private committed: (() => void)[] = [];
@@ -54,13 +74,24 @@ export class WriteSession implements Journal {
     /** The command's name, for the refusal message of a command that does not replicate its writes. */
     private readonly command: string,
     private readonly writes: boolean,
+    private readonly limits: SessionLimits = {},
+    /** Run with --offline: a change needs the remote. */
+    private readonly offline = false,
   ) {}
 
   write<T>(fn: () => T): T {
+    if (!this.writes && this.offline)
+      throw new UsageError(
+        `\`mlreg ${this.command}\` would change the shared registry, which needs its remote; --offline cannot`,
+        {
+          code: 'E_OFFLINE_WRITE',
+          hint: 'Run it again without --offline once the remote answers (`mlreg remote status` shows the remote).',
+        },
+      );
     if (!this.writes)
       throw new UsageError(`\`mlreg ${this.command}\` cannot change a replica of a remote registry (yet)`, {
         code: 'E_REPLICA_UNSUPPORTED',
-        hint: 'On a replica, add, promote, rollback, deprecate, undeprecate, delete, eval, config and monitor (record, score, data, check, rule) are shared; run this one on a registry that is not shared through a remote.',
+        hint: 'On a replica, add, promote, rollback, deprecate, undeprecate, delete, eval, config, monitor, review, scan, profile and gc are shared; run this one on a registry that is not shared through a remote.',
       });
     const db = this.reg.db;
     try {
@@ -117,9 +148,9 @@ export class WriteSession implements Journal {
       this.runCommitted(); // nothing to send (e.g. the stage already held the version): the index is as it was
       return 'nothing';
     }
-    const entry: LogEntry = {
+    let entry: LogEntry = {
       format: LOG_FORMAT,
-      formatVersion: LOG_FORMAT_VERSION,
+      formatVersion: LOG_FORMAT_INLINE,
       n: this.position + 1,
       id: randomUUID(),
       writer: this.writerId,
@@ -128,19 +159,41 @@ export class WriteSession implements Journal {
       command: this.command,
       ops: this.ops,
     };
-    const bytes = encodeEntry(entry);
+    let bytes = encodeEntry(entry);
     let outcome: 'created' | 'exists';
     try {
       await onStep?.('planned');
-      if (bytes.length > MAX_PUT_IF_ABSENT_BYTES)
-        throw new InvalidInputError(
-          `this change is ${bytes.length} bytes as a log entry, more than the ${MAX_PUT_IF_ABSENT_BYTES} one entry may hold`,
-          { code: 'E_CHANGE_TOO_LARGE', hint: 'Split it into smaller changes (e.g. fewer observations per command).' },
-        );
-      await uploadMissing(reg, store, objectsOf(this.ops));
-      await onStep?.('objects-uploaded');
+      const objects = objectsOf(this.ops);
+      // A change too large for one entry travels as a payload the entry names (uploaded first, like objects).
+      if (bytes.length > (this.limits.inlineBytes ?? MAX_INLINE_ENTRY_BYTES)) {
+        const { gz, ref } = encodePayload(this.ops);
+        if (gz.length > MAX_PAYLOAD_BYTES)
+          throw new InvalidInputError(
+            `this change is ${gz.length} bytes compressed, more than the ${MAX_PAYLOAD_BYTES} one log entry's payload may hold`,
+            {
+              code: 'E_CHANGE_TOO_LARGE',
+              hint: 'Split it into smaller changes (e.g. fewer observations per command).',
+            },
+          );
+        await uploadBytes(reg, store, payloadKey(ref.digest), gz);
+        entry = { ...entry, formatVersion: LOG_FORMAT_VERSION, ops: [], payload: ref };
+        bytes = encodeEntry(entry);
+      }
+      const freshMs = this.limits.reuseFreshMs ?? REUSE_FRESH_MS;
+      // Objects first; checked again when the entry would come later than a remote gc allows (gc.ts).
+      let checkedAt: number;
+      const uploaded: string[] = [];
+      do {
+        checkedAt = Date.now();
+        uploaded.push(...(await uploadMissing(reg, store, objects, { now: reg.runtime.now(), freshMs })));
+        await onStep?.('objects-uploaded');
+      } while (objects.size > 0 && Date.now() - checkedAt > freshMs);
       outcome = await putEntry(store, entry, bytes);
-      if (outcome === 'created') await onStep?.('entry-created');
+      if (outcome === 'created') {
+        // A remote gc that judged an object just before this writer uploaded it again may have removed it.
+        await reuploadVanished(reg, store, objects, uploaded);
+        await onStep?.('entry-created');
+      }
     } catch (err) {
       this.abort();
       throw err;
@@ -188,7 +241,7 @@ async function putEntry(store: RemoteStore, entry: LogEntry, bytes: Uint8Array):
     if (outcome !== 'unknown') return outcome;
     let there: LogEntry | undefined;
     try {
-      there = await readEntry(store, entry.n);
+      there = await readEntry(store, entry.n, true);
     } catch (err) {
       if (err instanceof IntegrityError) return 'exists'; // something is there, and it is not ours
       throw new UnavailableError(
@@ -206,6 +259,17 @@ async function putEntry(store: RemoteStore, entry: LogEntry, bytes: Uint8Array):
     code: 'E_REMOTE_AMBIGUOUS',
     hint: 'Nothing was committed here and the entry is not on the remote. Try again later.',
   });
+}
+
+/** Upload bytes to `key` through a temp file of this registry (uploads stream from files). */
+async function uploadBytes(reg: Registry, store: RemoteStore, key: string, bytes: Uint8Array): Promise<void> {
+  const tmp = reg.tempPath('payload');
+  try {
+    writeFileSync(tmp, bytes, { flush: true });
+    await store.upload(key, tmp, bytes.length);
+  } finally {
+    removeQuietly(tmp);
+  }
 }
 
 /** Leave the state after entry `n` on the remote, so new clones replay only what follows. */
@@ -238,6 +302,7 @@ export interface ReplicatedRun {
   /** Called at each step of the protocol (tests stop a writer there). */
   onStep?: (step: Step) => Promise<void>;
   sleep?: (ms: number) => Promise<void>;
+  limits?: SessionLimits;
 }
 
 /**
@@ -260,7 +325,7 @@ export async function runReplicated<T>(
     let fresh = opts.pullFirst !== false;
     if (fresh) await pull(reg, store);
     for (let attempt = 1; ; attempt++) {
-      const session = new WriteSession(reg, opts.writerId, opts.command, true);
+      const session = new WriteSession(reg, opts.writerId, opts.command, true, opts.limits);
       reg.journal = session;
       let result: T;
       try {
