@@ -127,10 +127,13 @@ export async function runOnReplica(
   const info = replicaInfo(reg);
   if (!info) return run();
   const { WriteSession, runReplicated } = await import('../core/remote/session.js');
-  const { fetchObject } = await import('../core/remote/objects-sync.js');
   const store = storeFor(ctx, info, WRITE_TIMEOUT_MS);
   reg.journal = new WriteSession(reg, info.writerId, path, false, {}, ctx.offline);
-  if (!ctx.offline) reg.fetchObject = async (digest) => fetchObject(reg, await store(), digest);
+  if (!ctx.offline)
+    reg.fetchObject = async (digest) => {
+      const { fetchObject } = await import('../core/remote/objects-sync.js');
+      return fetchObject(reg, await store(), digest);
+    };
   const replicate = async <T>(write: () => Promise<T>): Promise<T> => {
     if (ctx.offline)
       throw new UsageError(`\`mlreg ${path}\` changes the shared registry, which needs its remote; --offline cannot`, {
@@ -138,9 +141,10 @@ export async function runOnReplica(
         hint: offlineHint(path),
       });
     try {
+      // The remote is opened (for s3://, the AWS SDK loaded) only once a request is needed.
       return await runReplicated(
         reg,
-        await store(),
+        store,
         {
           command: path,
           writerId: info.writerId,

@@ -1,5 +1,6 @@
 import type { Registry } from '../registry/registry.js';
 import { objectKey } from './layout.js';
+import { REUSE_FRESH_MS } from './objects-sync.js';
 import { pull } from './pull.js';
 import type { RemoteStore } from './transport.js';
 
@@ -25,7 +26,6 @@ import type { RemoteStore } from './transport.js';
  * Objects are the only thing gc removes: log entries, checkpoints and payloads are kept.
  */
 
-export const REUSE_FRESH_MS = 15 * 60_000;
 export const MIN_REMOTE_GRACE_MS = 4 * REUSE_FRESH_MS;
 export const DEFAULT_REMOTE_GRACE_MS = 24 * 3_600_000;
 

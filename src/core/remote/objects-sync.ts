@@ -4,7 +4,6 @@ import { IntegrityError, MlregError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { hasObject, objectPath, putFile, removeQuietly } from '../store/objects.js';
 import { objectKey } from './layout.js';
-import type { Operation } from './ops.js';
 import type { RemoteStore } from './transport.js';
 
 /**
@@ -13,12 +12,11 @@ import type { RemoteStore } from './transport.js';
  * bytes this folder does not hold, and hash-checked on the way in.
  */
 
-/** Every object the operations reference, with its size. */
-export function objectsOf(ops: readonly Operation[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const op of ops) if (op.op === 'version.add') for (const o of op.objects) out.set(o.digest, o.size);
-  return out;
-}
+/**
+ * A writer uploads again an object it reuses when the remote's copy is older than this, so a remote gc
+ * (gc.ts) that sees an object older than its grace period knows no writer is about to reference it.
+ */
+export const REUSE_FRESH_MS = 15 * 60_000;
 
 /**
  * Upload what the remote does not hold yet (one HEAD each; content-addressed, so an overwrite is

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import {
   ConflictError,
   IntegrityError,
@@ -10,8 +10,7 @@ import {
 } from '../errors.js';
 import { translateSqliteError } from '../registry/db.js';
 import type { Journal, Registry } from '../registry/registry.js';
-import { removeQuietly } from '../store/objects.js';
-import { dumpCheckpoint } from './checkpoint.js';
+
 import {
   encodeEntry,
   encodePayload,
@@ -22,10 +21,9 @@ import {
   MAX_PAYLOAD_BYTES,
   payloadKey,
 } from './entry.js';
-import { REUSE_FRESH_MS } from './gc.js';
 import { CHECKPOINT_EVERY, checkpointKey, logKey } from './layout.js';
 import type { Operation } from './ops.js';
-import { objectsOf, reuploadVanished, uploadMissing } from './objects-sync.js';
+import type { Operation as Op } from './ops.js';
 import { pull, readEntry } from './pull.js';
 import { readPosition, setPosition } from './replica-state.js';
 import type { RemoteStore } from './transport.js';
@@ -136,7 +134,8 @@ export class WriteSession implements Journal {
 
   /** Send the operations to the remote as the next log entry, then commit locally (see above). */
   async finish(
-    store: RemoteStore,
+    /** The remote, opened only when there is something to send (a change that changes nothing needs no request). */
+    storeOf: () => Promise<RemoteStore>,
     onNotice?: (text: string) => void,
     onStep?: (step: Step) => Promise<void>,
   ): Promise<SessionOutcome> {
@@ -161,8 +160,10 @@ export class WriteSession implements Journal {
     };
     let bytes = encodeEntry(entry);
     let outcome: 'created' | 'exists';
+    let store: RemoteStore | undefined;
     try {
       await onStep?.('planned');
+      store = await storeOf();
       const objects = objectsOf(this.ops);
       // A change too large for one entry travels as a payload the entry names (uploaded first, like objects).
       if (bytes.length > (this.limits.inlineBytes ?? MAX_INLINE_ENTRY_BYTES)) {
@@ -179,19 +180,22 @@ export class WriteSession implements Journal {
         entry = { ...entry, formatVersion: LOG_FORMAT_VERSION, ops: [], payload: ref };
         bytes = encodeEntry(entry);
       }
-      const freshMs = this.limits.reuseFreshMs ?? REUSE_FRESH_MS;
       // Objects first; checked again when the entry would come later than a remote gc allows (gc.ts).
-      let checkedAt: number;
+      const sync = objects.size > 0 ? await import('./objects-sync.js') : undefined;
       const uploaded: string[] = [];
-      do {
-        checkedAt = Date.now();
-        uploaded.push(...(await uploadMissing(reg, store, objects, { now: reg.runtime.now(), freshMs })));
-        await onStep?.('objects-uploaded');
-      } while (objects.size > 0 && Date.now() - checkedAt > freshMs);
+      if (sync) {
+        const freshMs = this.limits.reuseFreshMs ?? sync.REUSE_FRESH_MS;
+        let checkedAt: number;
+        do {
+          checkedAt = Date.now();
+          uploaded.push(...(await sync.uploadMissing(reg, store, objects, { now: reg.runtime.now(), freshMs })));
+          await onStep?.('objects-uploaded');
+        } while (Date.now() - checkedAt > freshMs);
+      } else await onStep?.('objects-uploaded');
       outcome = await putEntry(store, entry, bytes);
       if (outcome === 'created') {
         // A remote gc that judged an object just before this writer uploaded it again may have removed it.
-        await reuploadVanished(reg, store, objects, uploaded);
+        if (sync) await sync.reuploadVanished(reg, store, objects, uploaded);
         await onStep?.('entry-created');
       }
     } catch (err) {
@@ -218,13 +222,20 @@ export class WriteSession implements Journal {
     }
     this.runCommitted();
     if (entry.n % CHECKPOINT_EVERY === 0)
-      await writeCheckpoint(reg, store, entry.n).catch((err) => {
+      await writeCheckpoint(reg, store!, entry.n).catch((err) => {
         onNotice?.(
           `warning: could not leave checkpoint ${entry.n} on the remote (${(err as Error).message}); clones replay more of the log meanwhile`,
         );
       });
     return 'committed';
   }
+}
+
+/** Every object the operations reference, with its size (uploaded before the entry that names them). */
+function objectsOf(ops: readonly Op[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const op of ops) if (op.op === 'version.add') for (const o of op.objects) out.set(o.digest, o.size);
+  return out;
 }
 
 function totalChanges(reg: Registry): number {
@@ -268,12 +279,13 @@ async function uploadBytes(reg: Registry, store: RemoteStore, key: string, bytes
     writeFileSync(tmp, bytes, { flush: true });
     await store.upload(key, tmp, bytes.length);
   } finally {
-    removeQuietly(tmp);
+    rmSync(tmp, { force: true });
   }
 }
 
 /** Leave the state after entry `n` on the remote, so new clones replay only what follows. */
 export async function writeCheckpoint(reg: Registry, store: RemoteStore, n: number): Promise<void> {
+  const { dumpCheckpoint } = await import('./checkpoint.js');
   const gz = reg.read(() => {
     if (readPosition(reg) !== n) return undefined; // moved on meanwhile: the next writer leaves one
     return dumpCheckpoint(reg, n);
@@ -284,7 +296,7 @@ export async function writeCheckpoint(reg: Registry, store: RemoteStore, n: numb
     writeFileSync(tmp, gz, { flush: true });
     await store.upload(checkpointKey(n), tmp, gz.length);
   } finally {
-    removeQuietly(tmp);
+    rmSync(tmp, { force: true });
   }
 }
 
@@ -311,19 +323,21 @@ export interface ReplicatedRun {
  */
 export async function runReplicated<T>(
   reg: Registry,
-  store: RemoteStore,
+  /** The remote, or how to open it: opened only once a request is needed. */
+  remote: RemoteStore | (() => Promise<RemoteStore>),
   opts: ReplicatedRun,
   run: () => Promise<T>,
 ): Promise<T> {
   const max = opts.maxAttempts ?? 12;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const idle = reg.journal;
+  const store = typeof remote === 'function' ? remote : async () => remote;
   try {
     // Pull first, or plan at the local position and let put-if-absent tell whether the remote
     // moved (one request when the replica is current). A plan refused on a stale replica is
     // re-checked at the head before its error counts.
     let fresh = opts.pullFirst !== false;
-    if (fresh) await pull(reg, store);
+    if (fresh) await pull(reg, await store());
     for (let attempt = 1; ; attempt++) {
       const session = new WriteSession(reg, opts.writerId, opts.command, true, opts.limits);
       reg.journal = session;
@@ -335,7 +349,7 @@ export async function runReplicated<T>(
         reg.journal = idle;
         if (!fresh && err instanceof MlregError) {
           fresh = true;
-          if ((await pull(reg, store)).applied > 0) continue;
+          if ((await pull(reg, await store())).applied > 0) continue;
         }
         throw err;
       }
@@ -349,7 +363,7 @@ export async function runReplicated<T>(
         });
       // Jitter so racing writers do not collide again in lockstep (not needed when we were only behind).
       if (fresh) await sleep(Math.floor(Math.random() * 40 * Math.min(attempt, 5)) + 5);
-      await pull(reg, store);
+      await pull(reg, await store());
       fresh = true;
     }
   } catch (err) {
