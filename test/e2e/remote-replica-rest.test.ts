@@ -145,6 +145,17 @@ for (const k of kinds) {
         listA.versions.map((x: { version: string }) => x.version),
         ['1.2.0', '1.0.0'],
       );
+      // gc --remote: the deleted version's objects are unreferenced but young (a writer may still need them).
+      const remoteGc = ok(await b('--json', 'gc', '--remote', '--remote-grace', '1h'), 'gc --remote').json!.data;
+      assert.equal(remoteGc.remote.objectsRemoved, 0);
+      assert.ok(remoteGc.remote.objectsInGrace >= 1, JSON.stringify(remoteGc.remote));
+      assert.equal((await b('gc', '--remote', '--remote-grace', '10m')).code, 2, 'a grace under 1 h is refused');
+      assert.equal((await b('gc', '--offline')).code, 2, 'gc needs the remote');
+      const plain = join(t.path, 'plain');
+      ok(await cliInProcess(['init', plain], { cwd: t.path, env }), 'init a local registry');
+      const notReplica = await cliInProcess(['--registry', plain, 'gc', '--remote'], { cwd: t.path, env });
+      assert.equal(notReplica.code, 2);
+      assert.match(notReplica.stderr, /E_NOT_A_REPLICA|only local/);
       const historyOf = async (run: typeof a) =>
         ok(await run('--json', 'history', 'cancer', '--all'), 'history').json!.data;
       assert.deepEqual(await historyOf(a), await historyOf(b));

@@ -4,7 +4,9 @@ import { chmodSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { IntegrityError } from '../../../src/core/errors.js';
 import { Registry } from '../../../src/core/registry/registry.js';
+import { parseOperation } from '../../../src/core/remote/ops.js';
 import { remoteGc } from '../../../src/core/remote/gc.js';
 import { logKey, objectKey } from '../../../src/core/remote/layout.js';
 import { payloadKey } from '../../../src/core/remote/entry.js';
@@ -211,4 +213,49 @@ test('file: a writer reusing an old unreferenced object uploads it again, so a g
     b.reg.close();
     r.cleanup();
   }
+});
+
+test('the operations of review, scan and remote gc from a remote: every field checked', () => {
+  const at = '2026-11-30T10:00:00.000Z';
+  const sample = {
+    op: 'review.sample',
+    at,
+    name: 'fraud',
+    stage: 'production',
+    version: '1.0.0',
+    idColumn: 'case_id',
+    predictionColumn: 'p',
+    stratify: null,
+    seed: 7,
+    size: 20,
+    details: { file: '/tmp/review.csv' },
+  };
+  const report = {
+    scanner: 'mlreg-scan/1',
+    allowlistDigest: 'a'.repeat(64),
+    verdict: 'safe',
+    allowExtra: [],
+    files: [],
+    findings: [],
+  };
+  const scan = { op: 'scan.record', at, name: 'fraud', version: '1.0.0', scan: { report, override: null } };
+  const gc = { op: 'gc.remote', at, objectsRemoved: 2, bytesFreed: 10, graceSeconds: 86_400 };
+  for (const good of [sample, scan, gc, { op: 'review.import', at, sample: 1 }])
+    assert.equal(parseOperation(good, 'e').op, good.op);
+  const bad: Record<string, unknown>[] = [
+    { ...sample, version: '../1.0.0' },
+    { ...sample, stage: 'latest' },
+    { ...sample, idColumn: 'a\nb' },
+    { ...sample, seed: -1 },
+    { ...sample, size: 0 },
+    { ...sample, extra: true },
+    { op: 'review.import', at, sample: 0 },
+    { op: 'review.import', at, sample: '1' },
+    { ...scan, scan: { report: { ...report, verdict: 'fine' }, override: null } },
+    { ...scan, scan: { report: { ...report, allowlistDigest: '../x' }, override: null } },
+    { ...scan, name: 'A/B' },
+    { ...gc, objectsRemoved: -1 },
+    { ...gc, bytesFreed: 1.5 },
+  ];
+  for (const b of bad) assert.throws(() => parseOperation(b, 'e'), IntegrityError, JSON.stringify(b));
 });
