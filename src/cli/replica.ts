@@ -38,6 +38,8 @@ export const REPLICATED_WRITES = new Set([
   'review import',
   'scan',
   'profile',
+  'webhook add',
+  'webhook remove',
 ]);
 
 /** Replicated writes that often write nothing (`scan PATH`, `profile` of a profiled version): run offline until they would write. */
