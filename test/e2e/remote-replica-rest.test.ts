@@ -137,6 +137,9 @@ for (const k of kinds) {
       ok(await a('add', 'model', 'cancer', join(t.path, 'm2.bin')), 'add 1.1.0');
       writeFileSync(join(t.path, 'm3.bin'), 'more weights');
       ok(await b('add', 'model', 'cancer', join(t.path, 'm3.bin')), 'add 1.2.0');
+      // A dry run on a replica that is behind judges the head, and sends nothing.
+      const dry = ok(await c('--json', 'gc', '--keep-last', '1', '--dry-run'), 'gc --dry-run on a replica').json!.data;
+      assert.deepEqual(dry.versionsDeleted, [{ name: 'cancer', version: '1.1.0' }]);
       const gc = ok(await b('--json', 'gc', '--keep-last', '1', '--grace', '0'), 'gc on a replica');
       assert.deepEqual(gc.json!.data.versionsDeleted, [{ name: 'cancer', version: '1.1.0' }]);
       assert.equal(gc.json!.data.remote, null);

@@ -89,6 +89,11 @@ export function register(program: Command): void {
           });
         if (!replica) return result<GcResult>({ ...local(), remote: null }, renderGc);
         // On a replica: the versions --keep-last deletes are a shared change; objects/ is only a cache.
+        // A dry run changes nothing, but judges the head of the log (unless --offline).
+        if (opts.dryRun && !ctx.offline) {
+          const { pull } = await import('../../core/remote/pull.js');
+          await pull(reg, await replica.store());
+        }
         const report = opts.dryRun ? local() : await replica.replicate(async () => local());
         let remote: RemoteGcReport | null = null;
         if (opts.remote) {
