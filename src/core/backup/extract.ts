@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
+import { DiskError, fromSystemError, IntegrityError, InvalidInputError, MlregError, NotFoundError } from '../errors.js';
 import { checkEntry, memberDigest, objectMemberPath, type BackupManifest, type BackupMember } from './format.js';
 import { badArchive, readBackup, readBackupManifest } from './read.js';
 import { currentFormatVersion } from '../registry/migrations.js';
@@ -164,7 +164,11 @@ export async function hashingSink(
   };
 }
 
-/** Check an extracted index against the manifest and the objects that came with it. */
+/**
+ * Check an extracted index against the manifest and the objects that came with it. The index was
+ * just written to a disk that may fail a read: a failure that does not repeat on a second look is
+ * that disk's fault (exit 7), not damage to the archive (exit 5, "use another backup").
+ */
 export function checkIndex(
   file: string,
   dbPath: string,
@@ -173,10 +177,68 @@ export function checkIndex(
   /** The bytes of a version's manifest object, when the caller has them (undefined: not checked). */
   readManifest: (digest: string) => Buffer | undefined = () => undefined,
 ): void {
+  try {
+    checkIndexOnce(file, dbPath, manifest, objectSize, readManifest);
+    return;
+  } catch (err) {
+    const fault = readFault(file, dbPath, err);
+    if (fault) throw fault;
+    if (!(err instanceof IntegrityError) && !isSqliteDamage(err)) throw err;
+    try {
+      checkIndexOnce(file, dbPath, manifest, objectSize, readManifest);
+    } catch (again) {
+      throw readFault(file, dbPath, again) ?? (isSqliteDamage(again) ? damagedIndex(file, again) : again);
+    }
+    throw extractedReadFault(file, dbPath, (err as Error).message);
+  }
+}
+
+/** SQLite's "malformed" / "not a database": damage, or a read that failed once. */
+function isSqliteDamage(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return !(err instanceof MlregError) && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+function damagedIndex(file: string, err: unknown): IntegrityError {
+  return new IntegrityError(`${basename(file)}: its index is damaged (${(err as Error).message})`, {
+    code: 'E_BACKUP_CORRUPT',
+    hint: 'Nothing was restored. Use another backup.',
+    cause: err,
+  });
+}
+
+/** A DiskError when `err` is the disk failing a read of the extracted index (an errno or SQLite I/O error). */
+function readFault(file: string, dbPath: string, err: unknown): DiskError | undefined {
+  if (err instanceof MlregError) return undefined;
+  const code = (err as { code?: string }).code ?? '';
+  const mapped = fromSystemError(err, 'reading the extracted index');
+  if (code.startsWith('SQLITE_IOERR') || mapped instanceof DiskError)
+    return extractedReadFault(file, dbPath, (err as Error).message);
+  return undefined;
+}
+
+function extractedReadFault(file: string, dbPath: string, what: string): DiskError {
+  return new DiskError(
+    `${basename(file)}: the disk failed a read of the index extracted from it to ${dbPath} (${what}); a second look reads it clean or fails the same way`,
+    {
+      code: 'E_IO',
+      hint: `An I/O error of the disk holding ${dirname(dbPath)}, not damage to the archive: nothing was put in place. Run the command again; if it persists, check that disk (dmesg).`,
+    },
+  );
+}
+
+function checkIndexOnce(
+  file: string,
+  dbPath: string,
+  manifest: BackupManifest,
+  objectSize: (digest: string) => number | undefined,
+  readManifest: (digest: string) => Buffer | undefined,
+): void {
   let db: Database.Database;
   try {
     db = new Database(dbPath, { readonly: true });
   } catch (err) {
+    if (readFault(file, dbPath, err)) throw err;
     throw new IntegrityError(`${basename(file)}: its mlreg.db cannot be opened (${(err as Error).message})`, {
       code: 'E_BACKUP_CORRUPT',
       hint: 'Use another backup.',
