@@ -342,3 +342,53 @@ test('an empty object replaced by a FIFO (its size still matches): checkout, bac
     t.cleanup();
   }
 });
+
+test('an incremental backup whose base holds a manifest with a ../ path: backup verify --base and restore refuse it (exit 5)', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    await seed(reg);
+    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
+    const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
+    const bytes = Buffer.from(
+      `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
+    );
+    const d = createHash('sha256').update(bytes).digest('hex');
+    mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
+    writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
+    edit(
+      reg,
+      `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
+    );
+    // The base holds the crafted manifest; the incremental on it holds only what came after.
+    const base = join(cwd, 'base.tar');
+    assert.equal((await run(cwd, ['--registry', reg, 'backup', base])).code, 0);
+    writeFileSync(join(cwd, 'next.bin'), 'next');
+    assert.equal((await run(cwd, ['--registry', reg, 'add', 'model', 'other', join(cwd, 'next.bin')])).code, 0);
+    const inc = join(cwd, 'inc.tar');
+    const b = await run(cwd, ['--registry', reg, 'backup', inc, '--base', base]);
+    assert.equal(b.code, 0, b.stdout);
+    assert.equal(b.json!.data.kind, 'incremental');
+    const pattern =
+      /inc\.tar: its index versions row 1 \(cancer@1\.0\.0\).*base\.tar.*"\.\.\/\.\.\/escape\.joblib": a path that would leave its folder/;
+    const v = await run(cwd, ['backup', 'verify', inc, '--base', base]);
+    assert.equal(v.code, 5, `backup verify: ${v.stdout}`);
+    assert.equal(v.json?.error?.code, 'E_HOSTILE_INDEX', v.stdout);
+    assert.match(v.json!.error!.message, pattern);
+    assert.deepEqual(v.json!.error!.details.problems[0], {
+      table: 'versions',
+      row: '1',
+      column: 'digest',
+      value: d,
+      message: v.json!.error!.details.problems[0].message,
+    });
+    const into = join(cwd, 'restored');
+    const r = await run(cwd, ['restore', inc, '--base', base, '--into', into]);
+    assert.equal(r.code, 5, `restore: ${r.stdout}`);
+    assert.equal(r.json?.error?.code, 'E_HOSTILE_INDEX', r.stdout);
+    assert.ok(!existsSync(into), 'nothing restored');
+  } finally {
+    t.cleanup();
+  }
+});

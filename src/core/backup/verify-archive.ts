@@ -67,9 +67,18 @@ export async function verifyBackup(
       );
     let bases: string[] = [];
     let unchecked = 0;
+    /** Version manifests read from a base, by digest: named with their archive when refused. */
+    let heldBy = new Map<string, string>();
+    manifestDigests ??= versionDigests(join(work, DB_MEMBER));
     if (top.external.length) {
       if (opts.bases?.length) {
-        bases = (await extractChain(file, opts.bases, null)).bases;
+        // The version manifests the bases hold are kept too: their paths are checked like the top's.
+        const digests = new Set(
+          top.external
+            .filter((x) => x.size <= MAX_MANIFEST_BYTES && manifestDigests!.has(x.digest))
+            .map((x) => x.digest),
+        );
+        ({ bases, heldBy } = await extractChain(file, opts.bases, null, undefined, { dir: work, digests }));
       } else unchecked = top.external.length;
       for (const x of top.external) if (!sizes.has(x.digest)) sizes.set(x.digest, x.size);
     }
@@ -82,9 +91,10 @@ export async function verifyBackup(
         try {
           return readFileSync(join(work!, objectMemberPath(d)));
         } catch {
-          return undefined; // held by a base: not checked here
+          return undefined; // held by a base that was not given: not checked here
         }
       },
+      (d) => heldBy.get(d),
     );
     return {
       file,
