@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { readTar, TarWriter } from '../../src/core/backup/tar.js';
-import { cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+import { cli, cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '../helpers.js';
 
 /**
  * A restored index is input, not truth. Each case: the attack (a registry whose mlreg.db was edited
@@ -388,6 +388,59 @@ test('an incremental backup whose base holds a manifest with a ../ path: backup 
     assert.equal(r.code, 5, `restore: ${r.stdout}`);
     assert.equal(r.json?.error?.code, 'E_HOSTILE_INDEX', r.stdout);
     assert.ok(!existsSync(into), 'nothing restored');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a stored object replaced by a FIFO or a link to /dev/zero: profile and scan refuse at once (exit 5 with a hint)', {
+  timeout: 120_000,
+}, async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    await seed(reg);
+    const add = await run(cwd, [
+      '--registry',
+      reg,
+      'add',
+      'dataset',
+      'd',
+      join(FIXTURES, 'datasets', 'holdout.csv'),
+      '--no-profile',
+    ]);
+    assert.equal(add.code, 0, add.stdout);
+    const objectOf = async (ref: string): Promise<string> => {
+      const show = await run(cwd, ['--registry', reg, 'show', ref]);
+      const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
+      assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
+      return join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+    };
+    const cases: [string[], string][] = [
+      [['profile', 'd@latest'], await objectOf('d@latest')],
+      [['scan', 'cancer@1.0.0'], await objectOf('cancer@1.0.0')],
+    ];
+    for (const [args, obj] of cases) {
+      const kept = readFileSync(obj);
+      for (const replace of ['fifo', '/dev/zero'] as const) {
+        rmSync(obj, { force: true });
+        if (replace === 'fifo') assert.equal(spawnSync('mkfifo', [obj]).status, 0, 'mkfifo');
+        else symlinkSync('/dev/zero', obj);
+        // Its own process with a deadline: a regression fails here instead of hanging the test run.
+        const started = Date.now();
+        const r = cli(['--registry', reg, ...args, '--json'], { cwd, timeoutMs: 20_000 });
+        assert.equal(r.code, 5, `${args.join(' ')} (${replace}): ${r.stdout}${r.stderr}`);
+        assert.equal(r.json?.error?.code, 'E_OBJECT_CORRUPT', r.stdout);
+        assert.match(r.json!.error!.message, new RegExp(basename(obj).slice(0, 12)));
+        assert.match(r.json!.error!.hint, /mlreg verify/);
+        assert.ok(Date.now() - started < 10_000, `${args.join(' ')} (${replace}): no hang`);
+      }
+      rmSync(obj, { force: true });
+      writeFileSync(obj, kept);
+      const ok = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(ok.code, 0, `${args.join(' ')} with the object back: ${ok.stdout}`);
+    }
   } finally {
     t.cleanup();
   }
