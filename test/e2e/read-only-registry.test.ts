@@ -67,6 +67,8 @@ describe('reading commands on a read-only registry', () => {
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
       assert.equal(r.json?.ok, true);
     }
+    const html = await run(['compare', 'd@1.0.0', 'd@1.0.1', '--format', 'html', '-o', join(t.path, 'cmp.html')]);
+    assert.equal(html.code, 0, html.stdout + html.stderr);
     unchanged();
   });
 
@@ -75,6 +77,7 @@ describe('reading commands on a read-only registry', () => {
     for (const args of [
       ['check', 'd@1.0.1', '--against', 'd@1.0.0'],
       ['check', join(DATA, 'batch_drifted.csv'), '--against', 'd@1.0.0'],
+      ['check', 'd@1.0.1', '--against', 'd@1.0.0', '--format', 'html', '-o', join(t.path, 'check.html')],
     ]) {
       const r = await run(args);
       // Drift over a threshold is exit 1 with a report: either way the check ran.
