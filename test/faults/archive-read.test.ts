@@ -41,7 +41,7 @@ describe('restore and backup verify: EIO reading the archive or its extracted in
     rmSync(into, { recursive: true, force: true });
     assert.ok(count > 0, `${label}: no read matched ${prefix}`);
     let faults = 0;
-    for (const at of spread(count, 12)) {
+    for (const at of spread(count, 8)) {
       const r = runWithFault({ ...base, at });
       rmSync(into, { recursive: true, force: true });
       if (r.code === 0) continue; // a read whose failure nobody waits for (read-ahead after the last entry)
