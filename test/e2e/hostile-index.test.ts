@@ -233,6 +233,37 @@ test('bad names, stages and manifest paths in a backup are refused, naming table
   }
 });
 
+test('a backup whose webhooks table was altered or points deliveries elsewhere is refused', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    // A column to keep secrets in: not the format's table.
+    const column = await hostileBackup(cwd, 'hook-column', `ALTER TABLE webhooks ADD COLUMN secret TEXT;`);
+    await expectBackupRefused(cwd, column.archive, /defines table "webhooks" otherwise than format \d+/);
+    const drop = await hostileBackup(cwd, 'hook-drop', `DROP TABLE webhook_deliveries;`);
+    await expectBackupRefused(cwd, drop.archive, /lacks the table "webhook_deliveries"/);
+    // Rows that `webhook add` would refuse: a file: URL, a password in the URL, a secret where its name belongs.
+    const insert = (url: string, env: string) =>
+      `INSERT INTO webhooks (url, events, artifact, secret_env, created_at, created_by) VALUES ('${url}', '["promote"]', NULL, '${env}', '2026-01-01T00:00:00.000Z', 'mallory');`;
+    const file = await hostileBackup(cwd, 'hook-file', insert('file:///etc/passwd', 'MLREG_WEBHOOK_X'));
+    await expectBackupRefused(
+      cwd,
+      file.archive,
+      /webhooks row 1: url "file:\/\/\/etc\/passwd" is not an http\(s\) URL/,
+    );
+    const env = await hostileBackup(cwd, 'hook-env', insert('https://example.com/x', 'PGPASSWORD'));
+    await expectBackupRefused(
+      cwd,
+      env.archive,
+      /webhooks row 1: secret_env "PGPASSWORD" is not the name of an MLREG_WEBHOOK_ variable/,
+    );
+    const v = await run(cwd, ['--registry', file.reg, 'verify']);
+    assert.equal(v.code, 5, v.stdout);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a stored object replaced by a FIFO or a link to /dev/zero: checkout refuses at once (exit 5)', {
   timeout: 60_000,
 }, async () => {

@@ -3,6 +3,7 @@ import { IntegrityError } from '../errors.js';
 import { NAME_RE, STAGE_RE } from '../versions/refs.js';
 import { isValidVersionString } from '../versions/version-plan.js';
 import { DIGEST_RE } from '../store/objects.js';
+import { ENV_NAME_RE, isEventList, isWebhookUrl } from '../webhooks/rules.js';
 import { loadMigrations } from './migrations.js';
 import { parseManifest } from '../store/manifest.js';
 import type { Db } from './db.js';
@@ -110,6 +111,7 @@ const isName: Rule = (v) => NAME_RE.test(v);
 const isStage: Rule = (v) => STAGE_RE.test(v);
 const isVersion: Rule = (v) => isValidVersionString(v);
 const isDigest: Rule = (v) => DIGEST_RE.test(v);
+const isEnvName: Rule = (v) => ENV_NAME_RE.test(v);
 
 /** [table, column, rule, what] for every value that becomes a path or a name. */
 const VALUE_RULES: readonly [string, string, Rule, string][] = [
@@ -128,6 +130,12 @@ const VALUE_RULES: readonly [string, string, Rule, string][] = [
   ['monitor_rules', 'stage', isStage, 'a stage name'],
   ['review_samples', 'version', isVersion, 'a semantic version'],
   ['review_samples', 'stage', isStage, 'a stage name'],
+  // A webhook sends registry events, signed, to its URL: a restored index must not point them elsewhere
+  // than an http(s) URL, nor name something other than an environment variable for the secret.
+  ['webhooks', 'url', isWebhookUrl, 'an http(s) URL without a password'],
+  ['webhooks', 'events', isEventList, 'a list of webhook events'],
+  ['webhooks', 'artifact', isName, 'an artifact name'],
+  ['webhooks', 'secret_env', isEnvName, 'the name of an MLREG_WEBHOOK_ variable'],
 ];
 
 /** How many bad values are listed before the check stops (one is enough to refuse). */

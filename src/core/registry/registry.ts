@@ -12,6 +12,7 @@ import {
   NotFoundError,
 } from '../errors.js';
 import type Database from 'better-sqlite3';
+import type { Operation } from '../remote/ops.js';
 import { currentFormatVersion } from './migrations.js';
 import { fsyncDir } from '../lib/fs.js';
 
@@ -91,6 +92,12 @@ export function whenCommitted(reg: Registry, fn: () => void): void {
   else fn();
 }
 
+/** Operations this process applied and committed (not replayed from a remote): what webhooks announce. */
+export interface CommittedChange {
+  op: Operation;
+  actor: string;
+}
+
 /** Fetches an object this folder does not hold yet (a replica's lazy download), hash-checked. */
 export type ObjectFetcher = (digest: string) => Promise<void>;
 
@@ -117,6 +124,14 @@ export class Registry {
   fetchObject: ObjectFetcher | undefined;
   /** How a reading command sees the index (see ReadMode); 'write' for a registry opened to change it. */
   readonly mode: ReadMode | 'write';
+
+  /**
+   * The changes this process made and committed, in order, for the CLI to announce (webhooks) once
+   * the command is done. Changes of a transaction that rolled back never reach it.
+   */
+  readonly committedChanges: CommittedChange[] = [];
+  private pendingChanges: CommittedChange[] = [];
+  private writeDepth = 0;
 
   private constructor(root: string, db: Db, runtime: Runtime, mode: ReadMode | 'write' = 'write') {
     this.root = root;
@@ -209,6 +224,31 @@ export class Registry {
    */
   write<T>(fn: () => T): T {
     if (this.journal) return this.journal.write(fn);
+    const mark = this.pendingChanges.length;
+    this.writeDepth++;
+    let out: T;
+    try {
+      out = this.db
+        .transaction(() => {
+          this.refuseForeignSchemaObjects();
+          return fn();
+        })
+        .immediate();
+    } catch (err) {
+      this.pendingChanges.length = mark; // rolled back (or only this savepoint): never announced
+      throw translateSqliteError(err, this.dbPath);
+    } finally {
+      this.writeDepth--;
+    }
+    if (this.writeDepth === 0) this.committedChanges.push(...this.pendingChanges.splice(0));
+    return out;
+  }
+
+  /**
+   * A write that stays in this folder (a record of webhook deliveries): never part of a command's
+   * change, never sent to a remote, never announced.
+   */
+  writeLocal<T>(fn: () => T): T {
     try {
       return this.db
         .transaction(() => {
@@ -219,6 +259,14 @@ export class Registry {
     } catch (err) {
       throw translateSqliteError(err, this.dbPath);
     }
+  }
+
+  /** Called by applyOperations: the operations join `committedChanges` once their transaction commits. */
+  noteChanges(ops: readonly Operation[], actor: string): void {
+    const changes = ops.map((op) => ({ op, actor }));
+    if (this.journal) this.journal.afterCommit(() => this.committedChanges.push(...changes));
+    else if (this.writeDepth > 0) this.pendingChanges.push(...changes);
+    else this.committedChanges.push(...changes);
   }
 
   private foreignObjects: Database.Statement | undefined;
