@@ -332,6 +332,8 @@ export class Registry {
    */
   cleanStaleTemp(): string[] {
     const removed: string[] = [];
+    // A reading command changes nothing in the registry (its own temp files are elsewhere).
+    if (this.mode !== 'write') return removed;
     let names: string[];
     try {
       names = readdirSync(this.tmpDir);
