@@ -218,6 +218,26 @@ export class Registry {
   /** A reading command's private temp folder (outside the registry), made on first use. */
   private readerTemp: string | undefined;
 
+  /** Private temp folders of reading commands on this host whose process is gone (kill -9). */
+  private cleanDeadReaderTemp(prefix: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(tmpdir());
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length).split('-')[0]);
+      if (!Number.isInteger(pid) || pid === this.runtime.pid || this.runtime.isProcessAlive(pid)) continue;
+      try {
+        rmSync(join(tmpdir(), name), { recursive: true, force: true });
+      } catch {
+        /* another user's, or already gone: leave it */
+      }
+    }
+  }
+
   /**
    * Run `fn` as one `BEGIN IMMEDIATE` transaction: the write lock is taken first, so reads inside
    * see the latest state and version numbers allocated here are unique across processes.
@@ -316,7 +336,11 @@ export class Registry {
     let dir = this.tmpDir;
     if (this.mode !== 'write') {
       try {
-        this.readerTemp ??= mkdtempSync(join(tmpdir(), 'mlreg-read-'));
+        if (!this.readerTemp) {
+          const prefix = `mlreg-read-${safeHost()}-`;
+          this.cleanDeadReaderTemp(prefix);
+          this.readerTemp = mkdtempSync(join(tmpdir(), `${prefix}${this.runtime.pid}-`));
+        }
       } catch (err) {
         throw fromSystemError(err, 'a temp folder for a reading command', { writing: tmpdir() });
       }
