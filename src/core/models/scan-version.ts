@@ -32,7 +32,11 @@ async function scanStored(reg: Registry, v: VersionRecord, allow: Allowlist): Pr
   const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
   for (const f of manifest.files) await fetchIfMissing(reg, f.sha256);
   const { report } = await scanFiles(
-    manifest.files.map((f) => ({ path: f.path, abs: objectPath(reg, f.sha256) })),
+    manifest.files.map((f) => ({
+      path: f.path,
+      abs: objectPath(reg, f.sha256),
+      stored: { size: f.size, sha256: f.sha256 },
+    })),
     allow,
   );
   return report;
