@@ -195,7 +195,12 @@ export function hostileIndexError(where: string, problems: readonly IndexProblem
  * Every version's manifest (when `read` has its bytes) parses, and each file path stays inside the
  * folder it is checked out into (the rules `add` applies: relative, no "..", no empty part).
  */
-export function checkManifestPaths(db: Db, read: (digest: string) => Buffer | undefined): IndexProblem[] {
+export function checkManifestPaths(
+  db: Db,
+  read: (digest: string) => Buffer | undefined,
+  /** The archive a manifest was read from when it is not the index's own (a base backup), named in the message. */
+  heldBy: (digest: string) => string | undefined = () => undefined,
+): IndexProblem[] {
   const versions = db
     .prepare('SELECT v.id, v.digest, v.version, a.name FROM versions v JOIN artifacts a ON a.id = v.artifact_id')
     .all() as { id: number; digest: string; version: string; name: string }[];
@@ -211,7 +216,7 @@ export function checkManifestPaths(db: Db, read: (digest: string) => Buffer | un
         row: String(v.id),
         column: 'digest',
         value: v.digest,
-        message: `versions row ${v.id} (${v.name}@${v.version}): ${(err as Error).message}`,
+        message: `versions row ${v.id} (${v.name}@${v.version})${heldBy(v.digest) ? `, its manifest held by ${heldBy(v.digest)}` : ''}: ${(err as Error).message}`,
       });
       if (problems.length >= MAX_VALUE_PROBLEMS) break;
     }

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openDb, openDbForReading, translateSqliteError, walHasFrames, type Db, type ReadMode } from './db.js';
 import { recoverInterruptedRestore } from '../backup/interrupted-restore.js';
@@ -211,6 +211,31 @@ export class Registry {
 
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.readerTemp) rmSync(this.readerTemp, { recursive: true, force: true });
+    this.readerTemp = undefined;
+  }
+
+  /** A reading command's private temp folder (outside the registry), made on first use. */
+  private readerTemp: string | undefined;
+
+  /** Private temp folders of reading commands on this host whose process is gone (kill -9). */
+  private cleanDeadReaderTemp(prefix: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(tmpdir());
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length).split('-')[0]);
+      if (!Number.isInteger(pid) || pid === this.runtime.pid || this.runtime.isProcessAlive(pid)) continue;
+      try {
+        rmSync(join(tmpdir(), name), { recursive: true, force: true });
+      } catch {
+        /* another user's, or already gone: leave it */
+      }
+    }
   }
 
   /**
@@ -300,10 +325,28 @@ export class Registry {
     return this.runtime.now().toISOString();
   }
 
-  /** Name for a temp file owned by this process: `<host>-<pid>-<random>.<suffix>`. */
+  /**
+   * Name for a temp file owned by this process: `<host>-<pid>-<random>.<suffix>`, in the registry's
+   * tmp/. A registry opened for reading writes nothing into its folder (it may be read-only or on a
+   * full disk): its temp files (a profiled batch's sample, DuckDB's spill) go to a private folder
+   * in the system's temp folder, removed by close().
+   */
   tempPath(suffix: string): string {
     const rand = Math.random().toString(36).slice(2, 10);
-    return join(this.tmpDir, `${safeHost()}-${this.runtime.pid}-${rand}.${suffix}`);
+    let dir = this.tmpDir;
+    if (this.mode !== 'write') {
+      try {
+        if (!this.readerTemp) {
+          const prefix = `mlreg-read-${safeHost()}-`;
+          this.cleanDeadReaderTemp(prefix);
+          this.readerTemp = mkdtempSync(join(tmpdir(), `${prefix}${this.runtime.pid}-`));
+        }
+      } catch (err) {
+        throw fromSystemError(err, 'a temp folder for a reading command', { writing: tmpdir() });
+      }
+      dir = this.readerTemp;
+    }
+    return join(dir, `${safeHost()}-${this.runtime.pid}-${rand}.${suffix}`);
   }
 
   /**
@@ -313,6 +356,8 @@ export class Registry {
    */
   cleanStaleTemp(): string[] {
     const removed: string[] = [];
+    // A reading command changes nothing in the registry (its own temp files are elsewhere).
+    if (this.mode !== 'write') return removed;
     let names: string[];
     try {
       names = readdirSync(this.tmpDir);
