@@ -138,6 +138,9 @@ def make_handler(state):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: load balancers and load generators reuse connections
         server_version = "mlreg-example-server/1"
+        # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
+        # client's delayed ACK (~40 ms per request on Linux).
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # no access log: one line per request would drown the reload lines
             pass
