@@ -24,6 +24,11 @@ export interface CliIo {
   columns?: number;
   /** The clock (tests may fix it). */
   now?: () => Date;
+  /**
+   * For a command that runs until stopped (follow): a signal that aborts on SIGTERM or SIGINT.
+   * The process adapter listens for the signals only once this is asked for; a test passes its own.
+   */
+  stopSignal?: () => AbortSignal;
 }
 
 /** Options every command takes (main.ts addGlobalOptions). */

@@ -14,6 +14,8 @@ export interface CommandResult<T = unknown> {
   render?: (data: T, ui: Ui) => string;
   /** Non-zero when the command ran but its gate was not met, and similar. */
   exitCode?: ExitCodeValue;
+  /** The command printed its output as it went (follow's NDJSON lines): nothing more is printed. */
+  silent?: boolean;
 }
 
 /** Pair data with its renderer, keeping the renderer's parameter typed by the data. */
@@ -27,6 +29,7 @@ export function result<T>(data: T, render?: (data: T, ui: Ui) => string, exitCod
 
 /** Print a command's result; returns the run's exit code. */
 export async function emitResult(result: CommandResult, io: CliIo, json: boolean): Promise<ExitCodeValue> {
+  if (result.silent) return result.exitCode ?? ExitCode.ok;
   if (json) {
     io.stdout.write(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
   } else if (result.render) {

@@ -40,7 +40,7 @@ export const REPLICATED_WRITES = new Set([
 const EXPENSIVE_TO_REPEAT = new Set(['add', 'eval run', 'monitor score', 'monitor data']);
 
 /** Commands that handle the remote themselves, or do not use the registry they run in. */
-const MANAGE_THEMSELVES = new Set(['init', 'clone', 'pull', 'remote attach', 'remote status', 'restore']);
+const MANAGE_THEMSELVES = new Set(['init', 'clone', 'pull', 'remote attach', 'remote status', 'restore', 'follow']);
 
 /** A reading command waits this long for the remote before answering from the replica. */
 const REFRESH_TIMEOUT_MS = 5_000;

@@ -18,6 +18,7 @@ export const COMMAND_LOADERS: { name: string; aliases?: string[]; load: () => Pr
   { name: 'history', load: async () => (await import('./history.js')).register },
   { name: 'compare', load: async () => (await import('./compare.js')).register },
   { name: 'checkout', load: async () => (await import('./checkout.js')).register },
+  { name: 'follow', load: async () => (await import('./follow.js')).register },
   { name: 'scan', load: async () => (await import('./scan.js')).register },
   { name: 'check', load: async () => (await import('./check.js')).register },
   { name: 'profile', load: async () => (await import('./profile.js')).register },
