@@ -21,7 +21,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { percentile, startLoad } from './loadgen.mjs';
+import { median, percentile, startLoad } from './loadgen.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -65,7 +65,8 @@ function parseArgs(argv) {
   for (const k of ['name', 'promote', 'baseline', 'expected'])
     if (!o[k]) throw new Error(`--${k} is required (see the usage at the top of this file)`);
   if (!o.replicas.length || !o.body) throw new Error('--replica URL (one per replica) and --body JSON are required');
-  if (!(o.interval > 0 && o.duration > 0 && o.alternations > 0)) throw new Error('interval, duration, alternations: > 0');
+  if (!(o.interval > 0 && o.duration > 0 && o.alternations > 0))
+    throw new Error('interval, duration, alternations: > 0');
   return o;
 }
 
@@ -175,7 +176,7 @@ export async function main(argv) {
       requestP99Ms: percentile(stats[r].latenciesMs, 99),
       switches: moves.length,
       missed: lat.length - landed.length,
-      switchMedianMs: percentile(lat, 50),
+      switchMedianMs: median(lat),
       switchMaxMs: Math.max(...lat),
       switchLatenciesMs: lat.map((x) => (Number.isFinite(x) ? Math.round(x) : null)),
     };
@@ -228,7 +229,11 @@ export async function main(argv) {
   }
   for (const s of staleExamples) console.log(`  stale: ${s}`);
   for (const c of checks) {
-    const value = Number.isFinite(c.value) ? (c.what.includes('latency') ? `${c.value.toFixed(0)} ms` : c.value) : 'never';
+    const value = Number.isFinite(c.value)
+      ? c.what.includes('latency')
+        ? `${c.value.toFixed(0)} ms`
+        : c.value
+      : 'never';
     console.log(`${c.pass ? 'ok  ' : 'MISS'} ${c.what}: ${value} (target ${c.target})`);
   }
   if (o.jsonOut) writeFileSync(o.jsonOut, JSON.stringify(report, null, 2) + '\n');
