@@ -147,6 +147,8 @@ export async function main(argv) {
           : ['rollback', o.name, '--stage', o.stage, '--reason', `switch-under-load ${i + 1}`];
       const { data, doneAt } = await mlreg(args);
       move.doneAt = doneAt;
+      // The time the index recorded for the move, on this process's clock (same machine).
+      move.recordedAt = Date.parse(data.at) - performance.timeOrigin;
       if (data.to !== to) throw new Error(`mlreg ${args[0]} moved ${o.stage} to ${data.to}, expected ${to}`);
       process.stderr.write(
         `move ${i + 1}/${o.alternations}: ${args[0]} → ${to} (${(doneAt - move.startedAt).toFixed(0)} ms)\n`,
@@ -166,6 +168,11 @@ export async function main(argv) {
   const perReplica = o.replicas.map((url, r) => {
     const lat = moves.map((m) => (m.landedAt[r] === null ? Number.POSITIVE_INFINITY : m.landedAt[r] - m.doneAt));
     const landed = lat.filter(Number.isFinite);
+    // Also from the time the move was recorded in the index: the stage-moving command spends some
+    // time after its commit (closing the index, exiting), so a replica may switch before it returns.
+    const fromRecorded = moves.map((m) =>
+      m.landedAt[r] === null ? Number.POSITIVE_INFINITY : m.landedAt[r] - m.recordedAt,
+    );
     return {
       url,
       requests: stats[r].requests,
@@ -179,6 +186,8 @@ export async function main(argv) {
       switchMedianMs: median(lat),
       switchMaxMs: Math.max(...lat),
       switchLatenciesMs: lat.map((x) => (Number.isFinite(x) ? Math.round(x) : null)),
+      fromRecordedMedianMs: median(fromRecorded),
+      fromRecordedMaxMs: Math.max(...fromRecorded),
     };
   });
   const targets = { medianMs: (o.interval / 2 + 0.5) * 1000, maxMs: deadlineMs };
@@ -225,6 +234,9 @@ export async function main(argv) {
         `request p50 ${r.requestP50Ms.toFixed(1)} ms, p99 ${r.requestP99Ms.toFixed(1)} ms`,
     );
     console.log(`  switch latency (ms): ${r.switchLatenciesMs.map((x) => x ?? 'never').join(' ')}`);
+    console.log(
+      `  from the move's recorded time: median ${r.fromRecordedMedianMs.toFixed(0)} ms, max ${r.fromRecordedMaxMs.toFixed(0)} ms`,
+    );
     for (const f of r.failures) console.log(`  failed: ${f}`);
   }
   for (const s of staleExamples) console.log(`  stale: ${s}`);
