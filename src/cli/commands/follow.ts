@@ -148,6 +148,8 @@ function describe(e: FollowEvent): string {
       return 'the remote answers again';
     case 'stopped':
       return 'stopped';
+    case 'started':
+      return `following ${e.name}@${e.stage} into ${e.dir} (serving ${e.serving ?? 'nothing yet'})`;
   }
 }
 
@@ -160,6 +162,6 @@ function hookText(hook: Served['hook']): string {
 function renderOnce(s: Served, ui: Ui): string {
   const head = s.changed
     ? `${ui.c.green('Switched')} ${s.name}@${s.stage} to ${s.version}${s.previous ? ` (was ${s.previous})` : ''}`
-    : `${s.name}@${s.stage} holds ${s.version}; DIR/current already serves it`;
+    : `${s.name}@${s.stage} holds ${s.version}; ${s.path.replace(/\/versions\/[^/]*$/, '/current')} already serves it`;
   return `${head}\n  ${s.path}${hookText(s.hook)}`;
 }

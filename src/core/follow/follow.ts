@@ -67,6 +67,7 @@ export type FollowEvent =
   | { event: 'error'; time: string; name: string; stage: string; code: string; message: string; hint: string }
   | { event: 'unreachable'; time: string; message: string }
   | { event: 'reachable'; time: string }
+  | { event: 'started'; time: string; name: string; stage: string; dir: string; serving: string | null }
   | { event: 'stopped'; time: string };
 
 export interface FollowSummary {
@@ -303,6 +304,7 @@ export async function follow(reg: Registry, opts: FollowOptions): Promise<Follow
     }
   };
 
+  if (!opts.once) emit({ event: 'started', time: now(), name, stage, dir, serving: servedVersion(dir) });
   for (;;) {
     if (opts.signal?.aborted) break;
     await round();
