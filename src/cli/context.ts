@@ -83,6 +83,11 @@ export class Context {
     return this.opened;
   }
 
+  /** The registry if the command opened one (to announce its changes), without opening it. */
+  openedRegistry(): Registry | undefined {
+    return this.opened;
+  }
+
   /**
    * The registry for a command that only reads: works on a read-only registry and on a full disk.
    * When it had to read a private copy that may miss the newest commits, a person is told so.

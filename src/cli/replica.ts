@@ -34,6 +34,8 @@ export const REPLICATED_WRITES = new Set([
   'monitor check',
   'monitor rule add',
   'monitor rule remove',
+  'webhook add',
+  'webhook remove',
 ]);
 
 /** Writes that read or run much before they write (hash files, run an evaluation): pulled first, never repeated for a stale replica. */

@@ -30,7 +30,11 @@ export async function scanPath(path: string, allow: Allowlist): Promise<ScanTarg
 async function scanStored(reg: Registry, v: VersionRecord, allow: Allowlist): Promise<ScanReport> {
   const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
   const { report } = await scanFiles(
-    manifest.files.map((f) => ({ path: f.path, abs: objectPath(reg, f.sha256) })),
+    manifest.files.map((f) => ({
+      path: f.path,
+      abs: objectPath(reg, f.sha256),
+      stored: { size: f.size, sha256: f.sha256 },
+    })),
     allow,
   );
   return report;

@@ -19,6 +19,7 @@ import type {
   StageMoveOp,
   VersionAddOp,
   VersionKey,
+  WebhookOp,
 } from './ops.js';
 
 /**
@@ -37,11 +38,28 @@ export interface AppliedOperation {
   versionId?: number;
   /** rule.add / rule.remove: the rule's row. */
   ruleId?: number;
+  /** webhook.add / webhook.remove: the subscription's row. */
+  webhookId?: number;
 }
 
-export function applyOperations(reg: Registry, ops: readonly Operation[], actor: string): AppliedOperation[] {
+export interface ApplyOptions {
+  /**
+   * Replaying a remote log entry another machine wrote (pull): its changes are announced by the
+   * machine that made them, so they are not noted for webhooks here.
+   */
+  replayed?: boolean;
+}
+
+export function applyOperations(
+  reg: Registry,
+  ops: readonly Operation[],
+  actor: string,
+  options: ApplyOptions = {},
+): AppliedOperation[] {
   reg.journal?.record(ops, actor);
-  return ops.map((op) => applyOne(reg, op, actor));
+  const applied = ops.map((op) => applyOne(reg, op, actor));
+  if (!options.replayed) reg.noteChanges(ops, actor);
+  return applied;
 }
 
 function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation {
@@ -68,6 +86,9 @@ function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation
       return alert(reg, op, actor);
     case 'profile.store':
       return storeProfile(reg, op, actor);
+    case 'webhook.add':
+    case 'webhook.remove':
+      return changeWebhook(reg, op, actor);
   }
 }
 
@@ -441,4 +462,45 @@ function storeProfile(reg: Registry, op: ProfileOp, actor: string): AppliedOpera
     details: { rows: p.table?.rows ?? null, columns: Array.isArray(p.columns) ? p.columns.length : null },
   });
   return { eventId, versionId: v.id };
+}
+
+function changeWebhook(reg: Registry, op: WebhookOp, actor: string): AppliedOperation {
+  const existing = reg.db
+    .prepare("SELECT id, events FROM webhooks WHERE url = ? AND coalesce(artifact, '') = coalesce(?, '')")
+    .get(op.url, op.artifact) as { id: number; events: string } | undefined;
+  let id: number;
+  if (op.op === 'webhook.add') {
+    if (existing)
+      throw new ConflictError(
+        `webhook ${existing.id} already sends ${op.artifact ? `${op.artifact}'s` : "every artifact's"} events to ${op.url}`,
+        {
+          code: 'E_WEBHOOK_EXISTS',
+          hint: `To change its events or secret, remove it (\`mlreg webhook remove ${existing.id}\`) and add it again.`,
+        },
+      );
+    id = Number(
+      reg.db
+        .prepare(
+          'INSERT INTO webhooks (url, events, artifact, secret_env, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(op.url, JSON.stringify(op.events), op.artifact, op.secretEnv, op.at, actor).lastInsertRowid,
+    );
+  } else {
+    if (!existing || existing.id !== op.id)
+      throw new NotFoundError(`there is no webhook ${op.id} sending to ${op.url}`, {
+        code: 'E_WEBHOOK_NOT_FOUND',
+        hint: 'See the subscriptions with `mlreg webhook list`.',
+      });
+    id = existing.id;
+    reg.db.prepare('DELETE FROM webhooks WHERE id = ?').run(id);
+  }
+  const artifact = op.artifact === null ? undefined : artifactNamed(reg, op.artifact);
+  const eventId = insertEvent(reg, {
+    artifactId: artifact?.id ?? null,
+    kind: op.op === 'webhook.add' ? 'webhook-add' : 'webhook-remove',
+    actor,
+    at: op.at,
+    details: { id, url: op.url, events: op.events, artifact: op.artifact, secretEnv: op.secretEnv },
+  });
+  return { eventId, webhookId: id };
 }

@@ -2,6 +2,7 @@ import * as semver from '../lib/semver.js';
 import { IntegrityError } from '../errors.js';
 import { KEY_RE } from '../lib/pairs.js';
 import { NAME_RE, STAGE_RE } from '../versions/refs.js';
+import { checkWebhookUrl, ENV_NAME_RE, WEBHOOK_EVENTS, type WebhookEventName } from '../webhooks/rules.js';
 
 /**
  * Domain operations: what one write command changed, as plain data. Every write path of the index
@@ -133,7 +134,20 @@ export interface ProfileOp {
   profile: { format: number; profile: unknown };
 }
 
+/** A webhook subscription made or removed (shared: every replica delivers the changes it makes). */
+export interface WebhookOp {
+  op: 'webhook.add' | 'webhook.remove';
+  at: string;
+  /** webhook.remove: the subscription's id (checked against url and artifact when applied); null for add. */
+  id: number | null;
+  url: string;
+  events: WebhookEventName[];
+  artifact: string | null;
+  secretEnv: string;
+}
+
 export type Operation =
+  | WebhookOp
   | ProfileOp
   | VersionAddOp
   | StageMoveOp
@@ -159,6 +173,8 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'rule.remove',
   'monitor.alert',
   'profile.store',
+  'webhook.add',
+  'webhook.remove',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -272,6 +288,11 @@ function scanOf(v: unknown, where: string): { report: unknown; override: string 
 
 function unsetValue(o: Obj, where: string): null {
   if (o.value !== null) throw new OperationShapeError(where, 'an unset has no value');
+  return null;
+}
+
+function nullId(o: Obj, where: string): null {
+  if (o.id !== null) throw new OperationShapeError(where, 'a new subscription has no id yet');
   return null;
 }
 
@@ -455,6 +476,28 @@ export function parseOperation(v: unknown, where: string): Operation {
         name: str(o, 'name', w, NAME_RE),
         version: version(o, 'version', w),
         profile: { format: int(p, 'format', `${w}.profile`, 1), profile: p.profile },
+      };
+    }
+    case 'webhook.add':
+    case 'webhook.remove': {
+      onlyKeys(o, ['op', 'at', 'id', 'url', 'events', 'artifact', 'secretEnv'], w);
+      const url = str(o, 'url', w, undefined, 2048);
+      if (checkWebhookUrl(url) !== null) throw new OperationShapeError(w, 'url is not an http(s) URL mlreg accepts');
+      const events = array(o.events, `${w}.events`, (x, ww) => {
+        if (typeof x !== 'string' || !(WEBHOOK_EVENTS as readonly string[]).includes(x))
+          throw new OperationShapeError(ww, 'not a webhook event');
+        return x as WebhookEventName;
+      });
+      if (events.length === 0 || new Set(events).size !== events.length)
+        throw new OperationShapeError(w, 'events must be a non-empty list without repeats');
+      return {
+        op: name as WebhookOp['op'],
+        at,
+        id: name === 'webhook.add' ? nullId(o, w) : int(o, 'id', w, 1),
+        url,
+        events,
+        artifact: optStr(o, 'artifact', w, NAME_RE),
+        secretEnv: str(o, 'secretEnv', w, ENV_NAME_RE),
       };
     }
     case 'monitor.alert':

@@ -51,7 +51,7 @@ export async function readEntry(store: RemoteStore, n: number): Promise<LogEntry
  */
 export function applyEntry(reg: Registry, entry: LogEntry): void {
   try {
-    reg.db.transaction(() => applyOperations(reg, entry.ops, entry.actor))();
+    reg.db.transaction(() => applyOperations(reg, entry.ops, entry.actor, { replayed: true }))();
   } catch (err) {
     if (err instanceof MlregError && !(err instanceof IntegrityError))
       throw new IntegrityError(

@@ -60,7 +60,7 @@ export class WriteSession implements Journal {
     if (!this.writes)
       throw new UsageError(`\`mlreg ${this.command}\` cannot change a replica of a remote registry (yet)`, {
         code: 'E_REPLICA_UNSUPPORTED',
-        hint: 'On a replica, add, promote, rollback, deprecate, undeprecate, delete, eval, config and monitor (record, score, data, check, rule) are shared; run this one on a registry that is not shared through a remote.',
+        hint: 'On a replica, add, promote, rollback, deprecate, undeprecate, delete, eval, config, monitor (record, score, data, check, rule) and webhook (add, remove) are shared; run this one on a registry that is not shared through a remote.',
       });
     const db = this.reg.db;
     try {
