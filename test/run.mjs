@@ -11,6 +11,7 @@
 // Usage: node test/run.mjs [--node-test-flag…] DIR…
 // With node --test flags (e.g. --test-name-pattern=…), the files run through `node --test` as given.
 import { spawnSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { run } from 'node:test';
@@ -62,6 +63,8 @@ const expected = (file) => known[key(file)] ?? average;
 const ordered = [...files].sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
 
 const abort = new AbortController();
+// run() adds a listener to the signal per file.
+setMaxListeners(0, abort.signal);
 process.once('SIGINT', () => abort.abort());
 const taken = new Map();
 let failed = false;
