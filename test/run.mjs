@@ -9,7 +9,7 @@
 // grew or shrank a lot), else a new file counts as an average one.
 //
 // Usage: node test/run.mjs [--node-test-flag…] DIR…
-// With node --test flags (e.g. --test-name-pattern=…), the files run through `node --test` as given.
+// With node --test flags (e.g. --test-name-pattern=…), the files run through `node --test` itself, by name.
 import { spawnSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
