@@ -205,3 +205,21 @@ export function killAfter(args: string[], cwd: string, ms: number): Promise<numb
     });
   });
 }
+
+/**
+ * Put at `reg` a copy of a registry holding one dataset version, `name`@1.0.0 from `csv`: profiling it is
+ * most of what a dataset case costs, so it is done once per test file.
+ */
+export function copyDatasetSeed(reg: string, name: string, csv: string): Promise<void> {
+  return copySeed(`dataset ${name} ${csv}`, reg, async (seedDir) => {
+    const seedReg = join(seedDir, 'reg');
+    for (const args of [
+      ['init', seedReg],
+      ['--registry', seedReg, 'add', 'dataset', name, csv],
+    ]) {
+      const r = await cliInProcess(args);
+      if (r.code !== 0) throw new Error(`seed: ${args.join(' ')}: exit ${r.code} ${r.stderr}`);
+    }
+    return seedReg;
+  });
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { cliInProcess, FIXTURES, tempDir } from '../helpers.js';
+import { cliInProcess, copyDatasetSeed, FIXTURES, tempDir } from '../helpers.js';
 
 const DATA = join(FIXTURES, 'datasets');
 
@@ -9,8 +9,7 @@ async function setup() {
   const t = tempDir();
   const reg = join(t.path, 'reg');
   const run = (...args: string[]) => cliInProcess(['--registry', reg, ...args], { cwd: t.path });
-  assert.equal((await run('init', reg)).code, 0);
-  assert.equal((await run('add', 'dataset', 'train', join(DATA, 'train.csv'))).code, 0);
+  await copyDatasetSeed(reg, 'train', join(DATA, 'train.csv'));
   return { run, cleanup: t.cleanup };
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliInProcess, tempDir } from '../helpers.js';
+import { cliInProcess, tempDir } from '../helpers.js';
 
 /**
  * promote/rollback --checkout: when DIR/current cannot be switched, the stage must not move either,
@@ -21,7 +21,8 @@ async function setup(cwd: string): Promise<void> {
   }
 }
 
-const stageMoves = (cwd: string): unknown => cli(['history', 'm', '--json'], { cwd }).json?.data.events;
+const stageMoves = async (cwd: string): Promise<unknown> =>
+  (await cliInProcess(['history', 'm', '--json'], { cwd })).json?.data.events;
 
 test('promote --checkout into a DIR whose current is not a link refuses before the stage moves', async () => {
   const t = tempDir();
@@ -31,12 +32,12 @@ test('promote --checkout into a DIR whose current is not a link refuses before t
     assert.equal((await cliInProcess(['promote', 'm@1.0.0', '--to', 'production'], { cwd })).code, 0);
     const srv = join(cwd, 'srv');
     mkdirSync(join(srv, 'current'), { recursive: true });
-    const before = stageMoves(cwd);
+    const before = await stageMoves(cwd);
     const r = await cliInProcess(['promote', 'm@2.0.0', '--to', 'production', '--checkout', srv, '--json'], { cwd });
     assert.equal(r.code, 2, r.stdout);
     assert.equal(r.json?.error?.code, 'E_CURRENT_NOT_LINK');
     assert.match(r.json?.error?.hint ?? '', /Move it away/);
-    assert.deepEqual(stageMoves(cwd), before, 'the refused promote wrote nothing');
+    assert.deepEqual(await stageMoves(cwd), before, 'the refused promote wrote nothing');
     assert.equal((await cliInProcess(['show', 'm@production', '--json'], { cwd })).json?.data.version.version, '1.0.0');
   } finally {
     t.cleanup();
@@ -53,11 +54,11 @@ test('rollback --checkout into a DIR whose current is not a link refuses before 
     const srv = join(cwd, 'srv');
     mkdirSync(srv);
     writeFileSync(join(srv, 'current'), 'a plain file the user put there');
-    const before = stageMoves(cwd);
+    const before = await stageMoves(cwd);
     const r = await cliInProcess(['rollback', 'm', '--checkout', srv, '--json'], { cwd });
     assert.equal(r.code, 2, r.stdout);
     assert.equal(r.json?.error?.code, 'E_CURRENT_NOT_LINK');
-    assert.deepEqual(stageMoves(cwd), before, 'the refused rollback wrote nothing');
+    assert.deepEqual(await stageMoves(cwd), before, 'the refused rollback wrote nothing');
     assert.equal((await cliInProcess(['show', 'm@production', '--json'], { cwd })).json?.data.version.version, '2.0.0');
   } finally {
     t.cleanup();
@@ -82,7 +83,7 @@ test('rollback --checkout walks back like rollback: it reports and logs the depr
     assert.equal(r.code, 0, r.stdout);
     assert.deepEqual([r.json?.data.from, r.json?.data.to, r.json?.data.checkout.version], ['3.0.0', '1.0.0', '1.0.0']);
     assert.deepEqual(r.json?.data.skipped, [{ version: '2.0.0', why: 'deprecated' }]);
-    const last = (stageMoves(cwd) as { kind: string; details: unknown }[])[0]!;
+    const last = ((await stageMoves(cwd)) as { kind: string; details: unknown }[])[0]!;
     assert.equal(last.kind, 'rollback');
     assert.deepEqual(
       last.details,

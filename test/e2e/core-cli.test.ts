@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliInProcess, FIXTURES, tempDir } from '../helpers.js';
+import { cliInProcess, FIXTURES, tempDir } from '../helpers.js';
 
 const MODELS = join(FIXTURES, 'models');
 const expectedMetrics = JSON.parse(readFileSync(join(MODELS, 'metrics.json'), 'utf8')) as Record<
@@ -182,12 +182,12 @@ test('registry discovery: --registry, then MLREG_REGISTRY, then the nearest .mlr
         env: { MLREG_REGISTRY: join(project, '.mlreg') },
       },
     );
-    const names = (dir: string) =>
-      cli(['list', '--json', '--registry', dir], { cwd: t.path }).json?.data.artifacts.map(
+    const names = async (dir: string) =>
+      (await cliInProcess(['list', '--json', '--registry', dir], { cwd: t.path })).json?.data.artifacts.map(
         (a: { name: string }) => a.name,
       );
-    assert.deepEqual(names(join(project, '.mlreg')), ['walked']);
-    assert.deepEqual(names(join(t.path, 'other')), ['by-env', 'by-flag']);
+    assert.deepEqual(await names(join(project, '.mlreg')), ['walked']);
+    assert.deepEqual(await names(join(t.path, 'other')), ['by-env', 'by-flag']);
     // init creates the registry where the others would look for it.
     assert.equal(
       (await cliInProcess(['init'], { cwd: t.path, env: { MLREG_REGISTRY: join(t.path, 'from-env') } })).code,

@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliInProcess, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+import { cliInProcess, copyDatasetSeed, FIXTURES, tempDir, type CliResult } from '../helpers.js';
 import { registryState } from '../registry-state.js';
 
 const DATA = join(FIXTURES, 'datasets');
 const expected = JSON.parse(readFileSync(join(DATA, 'expected.json'), 'utf8')) as { batch_changed: string[] };
 
-/** A registry in a temp folder and a runner bound to it. */
-async function setup(): Promise<{
+/** A registry in a temp folder (holding train@1.0.0 from train.csv if `withTrain`) and a runner bound to it. */
+async function setup(withTrain = false): Promise<{
   dir: string;
   reg: string;
   run: (...args: string[]) => Promise<CliResult>;
@@ -17,7 +17,8 @@ async function setup(): Promise<{
 }> {
   const t = tempDir();
   const reg = join(t.path, 'reg');
-  assert.equal((await cliInProcess(['init', reg])).code, 0);
+  if (withTrain) await copyDatasetSeed(reg, 'train', join(DATA, 'train.csv'));
+  else assert.equal((await cliInProcess(['init', reg])).code, 0);
   return {
     dir: t.path,
     reg,
@@ -65,9 +66,8 @@ test('add dataset profiles it; show prints a per-column summary, --json the full
 });
 
 test('check: the drifted batch fails (exit 1) on exactly its three changed columns; the shuffled holdout passes (exit 0)', async () => {
-  const s = await setup();
+  const s = await setup(true);
   try {
-    await s.run('add', 'dataset', 'train', join(DATA, 'train.csv'));
     await s.run('promote', 'train@1.0.0', '--to', 'production');
     const before = snapshot(s.reg);
 
@@ -136,9 +136,8 @@ test('check: the drifted batch fails (exit 1) on exactly its three changed colum
 });
 
 test('check --against-model, a registered current, --fail-on-column, and config thresholds', async () => {
-  const s = await setup();
+  const s = await setup(true);
   try {
-    await s.run('add', 'dataset', 'train', join(DATA, 'train.csv'));
     await s.run('add', 'dataset', 'batch', join(DATA, 'holdout.csv'));
     await s.run('add', 'model', 'clf', join(DATA, 'make_datasets.py'), '--trained-on', 'train');
     const viaModel = await s.run('check', 'batch@latest', '--against-model', 'clf@latest', '--json');
@@ -282,9 +281,8 @@ test('bad input at check: a 1-row reference, a current that is not there, a curr
 });
 
 test('compare two dataset versions: schema, rows, columns and drift; table, markdown and json; kinds must match', async () => {
-  const s = await setup();
+  const s = await setup(true);
   try {
-    await s.run('add', 'dataset', 'train', join(DATA, 'train.csv'));
     const changed = join(s.dir, 'changed.csv');
     const lines = readFileSync(join(DATA, 'batch_drifted.csv'), 'utf8').trimEnd().split('\n');
     // Drop the last column (size_class) and add one.
@@ -334,9 +332,8 @@ test('compare two dataset versions: schema, rows, columns and drift; table, mark
 });
 
 test('datasets have stages, history, rollback and checkout like models', async () => {
-  const s = await setup();
+  const s = await setup(true);
   try {
-    await s.run('add', 'dataset', 'train', join(DATA, 'train.csv'));
     await s.run('add', 'dataset', 'train', join(DATA, 'holdout.csv'));
     assert.equal((await s.run('promote', 'train@1.0.0', '--to', 'training')).code, 0);
     assert.equal((await s.run('promote', 'train@1.1.0', '--to', 'training')).code, 0);

@@ -293,22 +293,23 @@ test('monitor score records the metrics of a real prediction file, per slice; un
   try {
     const dir = join(FIXTURES, 'monitor');
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
-    const r = await s.run(
-      '--json',
-      'monitor',
-      'score',
-      'fraud',
-      '--predictions',
-      join(dir, 'cls_predictions.csv'),
-      '--labels',
-      join(dir, 'cls_labels.csv'),
-      '--id',
-      'case_id',
-      '--prediction-column',
-      'p_benign',
-      '--slice-column',
-      'size',
-    );
+    /** monitor score of the fixture's predictions against `labels`. */
+    const score = (labels: string, ...more: string[]) =>
+      s.run(
+        'monitor',
+        'score',
+        'fraud',
+        '--predictions',
+        join(dir, 'cls_predictions.csv'),
+        '--labels',
+        labels,
+        '--id',
+        'case_id',
+        '--prediction-column',
+        'p_benign',
+        ...more,
+      );
+    const r = await score(join(dir, 'cls_labels.csv'), '--slice-column', 'size', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Math.abs(r.json!.data.metrics.auc - expected.classification.all.auc) < 1e-9);
     const obs = r.json!.data.recorded.observations as { metric: string; slice: string; value: number }[];
@@ -322,39 +323,14 @@ test('monitor score records the metrics of a real prediction file, per slice; un
     const labels = join(s.dir, 'labels.csv');
     copyFileSync(join(dir, 'cls_labels.csv'), labels);
     writeFileSync(labels, readFileSync(labels, 'utf8') + 'case-9998,1\ncase-9999,0\n');
-    const bad = await s.run(
-      'monitor',
-      'score',
-      'fraud',
-      '--predictions',
-      join(dir, 'cls_predictions.csv'),
-      '--labels',
-      labels,
-      '--id',
-      'case_id',
-      '--prediction-column',
-      'p_benign',
-    );
+    const bad = await score(labels);
     assert.equal(bad.code, 2);
     assert.match(
       bad.stderr,
       /2 of 202 labels have no prediction with the same case_id \(e\.g\. "case-9998", "case-9999"\); nothing was recorded/,
     );
     assert.equal(s.snapshot(), before);
-    const allowed = await s.run(
-      'monitor',
-      'score',
-      'fraud',
-      '--predictions',
-      join(dir, 'cls_predictions.csv'),
-      '--labels',
-      labels,
-      '--id',
-      'case_id',
-      '--prediction-column',
-      'p_benign',
-      '--allow-unmatched-labels',
-    );
+    const allowed = await score(labels, '--allow-unmatched-labels');
     assert.equal(allowed.code, 0);
     assert.match(allowed.stdout, /2 labels have no prediction, e\.g\. case-9998, case-9999/);
   } finally {

@@ -23,6 +23,18 @@ async function setup() {
 }
 
 const PREDS = join(FIXTURES, 'monitor', 'cls_predictions.csv');
+/** `review sample` of the production model on the fixture's predictions; each test adds its own options. */
+const SAMPLE = [
+  'review',
+  'sample',
+  'cancer',
+  '--predictions',
+  PREDS,
+  '--id',
+  'case_id',
+  '--prediction-column',
+  'p_benign',
+];
 /** The sampled rows without the sample-id column (which numbers each sample). */
 const rowsOf = (file: string) =>
   readFileSync(file, 'utf8')
@@ -36,21 +48,7 @@ test('review sample is reproducible with a seed, stratified in proportion, and w
     const a = join(s.dir, 'a.csv');
     const b = join(s.dir, 'b.csv');
     const c = join(s.dir, 'c.csv');
-    const args = [
-      'review',
-      'sample',
-      'cancer',
-      '--predictions',
-      PREDS,
-      '--id',
-      'case_id',
-      '--prediction-column',
-      'p_benign',
-      '--n',
-      '20',
-      '--stratify',
-      'size',
-    ];
+    const args = [...SAMPLE, '--n', '20', '--stratify', 'size'];
     const ra = await s.run('--json', ...args, '--seed', '42', '-o', a);
     assert.equal(ra.code, 0, ra.stderr);
     assert.deepEqual(ra.json!.data.strata, { large: { rows: 100, sampled: 10 }, small: { rows: 100, sampled: 10 } });
@@ -83,28 +81,7 @@ test('review import records agreement and metrics as review observations of the 
   const s = await setup();
   try {
     const f = join(s.dir, 'review.csv');
-    assert.equal(
-      (
-        await s.run(
-          'review',
-          'sample',
-          'cancer',
-          '--predictions',
-          PREDS,
-          '--id',
-          'case_id',
-          '--prediction-column',
-          'p_benign',
-          '--n',
-          '10',
-          '--seed',
-          '1',
-          '-o',
-          f,
-        )
-      ).code,
-      0,
-    );
+    assert.equal((await s.run(...SAMPLE, '--n', '10', '--seed', '1', '-o', f)).code, 0);
     const lines = readFileSync(f, 'utf8').trim().split('\n');
     // The reviewer agrees with the model on all but one row and leaves one row blank.
     const filled = lines.map((l, i) => {
@@ -145,25 +122,14 @@ test('allocate splits n in proportion with at least one per stratum', async () =
 test('review bad input changes nothing: unwritable output, unknown column, bad --n, a file that is not a review file', async () => {
   const s = await setup();
   try {
-    const base = [
-      'review',
-      'sample',
-      'cancer',
-      '--predictions',
-      PREDS,
-      '--id',
-      'case_id',
-      '--prediction-column',
-      'p_benign',
-    ];
     const before = (await s.run('--json', 'history', 'cancer', '--all')).stdout;
-    const missingDir = await s.run('--json', ...base, '--n', '5', '-o', join(s.dir, 'no', 'such', 'dir', 'r.csv'));
+    const missingDir = await s.run('--json', ...SAMPLE, '--n', '5', '-o', join(s.dir, 'no', 'such', 'dir', 'r.csv'));
     assert.equal(missingDir.code, 3);
     assert.equal(missingDir.json!.error!.code, 'E_PATH_NOT_FOUND');
-    const col = await s.run(...base, '--n', '5', '--stratify', 'region', '-o', join(s.dir, 'r.csv'));
+    const col = await s.run(...SAMPLE, '--n', '5', '--stratify', 'region', '-o', join(s.dir, 'r.csv'));
     assert.equal(col.code, 2);
     assert.match(col.stderr, /has no column "region"/);
-    assert.equal((await s.run(...base, '--n', '0', '-o', join(s.dir, 'r.csv'))).code, 2);
+    assert.equal((await s.run(...SAMPLE, '--n', '0', '-o', join(s.dir, 'r.csv'))).code, 2);
     const notReview = await s.run('review', 'import', PREDS);
     assert.equal(notReview.code, 2);
     assert.match(notReview.stderr, /has no column "mlreg_review"/);
@@ -181,20 +147,7 @@ test('review sample --at credits the predictions to the version that held the st
     assert.equal((await s.run('promote', 'cancer@1.1.0', '--to', 'production')).code, 0);
     const madeAt = new Date().toISOString();
     assert.equal((await s.run('rollback', 'cancer')).code, 0);
-    const base = [
-      'review',
-      'sample',
-      'cancer',
-      '--predictions',
-      PREDS,
-      '--id',
-      'case_id',
-      '--prediction-column',
-      'p_benign',
-      '--n',
-      '5',
-      '--json',
-    ];
+    const base = [...SAMPLE, '--n', '5', '--json'];
     const now = await s.run(...base, '-o', join(s.dir, 'now.csv'));
     assert.equal(now.json!.data.version, '1.0.0', 'without --at: the holder now');
     const then = await s.run(...base, '--at', madeAt, '-o', join(s.dir, 'then.csv'));

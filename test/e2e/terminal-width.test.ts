@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cli, FIXTURES, tempDir } from '../helpers.js';
+import { BIN, cliInProcess, FIXTURES, tempDir } from '../helpers.js';
 
 /** What a command prints on an 80-column terminal (`script` gives it a real pseudo-terminal). */
 function at80(args: string[], cwd: string): string[] {
@@ -17,17 +17,18 @@ function at80(args: string[], cwd: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('Script '));
 }
 
-test('every table fits an 80-column terminal; piped output keeps the full text', () => {
+test('every table fits an 80-column terminal; piped output keeps the full text', async () => {
   const t = tempDir();
   try {
-    const run = (...args: string[]) => cli(args, { cwd: t.path, env: { MLREG_ACTOR: 'alice' } });
-    run('init');
+    // The setup runs in-process; only what is printed on a terminal needs a real process.
+    const run = (...args: string[]) => cliInProcess(args, { cwd: t.path, env: { MLREG_ACTOR: 'alice' } });
+    await run('init');
     const models = join(FIXTURES, 'models');
     const datasets = join(FIXTURES, 'datasets');
-    run('add', 'dataset', 'train', join(datasets, 'train.csv'));
+    await run('add', 'dataset', 'train', join(datasets, 'train.csv'));
     copyFileSync(join(datasets, 'batch_drifted.csv'), join(t.path, 'batch.csv'));
     const long = 'a retrained logistic regression with the new features from the fraud team, reviewed at length';
-    run(
+    await run(
       'add',
       'model',
       'fraud',
@@ -37,7 +38,7 @@ test('every table fits an 80-column terminal; piped output keeps the full text',
       '--description',
       long,
     );
-    run(
+    await run(
       'add',
       'model',
       'fraud',
@@ -46,9 +47,9 @@ test('every table fits an 80-column terminal; piped output keeps the full text',
       join(models, 'cancer-v2.metrics.json'),
     );
     const reason = 'INC-4521: false negatives up 30% in the EU region after the release\nsee the post-mortem';
-    run('promote', 'fraud@1.0.0', '--to', 'production', '--reason', reason);
-    run('promote', 'fraud@1.1.0', '--to', 'production', '--reason', reason);
-    for (const v of ['0.91', '0.9', '0.89']) run('monitor', 'record', 'fraud', `auc=${v}`, 'accuracy=0.88');
+    await run('promote', 'fraud@1.0.0', '--to', 'production', '--reason', reason);
+    await run('promote', 'fraud@1.1.0', '--to', 'production', '--reason', reason);
+    for (const v of ['0.91', '0.9', '0.89']) await run('monitor', 'record', 'fraud', `auc=${v}`, 'accuracy=0.88');
 
     const commands = [
       ['list'],
@@ -67,7 +68,7 @@ test('every table fits an 80-column terminal; piped output keeps the full text',
     const history = at80(['history', 'fraud'], t.path);
     assert.equal(history.length, 3, 'a reason with a newline stays on its row');
     assert.match(history[1]!, /INC-4521.*…$/);
-    const piped = run('history', 'fraud');
+    const piped = await run('history', 'fraud');
     assert.ok(
       piped.stdout.includes(
         'INC-4521: false negatives up 30% in the EU region after the release\\nsee the post-mortem',

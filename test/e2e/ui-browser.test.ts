@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { canvasDrawn, launchChromium, NO_CHROMIUM, SHOTS, startUi, watch, type PageWatch } from '../browser.js';
-import { cli, tempDir } from '../helpers.js';
+import { cliInProcess, tempDir } from '../helpers.js';
 import { buildWebFixture, XSS } from '../web-fixture.js';
 
 /**
@@ -14,6 +14,8 @@ import { buildWebFixture, XSS } from '../web-fixture.js';
 describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
   const t = tempDir('mlreg-ui-');
   const root = join(t.path, 'reg');
+  // Commands that need no server of their own run in-process.
+  const mlreg = (...args: string[]) => cliInProcess([...args, '--registry', root]);
   let browser: Browser;
   let ui: Awaited<ReturnType<typeof startUi>>;
   const seen: PageWatch = { errors: [], dialogs: [] };
@@ -196,30 +198,13 @@ describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
 
   test('HTML reports open from a file, draw, and run nothing from the data', async () => {
     const check = join(t.path, 'check.html');
-    const r = cli([
-      'check',
-      'hostile@1.1.0',
-      '--against',
-      'hostile@1.0.0',
-      '--registry',
-      root,
-      '--format',
-      'html',
-      '-o',
-      check,
-    ]);
+    const r = await mlreg('check', 'hostile@1.1.0', '--against', 'hostile@1.0.0', '--format', 'html', '-o', check);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '');
     const cmp = join(t.path, 'compare.html');
-    assert.equal(
-      cli(['compare', 'cancer@1.0.0', 'cancer@1.1.0', '--registry', root, '--format', 'html', '-o', cmp]).code,
-      0,
-    );
+    assert.equal((await mlreg('compare', 'cancer@1.0.0', 'cancer@1.1.0', '--format', 'html', '-o', cmp)).code, 0);
     const drift = join(t.path, 'drift.html');
-    assert.equal(
-      cli(['compare', 'train@1.0.0', 'train@1.1.0', '--registry', root, '--format', 'html', '-o', drift]).code,
-      0,
-    );
+    assert.equal((await mlreg('compare', 'train@1.0.0', 'train@1.1.0', '--format', 'html', '-o', drift)).code, 0);
     for (const [file, shot] of [
       [check, 'report-check'],
       [cmp, 'report-compare'],
