@@ -264,8 +264,11 @@ function commitTemp(reg: Registry, tmp: string, digest: string): boolean {
  */
 function freshen(path: string): boolean {
   try {
-    const now = new Date();
-    utimesSync(path, now, now);
+    // A second in the past: a write's mtime comes from the kernel's coarse clock, which can lag
+    // Date.now() by a tick, so a write right after a freshen could otherwise keep mtime <= atime and
+    // pass for intact in storedCopy. A second is nothing to gc's grace period.
+    const mark = new Date(Date.now() - 1000);
+    utimesSync(path, mark, mark);
     return true;
   } catch {
     return false;
