@@ -25,7 +25,7 @@ test('subscriptions travel through the remote log; only the machine that made a 
     const url = `file://${remote}`;
     const a = join(t.path, 'a');
     const b = join(t.path, 'b');
-    const env = { MLREG_WEBHOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '300' };
+    const env = { MLREG_WEBHOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '5000' }; // nothing here times out: room for a loaded machine
     const run = async (reg: string, args: string[]): Promise<CliResult> => {
       const r = await cliInProcess(['--registry', reg, ...args, '--json'], { cwd: t.path, env });
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
