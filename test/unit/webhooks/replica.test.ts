@@ -156,3 +156,52 @@ test('a checkpoint carries the subscriptions (not the deliveries); a checkpoint 
     c.cleanup();
   }
 });
+
+test('monitor check --auto-rollback on a replica: the alert and the rollback it reports are committed, sent to the remote and announced once', async () => {
+  const t = tempDir();
+  const hook = await startReceiver();
+  try {
+    const remote = join(t.path, 'remote');
+    mkdirSync(remote);
+    const url = `file://${remote}`;
+    const a = join(t.path, 'a');
+    const b = join(t.path, 'b');
+    const env = { MLREG_WEBHOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '300' };
+    const run = (reg: string, args: string[]): Promise<CliResult> =>
+      cliInProcess(['--registry', reg, ...args, '--json'], { cwd: t.path, env });
+    const ok = async (reg: string, args: string[]): Promise<CliResult> => {
+      const r = await run(reg, args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      return r;
+    };
+    assert.equal((await cliInProcess(['init', a, '--remote', url, '--json'], { cwd: t.path, env })).code, 0);
+    writeFileSync(join(t.path, 'm.txt'), 'weights 1\n');
+    writeFileSync(join(t.path, 'n.txt'), 'weights 2\n');
+    await ok(a, ['add', 'model', 'fraud', join(t.path, 'm.txt'), '--version', '1.0.0']);
+    await ok(a, ['add', 'model', 'fraud', join(t.path, 'n.txt'), '--version', '2.0.0']);
+    await ok(a, ['promote', 'fraud@1.0.0', '--to', 'production']);
+    await ok(a, ['promote', 'fraud@2.0.0', '--to', 'production']);
+    for (const v of ['0.80', '0.81', '0.79']) await ok(a, ['monitor', 'record', 'fraud', `auc=${v}`]);
+    await ok(a, ['webhook', 'add', hook.url(), '--events', 'alert,rollback', '--secret-env', 'MLREG_WEBHOOK_SECRET']);
+
+    const c = await run(a, ['monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--window', '3', '--auto-rollback']);
+    assert.equal(c.code, 1, c.stdout);
+    assert.match(c.json!.error!.hint, /Rolled back to 1\.0\.0/);
+    const show = await ok(a, ['show', 'fraud@production']);
+    assert.equal(show.json!.data.version.version, '1.0.0', 'the rollback it reports happened');
+    assert.deepEqual(
+      hook.received.map((r) => JSON.parse(r.body.toString('utf8')).event),
+      ['alert', 'rollback'],
+    );
+    assert.equal(c.json!.webhooks.length, 2, 'the error document carries the deliveries');
+
+    // Every replica sees it (it went through the remote log), and none delivers it again.
+    assert.equal((await cliInProcess(['clone', url, b, '--json'], { cwd: t.path, env })).code, 0);
+    assert.equal((await ok(b, ['show', 'fraud@production'])).json!.data.version.version, '1.0.0');
+    await ok(a, ['pull']);
+    assert.equal(hook.received.length, 2);
+  } finally {
+    await hook.close();
+    t.cleanup();
+  }
+});
