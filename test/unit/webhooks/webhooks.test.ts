@@ -395,3 +395,29 @@ test('monitor check --auto-rollback announces the alert and the rollback, though
     await s.done();
   }
 });
+
+test('the secret given by mistake to --secret-env (its value, not its name) is never printed back', async () => {
+  const s = await setup();
+  try {
+    for (const secret of [SECRET, 'Zx81qT0kL2mN']) {
+      for (const json of [true, false]) {
+        const r = await s.run([
+          'webhook',
+          'add',
+          s.hook.url(),
+          '--events',
+          'promote',
+          '--secret-env',
+          secret,
+          ...(json ? ['--json'] : []),
+        ]);
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `printed: ${r.stdout}${r.stderr}`);
+        if (json) assert.equal(r.json!.error!.code, 'E_BAD_SECRET_ENV');
+        else assert.match(r.stderr, /--secret-env/);
+      }
+    }
+  } finally {
+    await s.done();
+  }
+});
