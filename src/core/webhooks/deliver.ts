@@ -97,15 +97,20 @@ export async function deliverEvents(
   const done = await Promise.all(
     perSubscription.map(async ({ s, order, mine }) => {
       const out: { i: number; order: number; report: DeliveryReport }[] = [];
-      for (const { e, i } of mine) out.push({ i, order, report: record(reg, await deliverOne(s, e, opts)) });
+      for (const { e, i } of mine) out.push({ i, order, report: await deliverOne(s, e, opts) });
       return out;
     }),
   );
-  // Reported in the order of the events, then of the subscriptions.
-  return done
-    .flat()
-    .sort((a, b) => a.i - b.i || a.order - b.order)
-    .map((x) => x.report);
+  // Reported in the order of the events, then of the subscriptions; recorded together once all are
+  // done: a transaction (an fsync) per delivery while others are under way blocks their timers, and
+  // with many subscriptions the command overran the delivery deadline by seconds.
+  return record(
+    reg,
+    done
+      .flat()
+      .sort((a, b) => a.i - b.i || a.order - b.order)
+      .map((x) => x.report),
+  );
 }
 
 /** `deliverEvents` for one event (e.g. a follower's deploy). */
@@ -131,18 +136,22 @@ export async function deliverTest(
     reason: 'mlreg webhook test',
     time: reg.nowIso(),
   };
-  return record(reg, await deliverOne(sub, event, opts));
+  const [report] = record(reg, [await deliverOne(sub, event, opts)]);
+  return report!;
 }
 
-function record(reg: Registry, r: DeliveryReport): DeliveryReport {
+/** Record deliveries in this folder, in one transaction. */
+function record(reg: Registry, reports: DeliveryReport[]): DeliveryReport[] {
+  if (reports.length === 0) return reports;
   try {
-    reg.writeLocal(() =>
-      reg.db
-        .prepare(
-          `INSERT INTO webhook_deliveries (webhook_id, delivery, event, artifact, status, http_status, attempts, last_error, at, duration_ms)
-           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)`,
-        )
-        .run(
+    const at = reg.nowIso();
+    reg.writeLocal(() => {
+      const insert = reg.db.prepare(
+        `INSERT INTO webhook_deliveries (webhook_id, delivery, event, artifact, status, http_status, attempts, last_error, at, duration_ms)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)`,
+      );
+      for (const r of reports)
+        insert.run(
           r.webhook,
           r.delivery,
           r.event,
@@ -151,15 +160,15 @@ function record(reg: Registry, r: DeliveryReport): DeliveryReport {
           r.httpStatus,
           r.attempts,
           r.error,
-          reg.nowIso(),
+          at,
           r.durationMs,
           r.webhook,
-        ),
-    );
-    return r;
+        );
+    });
+    return reports;
   } catch {
-    // The delivery happened (or failed) all the same; only its record is missing.
-    return { ...r, recorded: false };
+    // The deliveries happened (or failed) all the same; only their record is missing.
+    return reports.map((r) => ({ ...r, recorded: false }));
   }
 }
 

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { configSet } from '../../../src/core/registry/config.js';
 import { deliverEvent, deliverEvents } from '../../../src/core/webhooks/deliver.js';
@@ -139,6 +141,52 @@ test('a refused connection is retried and fails within the deadline', async () =
     assert.equal(d!.attempts, 3);
     assert.match(d!.error!, /could not connect \(ECONNREFUSED\) \(after 3 attempts\)/);
   } finally {
+    r.cleanup();
+  }
+});
+
+test('1000 subscriptions whose receivers never answer: the deliveries end within one delivery deadline', async () => {
+  const r = tempRegistry();
+  const server = createServer((req) => req.resume()); // takes the request, never answers
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    r.reg.write(() => {
+      for (let i = 0; i < 1000; i++)
+        addWebhook(
+          r.reg,
+          { url: `http://127.0.0.1:${port}/h${i}`, events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' },
+          'ada',
+        );
+    });
+    const deadlineMs = 1_500;
+    const started = Date.now();
+    const reports = await deliverEvent(
+      r.reg,
+      {
+        event: 'promote',
+        artifact: 'fraud',
+        stage: 'production',
+        from: null,
+        to: '1.0.0',
+        version: '1.0.0',
+        actor: 'a',
+        reason: null,
+        time: r.reg.nowIso(),
+      },
+      { ...OPTS, timeoutMs: 500, deadlineMs },
+    );
+    const took = Date.now() - started;
+    assert.equal(reports.length, 1000);
+    assert.ok(
+      reports.every((x) => x.status === 'failed' && x.recorded),
+      'each failed and recorded',
+    );
+    assert.equal(r.reg.db.prepare('SELECT COUNT(*) FROM webhook_deliveries').pluck().get(), 1000);
+    assert.ok(took < deadlineMs + 1_000, `took ${took} ms for a deadline of ${deadlineMs} ms`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
     r.cleanup();
   }
 });
