@@ -245,6 +245,12 @@ async function deliverOne(sub: Subscription, event: WebhookEvent, opts: Delivery
     } catch (err) {
       httpStatus = null;
       error = networkError(err, limit);
+      // fetch refuses some ports outright (the Fetch standard's "bad ports": 6000, 6666, 10080…):
+      // no attempt can succeed, so none is repeated.
+      if (isBadPort(err)) {
+        error = `port ${new URL(sub.url).port} is one that fetch never connects to (a "bad port" of the Fetch standard); run the receiver on another port and subscribe that URL`;
+        break;
+      }
     }
     if (attempts >= maxAttempts) break;
     const until = Math.min(wait, deadline - Date.now());
@@ -267,6 +273,10 @@ function retryAfterMs(value: string | null): number {
   if (value === null) return 0;
   const seconds = Number(value.trim());
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 60) * 1000 : 0;
+}
+
+function isBadPort(err: unknown): boolean {
+  return (err as { cause?: { message?: unknown } })?.cause?.message === 'bad port';
 }
 
 function networkError(err: unknown, limit: number): string {

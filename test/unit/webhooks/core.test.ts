@@ -190,3 +190,30 @@ test('1000 subscriptions whose receivers never answer: the deliveries end within
     r.cleanup();
   }
 });
+
+test('a port fetch never connects to (6666, a "bad port" of the Fetch standard) fails at once, saying so, not after pointless retries', async () => {
+  const r = tempRegistry();
+  try {
+    addWebhook(r.reg, { url: 'http://127.0.0.1:6666/hook', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    const [d] = await deliverEvent(
+      r.reg,
+      {
+        event: 'promote',
+        artifact: 'x',
+        stage: 'production',
+        from: null,
+        to: '1.0.0',
+        version: '1.0.0',
+        actor: 'a',
+        reason: null,
+        time: r.reg.nowIso(),
+      },
+      OPTS,
+    );
+    assert.equal(d!.status, 'failed');
+    assert.equal(d!.attempts, 1);
+    assert.match(d!.error!, /port 6666 .*never connects to.*another port/);
+  } finally {
+    r.cleanup();
+  }
+});
