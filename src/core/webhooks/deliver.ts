@@ -47,6 +47,8 @@ export interface DeliveryReport {
 }
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
+/** The longest attempt (10 minutes): timers hold whole milliseconds below 2^31. */
+export const MAX_TIMEOUT_MS = 600_000;
 const DEFAULT_ATTEMPTS = 3;
 
 /** The signature header's value for `body` (GitHub's scheme). */
@@ -176,7 +178,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function deliverOne(sub: Subscription, event: WebhookEvent, opts: DeliveryOptions): Promise<DeliveryReport> {
   const started = Date.now();
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = Math.min(Math.max(1, Math.ceil(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)), MAX_TIMEOUT_MS);
   const maxAttempts = opts.maxAttempts ?? DEFAULT_ATTEMPTS;
   const deadline = started + (opts.deadlineMs ?? timeoutMs * maxAttempts + 2_000);
   const backoff = opts.backoffMs ?? Math.min(500, Math.ceil(timeoutMs / 10));
@@ -224,7 +226,7 @@ async function deliverOne(sub: Subscription, event: WebhookEvent, opts: Delivery
     const left = deadline - Date.now();
     if (left <= 0) break;
     attempts++;
-    const limit = Math.min(timeoutMs, left);
+    const limit = Math.ceil(Math.min(timeoutMs, left));
     let wait = backoff * 2 ** (attempts - 1);
     try {
       const res = await fetch(sub.url, {

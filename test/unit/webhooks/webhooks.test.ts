@@ -421,3 +421,24 @@ test('the secret given by mistake to --secret-env (its value, not its name) is n
     await s.done();
   }
 });
+
+test('a MLREG_WEBHOOK_TIMEOUT that is no usable timer (a fraction, beyond 32 bits) is named in a warning and the default used', async () => {
+  const s = await setup();
+  try {
+    await subscribe(s, ['--events', 'promote']);
+    const versions = ['2.0.0', '1.0.0', '2.0.0'];
+    for (const [i, timeout] of ['0.5', '1e10', 'soon'].entries()) {
+      const p = await s.run(['promote', `fraud@${versions[i]}`, '--to', 'production', '--json'], {
+        MLREG_WEBHOOK_SECRET: SECRET,
+        MLREG_WEBHOOK_TIMEOUT: timeout,
+      });
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(p.json!.webhooks[0].status, 'delivered', `${timeout}: ${JSON.stringify(p.json!.webhooks)}`);
+      assert.match(p.stderr, new RegExp(`MLREG_WEBHOOK_TIMEOUT=${timeout.replace('.', '\\.')} is not .*5000`));
+      assert.doesNotMatch(p.stderr, /TimeoutOverflowWarning/);
+    }
+    assert.equal(s.hook.received.length, 3);
+  } finally {
+    await s.done();
+  }
+});
