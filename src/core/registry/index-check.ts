@@ -170,6 +170,18 @@ export function checkIndexValues(db: Db): IndexProblem[] {
       if (problems.length >= MAX_VALUE_PROBLEMS) return problems;
     }
   }
+  // `webhook remove ID` names ids from 1: a subscription with another could never be removed.
+  if (tables.has('webhooks'))
+    for (const id of db.prepare('SELECT id FROM webhooks WHERE id < 1 LIMIT 5').pluck().all() as number[]) {
+      problems.push({
+        table: 'webhooks',
+        row: String(id),
+        column: 'id',
+        value: String(id),
+        message: `webhooks row ${id}: id ${id} is not a subscription id (1 or more)`,
+      });
+      if (problems.length >= MAX_VALUE_PROBLEMS) return problems;
+    }
   return problems;
 }
 

@@ -6,6 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { dumpCheckpoint, loadCheckpoint } from '../../../src/core/remote/checkpoint.js';
 import { parseOperation } from '../../../src/core/remote/ops.js';
+import { checkIndexValues } from '../../../src/core/registry/index-check.js';
 import { addWebhook, allWebhooks } from '../../../src/core/webhooks/subscriptions.js';
 import { cliInProcess, tempDir, tempRegistry, type CliResult } from '../../helpers.js';
 import { startReceiver } from './receiver.js';
@@ -203,5 +204,38 @@ test('monitor check --auto-rollback on a replica: the alert and the rollback it 
   } finally {
     await hook.close();
     t.cleanup();
+  }
+});
+
+test('a subscription id no command can name (0, negative) is refused in a checkpoint and in a restored index: it could never be removed', () => {
+  const a = tempRegistry();
+  try {
+    addWebhook(
+      a.reg,
+      { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_SECRET' },
+      'ada',
+    );
+    const doc = JSON.parse(gunzipSync(dumpCheckpoint(a.reg, 7)).toString('utf8'));
+    for (const id of [0, -3]) {
+      const c = tempRegistry();
+      try {
+        doc.tables.webhooks.rows[0][doc.tables.webhooks.columns.indexOf('id')] = id;
+        assert.throws(
+          () => c.reg.db.transaction(() => loadCheckpoint(c.reg, gzipSync(JSON.stringify(doc)), 7))(),
+          new RegExp(`webhooks\\.id holds ${id}`),
+        );
+        assert.deepEqual(allWebhooks(c.reg), []);
+      } finally {
+        c.cleanup();
+      }
+    }
+    a.reg.db.prepare('UPDATE webhooks SET id = 0').run();
+    const problems = checkIndexValues(a.reg.db);
+    assert.deepEqual(
+      problems.map((p) => [p.table, p.column, p.value]),
+      [['webhooks', 'id', '0']],
+    );
+  } finally {
+    a.cleanup();
   }
 });
