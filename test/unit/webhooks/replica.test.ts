@@ -235,6 +235,8 @@ test('a subscription id no command can name (0, negative) is refused in a checkp
       problems.map((p) => [p.table, p.column, p.value]),
       [['webhooks', 'id', '0']],
     );
+    a.reg.db.prepare('UPDATE webhooks SET id = 9007199254740993').run();
+    assert.equal(checkIndexValues(a.reg.db)[0]?.column, 'id', 'an id beyond what the CLI can name');
   } finally {
     a.cleanup();
   }
