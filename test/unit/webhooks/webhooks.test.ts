@@ -442,3 +442,22 @@ test('a MLREG_WEBHOOK_TIMEOUT that is no usable timer (a fraction, beyond 32 bit
     await s.done();
   }
 });
+
+test('webhook list prints no control characters from a delivery record (a restored backup is written by someone else)', async () => {
+  const s = await setup();
+  try {
+    const id = await subscribe(s, ['--events', 'promote']);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(s.reg, 'mlreg.db'));
+    db.prepare(
+      `INSERT INTO webhook_deliveries (webhook_id, delivery, event, status, http_status, attempts, last_error, at, duration_ms)
+       VALUES (?, 'd', 'pro\u001b[2Jmote', 'failed', 500, 1, 'HTTP 500\u001b]0;owned\u0007\u001b[31m', '2026-11-30T12:00:00.000Z', 5)`,
+    ).run(id);
+    db.close();
+    const l = ok(await s.run(['webhook', 'list']), 'list');
+    assert.doesNotMatch(l.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/, JSON.stringify(l.stdout));
+    assert.match(l.stdout, /failed pro.*mote .*HTTP 500/);
+  } finally {
+    await s.done();
+  }
+});
