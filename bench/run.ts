@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> 
   remote: () => import('./remote.js'),
   replica: () => import('./replica.js'),
   ui: () => import('./ui.js'),
+  serve: () => import('./serve.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -12,6 +12,8 @@ import { promote } from '../src/core/stages/promote.js';
 import { rollback } from '../src/core/stages/rollback.js';
 import { addVersion } from '../src/core/versions/add.js';
 import { deprecate } from '../src/core/versions/retire.js';
+import { recordReport } from '../src/core/follow/reports.js';
+import { resolveRef } from '../src/core/versions/refs.js';
 import { FIXTURES, testRuntime } from './helpers.js';
 
 /**
@@ -28,6 +30,7 @@ export const XSS = {
   column: '<img src=x onerror=alert(4)>',
   category: '<script>alert(5)</script>',
   deprecation: '<i onmouseover=alert(6)>old</i>',
+  follower: '<img src=x onerror=alert(7)>',
 };
 
 export async function buildWebFixture(root: string, work: string): Promise<void> {
@@ -139,6 +142,27 @@ export async function buildWebFixture(root: string, work: string): Promise<void>
     deprecate(reg, 'cancer@1.1.0', { actor: 'oncall', reason: XSS.deprecation });
     tick(1);
     promote(reg, { ref: 'train@1.0.0', stage: 'production', actor, reason: 'reference data' });
+    // A follower serving cancer@production (1.0.0 after the rollback), with a hostile id and host.
+    const served = resolveRef(reg, 'cancer@production');
+    recordReport(
+      reg,
+      {
+        op: 'follower.report',
+        at: new Date(t).toISOString(),
+        name: 'cancer',
+        stage: 'production',
+        follower: XSS.follower,
+        host: XSS.follower,
+        version: served.version,
+        digest: served.digest,
+        switchedAt: new Date(t).toISOString(),
+        previous: '1.1.0',
+        hook: { result: 'ok', exitCode: 0, ms: 12, message: null },
+        heartbeatMs: 60_000,
+        deployed: true,
+      },
+      'web-1',
+    );
   } finally {
     reg.close();
   }

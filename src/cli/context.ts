@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { locateRegistry, Registry, type Runtime } from '../core/registry/registry.js';
+import type { RemoteStore } from '../core/remote/transport.js';
 
 /** A stream a command writes to: process.stdout/stderr for a real run, a buffer in tests. */
 export type OutStream = NodeJS.WritableStream & { isTTY?: boolean };
@@ -24,6 +25,20 @@ export interface CliIo {
   columns?: number;
   /** The clock (tests may fix it). */
   now?: () => Date;
+  /**
+   * For a command that runs until stopped (follow): a signal that aborts on SIGTERM or SIGINT.
+   * The process adapter listens for the signals only once this is asked for; a test passes its own.
+   */
+  stopSignal?: () => AbortSignal;
+}
+
+/** What a command running on a replica can use of its remote (set by cli/replica.ts). */
+export interface ReplicaHandle {
+  url: string;
+  /** The remote, opened once per run. */
+  store(): Promise<RemoteStore>;
+  /** Run a change as the next log entry of the remote (pull, run, put-if-absent, retried on a lost race). */
+  replicate<T>(run: () => Promise<T>): Promise<T>;
 }
 
 /** Options every command takes (main.ts addGlobalOptions). */
@@ -43,6 +58,8 @@ export class Context {
   readonly argv: readonly string[];
   private readonly globals: GlobalOptions;
   private opened: Registry | undefined;
+  /** Set when the registry is a replica of a remote. */
+  replica: ReplicaHandle | undefined;
   private readonly closers: (() => void)[] = [];
 
   constructor(globals: GlobalOptions, io: CliIo, argv: readonly string[]) {

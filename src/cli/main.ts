@@ -151,6 +151,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitCodeValue> 
   }
 }
 
+let stopping: AbortController | undefined;
+
+/** SIGTERM or SIGINT end a command that runs until stopped (follow) cleanly, after its current step. */
+function stopOnSignals(): AbortSignal {
+  if (!stopping) {
+    const controller = new AbortController();
+    stopping = controller;
+    const stop = (): void => controller.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  }
+  return stopping.signal;
+}
+
 /** The process adapter: the one place that reads the real process's streams, environment and folder. */
 export async function main(argv: string[]): Promise<void> {
   // mlreg pins an AWS SDK release that supports the Node it runs on; the SDK's notice that later
@@ -172,5 +186,6 @@ export async function main(argv: string[]): Promise<void> {
     cwd: process.cwd(),
     isTTY: { stdout: !!process.stdout.isTTY, stderr: !!process.stderr.isTTY },
     columns: process.stdout.columns,
+    stopSignal: stopOnSignals,
   });
 }

@@ -14,6 +14,8 @@ export interface CommandResult<T = unknown> {
   render?: (data: T, ui: Ui) => string;
   /** Non-zero when the command ran but its gate was not met, and similar. */
   exitCode?: ExitCodeValue;
+  /** The command printed its output as it went (follow's NDJSON lines): nothing more is printed. */
+  silent?: boolean;
   /** The webhook deliveries of the change the command made (in --json: the envelope's `webhooks`). */
   webhooks?: unknown[];
 }
@@ -29,6 +31,7 @@ export function result<T>(data: T, render?: (data: T, ui: Ui) => string, exitCod
 
 /** Print a command's result; returns the run's exit code. */
 export async function emitResult(result: CommandResult, io: CliIo, json: boolean): Promise<ExitCodeValue> {
+  if (result.silent) return result.exitCode ?? ExitCode.ok;
   if (json) {
     io.stdout.write(
       JSON.stringify({

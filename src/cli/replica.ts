@@ -34,15 +34,35 @@ export const REPLICATED_WRITES = new Set([
   'monitor check',
   'monitor rule add',
   'monitor rule remove',
+  'review sample',
+  'review import',
+  'scan',
+  'profile',
   'webhook add',
   'webhook remove',
 ]);
 
+/** Replicated writes that often write nothing (`scan PATH`, `profile` of a profiled version): run offline until they would write. */
+const WRITE_SOMETIMES = new Set(['scan', 'profile']);
+
+/** Commands that send their changes themselves through `ctx.replica.replicate` (gc: a local part, then the remote). */
+const REPLICATE_THEMSELVES = new Set(['gc']);
+
 /** Writes that read or run much before they write (hash files, run an evaluation): pulled first, never repeated for a stale replica. */
-const EXPENSIVE_TO_REPEAT = new Set(['add', 'eval run', 'monitor score', 'monitor data']);
+const EXPENSIVE_TO_REPEAT = new Set([
+  'add',
+  'eval run',
+  'monitor score',
+  'monitor data',
+  'review sample',
+  'review import',
+  'scan',
+  'profile',
+  'gc',
+]);
 
 /** Commands that handle the remote themselves, or do not use the registry they run in. */
-const MANAGE_THEMSELVES = new Set(['init', 'clone', 'pull', 'remote attach', 'remote status', 'restore']);
+const MANAGE_THEMSELVES = new Set(['init', 'clone', 'pull', 'remote attach', 'remote status', 'restore', 'follow']);
 
 /** A reading command waits this long for the remote before answering from the replica. */
 const REFRESH_TIMEOUT_MS = 5_000;
@@ -114,12 +134,14 @@ export async function runOnReplica(
   const info = replicaInfo(reg);
   if (!info) return run();
   const { WriteSession, runReplicated } = await import('../core/remote/session.js');
-  const { fetchObject } = await import('../core/remote/objects-sync.js');
   const store = storeFor(ctx, info, WRITE_TIMEOUT_MS);
-  reg.journal = new WriteSession(reg, info.writerId, path, false);
-  if (!ctx.offline) reg.fetchObject = async (digest) => fetchObject(reg, await store(), digest);
-
-  if (REPLICATED_WRITES.has(path)) {
+  reg.journal = new WriteSession(reg, info.writerId, path, false, {}, ctx.offline);
+  if (!ctx.offline)
+    reg.fetchObject = async (digest) => {
+      const { fetchObject } = await import('../core/remote/objects-sync.js');
+      return fetchObject(reg, await store(), digest);
+    };
+  const replicate = async <T>(write: () => Promise<T>): Promise<T> => {
     if (ctx.offline)
       throw new UsageError(`\`mlreg ${path}\` changes the shared registry, which needs its remote; --offline cannot`, {
         code: 'E_OFFLINE_WRITE',
@@ -130,9 +152,10 @@ export async function runOnReplica(
     // committed first and the failure reported after. Any other error undoes the command's change.
     let failedAfterChange: unknown;
     try {
+      // The remote is opened (for s3://, the AWS SDK loaded) only once a request is needed.
       const out = await runReplicated(
         reg,
-        await store(),
+        store,
         {
           command: path,
           writerId: info.writerId,
@@ -143,7 +166,7 @@ export async function runOnReplica(
         async () => {
           failedAfterChange = undefined;
           try {
-            return await run();
+            return await write();
           } catch (err) {
             // Without a change, the error is the command's as before (a stale replica is re-checked at the head).
             if (!isGateNotMet(err) || !(reg.journal instanceof WriteSession && reg.journal.hasChanges)) throw err;
@@ -162,7 +185,11 @@ export async function runOnReplica(
         cause: err,
       });
     }
-  }
+  };
+  ctx.replica = { url: info.url, store, replicate };
+
+  if (REPLICATE_THEMSELVES.has(path)) return run();
+  if (REPLICATED_WRITES.has(path) && !(ctx.offline && WRITE_SOMETIMES.has(path))) return replicate(run);
 
   if (!ctx.offline) {
     const refresh = storeFor(ctx, info, REFRESH_TIMEOUT_MS);

@@ -27,6 +27,7 @@ const ROUTES: [RegExp, Handler][] = [
   [/^\/artifacts\/([^/]+)\/history$/, historyOf],
   [/^\/artifacts\/([^/]+)\/monitor$/, monitorOf],
   [/^\/artifacts\/([^/]+)\/versions\/([^/]+)$/, version],
+  [/^\/artifacts\/([^/]+)\/status$/, followersOf],
   [/^\/compare$/, compare],
   [/^\/check$/, check],
 ];
@@ -134,6 +135,12 @@ async function artifact(reg: Registry, [name]: string[], query: URLSearchParams)
 async function historyOf(reg: Registry, [name]: string[]): Promise<HistoryDoc> {
   const { history } = await import('../core/registry/history.js');
   return history(reg, name!, { all: true });
+}
+
+/** `status NAME`: where each stage's version is served (follower reports). */
+async function followersOf(reg: Registry, [name]: string[]) {
+  const { artifactStatus } = await import('../core/follow/reports.js');
+  return artifactStatus(reg, name!, { now: reg.runtime.now() });
 }
 
 async function version(reg: Registry, [name, ver]: string[]) {

@@ -8,6 +8,7 @@ import type { SeriesReport } from '../core/monitor/series.js';
 import type { ArtifactKind } from '../core/versions/refs.js';
 import type { ArtifactSummary, VersionSummary } from '../core/versions/queries.js';
 import type { VersionDetails } from '../core/versions/show.js';
+import type { ArtifactStatus as StatusDoc } from '../core/follow/reports.js';
 
 /**
  * The documents the JSON API under /api/ answers with, shared by the server, the browser pages and
@@ -17,6 +18,8 @@ import type { VersionDetails } from '../core/versions/show.js';
 
 export type { ArtifactSummary, VersionSummary, VersionDetails, HistoryEntry, CheckReport, ModelComparison };
 export type { DatasetComparison, Profile, ColumnProfile, SeriesReport, StoredRule };
+/** `status NAME`: the stages and the followers serving each. */
+export type { StatusDoc };
 
 /** Every answer: the `--json` envelope. */
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string; hint: string } };

@@ -117,7 +117,13 @@ test('the on-call story with real scikit-learn models: add, promote, roll back, 
       cwd,
     });
     assert.equal(pf.code, 0, pf.stderr);
-    assert.deepEqual(readdirSync(join(srv, 'current')).sort(), ['config.json', 'model.joblib', 'preprocessing']);
+    // The version's files, and the metadata file that says what the folder serves (docs/serving.md).
+    assert.deepEqual(readdirSync(join(srv, 'current')).sort(), [
+      '.mlreg-version.json',
+      'config.json',
+      'model.joblib',
+      'preprocessing',
+    ]);
 
     const listed = (await cliInProcess(['list', '--json'], { cwd })).json?.data.artifacts;
     assert.deepEqual(

@@ -96,6 +96,19 @@ describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
     await page.close();
   });
 
+  test('version page: where it is deployed (follower reports), hostile follower names shown as text', async () => {
+    const page = await open('/artifacts/cancer/versions/1.0.0', 'version-deployed');
+    const section = page.locator('section', { has: page.locator('h2:text-is("Where deployed")') });
+    assert.equal(await section.locator('tbody tr').count(), 1);
+    const row = (await section.locator('tbody tr').textContent()) ?? '';
+    assert.ok(row.includes(XSS.follower) && row.includes('production'), row);
+    await assertNoInjection(page);
+    const other = await open('/artifacts/cancer/versions/1.2.0', 'version-not-deployed');
+    assert.equal(await other.textContent('#not-deployed'), 'No follower serves this version.');
+    await page.close();
+    await other.close();
+  });
+
   test('dataset version: profile with a histogram and category bars per column', async () => {
     const page = await open('/artifacts/hostile/versions/1.0.0', 'dataset-profile');
     assert.equal(await page.locator('#profile .card').count(), 32);

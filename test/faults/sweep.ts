@@ -255,14 +255,24 @@ export async function sweepOnce(scenario: Scenario, at: number, fault: Fault, op
     const verify = await cliInProcess(['verify', '--json', '--registry', reg]);
     if (verify.code !== 0) violations.push(`verify after the fault: exit ${verify.code} ${verify.stdout.trim()}`);
     const after = await stateOf(reg, co);
-    if (co && after.current !== null && after.production !== null && after.current !== after.production)
-      violations.push(`${co}/current serves ${after.current} but production holds ${after.production}`);
+    // The index is the truth and DIR/current follows it: it may lag behind a move that committed
+    // (a crash or a failed switch after the commit: the command says how to catch up), never run ahead.
+    if (co && after.current !== null && after.production !== null && after.current !== after.production) {
+      if (after.current !== before.current)
+        violations.push(`${co}/current serves ${after.current}, ahead of production, which holds ${after.production}`);
+      else if (r.code === 0) violations.push(`exit 0 but ${co}/current still serves ${after.current}`);
+      else if (!r.killed && !/mlreg follow m@production .* --once/.test(r.json?.error?.hint ?? ''))
+        violations.push(`${co}/current is behind its stage and the error does not say how to catch up: ${r.stdout}`);
+    }
     violations.push(...(scenario.check?.(dir, { ...r, code: r.killed ? 137 : r.code }, before, after) ?? []));
     const retry = await cliInProcess(scenario.retry?.(dir) ?? scenario.args(dir), { cwd: dir });
     // A run that got as far as committing leaves nothing to redo: that answer is a successful retry.
     if (retry.code !== 0 && retry.json?.error?.code !== 'E_NOTHING_TO_DO')
       violations.push(`retry: exit ${retry.code} ${retry.stdout.trim()}`);
     else if (co) {
+      // What the error's hint says to run when the folder is behind its stage.
+      const reconcile = await cliInProcess(['follow', 'm@production', co, '--once', '--json', '--registry', reg]);
+      if (reconcile.code !== 0) violations.push(`follow --once: exit ${reconcile.code} ${reconcile.stdout.trim()}`);
       const final = await stateOf(reg, co);
       if (final.current === null || final.production === null || final.current !== final.production)
         violations.push(`after the retry ${co}/current serves ${final.current}, production holds ${final.production}`);

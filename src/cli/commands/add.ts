@@ -9,6 +9,7 @@ import { progressFor } from '../terminal/progress.js';
 import { formatBytes } from '../terminal/style.js';
 
 interface AddOpts {
+  as?: string;
   version?: string;
   bump?: string;
   preid?: string;
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .addOption(textPairsOption('--tag <k=v>', 'a free-form tag (repeatable)', 'tag'))
     .option('--description <text>', 'what this version is')
     .option('--trained-on <ref>', 'dataset version the model was trained on (repeatable)', collect)
+    .option('--as <name>', 'store a single file under this name (e.g. model.joblib), the same in every version')
     .option('--follow-symlinks', 'store the files that symbolic links point to (default: refuse links)')
     .option('--include-hidden', 'keep .git/, .DS_Store, __pycache__/ and other clutter (skipped by default)')
     .option('--no-profile', 'datasets: store without computing a profile')
@@ -57,6 +59,7 @@ export function register(program: Command): void {
       examples(
         'mlreg add model fraud model.joblib --metric auc=0.91 --param max_depth=6',
         'mlreg add model fraud ./model-dir --bump major --description "new features"',
+        'mlreg add model fraud out/fraud-2026-11-30.joblib --as model.joblib',
         'mlreg add model fraud model.onnx --metrics-file metrics.json --trained-on transactions@1.3.0',
         'mlreg add dataset transactions data/train.csv',
       ),
@@ -116,6 +119,7 @@ export function register(program: Command): void {
             trainedOn: opts.trainedOn ?? [],
             followSymlinks: !!opts.followSymlinks,
             includeHidden: !!opts.includeHidden,
+            storeAs: opts.as,
             actor: ctx.actor(),
             onProgress: bar.update,
             ...datasetHooks,

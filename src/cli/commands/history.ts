@@ -26,7 +26,7 @@ export function register(program: Command): void {
         example: '20',
       }),
     )
-    .option('--all', 'every event: adds and deprecations too')
+    .option('--all', 'every event: adds and deprecations too (stage moves and deployments are always shown)')
     .addHelpText(
       'after',
       examples(
@@ -49,12 +49,15 @@ export function register(program: Command): void {
                   e.kind === 'rollback' ? ui.c.yellow('rollback') : e.kind,
                   e.stage ?? '',
                   // Only moves have a from and a to; an alert on a stage names the version it was about.
-                  e.kind === 'promote' || e.kind === 'rollback'
+                  e.kind === 'promote' || e.kind === 'rollback' || e.kind === 'deploy'
                     ? `${e.from ?? '(none)'} → ${e.to ?? '(deleted)'}`
                     : (e.to ?? ''),
                   e.actor,
                   formatTime(e.at),
-                  e.reason ?? '',
+                  // A deployment says where it happened: the follower that switched its folder.
+                  e.kind === 'deploy'
+                    ? `on ${(e.details as { follower?: string } | null)?.follower ?? '?'}`
+                    : (e.reason ?? ''),
                 ]),
               ),
         );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { StageMove } from '../../core/stages/promote.js';
-import type { CheckoutResult } from '../../core/versions/checkout.js';
+import type { CheckoutResult, PreparedCheckout } from '../../core/versions/checkout.js';
 import { GateNotMetError, UsageError } from '../../core/errors.js';
 import type { GateSpec } from '../../core/evaluations/gates.js';
 import type { GatedMove } from '../../core/stages/gated-promote.js';
@@ -82,7 +82,7 @@ export function register(program: Command): void {
         const reg = ctx.registry();
         const { whenCommitted } = await import('../../core/registry/registry.js');
         const actor = ctx.actor();
-        let prepared: Awaited<ReturnType<typeof import('../../core/versions/checkout.js').prepareCheckout>> | undefined;
+        let prepared: PreparedCheckout | undefined;
         if (opts.checkout && !opts.dryRun) {
           const { prepareCheckout } = await import('../../core/versions/checkout.js');
           prepared = await prepareCheckout(reg, ref!, opts.checkout);
@@ -101,9 +101,6 @@ export function register(program: Command): void {
             newStage: opts.newStage,
             gate,
             force: opts.force,
-            // Switch DIR/current inside the promote transaction: a failed switch leaves the stage where it was.
-            // On a replica, once the remote took the move: the folder never runs ahead of the shared stage.
-            beforeCommit: prepared ? () => whenCommitted(reg, () => void (checkout = prepared!.switch())) : undefined,
             evalCommand: opts.evalCmd
               ? {
                   command: opts.evalCmd,
@@ -115,8 +112,6 @@ export function register(program: Command): void {
               : undefined,
           });
         } catch (err) {
-          // The stage did not move (or its move could not be confirmed): DIR/current goes back.
-          if (checkout && prepared) prepared.switchBack(checkout);
           if (err instanceof GateNotMetError && err.details)
             return failWithReport(
               ctx.json,
@@ -125,6 +120,14 @@ export function register(program: Command): void {
               err,
             );
           throw err;
+        }
+        // DIR/current follows the index: switched only once the move committed (on a replica, once
+        // the remote took it), so it never serves a version the stage did not hold.
+        if (prepared && opts.checkout) {
+          const { switchAfterCommit } = await import('../../core/versions/checkout.js');
+          const ready = prepared;
+          const dir = opts.checkout;
+          whenCommitted(reg, () => void (checkout = switchAfterCommit(reg, ready, dir, move)));
         }
         // `checkout` is read when the result is printed: on a replica the switch happens after the commit.
         return result(

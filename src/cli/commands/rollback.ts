@@ -51,22 +51,17 @@ export function register(program: Command): void {
         const { prepareCheckout } = await import('../../core/versions/checkout.js');
         const prepared = await prepareCheckout(reg, `${plan.name}@${plan.to}`, opts.checkout);
         // The same walk as the plan (so the skipped versions are reported and logged), pinned to its holder and target.
-        // DIR/current switches inside the rollback transaction: a failed switch leaves the stage where it was.
         let checkout: CheckoutResult | undefined;
-        let move: ReturnType<typeof rollback>;
-        try {
-          move = rollback(reg, {
-            ...base,
-            expect: opts.expect ?? plan.from ?? undefined,
-            expectTarget: plan.to,
-            // On a replica: once the remote took the rollback, so the folder never runs ahead of the stage.
-            beforeCommit: () => whenCommitted(reg, () => void (checkout = prepared.switch())),
-          });
-        } catch (err) {
-          // The stage did not move: DIR/current goes back to what it served.
-          if (checkout) prepared.switchBack(checkout);
-          throw err;
-        }
+        const move = rollback(reg, {
+          ...base,
+          expect: opts.expect ?? plan.from ?? undefined,
+          expectTarget: plan.to,
+        });
+        // DIR/current follows the index: switched only once the rollback committed (on a replica,
+        // once the remote took it), so it never serves a version the stage did not hold.
+        const { switchAfterCommit } = await import('../../core/versions/checkout.js');
+        const dir = opts.checkout;
+        whenCommitted(reg, () => void (checkout = switchAfterCommit(reg, prepared, dir, move)));
         return result(
           Object.defineProperty({ ...move }, 'checkout', { enumerable: true, get: () => checkout }) as typeof move & {
             checkout?: CheckoutResult;

@@ -2,7 +2,7 @@ import { fromSystemError, IntegrityError, InvalidInputError, NotFoundError } fro
 import { hashFiles } from '../store/hash-pool.js';
 import { applyOperations } from '../remote/apply.js';
 import { parseManifest, type SourceFile } from '../store/manifest.js';
-import { objectPath, readObject, unusableObject } from '../store/objects.js';
+import { fetchIfMissing, objectPath, readObject, unusableObject } from '../store/objects.js';
 import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { type CsvDialect, detectTable } from './formats.js';
@@ -107,6 +107,7 @@ export async function profileStoredVersion(reg: Registry, ref: string, actor: st
   const existing = reg.read(() => loadProfile(reg, v.id));
   if (existing) return { name: v.name, version: v.version, computed: false, profile: existing };
   const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
+  for (const f of manifest.files) await fetchIfMissing(reg, f.sha256);
   const files = manifest.files.map((f) => ({
     path: f.path,
     abs: objectPath(reg, f.sha256),

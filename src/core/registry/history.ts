@@ -71,7 +71,7 @@ export function history(
     const artifact = getArtifact(reg, name);
     const where = ['artifact_id = ?'];
     const args: (string | number)[] = [artifact.id];
-    if (!opts.all) where.push("kind IN ('promote', 'rollback')");
+    if (!opts.all) where.push("kind IN ('promote', 'rollback', 'deploy')");
     if (opts.stage) {
       validateStage(opts.stage);
       where.push('stage = ?');

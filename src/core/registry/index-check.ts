@@ -130,6 +130,8 @@ const VALUE_RULES: readonly [string, string, Rule, string][] = [
   ['monitor_rules', 'stage', isStage, 'a stage name'],
   ['review_samples', 'version', isVersion, 'a semantic version'],
   ['review_samples', 'stage', isStage, 'a stage name'],
+  ['followers', 'stage', isStage, 'a stage name'],
+  ['followers', 'version', isVersion, 'a semantic version'],
   // A webhook sends registry events, signed, to its URL: a restored index must not point them elsewhere
   // than an http(s) URL, nor name something other than an environment variable for the secret.
   ['webhooks', 'url', isWebhookUrl, 'an http(s) URL without a password'],

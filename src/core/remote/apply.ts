@@ -9,6 +9,11 @@ import type { ScanReport } from '../models/scan.js';
 import type { Signature } from '../models/signature.js';
 import type {
   AlertOp,
+  FollowerReportOp,
+  RemoteGcOp,
+  ReviewImportOp,
+  ReviewSampleOp,
+  ScanOp,
   ProfileOp,
   ConfigOp,
   EvaluationOp,
@@ -34,10 +39,13 @@ import type {
  */
 
 export interface AppliedOperation {
+  /** The event the operation wrote (a scan writes none: its row is its record). */
   eventId: number;
   versionId?: number;
   /** rule.add / rule.remove: the rule's row. */
   ruleId?: number;
+  /** review.sample / review.import: the sample's row. */
+  sampleId?: number;
   /** webhook.add / webhook.remove: the subscription's row. */
   webhookId?: number;
 }
@@ -86,6 +94,16 @@ function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation
       return alert(reg, op, actor);
     case 'profile.store':
       return storeProfile(reg, op, actor);
+    case 'follower.report':
+      return followerReport(reg, op, actor);
+    case 'review.sample':
+      return reviewSample(reg, op, actor);
+    case 'review.import':
+      return reviewImport(reg, op, actor);
+    case 'scan.record':
+      return recordScan(reg, op, actor);
+    case 'gc.remote':
+      return remoteGc(reg, op, actor);
     case 'webhook.add':
     case 'webhook.remove':
       return changeWebhook(reg, op, actor);
@@ -462,6 +480,133 @@ function storeProfile(reg: Registry, op: ProfileOp, actor: string): AppliedOpera
     details: { rows: p.table?.rows ?? null, columns: Array.isArray(p.columns) ? p.columns.length : null },
   });
   return { eventId, versionId: v.id };
+}
+
+/** A follower's report: its row in `followers`, and on a switch a `deploy` event beside the promotions. */
+function followerReport(reg: Registry, op: FollowerReportOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  reg.db
+    .prepare(
+      `INSERT INTO followers (artifact_id, stage, follower, host, version, manifest_sha256, switched_at, hook, reported_at, heartbeat_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (artifact_id, stage, follower) DO UPDATE SET host = excluded.host, version = excluded.version,
+         manifest_sha256 = excluded.manifest_sha256, switched_at = excluded.switched_at, hook = excluded.hook,
+         reported_at = excluded.reported_at, heartbeat_ms = excluded.heartbeat_ms`,
+    )
+    .run(
+      artifact.id,
+      op.stage,
+      op.follower,
+      op.host,
+      op.version,
+      op.digest,
+      op.switchedAt,
+      op.hook === null ? null : JSON.stringify(op.hook),
+      op.at,
+      op.heartbeatMs,
+    );
+  if (!op.deployed) return { eventId: 0 };
+  const versionId = (
+    reg.db.prepare('SELECT id FROM versions WHERE artifact_id = ? AND version = ?').get(artifact.id, op.version) as
+      | { id: number }
+      | undefined
+  )?.id;
+  const fromId =
+    op.previous === null
+      ? undefined
+      : (
+          reg.db
+            .prepare('SELECT id FROM versions WHERE artifact_id = ? AND version = ?')
+            .get(artifact.id, op.previous) as { id: number } | undefined
+        )?.id;
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: 'deploy',
+    stage: op.stage,
+    versionId: versionId ?? null,
+    version: op.version,
+    fromVersionId: fromId ?? null,
+    fromVersion: op.previous,
+    actor,
+    reason: null,
+    at: op.at,
+    details: { follower: op.follower, host: op.host, hook: op.hook },
+  });
+  return { eventId };
+}
+
+function reviewSample(reg: Registry, op: ReviewSampleOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  const versionId = versionIdOrNull(reg, artifact.id, op.version);
+  const sample = Number(
+    reg.db
+      .prepare(`INSERT INTO review_samples (artifact_id, version_id, version, stage, id_column, prediction_column, stratify_column, seed, size, created_at, created_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(
+        artifact.id,
+        versionId,
+        op.version,
+        op.stage,
+        op.idColumn,
+        op.predictionColumn,
+        op.stratify,
+        op.seed,
+        op.size,
+        op.at,
+        actor,
+      ).lastInsertRowid,
+  );
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: 'review-sample',
+    stage: op.stage,
+    versionId,
+    version: op.version,
+    actor,
+    at: op.at,
+    details: { sample, seed: op.seed, size: op.size, ...(op.details ?? {}) },
+  });
+  return { eventId, versionId: versionId ?? undefined, sampleId: sample };
+}
+
+function reviewImport(reg: Registry, op: ReviewImportOp, actor: string): AppliedOperation {
+  const row = reg.db.prepare('SELECT imported_at FROM review_samples WHERE id = ?').get(op.sample) as
+    | { imported_at: string | null }
+    | undefined;
+  if (!row) throw new NotFoundError(`review sample ${op.sample} does not exist`, { code: 'E_SAMPLE_NOT_FOUND' });
+  if (row.imported_at)
+    throw new ConflictError(`review sample ${op.sample} was already imported at ${row.imported_at}`, {
+      code: 'E_ALREADY_IMPORTED',
+      hint: 'Its labels are already recorded; importing twice would count them twice.',
+    });
+  reg.db
+    .prepare('UPDATE review_samples SET imported_at = ?, imported_by = ? WHERE id = ?')
+    .run(op.at, actor, op.sample);
+  // The audit event is the `observe` event of the observations recorded with it.
+  return { eventId: 0, sampleId: op.sample };
+}
+
+function recordScan(reg: Registry, op: ScanOp, actor: string): AppliedOperation {
+  const v = exactVersion(reg, op);
+  if (v.kind !== 'model') throw new ConflictError(`${op.name} is a dataset, not a model`, { code: 'E_WRONG_KIND' });
+  insertScan(reg, v.id, op.scan.report as ScanReport, { override: op.scan.override, at: op.at, actor });
+  return { eventId: 0, versionId: v.id };
+}
+
+function remoteGc(reg: Registry, op: RemoteGcOp, actor: string): AppliedOperation {
+  const eventId = insertEvent(reg, {
+    artifactId: null,
+    kind: 'gc',
+    actor,
+    at: op.at,
+    details: {
+      remote: true,
+      objectsRemoved: op.objectsRemoved,
+      bytesFreed: op.bytesFreed,
+      graceSeconds: op.graceSeconds,
+    },
+  });
+  return { eventId };
 }
 
 function changeWebhook(reg: Registry, op: WebhookOp, actor: string): AppliedOperation {

@@ -44,6 +44,7 @@ export const SHARED_TABLES = [
   'observations',
   'monitor_rules',
   'review_samples',
+  'followers',
   'webhooks',
 ] as const;
 
@@ -100,6 +101,7 @@ const COLUMN_RULES: Record<string, Record<string, (v: unknown) => boolean>> = {
   version_objects: { digest: (v) => typeof v === 'string' && DIGEST_RE.test(v) },
   deleted_versions: { version: cleanVersion },
   stages: { stage: stageOk },
+  followers: { stage: stageOk, version: cleanVersion },
   events: { stage: stageOk, version: (v) => v === null || cleanVersion(v) },
   webhooks: {
     // `webhook remove ID` names ids from 1: a subscription with another could never be removed.

@@ -134,6 +134,74 @@ export interface ProfileOp {
   profile: { format: number; profile: unknown };
 }
 
+/**
+ * A follower (`mlreg follow`) says what its serving folder serves: on a switch (`deployed`, which
+ * is also a `deploy` event in the audit trail) and as a heartbeat.
+ */
+export interface FollowerReportOp {
+  op: 'follower.report';
+  at: string;
+  name: string;
+  stage: string;
+  follower: string;
+  host: string;
+  version: string;
+  digest: string;
+  switchedAt: string;
+  previous: string | null;
+  hook: {
+    result: 'ok' | 'failed' | 'timeout' | 'error';
+    exitCode: number | null;
+    ms: number;
+    message: string | null;
+  } | null;
+  heartbeatMs: number;
+  deployed: boolean;
+}
+
+/** `review sample`: a reproducible sample of predictions was drawn for people to label. */
+export interface ReviewSampleOp {
+  op: 'review.sample';
+  at: string;
+  name: string;
+  stage: string;
+  /** The version that made the predictions (its row may be gone later). */
+  version: string;
+  idColumn: string;
+  predictionColumn: string;
+  stratify: string | null;
+  seed: number;
+  size: number;
+  /** More event details (the file written, on the writer's machine). */
+  details: Record<string, unknown> | null;
+}
+
+/** `review import`: the sample's labels were recorded (the observations are the `monitor.observe` before it). */
+export interface ReviewImportOp {
+  op: 'review.import';
+  at: string;
+  /** The sample's id (ids are the same on every replica: rows are made in log order). */
+  sample: number;
+}
+
+/** `scan --all`: a new scan of a stored model version (the newest counts). */
+export interface ScanOp {
+  op: 'scan.record';
+  at: string;
+  name: string;
+  version: string;
+  scan: { report: unknown; override: string | null };
+}
+
+/** `gc --remote`: unreferenced objects older than the grace period were removed from the remote. */
+export interface RemoteGcOp {
+  op: 'gc.remote';
+  at: string;
+  objectsRemoved: number;
+  bytesFreed: number;
+  graceSeconds: number;
+}
+
 /** A webhook subscription made or removed (shared: every replica delivers the changes it makes). */
 export interface WebhookOp {
   op: 'webhook.add' | 'webhook.remove';
@@ -147,6 +215,11 @@ export interface WebhookOp {
 }
 
 export type Operation =
+  | FollowerReportOp
+  | ReviewSampleOp
+  | ReviewImportOp
+  | ScanOp
+  | RemoteGcOp
   | WebhookOp
   | ProfileOp
   | VersionAddOp
@@ -173,6 +246,11 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'rule.remove',
   'monitor.alert',
   'profile.store',
+  'follower.report',
+  'review.sample',
+  'review.import',
+  'scan.record',
+  'gc.remote',
   'webhook.add',
   'webhook.remove',
 ];
@@ -185,7 +263,11 @@ const ISO_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
 const MAX_TEXT = 64 * 1024;
 const MAX_ITEMS = 1_000_000;
 /** Config keys and values are checked by the setting's own validator when applied; here only their shape. */
+/** A CSV column name as `review sample` stores it: any printable text of reasonable length. */
+const COLUMN_RE = /^[^\u0000-\u001f]{1,1024}$/;
 const CONFIG_KEY_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,255}$/;
+/** A follower's id (HOST:DIR or --id) and host name: printable, no control characters, bounded. */
+export const FOLLOWER_RE = /^[^\x00-\x1f\x7f]{1,512}$/;
 
 export class OperationShapeError extends IntegrityError {
   constructor(where: string, what: string) {
@@ -478,6 +560,47 @@ export function parseOperation(v: unknown, where: string): Operation {
         profile: { format: int(p, 'format', `${w}.profile`, 1), profile: p.profile },
       };
     }
+    case 'review.sample': {
+      onlyKeys(
+        o,
+        ['op', 'at', 'name', 'stage', 'version', 'idColumn', 'predictionColumn', 'stratify', 'seed', 'size', 'details'],
+        w,
+      );
+      return {
+        op: 'review.sample',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        stage: stageName(o, w),
+        version: version(o, 'version', w),
+        idColumn: str(o, 'idColumn', w, COLUMN_RE),
+        predictionColumn: str(o, 'predictionColumn', w, COLUMN_RE),
+        stratify: optStr(o, 'stratify', w, COLUMN_RE),
+        seed: int(o, 'seed', w),
+        size: int(o, 'size', w, 1),
+        details: o.details === null ? null : obj(o.details, `${w}.details`),
+      };
+    }
+    case 'review.import':
+      onlyKeys(o, ['op', 'at', 'sample'], w);
+      return { op: 'review.import', at, sample: int(o, 'sample', w, 1) };
+    case 'scan.record':
+      onlyKeys(o, ['op', 'at', 'name', 'version', 'scan'], w);
+      return {
+        op: 'scan.record',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        version: version(o, 'version', w),
+        scan: scanOf(o.scan, `${w}.scan`),
+      };
+    case 'gc.remote':
+      onlyKeys(o, ['op', 'at', 'objectsRemoved', 'bytesFreed', 'graceSeconds'], w);
+      return {
+        op: 'gc.remote',
+        at,
+        objectsRemoved: int(o, 'objectsRemoved', w),
+        bytesFreed: int(o, 'bytesFreed', w),
+        graceSeconds: int(o, 'graceSeconds', w),
+      };
     case 'webhook.add':
     case 'webhook.remove': {
       onlyKeys(o, ['op', 'at', 'id', 'url', 'events', 'artifact', 'secretEnv'], w);
@@ -511,6 +634,54 @@ export function parseOperation(v: unknown, where: string): Operation {
         reason: optStr(o, 'reason', w),
         details: o.details ?? null,
       };
+    case 'follower.report': {
+      onlyKeys(
+        o,
+        [
+          'op',
+          'at',
+          'name',
+          'stage',
+          'follower',
+          'host',
+          'version',
+          'digest',
+          'switchedAt',
+          'previous',
+          'hook',
+          'heartbeatMs',
+          'deployed',
+        ],
+        w,
+      );
+      let hook: FollowerReportOp['hook'] = null;
+      if (o.hook !== null) {
+        const h = obj(o.hook, `${w}.hook`);
+        onlyKeys(h, ['result', 'exitCode', 'ms', 'message'], `${w}.hook`);
+        hook = {
+          result: oneOf(h, 'result', ['ok', 'failed', 'timeout', 'error'] as const, `${w}.hook`),
+          exitCode: h.exitCode === null ? null : int(h, 'exitCode', `${w}.hook`),
+          ms: int(h, 'ms', `${w}.hook`),
+          message: optStr(h, 'message', `${w}.hook`),
+        };
+      }
+      if (typeof o.deployed !== 'boolean') throw new OperationShapeError(w, 'field deployed is not a boolean');
+      return {
+        op: 'follower.report',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        stage: stageName(o, w),
+        follower: str(o, 'follower', w, FOLLOWER_RE),
+        host: str(o, 'host', w, FOLLOWER_RE),
+        version: version(o, 'version', w),
+        digest: str(o, 'digest', w, DIGEST_RE),
+        switchedAt: str(o, 'switchedAt', w, ISO_RE, 40),
+        previous: o.previous === null ? null : version(o, 'previous', w),
+        hook,
+        heartbeatMs: int(o, 'heartbeatMs', w, 1),
+        deployed: o.deployed,
+      };
+    }
   }
   throw new OperationShapeError(w, 'unhandled operation');
 }

@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
+import { fromSystemError, IntegrityError, InvalidInputError, UsageError } from '../errors.js';
 
 /**
  * A version's content: every file with its relative path, size, mode and sha256, sorted by path
@@ -33,6 +33,11 @@ export interface WalkOptions {
   followSymlinks?: boolean;
   /** Keep version-control folders and OS clutter (.git/, .DS_Store, __pycache__/ …), skipped by default. */
   includeHidden?: boolean;
+  /**
+   * A single file is stored under this relative path instead of its own name (`add --as
+   * model.joblib`), so every version of a model has the same file a server loads.
+   */
+  storeAs?: string | undefined;
 }
 
 export interface WalkResult {
@@ -81,11 +86,16 @@ export async function walkSource(source: string, opts: WalkOptions = {}): Promis
   if (st.isFile()) {
     return {
       type: 'file',
-      files: [{ path: basename(source), abs: source, size: st.size, mode: normaliseMode(st.mode) }],
+      files: [{ path: storedName(source, opts.storeAs), abs: source, size: st.size, mode: normaliseMode(st.mode) }],
       skipped: [],
     };
   }
   if (!st.isDirectory()) throw specialRefused(source, st);
+  if (opts.storeAs !== undefined)
+    throw new UsageError(`--as names the file of a single-file version; ${source} is a folder`, {
+      code: 'E_BAD_STORE_AS',
+      hint: 'Leave --as out for a folder: its files keep their paths inside it.',
+    });
   const walk: Walk = { files: [], skipped: [], seen: new Set(), opts, ignored: await readIgnoreFile(source) };
   await walkDir(source, '', 0, walk);
   if (walk.files.length === 0) {
@@ -99,6 +109,18 @@ export async function walkSource(source: string, opts: WalkOptions = {}): Promis
   }
   walk.files.sort((a, b) => comparePaths(a.path, b.path));
   return { type: 'dir', files: walk.files, skipped: walk.skipped.sort(comparePaths) };
+}
+
+/** The name a single file is stored under: its own, or `--as NAME` once it is a safe relative path. */
+function storedName(source: string, storeAs: string | undefined): string {
+  if (storeAs === undefined) return basename(source);
+  // The metadata file of a checked-out version lives next to the model's files.
+  if (!isSafeRelativePath(storeAs) || storeAs.length > 255 || storeAs === '.mlreg-version.json')
+    throw new InvalidInputError(`--as ${JSON.stringify(storeAs)} is not a name a version's file can have`, {
+      code: 'E_BAD_STORE_AS',
+      hint: 'Give a relative file name such as model.joblib (no leading /, no .. or empty parts, not .mlreg-version.json).',
+    });
+  return storeAs;
 }
 
 interface Walk {

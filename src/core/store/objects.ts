@@ -402,8 +402,11 @@ export async function copyObjectVerified(
   return size;
 }
 
-/** A replica holds only the objects it has needed so far: fetch (hash-checked) one it lacks. */
-async function fetchIfMissing(reg: Registry, digest: string): Promise<void> {
+/**
+ * A replica holds only the objects it has needed so far: fetch (hash-checked) one it lacks. Callers
+ * that read object files by path (scan, profile) call this first.
+ */
+export async function fetchIfMissing(reg: Registry, digest: string): Promise<void> {
   if (reg.fetchObject && !hasObject(reg, digest)) await reg.fetchObject(digest);
 }
 

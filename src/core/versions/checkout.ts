@@ -8,11 +8,10 @@ import {
   rmSync,
   statSync,
   symlinkSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fromSystemError, IntegrityError, InvalidInputError } from '../errors.js';
+import { ExitCode, fromSystemError, IntegrityError, InvalidInputError, MlregError } from '../errors.js';
 import { containedPath } from '../lib/contained-path.js';
 import { isValidVersionString } from './version-plan.js';
 import { isSafeRelativePath, parseManifest, type Manifest } from '../store/manifest.js';
@@ -26,6 +25,25 @@ import { copyObjectVerified, readObject } from '../store/objects.js';
  * Every byte is re-hashed while it is copied; a mismatch removes the partial copy and throws
  * (exit 5) before `current` moves, so corruption never reaches a serving folder.
  */
+
+/**
+ * The file every switch writes into the version folder just before `current` points at it, so a
+ * server reads what it serves through `DIR/current/.mlreg-version.json` (docs/serving.md).
+ */
+export const VERSION_INFO_FILE = '.mlreg-version.json';
+
+export interface VersionInfo {
+  name: string;
+  version: string;
+  digest: string;
+  kind: VersionRecord['kind'];
+  /** The stage the folder follows (null for a checkout of a plain version). */
+  stage: string | null;
+  /** When DIR/current was switched to this version (ISO 8601). */
+  switchedAt: string;
+  /** The version DIR/current served before, if any. */
+  previous: string | null;
+}
 
 export interface CheckoutResult {
   name: string;
@@ -47,13 +65,25 @@ export async function checkout(
   opts: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<CheckoutResult> {
   const prepared = await prepareCheckout(reg, refOrVersion, dir, opts);
-  return prepared.switch();
+  const stage = typeof refOrVersion === 'string' ? stageOfRef(refOrVersion) : null;
+  return prepared.switch({ stage });
 }
+
+/** `fraud@production` names a stage; `fraud@1.2.0`, `fraud@^1.2`, `fraud@sha256:…` and `fraud` do not. */
+function stageOfRef(ref: string): string | null {
+  const at = ref.indexOf('@');
+  if (at === -1) return null;
+  const sel = ref.slice(at + 1);
+  return /^[a-z][a-z0-9_-]*$/i.test(sel) && sel !== 'latest' && !sel.startsWith('sha256') ? sel : null;
+}
+
+export type PreparedCheckout = Awaited<ReturnType<typeof prepareCheckout>>;
 
 /**
  * The slow half of a checkout: materialise the version folder (or reuse a complete one) without
- * touching `current`. `switch()` is the instant half. promote/rollback --checkout call `switch`
- * only after the stage has moved, so the serving folder never points at a version the stage does not hold.
+ * touching `current`. `switch()` is the instant half: it writes the version's metadata file, then
+ * moves the link. promote/rollback --checkout call it only once the stage move committed
+ * (switchAfterCommit), so the serving folder never points at a version the stage did not hold.
  */
 export async function prepareCheckout(
   reg: Registry,
@@ -62,8 +92,7 @@ export async function prepareCheckout(
   opts: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{
   version: VersionRecord;
-  switch: () => CheckoutResult;
-  switchBack: (done: { previous: string | null }) => void;
+  switch: (opts?: { stage?: string | null }) => CheckoutResult;
 }> {
   const version = typeof refOrVersion === 'string' ? reg.read(() => resolveRef(reg, refOrVersion)) : refOrVersion;
   const manifest = parseManifest(await readObject(reg, version.digest), version.digest);
@@ -99,8 +128,17 @@ export async function prepareCheckout(
   }
   return {
     version,
-    switch: () => {
+    switch: ({ stage = null }: { stage?: string | null } = {}) => {
       const previous = readCurrent(current);
+      writeVersionInfo(target, {
+        name: version.name,
+        version: version.version,
+        digest: version.digest,
+        kind: version.kind,
+        stage,
+        switchedAt: reg.nowIso(),
+        previous,
+      });
       switchCurrent(dir, `versions/${version.version}`);
       return {
         name: version.name,
@@ -114,19 +152,84 @@ export async function prepareCheckout(
         bytes: manifest.files.reduce((s, f) => s + f.size, 0),
       };
     },
-    /**
-     * Put DIR/current back where switch() found it: the stage move it was switched for did not
-     * commit (a disk fault), and DIR/current must never serve a version the stage did not hold.
-     */
-    switchBack: (done: { previous: string | null }) => {
-      try {
-        if (done.previous === null) unlinkSync(current);
-        else switchCurrent(dir, `versions/${done.previous}`);
-      } catch (err) {
-        throw fromSystemError(err, 'checkout folder (putting current back)');
-      }
-    },
   };
+}
+
+/**
+ * Switch DIR/current to a prepared version once the stage move committed (the index is the truth;
+ * the folder follows it). The stage must still hold the version when the switch is made; a switch
+ * that fails, or a stage that moved on meanwhile, leaves the move standing and fails the command
+ * with a hint to reconcile: a disk fault keeps its exit code (7), anything else is E_CHECKOUT_BEHIND (exit 4).
+ */
+export function switchAfterCommit(
+  reg: Registry,
+  prepared: PreparedCheckout,
+  dir: string,
+  move: { name: string; stage: string; to: string },
+): CheckoutResult {
+  const holder = (): string | null => {
+    try {
+      return reg.read(() => resolveRef(reg, `${move.name}@${move.stage}`)).version;
+    } catch {
+      return null;
+    }
+  };
+  const before = holder();
+  if (before !== prepared.version.version)
+    throw checkoutBehind(dir, move, undefined, `the stage moved on to ${before ?? '(none)'} meanwhile`);
+  let done: CheckoutResult;
+  try {
+    done = prepared.switch({ stage: move.stage });
+  } catch (err) {
+    throw checkoutBehind(dir, move, err, err instanceof Error ? err.message : String(err));
+  }
+  // Another command moved the stage while this one switched: the folder may now be behind it.
+  const after = holder();
+  if (after !== prepared.version.version)
+    throw checkoutBehind(dir, move, undefined, `the stage moved on to ${after ?? '(none)'} while it was switched`);
+  return done;
+}
+
+export function checkoutBehind(
+  dir: string,
+  move: { name: string; stage: string; to: string },
+  cause: unknown,
+  why: string,
+): MlregError {
+  const disk = cause instanceof MlregError && cause.exitCode === ExitCode.disk;
+  return new MlregError(
+    disk ? cause.code : 'E_CHECKOUT_BEHIND',
+    disk ? ExitCode.disk : ExitCode.conflict,
+    `${move.name}@${move.stage} now holds ${move.to}, but ${join(dir, 'current')} was not switched to it: ${why}`,
+    {
+      hint: `The stage move stands (the index is the truth). Bring the folder up to the stage with \`mlreg follow ${move.name}@${move.stage} ${dir} --once\`${disk ? ' once the disk is fixed' : ''}.`,
+      details: { move, dir },
+      cause,
+    },
+  );
+}
+
+/** Write the version's metadata into its folder (temp file, fsync, rename), read through DIR/current. */
+function writeVersionInfo(target: string, info: VersionInfo): void {
+  const tmp = join(target, `.mlreg-version-${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { flush: true });
+    renameSync(tmp, join(target, VERSION_INFO_FILE));
+    fsyncDir(target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw fromSystemError(err, 'checkout folder');
+  }
+}
+
+/** The metadata of the version DIR/current serves, or null when there is none (or it is unreadable). */
+export function readVersionInfo(dir: string): VersionInfo | null {
+  try {
+    const v = JSON.parse(readFileSync(join(dir, 'current', VERSION_INFO_FILE), 'utf8')) as VersionInfo;
+    return typeof v?.version === 'string' ? v : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -76,6 +76,21 @@ export function webhookEventsFor(changes: readonly CommittedChange[]): WebhookEv
           reason: op.reason,
         });
         break;
+      case 'follower.report':
+        // A follower's switch is a deployment; its heartbeats are not events.
+        if (op.deployed)
+          out.push(
+            deployEvent({
+              artifact: op.name,
+              stage: op.stage,
+              version: op.version,
+              from: op.previous,
+              host: op.host,
+              actor,
+              time: op.at,
+            }),
+          );
+        break;
       default:
         break;
     }

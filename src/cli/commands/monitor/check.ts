@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { GateNotMetError } from '../../../core/errors.js';
 import type { RuleCheckReport } from '../../../core/monitor/check.js';
 import type { Raised } from '../../../core/monitor/raise.js';
+import type { CheckoutResult } from '../../../core/versions/checkout.js';
 import type { StoredRule } from '../../../core/monitor/rules-store.js';
 import { action, collect, examples } from '../../command.js';
 import { webhookTimeoutOption, windowOption } from '../../options.js';
@@ -15,10 +16,11 @@ interface CheckOpts {
   webhookTimeout: number;
   alertCmd?: string;
   autoRollback?: boolean;
+  checkout?: string;
   source?: string;
 }
 
-export type CheckOutcome = RuleCheckReport & Partial<Raised>;
+export type CheckOutcome = RuleCheckReport & Partial<Raised> & { checkout?: CheckoutResult };
 
 /** `monitor check` and `monitor rule add|list|remove`. */
 export function registerCheck(monitor: Command): void {
@@ -39,11 +41,13 @@ export function registerCheck(monitor: Command): void {
     .option('--alert-cmd <cmd>', 'run this shell command with the alert JSON on stdin')
     .option('--source <name>', 'count only observations of this source in every --rule (same as "… from NAME")')
     .option('--auto-rollback', 'roll the stage back when a rule fires (only if it still holds the failing version)')
+    .option('--checkout <dir>', 'with --auto-rollback: switch DIR/current to the version rolled back to')
     .addHelpText(
       'after',
       examples(
         'mlreg monitor check fraud --rule "auc < 0.85" --window 3',
         'mlreg monitor check fraud --auto-rollback --webhook https://hooks.example.com/mlreg',
+        'mlreg monitor check fraud --auto-rollback --checkout /srv/fraud',
         'mlreg monitor check fraud@canary --rule "auc drops 0.03 vs previous" --alert-cmd "mail -s mlreg oncall@example.com"',
       ),
     )
@@ -57,6 +61,14 @@ export function registerCheck(monitor: Command): void {
         const { getArtifact } = await import('../../../core/versions/refs.js');
         const { UsageError } = await import('../../../core/errors.js');
         const t = parseTarget(target!);
+        if (opts.checkout !== undefined && !opts.autoRollback)
+          throw new UsageError(
+            '--checkout goes with --auto-rollback: it switches DIR/current to the version rolled back to',
+            {
+              code: 'E_USAGE',
+              hint: `e.g. mlreg monitor check ${target} --auto-rollback --checkout /srv/${t.name}`,
+            },
+          );
         const window = opts.window ?? DEFAULT_WINDOW;
         const webhook = opts.webhook === undefined ? undefined : parseWebhookUrl(opts.webhook);
         const reg = ctx.registry();
@@ -86,6 +98,23 @@ export function registerCheck(monitor: Command): void {
           channels: { webhook, webhookOptions: { timeoutMs: opts.webhookTimeout }, command: opts.alertCmd },
         });
         const outcome: CheckOutcome = { ...report, ...raised };
+        if (opts.checkout !== undefined && raised.rollback?.done && raised.rollback.to) {
+          // The folder follows the index: materialised now, switched once the rollback committed
+          // (on a replica, once the remote took it).
+          const { prepareCheckout, switchAfterCommit, checkoutBehind } = await import(
+            '../../../core/versions/checkout.js'
+          );
+          const { whenCommitted } = await import('../../../core/registry/registry.js');
+          const dir = opts.checkout;
+          const move = { name: report.name, stage: report.stage, to: raised.rollback.to };
+          let prepared: Awaited<ReturnType<typeof prepareCheckout>>;
+          try {
+            prepared = await prepareCheckout(reg, `${report.name}@${raised.rollback.to}`, dir);
+          } catch (err) {
+            throw checkoutBehind(dir, move, err, err instanceof Error ? err.message : String(err));
+          }
+          whenCommitted(reg, () => void (outcome.checkout = switchAfterCommit(reg, prepared, dir, move)));
+        }
         return failWithReport(
           ctx.json,
           outcome,

@@ -14,16 +14,17 @@ import {
   section,
   table,
 } from '../dom.js';
-import type { ArtifactDoc, ColumnProfile, Profile, VersionDetails } from '../../wire.js';
+import type { ArtifactDoc, ColumnProfile, Profile, StatusDoc, VersionDetails } from '../../wire.js';
 
 const FILES_SHOWN = 200;
 const LEVELS = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
 /** One version: what `show REF --json` says, drawn. */
 export async function versionPage(app: HTMLElement, name: string, version: string): Promise<void> {
-  const [d, art] = await Promise.all([
+  const [d, art, status] = await Promise.all([
     get<VersionDetails>(`/artifacts/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`),
     get<ArtifactDoc>(`/artifacts/${encodeURIComponent(name)}?limit=1`),
+    get<StatusDoc>(`/artifacts/${encodeURIComponent(name)}/status`),
   ]);
   const v = d.version;
   const ref = `${v.name}@${v.version}`;
@@ -82,6 +83,7 @@ export async function versionPage(app: HTMLElement, name: string, version: strin
             : null,
         )
       : null,
+    whereDeployed(status, v.version),
     Object.keys(d.metrics).length ? section('Metrics', keyValues(d.metrics)) : null,
     Object.keys(d.params).length ? section('Params', keyValues(d.params)) : null,
     Object.keys(d.tags).length ? section('Tags', h('div', { id: 'tags' }, keyValues(d.tags))) : null,
@@ -194,5 +196,29 @@ function columnCard(c: ColumnProfile): HTMLElement {
     h('h3', null, c.name),
     h('dl', { class: 'facts small' }, ...facts.flatMap(([k, x]) => [h('dt', null, k), h('dd', null, x)])),
     ...parts,
+  );
+}
+
+/** The followers (mlreg follow) serving this version, from their reports; nothing when the artifact has none. */
+function whereDeployed(status: StatusDoc, version: string): HTMLElement | null {
+  const all = status.stages.flatMap((s) => s.followers.map((f) => ({ ...f, stage: s.stage })));
+  if (all.length === 0) return null;
+  const here = all.filter((f) => f.version === version);
+  return section(
+    'Where deployed',
+    here.length
+      ? table(
+          ['follower', 'host', 'stage', 'switched', 'last report', 'reload hook'],
+          here.map((f) => [
+            f.follower,
+            f.host,
+            f.stage,
+            fmtTime(f.switchedAt),
+            f.stale ? [fmtTime(f.reportedAt), ' ', badge('stale', 'warn')] : fmtTime(f.reportedAt),
+            f.hook ? f.hook.result : '–',
+          ]),
+          'list',
+        )
+      : h('p', { class: 'muted', id: 'not-deployed' }, 'No follower serves this version.'),
   );
 }
