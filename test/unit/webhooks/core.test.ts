@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { configSet } from '../../../src/core/registry/config.js';
 import { deliverEvent, deliverEvents } from '../../../src/core/webhooks/deliver.js';
@@ -215,6 +215,54 @@ test('a port fetch never connects to (6666, a "bad port" of the Fetch standard) 
     assert.equal(d!.attempts, 1);
     assert.match(d!.error!, /port 6666 .*never connects to.*another port/);
   } finally {
+    r.cleanup();
+  }
+});
+
+test('a 200 whose body trickles forever is delivered without waiting for it; endless 102 Processing answers end at the deadline', async () => {
+  const r = tempRegistry();
+  const trickle = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200);
+    const tick = setInterval(() => res.write('x'), 20);
+    res.on('close', () => clearInterval(tick));
+  });
+  const processing = createNetServer((socket) => {
+    socket.on('data', () => {});
+    socket.on('error', () => {});
+    const tick = setInterval(() => socket.write('HTTP/1.1 102 Processing\r\n\r\n'), 20);
+    socket.on('close', () => clearInterval(tick));
+  });
+  for (const s of [trickle, processing]) await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const url = (s: { address: () => unknown }) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`;
+  try {
+    addWebhook(r.reg, { url: url(trickle), events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    addWebhook(r.reg, { url: url(processing), events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    const started = Date.now();
+    const [ok, slow] = await deliverEvent(
+      r.reg,
+      {
+        event: 'promote',
+        artifact: 'x',
+        stage: 'production',
+        from: null,
+        to: '1.0.0',
+        version: '1.0.0',
+        actor: 'a',
+        reason: null,
+        time: r.reg.nowIso(),
+      },
+      { ...OPTS, deadlineMs: 800 },
+    );
+    assert.deepEqual([ok!.status, ok!.attempts, ok!.httpStatus], ['delivered', 1, 200]);
+    assert.ok(ok!.durationMs < 300, `the body was not awaited (${ok!.durationMs} ms)`);
+    assert.equal(slow!.status, 'failed');
+    assert.match(slow!.error!, /no answer within/);
+    assert.ok(Date.now() - started < 800 + 700, 'within the deadline');
+  } finally {
+    trickle.closeAllConnections();
+    trickle.close();
+    processing.close();
     r.cleanup();
   }
 });
