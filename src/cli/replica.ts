@@ -3,7 +3,7 @@ import type { Registry } from '../core/registry/registry.js';
 import type { ReplicaInfo } from '../core/remote/replica-state.js';
 import type { RemoteStore } from '../core/remote/transport.js';
 import type { Context } from './context.js';
-import { notice, type CommandResult } from './output.js';
+import { FailureWithReport, notice, type CommandResult } from './output.js';
 
 /**
  * Every command on a replica of a remote registry goes through here (from `action`). A registry that
@@ -109,6 +109,11 @@ async function testStep(ctx: Context, step: string): Promise<void> {
   await new Promise(() => setInterval(() => {}, 1 << 30));
 }
 
+function isGateNotMet(err: unknown): boolean {
+  const e = err instanceof FailureWithReport ? err.error : err;
+  return e instanceof MlregError && e.exitCode === ExitCode.gateNotMet;
+}
+
 function isUnavailable(err: unknown): boolean {
   return err instanceof MlregError && err.exitCode === ExitCode.unavailable;
 }
@@ -142,9 +147,13 @@ export async function runOnReplica(
         code: 'E_OFFLINE_WRITE',
         hint: offlineHint(path),
       });
+    // A command can end in "gate not met" after its change (`monitor check` records the alert and
+    // rolls back, then exits 1): as on a local registry, that change stands, so it is sent and
+    // committed first and the failure reported after. Any other error undoes the command's change.
+    let failedAfterChange: unknown;
     try {
       // The remote is opened (for s3://, the AWS SDK loaded) only once a request is needed.
-      return await runReplicated(
+      const out = await runReplicated(
         reg,
         store,
         {
@@ -154,8 +163,20 @@ export async function runOnReplica(
           onStep: (step) => testStep(ctx, step),
           pullFirst: EXPENSIVE_TO_REPEAT.has(path),
         },
-        write,
+        async () => {
+          failedAfterChange = undefined;
+          try {
+            return await write();
+          } catch (err) {
+            // Without a change, the error is the command's as before (a stale replica is re-checked at the head).
+            if (!isGateNotMet(err) || !(reg.journal instanceof WriteSession && reg.journal.hasChanges)) throw err;
+            failedAfterChange = err;
+            return undefined;
+          }
+        },
       );
+      if (failedAfterChange !== undefined) throw failedAfterChange;
+      return out!;
     } catch (err) {
       if (!isUnavailable(err)) throw err;
       throw new UnavailableError(`${(err as Error).message}; nothing was changed`, {

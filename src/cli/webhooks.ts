@@ -15,11 +15,20 @@ import { notice } from './output.js';
 /** How deliveries are made from this run: secrets from its environment, MLREG_WEBHOOK_TIMEOUT (ms per attempt). */
 export async function deliveryOptions(ctx: Context, reg: Registry): Promise<DeliveryOptions> {
   const { replicaInfo } = await import('../core/remote/replica-state.js');
-  const timeout = Number(ctx.env.MLREG_WEBHOOK_TIMEOUT);
+  const { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } = await import('../core/webhooks/deliver.js');
+  const given = ctx.env.MLREG_WEBHOOK_TIMEOUT;
+  const timeout = given === undefined || given === '' ? undefined : Number(given);
+  // Read after the change is committed: a bad value cannot fail the command, so it is named and the default used.
+  const usable = timeout !== undefined && Number.isSafeInteger(timeout) && timeout > 0 && timeout <= MAX_TIMEOUT_MS;
+  if (timeout !== undefined && !usable)
+    notice(
+      ctx.io,
+      `warning: MLREG_WEBHOOK_TIMEOUT=${JSON.stringify(given!.slice(0, 40)).slice(1, -1)} is not a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}; webhook attempts wait ${DEFAULT_TIMEOUT_MS} ms`,
+    );
   return {
     env: ctx.env,
     userAgent: `mlreg/${packageVersion()}`,
-    ...(Number.isFinite(timeout) && timeout > 0 ? { timeoutMs: timeout } : {}),
+    ...(usable ? { timeoutMs: timeout } : {}),
     registry: replicaInfo(reg)?.url ?? null,
   };
 }

@@ -163,8 +163,13 @@ function renderList(rows: SubscriptionListing[], ui: Ui): string {
 function lastDelivery(w: SubscriptionListing, ui: Ui): string {
   const d = w.lastDelivery;
   if (!d) return '-';
-  const when = d.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const when = printable(d.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
   if (d.status === 'delivered')
-    return `${ui.c.green('ok')} ${d.event} ${when}${d.httpStatus ? ` (HTTP ${d.httpStatus})` : ''}`;
-  return `${ui.c.red('failed')} ${d.event} ${when}: ${d.error ?? ''}`;
+    return `${ui.c.green('ok')} ${printable(d.event)} ${when}${d.httpStatus ? ` (HTTP ${d.httpStatus})` : ''}`;
+  return `${ui.c.red('failed')} ${printable(d.event)} ${when}: ${printable(d.error ?? '')}`;
+}
+
+/** A delivery record may come from a restored backup (someone else's file): no terminal control sequences. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 }

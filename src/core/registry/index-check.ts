@@ -172,6 +172,21 @@ export function checkIndexValues(db: Db): IndexProblem[] {
       if (problems.length >= MAX_VALUE_PROBLEMS) return problems;
     }
   }
+  // `webhook remove ID` names ids from 1: a subscription with another could never be removed.
+  if (tables.has('webhooks'))
+    for (const id of db
+      .prepare('SELECT id FROM webhooks WHERE id < 1 OR id > 9007199254740991 LIMIT 5')
+      .pluck()
+      .all() as number[]) {
+      problems.push({
+        table: 'webhooks',
+        row: String(id),
+        column: 'id',
+        value: String(id),
+        message: `webhooks row ${id}: id ${id} is not a subscription id (a whole number from 1 to 2^53 - 1)`,
+      });
+      if (problems.length >= MAX_VALUE_PROBLEMS) return problems;
+    }
   return problems;
 }
 

@@ -104,6 +104,8 @@ const COLUMN_RULES: Record<string, Record<string, (v: unknown) => boolean>> = {
   followers: { stage: stageOk, version: cleanVersion },
   events: { stage: stageOk, version: (v) => v === null || cleanVersion(v) },
   webhooks: {
+    // `webhook remove ID` names ids from 1: a subscription with another could never be removed.
+    id: (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1,
     url: (v) => typeof v === 'string' && isWebhookUrl(v),
     events: (v) => typeof v === 'string' && isEventList(v),
     artifact: (v) => v === null || (typeof v === 'string' && NAME_RE.test(v)),

@@ -113,6 +113,11 @@ export class WriteSession implements Journal {
     this.ops.push(...(ops as Operation[]));
   }
 
+  /** Whether the command recorded operations to send. */
+  get hasChanges(): boolean {
+    return this.ops.length > 0;
+  }
+
   afterCommit(fn: () => void): void {
     if (!this.writes) fn();
     else this.committed.push(fn);

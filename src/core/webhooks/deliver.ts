@@ -47,6 +47,8 @@ export interface DeliveryReport {
 }
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
+/** The longest attempt (10 minutes): timers hold whole milliseconds below 2^31. */
+export const MAX_TIMEOUT_MS = 600_000;
 const DEFAULT_ATTEMPTS = 3;
 
 /** The signature header's value for `body` (GitHub's scheme). */
@@ -97,15 +99,20 @@ export async function deliverEvents(
   const done = await Promise.all(
     perSubscription.map(async ({ s, order, mine }) => {
       const out: { i: number; order: number; report: DeliveryReport }[] = [];
-      for (const { e, i } of mine) out.push({ i, order, report: record(reg, await deliverOne(s, e, opts)) });
+      for (const { e, i } of mine) out.push({ i, order, report: await deliverOne(s, e, opts) });
       return out;
     }),
   );
-  // Reported in the order of the events, then of the subscriptions.
-  return done
-    .flat()
-    .sort((a, b) => a.i - b.i || a.order - b.order)
-    .map((x) => x.report);
+  // Reported in the order of the events, then of the subscriptions; recorded together once all are
+  // done: a transaction (an fsync) per delivery while others are under way blocks their timers, and
+  // with many subscriptions the command overran the delivery deadline by seconds.
+  return record(
+    reg,
+    done
+      .flat()
+      .sort((a, b) => a.i - b.i || a.order - b.order)
+      .map((x) => x.report),
+  );
 }
 
 /** `deliverEvents` for one event (e.g. a follower's deploy). */
@@ -131,18 +138,22 @@ export async function deliverTest(
     reason: 'mlreg webhook test',
     time: reg.nowIso(),
   };
-  return record(reg, await deliverOne(sub, event, opts));
+  const [report] = record(reg, [await deliverOne(sub, event, opts)]);
+  return report!;
 }
 
-function record(reg: Registry, r: DeliveryReport): DeliveryReport {
+/** Record deliveries in this folder, in one transaction. */
+function record(reg: Registry, reports: DeliveryReport[]): DeliveryReport[] {
+  if (reports.length === 0) return reports;
   try {
-    reg.writeLocal(() =>
-      reg.db
-        .prepare(
-          `INSERT INTO webhook_deliveries (webhook_id, delivery, event, artifact, status, http_status, attempts, last_error, at, duration_ms)
-           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)`,
-        )
-        .run(
+    const at = reg.nowIso();
+    reg.writeLocal(() => {
+      const insert = reg.db.prepare(
+        `INSERT INTO webhook_deliveries (webhook_id, delivery, event, artifact, status, http_status, attempts, last_error, at, duration_ms)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)`,
+      );
+      for (const r of reports)
+        insert.run(
           r.webhook,
           r.delivery,
           r.event,
@@ -151,15 +162,15 @@ function record(reg: Registry, r: DeliveryReport): DeliveryReport {
           r.httpStatus,
           r.attempts,
           r.error,
-          reg.nowIso(),
+          at,
           r.durationMs,
           r.webhook,
-        ),
-    );
-    return r;
+        );
+    });
+    return reports;
   } catch {
-    // The delivery happened (or failed) all the same; only its record is missing.
-    return { ...r, recorded: false };
+    // The deliveries happened (or failed) all the same; only their record is missing.
+    return reports.map((r) => ({ ...r, recorded: false }));
   }
 }
 
@@ -167,7 +178,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function deliverOne(sub: Subscription, event: WebhookEvent, opts: DeliveryOptions): Promise<DeliveryReport> {
   const started = Date.now();
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = Math.min(Math.max(1, Math.ceil(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)), MAX_TIMEOUT_MS);
   const maxAttempts = opts.maxAttempts ?? DEFAULT_ATTEMPTS;
   const deadline = started + (opts.deadlineMs ?? timeoutMs * maxAttempts + 2_000);
   const backoff = opts.backoffMs ?? Math.min(500, Math.ceil(timeoutMs / 10));
@@ -215,7 +226,7 @@ async function deliverOne(sub: Subscription, event: WebhookEvent, opts: Delivery
     const left = deadline - Date.now();
     if (left <= 0) break;
     attempts++;
-    const limit = Math.min(timeoutMs, left);
+    const limit = Math.ceil(Math.min(timeoutMs, left));
     let wait = backoff * 2 ** (attempts - 1);
     try {
       const res = await fetch(sub.url, {
@@ -236,6 +247,12 @@ async function deliverOne(sub: Subscription, event: WebhookEvent, opts: Delivery
     } catch (err) {
       httpStatus = null;
       error = networkError(err, limit);
+      // fetch refuses some ports outright (the Fetch standard's "bad ports": 6000, 6666, 10080…):
+      // no attempt can succeed, so none is repeated.
+      if (isBadPort(err)) {
+        error = `port ${new URL(sub.url).port} is one that fetch never connects to (a "bad port" of the Fetch standard); run the receiver on another port and subscribe that URL`;
+        break;
+      }
     }
     if (attempts >= maxAttempts) break;
     const until = Math.min(wait, deadline - Date.now());
@@ -258,6 +275,10 @@ function retryAfterMs(value: string | null): number {
   if (value === null) return 0;
   const seconds = Number(value.trim());
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 60) * 1000 : 0;
+}
+
+function isBadPort(err: unknown): boolean {
+  return (err as { cause?: { message?: unknown } })?.cause?.message === 'bad port';
 }
 
 function networkError(err: unknown, limit: number): string {

@@ -95,10 +95,16 @@ export function validateSubscription(s: NewSubscription): {
       hint: 'Names are lower-case letters, digits, ".", "_" and "-", starting with a letter or digit.',
     });
   if (!ENV_NAME_RE.test(s.secretEnv))
-    throw new InvalidInputError(`${JSON.stringify(s.secretEnv.slice(0, 80))} is not an environment variable name`, {
-      code: 'E_BAD_SECRET_ENV',
-      hint: `Give the NAME of the variable that holds the secret, starting with ${ENV_PREFIX} (letters, digits and _), e.g. --secret-env MLREG_WEBHOOK_SECRET; never the secret itself. Only such variables may sign deliveries, so a subscription cannot make mlreg sign with another secret of the machine.`,
-    });
+    // Not repeated in the message: a common slip is `--secret-env "$MLREG_WEBHOOK_SECRET"`, which
+    // passes the secret itself, and error messages end up in CI logs.
+    throw new InvalidInputError(
+      `the value given is not the name of an ${ENV_PREFIX}… variable (it is not repeated here: it may be the secret itself)`,
+      {
+        code: 'E_BAD_SECRET_ENV',
+        details: { option: 'secretEnv' },
+        hint: `Give the NAME of the variable that holds the secret, starting with ${ENV_PREFIX} (letters, digits and _), e.g. --secret-env MLREG_WEBHOOK_SECRET; never the secret itself. Only such variables may sign deliveries, so a subscription cannot make mlreg sign with another secret of the machine.`,
+      },
+    );
   return { url: s.url, events, artifact, secretEnv: s.secretEnv };
 }
 

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { configSet } from '../../../src/core/registry/config.js';
 import { deliverEvent, deliverEvents } from '../../../src/core/webhooks/deliver.js';
@@ -139,6 +141,128 @@ test('a refused connection is retried and fails within the deadline', async () =
     assert.equal(d!.attempts, 3);
     assert.match(d!.error!, /could not connect \(ECONNREFUSED\) \(after 3 attempts\)/);
   } finally {
+    r.cleanup();
+  }
+});
+
+test('1000 subscriptions whose receivers never answer: the deliveries end within one delivery deadline', async () => {
+  const r = tempRegistry();
+  const server = createServer((req) => req.resume()); // takes the request, never answers
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    r.reg.write(() => {
+      for (let i = 0; i < 1000; i++)
+        addWebhook(
+          r.reg,
+          { url: `http://127.0.0.1:${port}/h${i}`, events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' },
+          'ada',
+        );
+    });
+    const deadlineMs = 1_000;
+    const started = Date.now();
+    const reports = await deliverEvent(
+      r.reg,
+      {
+        event: 'promote',
+        artifact: 'fraud',
+        stage: 'production',
+        from: null,
+        to: '1.0.0',
+        version: '1.0.0',
+        actor: 'a',
+        reason: null,
+        time: r.reg.nowIso(),
+      },
+      { ...OPTS, timeoutMs: 500, deadlineMs },
+    );
+    const took = Date.now() - started;
+    assert.equal(reports.length, 1000);
+    assert.ok(
+      reports.every((x) => x.status === 'failed' && x.recorded),
+      'each failed and recorded',
+    );
+    assert.equal(r.reg.db.prepare('SELECT COUNT(*) FROM webhook_deliveries').pluck().get(), 1000);
+    // 5.2 s when each delivery was recorded in its own transaction; 2-2.5 s now on a loaded 2-core machine.
+    assert.ok(took < deadlineMs + 3_000, `took ${took} ms for a deadline of ${deadlineMs} ms`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    r.cleanup();
+  }
+});
+
+test('a port fetch never connects to (6666, a "bad port" of the Fetch standard) fails at once, saying so, not after pointless retries', async () => {
+  const r = tempRegistry();
+  try {
+    addWebhook(r.reg, { url: 'http://127.0.0.1:6666/hook', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    const [d] = await deliverEvent(
+      r.reg,
+      {
+        event: 'promote',
+        artifact: 'x',
+        stage: 'production',
+        from: null,
+        to: '1.0.0',
+        version: '1.0.0',
+        actor: 'a',
+        reason: null,
+        time: r.reg.nowIso(),
+      },
+      OPTS,
+    );
+    assert.equal(d!.status, 'failed');
+    assert.equal(d!.attempts, 1);
+    assert.match(d!.error!, /port 6666 .*never connects to.*another port/);
+  } finally {
+    r.cleanup();
+  }
+});
+
+test('a 200 whose body trickles forever is delivered without waiting for it; endless 102 Processing answers end at the deadline', async () => {
+  const r = tempRegistry();
+  const trickle = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200);
+    const tick = setInterval(() => res.write('x'), 20);
+    res.on('close', () => clearInterval(tick));
+  });
+  const processing = createNetServer((socket) => {
+    socket.on('data', () => {});
+    socket.on('error', () => {});
+    const tick = setInterval(() => socket.write('HTTP/1.1 102 Processing\r\n\r\n'), 20);
+    socket.on('close', () => clearInterval(tick));
+  });
+  for (const s of [trickle, processing]) await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const url = (s: { address: () => unknown }) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`;
+  try {
+    addWebhook(r.reg, { url: url(trickle), events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    addWebhook(r.reg, { url: url(processing), events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    const started = Date.now();
+    const [ok, slow] = await deliverEvent(
+      r.reg,
+      {
+        event: 'promote',
+        artifact: 'x',
+        stage: 'production',
+        from: null,
+        to: '1.0.0',
+        version: '1.0.0',
+        actor: 'a',
+        reason: null,
+        time: r.reg.nowIso(),
+      },
+      { ...OPTS, deadlineMs: 800 },
+    );
+    assert.deepEqual([ok!.status, ok!.attempts, ok!.httpStatus], ['delivered', 1, 200]);
+    assert.ok(ok!.durationMs < 300, `the body was not awaited (${ok!.durationMs} ms)`);
+    assert.equal(slow!.status, 'failed');
+    assert.match(slow!.error!, /no answer within/);
+    assert.ok(Date.now() - started < 800 + 700, 'within the deadline');
+  } finally {
+    trickle.closeAllConnections();
+    trickle.close();
+    processing.close();
     r.cleanup();
   }
 });

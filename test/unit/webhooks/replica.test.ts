@@ -6,6 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { dumpCheckpoint, loadCheckpoint } from '../../../src/core/remote/checkpoint.js';
 import { parseOperation } from '../../../src/core/remote/ops.js';
+import { checkIndexValues } from '../../../src/core/registry/index-check.js';
 import { addWebhook, allWebhooks } from '../../../src/core/webhooks/subscriptions.js';
 import { cliInProcess, tempDir, tempRegistry, type CliResult } from '../../helpers.js';
 import { startReceiver } from './receiver.js';
@@ -154,5 +155,89 @@ test('a checkpoint carries the subscriptions (not the deliveries); a checkpoint 
     a.cleanup();
     b.cleanup();
     c.cleanup();
+  }
+});
+
+test('monitor check --auto-rollback on a replica: the alert and the rollback it reports are committed, sent to the remote and announced once', async () => {
+  const t = tempDir();
+  const hook = await startReceiver();
+  try {
+    const remote = join(t.path, 'remote');
+    mkdirSync(remote);
+    const url = `file://${remote}`;
+    const a = join(t.path, 'a');
+    const b = join(t.path, 'b');
+    const env = { MLREG_WEBHOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '300' };
+    const run = (reg: string, args: string[]): Promise<CliResult> =>
+      cliInProcess(['--registry', reg, ...args, '--json'], { cwd: t.path, env });
+    const ok = async (reg: string, args: string[]): Promise<CliResult> => {
+      const r = await run(reg, args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      return r;
+    };
+    assert.equal((await cliInProcess(['init', a, '--remote', url, '--json'], { cwd: t.path, env })).code, 0);
+    writeFileSync(join(t.path, 'm.txt'), 'weights 1\n');
+    writeFileSync(join(t.path, 'n.txt'), 'weights 2\n');
+    await ok(a, ['add', 'model', 'fraud', join(t.path, 'm.txt'), '--version', '1.0.0']);
+    await ok(a, ['add', 'model', 'fraud', join(t.path, 'n.txt'), '--version', '2.0.0']);
+    await ok(a, ['promote', 'fraud@1.0.0', '--to', 'production']);
+    await ok(a, ['promote', 'fraud@2.0.0', '--to', 'production']);
+    for (const v of ['0.80', '0.81', '0.79']) await ok(a, ['monitor', 'record', 'fraud', `auc=${v}`]);
+    await ok(a, ['webhook', 'add', hook.url(), '--events', 'alert,rollback', '--secret-env', 'MLREG_WEBHOOK_SECRET']);
+
+    const c = await run(a, ['monitor', 'check', 'fraud', '--rule', 'auc < 0.85', '--window', '3', '--auto-rollback']);
+    assert.equal(c.code, 1, c.stdout);
+    assert.match(c.json!.error!.hint, /Rolled back to 1\.0\.0/);
+    const show = await ok(a, ['show', 'fraud@production']);
+    assert.equal(show.json!.data.version.version, '1.0.0', 'the rollback it reports happened');
+    assert.deepEqual(
+      hook.received.map((r) => JSON.parse(r.body.toString('utf8')).event),
+      ['alert', 'rollback'],
+    );
+    assert.equal(c.json!.webhooks.length, 2, 'the error document carries the deliveries');
+
+    // Every replica sees it (it went through the remote log), and none delivers it again.
+    assert.equal((await cliInProcess(['clone', url, b, '--json'], { cwd: t.path, env })).code, 0);
+    assert.equal((await ok(b, ['show', 'fraud@production'])).json!.data.version.version, '1.0.0');
+    await ok(a, ['pull']);
+    assert.equal(hook.received.length, 2);
+  } finally {
+    await hook.close();
+    t.cleanup();
+  }
+});
+
+test('a subscription id no command can name (0, negative) is refused in a checkpoint and in a restored index: it could never be removed', () => {
+  const a = tempRegistry();
+  try {
+    addWebhook(
+      a.reg,
+      { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_SECRET' },
+      'ada',
+    );
+    const doc = JSON.parse(gunzipSync(dumpCheckpoint(a.reg, 7)).toString('utf8'));
+    for (const id of [0, -3]) {
+      const c = tempRegistry();
+      try {
+        doc.tables.webhooks.rows[0][doc.tables.webhooks.columns.indexOf('id')] = id;
+        assert.throws(
+          () => c.reg.db.transaction(() => loadCheckpoint(c.reg, gzipSync(JSON.stringify(doc)), 7))(),
+          new RegExp(`webhooks\\.id holds ${id}`),
+        );
+        assert.deepEqual(allWebhooks(c.reg), []);
+      } finally {
+        c.cleanup();
+      }
+    }
+    a.reg.db.prepare('UPDATE webhooks SET id = 0').run();
+    const problems = checkIndexValues(a.reg.db);
+    assert.deepEqual(
+      problems.map((p) => [p.table, p.column, p.value]),
+      [['webhooks', 'id', '0']],
+    );
+    a.reg.db.prepare('UPDATE webhooks SET id = 9007199254740993').run();
+    assert.equal(checkIndexValues(a.reg.db)[0]?.column, 'id', 'an id beyond what the CLI can name');
+  } finally {
+    a.cleanup();
   }
 });

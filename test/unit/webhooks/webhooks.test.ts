@@ -395,3 +395,69 @@ test('monitor check --auto-rollback announces the alert and the rollback, though
     await s.done();
   }
 });
+
+test('the secret given by mistake to --secret-env (its value, not its name) is never printed back', async () => {
+  const s = await setup();
+  try {
+    for (const secret of [SECRET, 'Zx81qT0kL2mN']) {
+      for (const json of [true, false]) {
+        const r = await s.run([
+          'webhook',
+          'add',
+          s.hook.url(),
+          '--events',
+          'promote',
+          '--secret-env',
+          secret,
+          ...(json ? ['--json'] : []),
+        ]);
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `printed: ${r.stdout}${r.stderr}`);
+        if (json) assert.equal(r.json!.error!.code, 'E_BAD_SECRET_ENV');
+        else assert.match(r.stderr, /--secret-env/);
+      }
+    }
+  } finally {
+    await s.done();
+  }
+});
+
+test('a MLREG_WEBHOOK_TIMEOUT that is no usable timer (a fraction, beyond 32 bits) is named in a warning and the default used', async () => {
+  const s = await setup();
+  try {
+    await subscribe(s, ['--events', 'promote']);
+    const versions = ['2.0.0', '1.0.0', '2.0.0'];
+    for (const [i, timeout] of ['0.5', '1e10', 'soon'].entries()) {
+      const p = await s.run(['promote', `fraud@${versions[i]}`, '--to', 'production', '--json'], {
+        MLREG_WEBHOOK_SECRET: SECRET,
+        MLREG_WEBHOOK_TIMEOUT: timeout,
+      });
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(p.json!.webhooks[0].status, 'delivered', `${timeout}: ${JSON.stringify(p.json!.webhooks)}`);
+      assert.match(p.stderr, new RegExp(`MLREG_WEBHOOK_TIMEOUT=${timeout.replace('.', '\\.')} is not .*5000`));
+      assert.doesNotMatch(p.stderr, /TimeoutOverflowWarning/);
+    }
+    assert.equal(s.hook.received.length, 3);
+  } finally {
+    await s.done();
+  }
+});
+
+test('webhook list prints no control characters from a delivery record (a restored backup is written by someone else)', async () => {
+  const s = await setup();
+  try {
+    const id = await subscribe(s, ['--events', 'promote']);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(s.reg, 'mlreg.db'));
+    db.prepare(
+      `INSERT INTO webhook_deliveries (webhook_id, delivery, event, status, http_status, attempts, last_error, at, duration_ms)
+       VALUES (?, 'd', 'pro\u001b[2Jmote', 'failed', 500, 1, 'HTTP 500\u001b]0;owned\u0007\u001b[31m', '2026-11-30T12:00:00.000Z', 5)`,
+    ).run(id);
+    db.close();
+    const l = ok(await s.run(['webhook', 'list']), 'list');
+    assert.doesNotMatch(l.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/, JSON.stringify(l.stdout));
+    assert.match(l.stdout, /failed pro.*mote .*HTTP 500/);
+  } finally {
+    await s.done();
+  }
+});
