@@ -1,0 +1,76 @@
+import type { ColumnDesign, PassDesign } from './plan.js';
+
+/**
+ * How many columns one query may aggregate at once (pure). A query's memory grows with its columns, not
+ * its rows: every aggregate keeps a state per column, and some states are large (an exact distinct count
+ * starts with a 2 MiB hash table; a numeric column keeps its sampled values, up to ~131,072 of them). So a
+ * wide table is profiled in groups of columns, each small enough for the memory limit, one query per
+ * group. Each column's statistics are the same whichever group it is in (see passSql), so the profile
+ * does not depend on the grouping; a table whose columns fit in one group is profiled in one query, as
+ * before.
+ *
+ * The costs below were measured with DuckDB 1.5 on 2 threads (docs/datasets.md, "Wide tables"): the
+ * largest group that ran within a memory limit, and the process's peak RSS for groups of measured columns.
+ */
+
+/** An exact distinct count (count(DISTINCT x)): its hash table (80 such columns ran in 244 MiB, 100 did not). */
+export const DISTINCT_BYTES = 2.5 * 2 ** 20;
+/** Any column's small states (counts, min/max, HyperLogLog, sums) and its share of the reader's vectors. */
+export const COLUMN_BYTES = 256 * 2 ** 10;
+/** A value histogram of a column with few distinct values (at most ~1,000 keys). */
+export const HISTOGRAM_BYTES = 1 * 2 ** 20;
+/**
+ * One sampled value of a measured column, from the aggregate's list to the sorted array the profile is
+ * computed from: the list state, the result vector, and the JavaScript copies (measured: ~4 MB per column
+ * of 100,000 values).
+ */
+export const SAMPLED_VALUE_BYTES = 40;
+
+/** The share of DuckDB's memory limit the aggregates of one query may plan for; the rest is the reader's (its buffers grow with the row width). */
+export const STATE_SHARE = 0.6;
+
+/** The bytes one query's states may take, from DuckDB's memory limit. */
+export function groupBudget(memoryLimitMb: number): number {
+  return memoryLimitMb * 2 ** 20 * STATE_SHARE;
+}
+
+/** The planning sample's cost per column: an exact distinct count each. */
+export function sampleColumnCost(): number {
+  return COLUMN_BYTES + DISTINCT_BYTES;
+}
+
+/** The pass's cost of one column, given the table's estimated rows (how many values a measured column keeps). */
+export function passColumnCost(c: ColumnDesign, design: PassDesign, estimatedRows: number): number {
+  switch (c.strategy) {
+    case 'measured':
+      return COLUMN_BYTES + SAMPLED_VALUE_BYTES * Math.ceil(Math.max(1, estimatedRows) / design.sampleRate);
+    case 'counted':
+      return COLUMN_BYTES + HISTOGRAM_BYTES;
+    case 'dates':
+      // A table read whole counts its dates' distinct values exactly.
+      return COLUMN_BYTES + (design.sampleRate > 1 ? 0 : DISTINCT_BYTES);
+    default:
+      return COLUMN_BYTES;
+  }
+}
+
+/**
+ * Consecutive columns (by index) in groups whose costs add up to at most `budget` (a column costing more
+ * than the budget makes a group of its own); `maxColumns` caps a group's size (tests force small groups).
+ */
+export function columnGroups(costs: readonly number[], budget: number, maxColumns = Infinity): number[][] {
+  const groups: number[][] = [];
+  let cur: number[] = [];
+  let used = 0;
+  costs.forEach((cost, i) => {
+    if (cur.length && (used + cost > budget || cur.length >= maxColumns)) {
+      groups.push(cur);
+      cur = [];
+      used = 0;
+    }
+    cur.push(i);
+    used += cost;
+  });
+  if (cur.length) groups.push(cur);
+  return groups;
+}
