@@ -20,6 +20,11 @@ export const COLUMN_BYTES = 256 * 2 ** 10;
 /** A value histogram of a column with few distinct values (at most ~1,000 keys). */
 export const HISTOGRAM_BYTES = 1 * 2 ** 20;
 /**
+ * A measured column's states besides its sampled values (HyperLogLog, integer sums, the list's own
+ * structures): 150 such columns of 2,000 rows ran in 244 MiB, 250 did not.
+ */
+export const MEASURED_BYTES = 1.25 * 2 ** 20;
+/**
  * One sampled value of a measured column, from the aggregate's list to the sorted array the profile is
  * computed from: the list state, the result vector, and the JavaScript copies (measured: ~4 MB per column
  * of 100,000 values).
@@ -43,7 +48,7 @@ export function sampleColumnCost(): number {
 export function passColumnCost(c: ColumnDesign, design: PassDesign, estimatedRows: number): number {
   switch (c.strategy) {
     case 'measured':
-      return COLUMN_BYTES + SAMPLED_VALUE_BYTES * Math.ceil(Math.max(1, estimatedRows) / design.sampleRate);
+      return MEASURED_BYTES + SAMPLED_VALUE_BYTES * Math.ceil(Math.max(1, estimatedRows) / design.sampleRate);
     case 'counted':
       return COLUMN_BYTES + HISTOGRAM_BYTES;
     case 'dates':

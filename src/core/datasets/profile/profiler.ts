@@ -217,7 +217,7 @@ async function profileOnce(
   let rowCount = 0;
   for (const group of groups) {
     // Each group's raw row (with its sampled values) is let go once its columns are assembled.
-    const raw = await firstRow(conn, passSql(design, from, group));
+    const raw = await aggregateRow(conn, passSql(design, from, group));
     rowCount = Number(raw.rows);
     const numbers = group.filter((i) => {
       const nonMissing = Number(raw[`c${i}_nn`]);
@@ -301,7 +301,7 @@ async function assembleAll(
     if (round > 0) throw new ProfilerInvariantError('a column still needs a follow-up pass after one');
     Object.assign(
       raw,
-      await firstRow(
+      await aggregateRow(
         conn,
         followUpSql(
           design.columns.map((d) => d.plan),
@@ -418,6 +418,35 @@ async function sampleStats(
       ...(typed.maybeNumeric.has(i) ? { numeric: Number(r[`c${i}_num`]) } : {}),
     })),
   };
+}
+
+/**
+ * The one row of an aggregate query, with its lists of numbers (the sampled values, up to ~131,072 per
+ * column) as Float64Arrays copied straight from DuckDB's vectors: the row objects' JSON would hold each
+ * list twice more, as JavaScript arrays, which is most of a wide table's memory. The rest as JSON.
+ */
+async function aggregateRow(conn: Conn, sql: string): Promise<Row> {
+  const { DuckDBListVector, DuckDBDoubleVector, JsonDuckDBValueConverter } = await import('@duckdb/node-api');
+  const result = await conn.run(sql);
+  const names = result.deduplicatedColumnNames();
+  const chunk = await result.fetchChunk();
+  if (!chunk || chunk.rowCount !== 1) throw new ProfilerInvariantError('an aggregate query gave no row');
+  const row: Row = {};
+  names.forEach((name, j) => {
+    const vec = chunk.getColumnVector(j);
+    if (vec instanceof DuckDBListVector && vec.childVector instanceof DuckDBDoubleVector) {
+      // A view of the row's slice of the child vector (no copy), or null for a NULL list.
+      const items = vec.getItemVector(0);
+      if (!items) {
+        row[name] = null;
+        return;
+      }
+      const values = new Float64Array(items.itemCount);
+      for (let k = 0; k < values.length; k++) values[k] = items.getItem(k) as number;
+      row[name] = values;
+    } else row[name] = JsonDuckDBValueConverter(vec.getItem(0), vec.type, JsonDuckDBValueConverter);
+  });
+  return row;
 }
 
 async function firstRow(conn: Conn, sql: string): Promise<Row> {
