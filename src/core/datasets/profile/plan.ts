@@ -254,10 +254,11 @@ function columnAggregates(c: ColumnDesign, i: number, sampled: boolean): string[
         `sum(u${i}) AS c${i}_s2`,
         // list() keeps NULLs: only the values go in. A FILTER costs DuckDB a copy of the pass's whole input
         // row per filtered aggregate (time and memory that grow with the square of the columns), so a table
-        // read whole (at most ~131,072 rows) collects every value and drops the NULLs afterwards: the same values.
+        // read whole (at most ~131,072 rows) collects every value, NULLs included, and the profiler drops the
+        // NULLs as it copies the list out (aggregateRow): the same values.
         sampled
           ? `list(${f}) FILTER (WHERE smp AND ${f} IS NOT NULL) AS c${i}_sample`
-          : `list_filter(list(${f}), lambda x: x IS NOT NULL) AS c${i}_sample`,
+          : `list(${f}) AS c${i}_sample`,
       ];
     }
   }

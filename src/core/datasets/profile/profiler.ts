@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { createReadStream, rmSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { DiskError, InvalidInputError, type MlregError } from '../../errors.js';
 import {
   csvHeader,
@@ -226,6 +228,7 @@ async function profileOnce(
     if (numbers.length) return { retype: { toNumbers: numbers } };
     if (rowCount === 0) await noRows(src, typed);
     columns.push(...(await assembleAll(conn, design, group, raw, rowCount, from)));
+    if (groups.length > 1) releaseResults();
   }
   const engine = String((await firstRow(conn, 'SELECT version() AS v')).v);
   const exact = design.sampleRate === 1 || rowCount <= SAMPLE_ROWS;
@@ -249,6 +252,22 @@ async function profileOnce(
     columns,
   };
   return { profile };
+}
+
+/**
+ * Frees the native memory of the DuckDB results let go so far. The bindings free a result only when
+ * JavaScript's garbage collector finalizes its object, and V8 does not see that memory: a wide table's
+ * groups, each holding tens of MB of sampled values in DuckDB's result, would pile up between two
+ * collections that the small JavaScript heap rarely triggers (measured: RSS 300 → 510 MB over 7 groups
+ * of 30 columns × 100,000 rows, with a 20 MB heap). So after each group, one full collection.
+ */
+let collectGarbage: (() => void) | undefined;
+function releaseResults(): void {
+  if (!collectGarbage) {
+    setFlagsFromString('--expose-gc');
+    collectGarbage = runInNewContext('gc') as () => void;
+  }
+  collectGarbage();
 }
 
 /** A table with a header and no rows: why (a line too long to read, or none at all). */
@@ -422,8 +441,9 @@ async function sampleStats(
 
 /**
  * The one row of an aggregate query, with its lists of numbers (the sampled values, up to ~131,072 per
- * column) as Float64Arrays copied straight from DuckDB's vectors: the row objects' JSON would hold each
- * list twice more, as JavaScript arrays, which is most of a wide table's memory. The rest as JSON.
+ * column) as Float64Arrays copied straight from DuckDB's vectors, without their NULLs: the row objects'
+ * JSON would hold each list twice more, as JavaScript arrays, which is most of a wide table's memory. The
+ * rest as JSON.
  */
 async function aggregateRow(conn: Conn, sql: string): Promise<Row> {
   const { DuckDBListVector, DuckDBDoubleVector, JsonDuckDBValueConverter } = await import('@duckdb/node-api');
@@ -441,9 +461,14 @@ async function aggregateRow(conn: Conn, sql: string): Promise<Row> {
         row[name] = null;
         return;
       }
+      // A list of a table read whole holds a NULL for each missing value: dropped here.
       const values = new Float64Array(items.itemCount);
-      for (let k = 0; k < values.length; k++) values[k] = items.getItem(k) as number;
-      row[name] = values;
+      let n = 0;
+      for (let k = 0; k < values.length; k++) {
+        const x = items.getItem(k);
+        if (x !== null) values[n++] = x as number;
+      }
+      row[name] = n === values.length ? values : values.slice(0, n);
     } else row[name] = JsonDuckDBValueConverter(vec.getItem(0), vec.type, JsonDuckDBValueConverter);
   });
   return row;
