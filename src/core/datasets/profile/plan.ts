@@ -256,9 +256,7 @@ function columnAggregates(c: ColumnDesign, i: number, sampled: boolean): string[
         // row per filtered aggregate (time and memory that grow with the square of the columns), so a table
         // read whole (at most ~131,072 rows) collects every value, NULLs included, and the profiler drops the
         // NULLs as it copies the list out (aggregateRow): the same values.
-        sampled
-          ? `list(${f}) FILTER (WHERE smp AND ${f} IS NOT NULL) AS c${i}_sample`
-          : `list(${f}) AS c${i}_sample`,
+        sampled ? `list(${f}) FILTER (WHERE smp AND ${f} IS NOT NULL) AS c${i}_sample` : `list(${f}) AS c${i}_sample`,
       ];
     }
   }
