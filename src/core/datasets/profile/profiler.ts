@@ -450,7 +450,7 @@ async function aggregateRow(conn: Conn, sql: string): Promise<Row> {
   const result = await conn.run(sql);
   const names = result.deduplicatedColumnNames();
   const chunk = await result.fetchChunk();
-  if (!chunk || chunk.rowCount !== 1) throw new ProfilerInvariantError('an aggregate query gave no row');
+  if (chunk?.rowCount !== 1) throw new ProfilerInvariantError('an aggregate query gave no row');
   const row: Row = {};
   names.forEach((name, j) => {
     const vec = chunk.getColumnVector(j);
