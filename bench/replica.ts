@@ -160,6 +160,8 @@ export async function run(): Promise<BenchRow[]> {
       pass: replicaMs <= cliBudget,
     });
 
+    // MLREG_BENCH_REPLICA_ROWS=promote measures the promote rows alone.
+    if (process.env.MLREG_BENCH_REPLICA_ROWS === 'promote') return rows;
     // --- clone of a remote with 10,000 versions and 20,000 events ------------------------
     const versions = Number(process.env.MLREG_BENCH_REPLICA_VERSIONS ?? 10_000);
     const c = remoteUrl(work, 'clone');

@@ -66,7 +66,14 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   /** stdout parsed as JSON when it is JSON. */
-  json: { ok: boolean; data?: any; error?: { code: string; message: string; hint: string; details?: any } } | undefined;
+  json:
+    | {
+        ok: boolean;
+        data?: any;
+        error?: { code: string; message: string; hint: string; details?: any };
+        webhooks?: any;
+      }
+    | undefined;
 }
 
 export interface CliOptions {

@@ -16,6 +16,8 @@ export interface RunState {
   io: CliIo;
   argv: readonly string[];
   exitCode?: ExitCodeValue;
+  /** Webhook deliveries of a change committed before the command failed, for the error document. */
+  webhooks?: unknown[];
 }
 
 // Keyed by the program object, which every run builds afresh: nothing of one run reaches the next.
@@ -51,8 +53,16 @@ export function action<O>(run: RunFn<O>): (...all: unknown[]) => Promise<void> {
     const ctx = new Context(cmd.optsWithGlobals() as GlobalOptions, state.io, state.argv);
     try {
       const { runOnReplica } = await import('./replica.js');
-      const result = await runOnReplica(ctx, commandPath(cmd), () => run(ctx, args, opts));
-      state.exitCode = await emitResult(result, ctx.io, ctx.json);
+      let result: CommandResult;
+      try {
+        result = await runOnReplica(ctx, commandPath(cmd), () => run(ctx, args, opts));
+      } catch (err) {
+        // A command can fail after committing a change (a monitoring rule fired: the alert is recorded).
+        state.webhooks = await announce(ctx);
+        throw err;
+      }
+      const webhooks = await announce(ctx);
+      state.exitCode = await emitResult(webhooks ? { ...result, webhooks } : result, ctx.io, ctx.json);
     } catch (err) {
       // Core says what is wrong; the flag the user typed is put in front here.
       if (!(err instanceof FailureWithReport)) throw nameTheFlag(err, cmd);
@@ -62,6 +72,13 @@ export function action<O>(run: RunFn<O>): (...all: unknown[]) => Promise<void> {
       ctx.close();
     }
   };
+}
+
+/** Webhooks of what the command committed, delivered after the commit (see webhooks.ts); loaded only when there is a change. */
+async function announce(ctx: Context): Promise<unknown[] | undefined> {
+  if (!ctx.openedRegistry()?.committedChanges.length) return undefined;
+  const { announceChanges } = await import('./webhooks.js');
+  return announceChanges(ctx);
 }
 
 /** The command's words after `mlreg`: `add`, `eval record`. */

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { locateRegistry, Registry, type Runtime } from '../core/registry/registry.js';
+import type { RemoteStore } from '../core/remote/transport.js';
 
 /** A stream a command writes to: process.stdout/stderr for a real run, a buffer in tests. */
 export type OutStream = NodeJS.WritableStream & { isTTY?: boolean };
@@ -26,6 +27,15 @@ export interface CliIo {
   now?: () => Date;
 }
 
+/** What a command running on a replica can use of its remote (set by cli/replica.ts). */
+export interface ReplicaHandle {
+  url: string;
+  /** The remote, opened once per run. */
+  store(): Promise<RemoteStore>;
+  /** Run a change as the next log entry of the remote (pull, run, put-if-absent, retried on a lost race). */
+  replicate<T>(run: () => Promise<T>): Promise<T>;
+}
+
 /** Options every command takes (main.ts addGlobalOptions). */
 export interface GlobalOptions {
   json?: boolean;
@@ -43,6 +53,8 @@ export class Context {
   readonly argv: readonly string[];
   private readonly globals: GlobalOptions;
   private opened: Registry | undefined;
+  /** Set when the registry is a replica of a remote. */
+  replica: ReplicaHandle | undefined;
   private readonly closers: (() => void)[] = [];
 
   constructor(globals: GlobalOptions, io: CliIo, argv: readonly string[]) {
@@ -80,6 +92,11 @@ export class Context {
 
   registry(): Registry {
     this.opened ??= Registry.open(this.registryDir(), this.runtime);
+    return this.opened;
+  }
+
+  /** The registry if the command opened one (to announce its changes), without opening it. */
+  openedRegistry(): Registry | undefined {
     return this.opened;
   }
 

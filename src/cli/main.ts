@@ -114,7 +114,7 @@ function isBare(argv: readonly string[]): boolean {
  */
 export async function runCli(argv: string[], io: CliIo): Promise<ExitCodeValue> {
   const json = argv.includes('--json');
-  const state: { io: CliIo; argv: readonly string[]; exitCode?: ExitCodeValue } = { io, argv };
+  const state: { io: CliIo; argv: readonly string[]; exitCode?: ExitCodeValue; webhooks?: unknown[] } = { io, argv };
   try {
     const program = await buildProgram(commandNamed(argv), io);
     attachRun(program, state);
@@ -147,7 +147,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitCodeValue> 
         json,
       );
     }
-    return emitError(err, io, json);
+    return emitError(err, io, json, state.webhooks);
   }
 }
 

@@ -14,6 +14,8 @@ export interface CommandResult<T = unknown> {
   render?: (data: T, ui: Ui) => string;
   /** Non-zero when the command ran but its gate was not met, and similar. */
   exitCode?: ExitCodeValue;
+  /** The webhook deliveries of the change the command made (in --json: the envelope's `webhooks`). */
+  webhooks?: unknown[];
 }
 
 /** Pair data with its renderer, keeping the renderer's parameter typed by the data. */
@@ -28,7 +30,13 @@ export function result<T>(data: T, render?: (data: T, ui: Ui) => string, exitCod
 /** Print a command's result; returns the run's exit code. */
 export async function emitResult(result: CommandResult, io: CliIo, json: boolean): Promise<ExitCodeValue> {
   if (json) {
-    io.stdout.write(JSON.stringify({ ok: true, data: result.data ?? null }) + '\n');
+    io.stdout.write(
+      JSON.stringify({
+        ok: true,
+        data: result.data ?? null,
+        ...(result.webhooks ? { webhooks: result.webhooks } : {}),
+      }) + '\n',
+    );
   } else if (result.render) {
     const ui = await loadUi(
       colorWanted({ isTTY: io.isTTY.stdout }, io.env),
@@ -46,7 +54,13 @@ export async function emitResult(result: CommandResult, io: CliIo, json: boolean
 }
 
 /** Print an error (an MlregError as itself, anything else as an internal bug); returns its exit code. */
-export async function emitError(raw: unknown, io: CliIo, json: boolean): Promise<ExitCodeValue> {
+export async function emitError(
+  raw: unknown,
+  io: CliIo,
+  json: boolean,
+  /** Deliveries of a change committed before the command failed (a monitoring alert). */
+  webhooks?: unknown[],
+): Promise<ExitCodeValue> {
   const err = lastResort(raw);
   const known = err instanceof MlregError;
   const code = known ? err.code : 'E_INTERNAL';
@@ -57,7 +71,7 @@ export async function emitError(raw: unknown, io: CliIo, json: boolean): Promise
   if (json) {
     const error: Record<string, unknown> = { code, message, hint };
     if (known && err.details !== undefined) error.details = err.details;
-    io.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
+    io.stdout.write(JSON.stringify({ ok: false, error, ...(webhooks ? { webhooks } : {}) }) + '\n');
   } else {
     const ui = await loadUi(colorWanted({ isTTY: io.isTTY.stderr }, io.env));
     let text = `${ui.c.red('mlreg: error:')} ${message}\n`;

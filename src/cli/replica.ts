@@ -34,10 +34,32 @@ export const REPLICATED_WRITES = new Set([
   'monitor check',
   'monitor rule add',
   'monitor rule remove',
+  'review sample',
+  'review import',
+  'scan',
+  'profile',
+  'webhook add',
+  'webhook remove',
 ]);
 
+/** Replicated writes that often write nothing (`scan PATH`, `profile` of a profiled version): run offline until they would write. */
+const WRITE_SOMETIMES = new Set(['scan', 'profile']);
+
+/** Commands that send their changes themselves through `ctx.replica.replicate` (gc: a local part, then the remote). */
+const REPLICATE_THEMSELVES = new Set(['gc']);
+
 /** Writes that read or run much before they write (hash files, run an evaluation): pulled first, never repeated for a stale replica. */
-const EXPENSIVE_TO_REPEAT = new Set(['add', 'eval run', 'monitor score', 'monitor data']);
+const EXPENSIVE_TO_REPEAT = new Set([
+  'add',
+  'eval run',
+  'monitor score',
+  'monitor data',
+  'review sample',
+  'review import',
+  'scan',
+  'profile',
+  'gc',
+]);
 
 /** Commands that handle the remote themselves, or do not use the registry they run in. */
 const MANAGE_THEMSELVES = new Set(['init', 'clone', 'pull', 'remote attach', 'remote status', 'restore']);
@@ -107,21 +129,24 @@ export async function runOnReplica(
   const info = replicaInfo(reg);
   if (!info) return run();
   const { WriteSession, runReplicated } = await import('../core/remote/session.js');
-  const { fetchObject } = await import('../core/remote/objects-sync.js');
   const store = storeFor(ctx, info, WRITE_TIMEOUT_MS);
-  reg.journal = new WriteSession(reg, info.writerId, path, false);
-  if (!ctx.offline) reg.fetchObject = async (digest) => fetchObject(reg, await store(), digest);
-
-  if (REPLICATED_WRITES.has(path)) {
+  reg.journal = new WriteSession(reg, info.writerId, path, false, {}, ctx.offline);
+  if (!ctx.offline)
+    reg.fetchObject = async (digest) => {
+      const { fetchObject } = await import('../core/remote/objects-sync.js');
+      return fetchObject(reg, await store(), digest);
+    };
+  const replicate = async <T>(write: () => Promise<T>): Promise<T> => {
     if (ctx.offline)
       throw new UsageError(`\`mlreg ${path}\` changes the shared registry, which needs its remote; --offline cannot`, {
         code: 'E_OFFLINE_WRITE',
         hint: offlineHint(path),
       });
     try {
+      // The remote is opened (for s3://, the AWS SDK loaded) only once a request is needed.
       return await runReplicated(
         reg,
-        await store(),
+        store,
         {
           command: path,
           writerId: info.writerId,
@@ -129,7 +154,7 @@ export async function runOnReplica(
           onStep: (step) => testStep(ctx, step),
           pullFirst: EXPENSIVE_TO_REPEAT.has(path),
         },
-        run,
+        write,
       );
     } catch (err) {
       if (!isUnavailable(err)) throw err;
@@ -139,7 +164,11 @@ export async function runOnReplica(
         cause: err,
       });
     }
-  }
+  };
+  ctx.replica = { url: info.url, store, replicate };
+
+  if (REPLICATE_THEMSELVES.has(path)) return run();
+  if (REPLICATED_WRITES.has(path) && !(ctx.offline && WRITE_SOMETIMES.has(path))) return replicate(run);
 
   if (!ctx.offline) {
     const refresh = storeFor(ctx, info, REFRESH_TIMEOUT_MS);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, cli, cliInProcess, tempDir } from '../helpers.js';
+import { BIN, cli, cliInProcess, FIXTURES, tempDir } from '../helpers.js';
 import {
   buildShim,
   callsOf,
@@ -246,11 +246,36 @@ describe('a real full disk (40 MB tmpfs)', () => {
       assert.doesNotMatch(plain.stderr, /destroyed|internal/);
     });
     it('reading commands work on a 100%-full disk', async () => {
-      fill(d.path, 0);
       const reg = join(d.path, 'reg');
-      for (const args of [['list'], ['list', 'm'], ['history', 'm'], ['show', 'm@production'], ['verify']]) {
-        const r = cli([...args, '--registry', reg, '--json'], { cwd: d.path });
-        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
+      writeFileSync(join(d.path, 'small.bin'), 'v2');
+      for (const args of [
+        ['add', 'model', 'm', join(d.path, 'small.bin'), '--version', '1.0.1'],
+        ['add', 'dataset', 'd', join(FIXTURES, 'datasets', 'train.csv')],
+      ])
+        assert.equal((await cliInProcess([...args, '--registry', reg])).code, 0, args.join(' '));
+      rmSync(join(d.path, 'small.bin'));
+      fill(d.path, 0);
+      const elsewhere = tempDir();
+      try {
+        for (const args of [
+          ['list'],
+          ['list', 'm'],
+          ['history', 'm'],
+          ['show', 'm@production'],
+          ['verify'],
+          ['compare', 'm@1.0.0', 'm@1.0.1'],
+          ['check', join(FIXTURES, 'datasets', 'batch_drifted.csv'), '--against', 'd@latest'],
+          ['backup', join(elsewhere.path, 'b.tar')],
+        ]) {
+          const r = cli([...args, '--registry', reg, '--json'], { cwd: d.path });
+          // check exits 1 when the batch drifted: it ran all the same.
+          assert.ok(
+            r.code === 0 || (args[0] === 'check' && r.code === 1),
+            `${args.join(' ')}: ${r.stdout} ${r.stderr}`,
+          );
+        }
+      } finally {
+        elsewhere.cleanup();
       }
       const write = cli(['promote', 'm@1.0.0', '--to', 'staging', '--registry', reg, '--json'], { cwd: d.path });
       assert.ok([0, 7].includes(write.code), write.stdout);

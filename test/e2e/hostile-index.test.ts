@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { readTar, TarWriter } from '../../src/core/backup/tar.js';
-import { cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '../helpers.js';
+import { cli, cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '../helpers.js';
 
 /**
  * A restored index is input, not truth. Each case: the attack (a registry whose mlreg.db was edited
@@ -233,6 +233,37 @@ test('bad names, stages and manifest paths in a backup are refused, naming table
   }
 });
 
+test('a backup whose webhooks table was altered or points deliveries elsewhere is refused', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    // A column to keep secrets in: not the format's table.
+    const column = await hostileBackup(cwd, 'hook-column', `ALTER TABLE webhooks ADD COLUMN secret TEXT;`);
+    await expectBackupRefused(cwd, column.archive, /defines table "webhooks" otherwise than format \d+/);
+    const drop = await hostileBackup(cwd, 'hook-drop', `DROP TABLE webhook_deliveries;`);
+    await expectBackupRefused(cwd, drop.archive, /lacks the table "webhook_deliveries"/);
+    // Rows that `webhook add` would refuse: a file: URL, a password in the URL, a secret where its name belongs.
+    const insert = (url: string, env: string) =>
+      `INSERT INTO webhooks (url, events, artifact, secret_env, created_at, created_by) VALUES ('${url}', '["promote"]', NULL, '${env}', '2026-01-01T00:00:00.000Z', 'mallory');`;
+    const file = await hostileBackup(cwd, 'hook-file', insert('file:///etc/passwd', 'MLREG_WEBHOOK_X'));
+    await expectBackupRefused(
+      cwd,
+      file.archive,
+      /webhooks row 1: url "file:\/\/\/etc\/passwd" is not an http\(s\) URL/,
+    );
+    const env = await hostileBackup(cwd, 'hook-env', insert('https://example.com/x', 'PGPASSWORD'));
+    await expectBackupRefused(
+      cwd,
+      env.archive,
+      /webhooks row 1: secret_env "PGPASSWORD" is not the name of an MLREG_WEBHOOK_ variable/,
+    );
+    const v = await run(cwd, ['--registry', file.reg, 'verify']);
+    assert.equal(v.code, 5, v.stdout);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a stored object replaced by a FIFO or a link to /dev/zero: checkout refuses at once (exit 5)', {
   timeout: 60_000,
 }, async () => {
@@ -337,6 +368,109 @@ test('an empty object replaced by a FIFO (its size still matches): checkout, bac
       const r = await run(cwd, ['--registry', reg, ...args]);
       assert.equal(r.code, 5, `${args[0]}: ${r.stdout}${r.stderr}`);
       assert.ok(Date.now() - started < 10_000, `${args[0]}: no hang`);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('an incremental backup whose base holds a manifest with a ../ path: backup verify --base and restore refuse it (exit 5)', async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    await seed(reg);
+    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
+    const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
+    const bytes = Buffer.from(
+      `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
+    );
+    const d = createHash('sha256').update(bytes).digest('hex');
+    mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
+    writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
+    edit(
+      reg,
+      `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
+    );
+    // The base holds the crafted manifest; the incremental on it holds only what came after.
+    const base = join(cwd, 'base.tar');
+    assert.equal((await run(cwd, ['--registry', reg, 'backup', base])).code, 0);
+    writeFileSync(join(cwd, 'next.bin'), 'next');
+    assert.equal((await run(cwd, ['--registry', reg, 'add', 'model', 'other', join(cwd, 'next.bin')])).code, 0);
+    const inc = join(cwd, 'inc.tar');
+    const b = await run(cwd, ['--registry', reg, 'backup', inc, '--base', base]);
+    assert.equal(b.code, 0, b.stdout);
+    assert.equal(b.json!.data.kind, 'incremental');
+    const pattern =
+      /inc\.tar: its index versions row 1 \(cancer@1\.0\.0\).*base\.tar.*"\.\.\/\.\.\/escape\.joblib": a path that would leave its folder/;
+    const v = await run(cwd, ['backup', 'verify', inc, '--base', base]);
+    assert.equal(v.code, 5, `backup verify: ${v.stdout}`);
+    assert.equal(v.json?.error?.code, 'E_HOSTILE_INDEX', v.stdout);
+    assert.match(v.json!.error!.message, pattern);
+    assert.deepEqual(v.json!.error!.details.problems[0], {
+      table: 'versions',
+      row: '1',
+      column: 'digest',
+      value: d,
+      message: v.json!.error!.details.problems[0].message,
+    });
+    const into = join(cwd, 'restored');
+    const r = await run(cwd, ['restore', inc, '--base', base, '--into', into]);
+    assert.equal(r.code, 5, `restore: ${r.stdout}`);
+    assert.equal(r.json?.error?.code, 'E_HOSTILE_INDEX', r.stdout);
+    assert.ok(!existsSync(into), 'nothing restored');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a stored object replaced by a FIFO or a link to /dev/zero: profile and scan refuse at once (exit 5 with a hint)', {
+  timeout: 120_000,
+}, async () => {
+  const t = tempDir();
+  try {
+    const cwd = t.path;
+    const reg = join(cwd, 'reg');
+    await seed(reg);
+    const add = await run(cwd, [
+      '--registry',
+      reg,
+      'add',
+      'dataset',
+      'd',
+      join(FIXTURES, 'datasets', 'holdout.csv'),
+      '--no-profile',
+    ]);
+    assert.equal(add.code, 0, add.stdout);
+    const objectOf = async (ref: string): Promise<string> => {
+      const show = await run(cwd, ['--registry', reg, 'show', ref]);
+      const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
+      assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
+      return join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+    };
+    const cases: [string[], string][] = [
+      [['profile', 'd@latest'], await objectOf('d@latest')],
+      [['scan', 'cancer@1.0.0'], await objectOf('cancer@1.0.0')],
+    ];
+    for (const [args, obj] of cases) {
+      const kept = readFileSync(obj);
+      for (const replace of ['fifo', '/dev/zero'] as const) {
+        rmSync(obj, { force: true });
+        if (replace === 'fifo') assert.equal(spawnSync('mkfifo', [obj]).status, 0, 'mkfifo');
+        else symlinkSync('/dev/zero', obj);
+        // Its own process with a deadline: a regression fails here instead of hanging the test run.
+        const started = Date.now();
+        const r = cli(['--registry', reg, ...args, '--json'], { cwd, timeoutMs: 20_000 });
+        assert.equal(r.code, 5, `${args.join(' ')} (${replace}): ${r.stdout}${r.stderr}`);
+        assert.equal(r.json?.error?.code, 'E_OBJECT_CORRUPT', r.stdout);
+        assert.match(r.json!.error!.message, new RegExp(basename(obj).slice(0, 12)));
+        assert.match(r.json!.error!.hint, /mlreg verify/);
+        assert.ok(Date.now() - started < 10_000, `${args.join(' ')} (${replace}): no hang`);
+      }
+      rmSync(obj, { force: true });
+      writeFileSync(obj, kept);
+      const ok = await run(cwd, ['--registry', reg, ...args]);
+      assert.equal(ok.code, 0, `${args.join(' ')} with the object back: ${ok.stdout}`);
     }
   } finally {
     t.cleanup();

@@ -99,8 +99,13 @@ static int hit(int op, const char *opname, const char *what) {
   static ret (*real_##name)(__VA_ARGS__);                                      \
   if (!real_##name) real_##name = (ret(*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name);
 
+/*
+ * Set on every open, not only under the prefix: libuv closes files with syscall(SYS_close), which
+ * close() below never sees, so a number reused by a later open of another file must be cleared here
+ * (else a fault meant for the archive lands on, say, a module Node reads next).
+ */
 static void track(int fd, const char *path) {
-  if (fd >= 0 && fd < MAX_FD && under(path)) tracked[fd] = 1;
+  if (fd >= 0 && fd < MAX_FD) tracked[fd] = under(path) ? 1 : 0;
 }
 
 #define OPEN_BODY(name, callargs)                                                \

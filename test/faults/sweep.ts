@@ -45,6 +45,8 @@ export interface FaultRun {
   at: number;
   fault: Fault;
   ops?: string;
+  /** More environment for the command (e.g. TMPDIR, so a temp folder falls under the prefix). */
+  env?: Record<string, string>;
 }
 
 /** Run the CLI in its own process with the shim; `at` 0 only counts the matching calls. */
@@ -57,6 +59,7 @@ export function runWithFault(run: FaultRun): CliResult & { count: number; killed
   const r = cli(run.args, {
     cwd: run.cwd,
     env: {
+      ...run.env,
       LD_PRELOAD: so,
       // libuv may submit file I/O through io_uring, which no shim sees.
       UV_USE_IO_URING: '0',

@@ -45,7 +45,7 @@ export function register(program: Command): void {
         const bar = await progressFor(ctx, `backing up to ${file}`);
         let done: BackupResult;
         try {
-          done = await createBackup(ctx.registry(), file!, {
+          done = await createBackup(ctx.readRegistry(), file!, {
             base: opts.base[0],
             now: new Date(),
             onProgress: bar.update,

@@ -100,7 +100,7 @@ export function register(program: Command): void {
         const thresholds: Partial<CheckThresholds> = {};
         for (const k of THRESHOLD_KEYS) if (opts[k] !== undefined) thresholds[k] = opts[k];
         const { checkDatasetWithProfiles } = await import('../../core/datasets/check.js');
-        const checked = await checkDatasetWithProfiles(ctx.registry(), {
+        const checked = await checkDatasetWithProfiles(ctx.readRegistry(), {
           current: current!,
           reference: opts.against,
           againstModel: opts.againstModel,

@@ -56,7 +56,7 @@ export function register(program: Command): void {
             code: 'E_BAD_FORMAT',
             hint: 'e.g. --format html -o compare.html',
           });
-        const reg = ctx.registry();
+        const reg = ctx.readRegistry();
         const { compareKind } = await import('../../core/versions/compare-kind.js');
         const kind = compareKind(reg, a!, b!);
         if (format === 'html') return compareHtml(ctx, reg, a!, b!, opts.output);

@@ -32,6 +32,7 @@ export const COMMAND_LOADERS: { name: string; aliases?: string[]; load: () => Pr
   { name: 'backup', load: async () => (await import('./backup.js')).register },
   { name: 'restore', load: async () => (await import('./restore.js')).register },
   { name: 'config', load: async () => (await import('./config.js')).register },
+  { name: 'webhook', load: async () => (await import('./webhook.js')).register },
   { name: 'clone', load: async () => (await import('./clone.js')).register },
   { name: 'pull', load: async () => (await import('./pull.js')).register },
   { name: 'remote', load: async () => (await import('./remote.js')).register },

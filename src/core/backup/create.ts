@@ -158,7 +158,10 @@ export async function createBackup(reg: Registry, fileArg: string, opts: BackupO
   }
 }
 
-/** The point-in-time copy of the index, into the registry's tmp/ (its disk is the one to blame when it fails). */
+/**
+ * The point-in-time copy of the index, into a temp file (the system's temp folder: a backup only
+ * reads the registry, which may be read-only or on a full disk); its disk is the one to blame when it fails.
+ */
 function copyIndex(reg: Registry, snapshot: string): void {
   try {
     reg.db.prepare('VACUUM INTO ?').run(snapshot);
@@ -166,9 +169,9 @@ function copyIndex(reg: Registry, snapshot: string): void {
     removeQuietly(snapshot);
     const mapped = translateSqliteError(err, reg.dbPath);
     if (mapped instanceof DiskError && mapped.code === 'E_NO_SPACE') {
-      throw new DiskError(`backup: no space left in ${reg.tmpDir} for the copy of the index`, {
+      throw new DiskError(`backup: no space left in ${dirname(snapshot)} for the copy of the index`, {
         code: 'E_NO_SPACE',
-        hint: "The index is copied into the registry's tmp/ first: free space on the registry's disk and run the backup again; nothing was written and the registry is unchanged.",
+        hint: `The index is copied into ${dirname(snapshot)} first: free space there and run the backup again; nothing was written and the registry is unchanged.`,
         cause: err,
       });
     }
@@ -185,7 +188,7 @@ function inspectSnapshot(path: string, reg: Registry): Snapshot {
     if ((check.length !== 1 || check[0] !== 'ok') && liveIndexIsSound(reg)) {
       // The registry's own index is sound: the copy was damaged on its way through the disk.
       throw new DiskError(
-        `backup: the copy of the index in ${reg.tmpDir} failed its check although the registry's index is sound`,
+        `backup: the copy of the index in ${dirname(path)} failed its check although the registry's index is sound`,
         {
           code: 'E_IO',
           hint: 'A read or write of the disk failed while copying; nothing was written and the registry is unchanged. Run the backup again; if it recurs, check the disk (dmesg).',

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
+import { DiskError, fromSystemError, IntegrityError, InvalidInputError, MlregError, NotFoundError } from '../errors.js';
 import { checkEntry, memberDigest, objectMemberPath, type BackupManifest, type BackupMember } from './format.js';
 import { badArchive, readBackup, readBackupManifest } from './read.js';
 import { currentFormatVersion } from '../registry/migrations.js';
@@ -23,7 +23,12 @@ export async function extractChain(
   baseFiles: readonly string[],
   dest: string | null,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ manifest: BackupManifest; bases: string[] }> {
+  /**
+   * Without `dest` (backup verify): objects of the bases to write all the same, into `keep.dir`,
+   * so the caller can check them (the version manifests an incremental backup's index names).
+   */
+  keep?: { dir: string; digests: ReadonlySet<string> },
+): Promise<{ manifest: BackupManifest; bases: string[]; heldBy: Map<string, string> }> {
   const top = await readBackupManifest(file);
   if (dest) checkSpace(dest, top.counts.memberBytes + top.external.reduce((s, x) => s + x.size, 0));
   const byId = new Map<string, string>();
@@ -45,17 +50,24 @@ export async function extractChain(
   const progress = (n: number): void => onProgress?.((done += n), total);
   await extractOne(file, top.id, null, dest, progress);
   const used: string[] = [];
+  /** Which base archive each external object came from (for messages about what it holds). */
+  const heldBy = new Map<string, string>();
   for (const r of top.requires) {
-    const wanted = new Set(top.external.filter((x) => x.backup === r.id).map((x) => objectMemberPath(x.digest)));
+    const external = top.external.filter((x) => x.backup === r.id);
+    for (const x of external) heldBy.set(x.digest, byId.get(r.id)!);
+    const wanted = new Set(external.map((x) => objectMemberPath(x.digest)));
     if (wanted.size === 0) continue;
-    await extractOne(byId.get(r.id)!, r.id, wanted, dest, progress);
+    if (dest === null && keep) {
+      const kept = new Set(external.filter((x) => keep.digests.has(x.digest)).map((x) => objectMemberPath(x.digest)));
+      await extractOne(byId.get(r.id)!, r.id, wanted, keep.dir, progress, kept);
+    } else await extractOne(byId.get(r.id)!, r.id, wanted, dest, progress);
     used.push(byId.get(r.id)!);
     for (const p of wanted) {
       if (dest && !existsSync(join(dest, p)))
         throw badArchive(byId.get(r.id)!, `it lacks ${p}, which ${basename(file)} says it holds`);
     }
   }
-  return { manifest: top, bases: used };
+  return { manifest: top, bases: used, heldBy };
 }
 
 /** Refuse before writing anything when the backup declares more bytes than the disk has free. */
@@ -80,7 +92,8 @@ function checkSpace(dest: string, bytes: number): void {
 
 /**
  * Read one archive, checking every entry (checkEntry), hashing every member, and writing those
- * wanted (all when `only` is null) under `dest` (nothing when dest is null: backup verify).
+ * wanted (all when `only` is null) under `dest` (nothing when dest is null: backup verify), or only
+ * those of `write` when given.
  */
 async function extractOne(
   file: string,
@@ -88,6 +101,7 @@ async function extractOne(
   only: Set<string> | null,
   dest: string | null,
   progress: (n: number) => void,
+  write?: ReadonlySet<string>,
 ): Promise<void> {
   const seen = new Set<string>();
   let expected = new Map<string, BackupMember>();
@@ -99,8 +113,9 @@ async function extractOne(
     },
     async (e) => {
       const member = checkEntry(basename(file), e, expected, seen);
-      const write = dest !== null && (only === null || only.has(member.path));
-      return hashingSink(file, member, write ? join(dest!, member.path) : null, progress);
+      const wanted = only === null || only.has(member.path);
+      const keep = dest !== null && wanted && (write === undefined || write.has(member.path));
+      return hashingSink(file, member, keep ? join(dest!, member.path) : null, progress);
     },
   );
   const missing = manifest.members.filter((m) => !seen.has(m.path));
@@ -164,7 +179,11 @@ export async function hashingSink(
   };
 }
 
-/** Check an extracted index against the manifest and the objects that came with it. */
+/**
+ * Check an extracted index against the manifest and the objects that came with it. The index was
+ * just written to a disk that may fail a read: a failure that does not repeat on a second look is
+ * that disk's fault (exit 7), not damage to the archive (exit 5, "use another backup").
+ */
 export function checkIndex(
   file: string,
   dbPath: string,
@@ -172,11 +191,73 @@ export function checkIndex(
   objectSize: (digest: string) => number | undefined,
   /** The bytes of a version's manifest object, when the caller has them (undefined: not checked). */
   readManifest: (digest: string) => Buffer | undefined = () => undefined,
+  /** The base archive an object came from, when not from `file` itself. */
+  heldBy: (digest: string) => string | undefined = () => undefined,
+): void {
+  const once = (): void => checkIndexOnce(file, dbPath, manifest, objectSize, readManifest, heldBy);
+  try {
+    once();
+    return;
+  } catch (err) {
+    const fault = readFault(file, dbPath, err);
+    if (fault) throw fault;
+    if (!(err instanceof IntegrityError) && !isSqliteDamage(err)) throw err;
+    try {
+      once();
+    } catch (again) {
+      throw readFault(file, dbPath, again) ?? (isSqliteDamage(again) ? damagedIndex(file, again) : again);
+    }
+    throw extractedReadFault(file, dbPath, (err as Error).message);
+  }
+}
+
+/** SQLite's "malformed" / "not a database": damage, or a read that failed once. */
+function isSqliteDamage(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return !(err instanceof MlregError) && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+function damagedIndex(file: string, err: unknown): IntegrityError {
+  return new IntegrityError(`${basename(file)}: its index is damaged (${(err as Error).message})`, {
+    code: 'E_BACKUP_CORRUPT',
+    hint: 'Nothing was restored. Use another backup.',
+    cause: err,
+  });
+}
+
+/** A DiskError when `err` is the disk failing a read of the extracted index (an errno or SQLite I/O error). */
+function readFault(file: string, dbPath: string, err: unknown): DiskError | undefined {
+  if (err instanceof MlregError) return undefined;
+  const code = (err as { code?: string }).code ?? '';
+  const mapped = fromSystemError(err, 'reading the extracted index');
+  if (code.startsWith('SQLITE_IOERR') || mapped instanceof DiskError)
+    return extractedReadFault(file, dbPath, (err as Error).message);
+  return undefined;
+}
+
+function extractedReadFault(file: string, dbPath: string, what: string): DiskError {
+  return new DiskError(
+    `${basename(file)}: the disk failed a read of the index extracted from it to ${dbPath} (${what}); a second look reads it clean or fails the same way`,
+    {
+      code: 'E_IO',
+      hint: `An I/O error of the disk holding ${dirname(dbPath)}, not damage to the archive: nothing was put in place. Run the command again; if it persists, check that disk (dmesg).`,
+    },
+  );
+}
+
+function checkIndexOnce(
+  file: string,
+  dbPath: string,
+  manifest: BackupManifest,
+  objectSize: (digest: string) => number | undefined,
+  readManifest: (digest: string) => Buffer | undefined,
+  heldBy: (digest: string) => string | undefined,
 ): void {
   let db: Database.Database;
   try {
     db = new Database(dbPath, { readonly: true });
   } catch (err) {
+    if (readFault(file, dbPath, err)) throw err;
     throw new IntegrityError(`${basename(file)}: its mlreg.db cannot be opened (${(err as Error).message})`, {
       code: 'E_BACKUP_CORRUPT',
       hint: 'Use another backup.',
@@ -225,7 +306,10 @@ export function checkIndex(
           `references object sha256:${o.digest} (${o.size} bytes), which the backup ${size === undefined ? 'does not hold' : `holds with ${size} bytes`}`,
         );
     }
-    const paths = checkManifestPaths(db, readManifest);
+    const paths = checkManifestPaths(db, readManifest, (d) => {
+      const base = heldBy(d);
+      return base && basename(base);
+    });
     if (paths.length) throw hostileIndexError(basename(file), paths, 'Nothing was restored. Use another backup.');
   } finally {
     db.close();

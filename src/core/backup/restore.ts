@@ -68,7 +68,7 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
   let replacedAside: string | undefined;
   try {
     mkdirSync(staged);
-    const { manifest, bases } = await extractChain(file, opts.bases ?? [], staged, opts.onProgress);
+    const { manifest, bases, heldBy } = await extractChain(file, opts.bases ?? [], staged, opts.onProgress);
     for (const sub of ['objects/sha256', 'tmp']) mkdirSync(join(staged, sub), { recursive: true });
     checkIndex(
       file,
@@ -76,6 +76,7 @@ export async function restoreBackup(fileArg: string, opts: RestoreOptions): Prom
       manifest,
       (digest) => sizeOf(join(staged, objectMemberPath(digest))),
       (digest) => readSmall(join(staged, objectMemberPath(digest))),
+      (digest) => heldBy.get(digest),
     );
     for (const d of readdirSync(join(staged, 'objects', 'sha256'))) fsyncDir(join(staged, 'objects', 'sha256', d));
     for (const d of ['objects/sha256', 'objects', 'tmp', '']) fsyncDir(join(staged, d));

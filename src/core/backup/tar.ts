@@ -266,6 +266,10 @@ export async function readTar(
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
+    // A read of the archive the disk failed carries no path: name the archive, so that callers
+    // report a disk fault of this file (exit 7) rather than of some other file, or damage.
+    const e = err as NodeJS.ErrnoException;
+    if (e.syscall === 'read' && e.path === undefined) e.path = file;
     if (code.startsWith('Z_'))
       throw new TarFormatError(`the compressed archive is damaged or truncated (${(err as Error).message})`);
     throw err;

@@ -35,9 +35,10 @@ export async function verifyBackup(
   opts: { bases?: readonly string[] | undefined } = {},
 ): Promise<BackupCheck> {
   const file = resolve(fileArg);
-  const top = await readBackupManifest(file);
-  const work = mkdtempSync(join(tmpdir(), 'mlreg-backup-verify-'));
+  let work: string | undefined;
   try {
+    const top = await readBackupManifest(file);
+    work = mkdtempSync(join(tmpdir(), 'mlreg-backup-verify-'));
     // Only mlreg.db is written (to a private temp folder) so its index can be checked.
     const seen = new Set<string>();
     const expected = new Map(top.members.map((x) => [x.path, x]));
@@ -52,10 +53,10 @@ export async function verifyBackup(
         const m = checkEntry(basename(file), e, expected, seen);
         const d = memberDigest(m.path);
         if (d) sizes.set(d, m.size);
-        if (d && manifestDigests === undefined) manifestDigests = versionDigests(join(work, DB_MEMBER));
+        if (d && manifestDigests === undefined) manifestDigests = versionDigests(join(work!, DB_MEMBER));
         const keep =
           m.path === DB_MEMBER || (d !== undefined && m.size <= MAX_MANIFEST_BYTES && manifestDigests!.has(d));
-        return hashingSink(file, m, keep ? join(work, m.path) : null, () => {});
+        return hashingSink(file, m, keep ? join(work!, m.path) : null, () => {});
       },
     );
     const missing = top.members.filter((m) => !seen.has(m.path));
@@ -66,24 +67,34 @@ export async function verifyBackup(
       );
     let bases: string[] = [];
     let unchecked = 0;
+    /** Version manifests read from a base, by digest: named with their archive when refused. */
+    let heldBy = new Map<string, string>();
+    manifestDigests ??= versionDigests(join(work, DB_MEMBER));
     if (top.external.length) {
       if (opts.bases?.length) {
-        bases = (await extractChain(file, opts.bases, null)).bases;
+        // The version manifests the bases hold are kept too: their paths are checked like the top's.
+        const digests = new Set(
+          top.external
+            .filter((x) => x.size <= MAX_MANIFEST_BYTES && manifestDigests!.has(x.digest))
+            .map((x) => x.digest),
+        );
+        ({ bases, heldBy } = await extractChain(file, opts.bases, null, undefined, { dir: work, digests }));
       } else unchecked = top.external.length;
       for (const x of top.external) if (!sizes.has(x.digest)) sizes.set(x.digest, x.size);
     }
     checkIndex(
       file,
-      join(work, DB_MEMBER),
+      join(work!, DB_MEMBER),
       top,
       (d) => sizes.get(d),
       (d) => {
         try {
-          return readFileSync(join(work, objectMemberPath(d)));
+          return readFileSync(join(work!, objectMemberPath(d)));
         } catch {
-          return undefined; // held by a base: not checked here
+          return undefined; // held by a base that was not given: not checked here
         }
       },
+      (d) => heldBy.get(d),
     );
     return {
       file,
@@ -97,9 +108,13 @@ export async function verifyBackup(
     };
   } catch (err) {
     if (err instanceof MlregError) throw err;
-    throw fromSystemError(err, 'backup verify');
+    throw fromSystemError(err, 'backup verify', {
+      reading: file,
+      writing: `the temp folder ${work ?? tmpdir()}`,
+      leftAs: 'nothing was changed',
+    });
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   }
 }
 

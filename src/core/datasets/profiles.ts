@@ -1,8 +1,8 @@
-import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
+import { fromSystemError, IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
 import { hashFiles } from '../store/hash-pool.js';
 import { applyOperations } from '../remote/apply.js';
 import { parseManifest, type SourceFile } from '../store/manifest.js';
-import { objectPath, readObject } from '../store/objects.js';
+import { fetchIfMissing, objectPath, readObject, unusableObject } from '../store/objects.js';
 import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { type CsvDialect, detectTable } from './formats.js';
@@ -107,6 +107,7 @@ export async function profileStoredVersion(reg: Registry, ref: string, actor: st
   const existing = reg.read(() => loadProfile(reg, v.id));
   if (existing) return { name: v.name, version: v.version, computed: false, profile: existing };
   const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
+  for (const f of manifest.files) await fetchIfMissing(reg, f.sha256);
   const files = manifest.files.map((f) => ({
     path: f.path,
     abs: objectPath(reg, f.sha256),
@@ -116,11 +117,31 @@ export async function profileStoredVersion(reg: Registry, ref: string, actor: st
   await hashFiles(
     files.map((f) => ({ ...f, path: f.abs, rel: f.path })),
     (item, reply) => {
+      // The hash worker opens regular files only and reads no further than the manifest size: an
+      // object replaced by a FIFO or a link to /dev/zero is refused here, before DuckDB reads it.
+      if (reply.error === 'ENOTREG' || reply.error === 'ELOOP')
+        throw unusableObject(
+          item.sha256,
+          item.path,
+          `${v.name}@${v.version}'s ${item.rel} is not a regular file (a symbolic link, FIFO or device)`,
+        );
+      if (reply.error && reply.error !== 'ENOENT')
+        throw fromSystemError(
+          Object.assign(new Error(reply.error), { code: reply.error, syscall: 'read' }),
+          'profile',
+          {
+            reading: item.path,
+            leftAs: 'nothing was changed',
+          },
+        );
       if (reply.digest !== item.sha256)
-        throw new IntegrityError(`${v.name}@${v.version}: the stored bytes of ${item.rel} do not match its digest`, {
-          code: reply.error === 'ENOENT' ? 'E_OBJECT_MISSING' : 'E_OBJECT_CORRUPT',
-          hint: 'Run `mlreg verify`, and restore the registry from a backup or add the data again.',
-        });
+        throw new IntegrityError(
+          `${v.name}@${v.version}: the stored bytes of ${item.rel} ${reply.error === 'ENOENT' ? 'are missing' : 'do not match its digest'} (object sha256:${item.sha256}, ${item.path})`,
+          {
+            code: reply.error === 'ENOENT' ? 'E_OBJECT_MISSING' : 'E_OBJECT_CORRUPT',
+            hint: 'Run `mlreg verify`, and restore the registry from a backup or add the data again.',
+          },
+        );
     },
   );
   const profile = refuseEmptyColumns(await profileFiles(reg, files));

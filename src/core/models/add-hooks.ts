@@ -37,8 +37,9 @@ export function allowlistFor(reg: Pick<Registry, 'getConfig'> | undefined, extra
     .filter(Boolean);
   for (const e of extra) {
     if (!isAllowEntry(e))
-      throw new UsageError(`--allow-import takes module.Name (or module.*), not ${JSON.stringify(e)}`, {
+      throw new UsageError(`an allowed import is module.Name (or module.*), not ${JSON.stringify(e)}`, {
         code: 'E_BAD_ALLOW_IMPORT',
+        details: { option: 'allowImport' },
         hint: 'For example: --allow-import mypackage.features.Encoder',
       });
   }
@@ -120,16 +121,18 @@ export async function readGivenSignature(file: string): Promise<GivenSignature> 
     doc = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     if (err instanceof SyntaxError)
-      throw new InvalidInputError(`--signature ${file} is not valid JSON (${err.message})`, {
+      throw new InvalidInputError(`${file} is not valid JSON (${err.message})`, {
         code: 'E_BAD_SIGNATURE',
+        details: { option: 'signature' },
         hint: 'Write {"features": [{"name": "age", "kind": "number"}, {"name": "city", "kind": "category"}]}.',
       });
-    throw fromSystemError(err, '--signature');
+    throw fromSystemError(err, 'the signature file');
   }
   const features = (doc as { features?: unknown })?.features;
   const bad = (): InvalidInputError =>
-    new InvalidInputError(`--signature ${file} needs a "features" list of names or {"name", "kind"} objects`, {
+    new InvalidInputError(`${file} needs a "features" list of names or {"name", "kind"} objects`, {
       code: 'E_BAD_SIGNATURE',
+      details: { option: 'signature' },
       hint: 'kind is number, category or any; e.g. {"features": [{"name": "age", "kind": "number"}, "city"]}.',
     });
   if (!Array.isArray(features) || features.length === 0) throw bad();

@@ -1,9 +1,10 @@
 import type { Registry } from '../registry/registry.js';
 import { parseManifest, walkSource } from '../store/manifest.js';
-import { objectPath, readObject } from '../store/objects.js';
+import { fetchIfMissing, objectPath, readObject } from '../store/objects.js';
+import { applyOperations } from '../remote/apply.js';
 import { resolveRef, toRecord, type VersionRecord, type VersionRow } from '../versions/refs.js';
 import type { Allowlist } from './allowlist.js';
-import { insertScan, latestScan } from './record.js';
+import { latestScan } from './record.js';
 import { type ScanReport, scanFiles } from './scan.js';
 
 /**
@@ -29,8 +30,13 @@ export async function scanPath(path: string, allow: Allowlist): Promise<ScanTarg
 
 async function scanStored(reg: Registry, v: VersionRecord, allow: Allowlist): Promise<ScanReport> {
   const manifest = parseManifest(await readObject(reg, v.digest), v.digest);
+  for (const f of manifest.files) await fetchIfMissing(reg, f.sha256);
   const { report } = await scanFiles(
-    manifest.files.map((f) => ({ path: f.path, abs: objectPath(reg, f.sha256) })),
+    manifest.files.map((f) => ({
+      path: f.path,
+      abs: objectPath(reg, f.sha256),
+      stored: { size: f.size, sha256: f.sha256 },
+    })),
     allow,
   );
   return report;
@@ -80,7 +86,21 @@ export async function rescanAll(reg: Registry, allow: Allowlist, actor: string):
     const report = await scanStored(reg, v, allow);
     out.scanned++;
     const before = reg.read(() => latestScan(reg, v.id));
-    reg.write(() => insertScan(reg, v.id, report, { override: before?.override ?? null, at: reg.nowIso(), actor }));
+    reg.write(() =>
+      applyOperations(
+        reg,
+        [
+          {
+            op: 'scan.record',
+            at: reg.nowIso(),
+            name: v.name,
+            version: v.version,
+            scan: { report, override: before?.override ?? null },
+          },
+        ],
+        actor,
+      ),
+    );
     if (report.verdict === 'unsafe') out.unsafe.push({ name: v.name, version: v.version });
     const now = importSet(report.files);
     const then = before ? importSet(before.report.files) : new Set<string>();

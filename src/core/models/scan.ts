@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { fromSystemError } from '../errors.js';
+import { openRegularFile } from '../lib/open-regular.js';
+import { unusableObject } from '../store/objects.js';
 import { Allowlist, ALLOWLIST_VERSION } from './allowlist.js';
 import { type Finding, type ImportUse, type StreamScan, StreamScanner } from './scan-file.js';
 import { scanZip } from './scan-zip.js';
@@ -74,30 +77,71 @@ export class VersionScan {
 
 const CHUNK = 256 << 10;
 
-/** Scan files read from disk (mlreg scan PATH, scan --all): the same scanner, fed by a plain read loop. */
-export async function scanFiles(
-  files: readonly { path: string; abs: string }[],
-  allow: Allowlist,
-): Promise<ScanOutcome> {
+/** A file to scan; `stored` when it is a stored object, checked against what its manifest says. */
+export interface ScanFile {
+  path: string;
+  abs: string;
+  stored?: { size: number; sha256: string };
+}
+
+/**
+ * Scan files read from disk (mlreg scan PATH, scan --all): the same scanner, fed by a plain read loop.
+ * A stored object is not trusted to be what the index says: it is opened as a regular file only (a
+ * FIFO would hang, a link to /dev/zero never end), read no further than its manifest size, and its
+ * bytes must hash to its digest (the verdict is about the bytes checkout would serve).
+ */
+export async function scanFiles(files: readonly ScanFile[], allow: Allowlist): Promise<ScanOutcome> {
   const scan = new VersionScan(allow);
   const buf = Buffer.allocUnsafe(CHUNK);
   for (const f of files) {
     const scanner = scan.scannerFor(f.path);
     let fh: Awaited<ReturnType<typeof open>>;
     try {
-      fh = await open(f.abs, 'r');
+      if (f.stored) {
+        const opened = await openRegularFile(f.abs);
+        if (!opened)
+          throw unusableObject(f.stored.sha256, f.abs, 'it is not a regular file (a symbolic link, FIFO or device)');
+        if (opened.size !== f.stored.size) {
+          await opened.fh.close().catch(() => {});
+          throw unusableObject(
+            f.stored.sha256,
+            f.abs,
+            `it has ${opened.size} bytes, the manifest says ${f.stored.size}`,
+          );
+        }
+        fh = opened.fh;
+      } else fh = await open(f.abs, 'r');
     } catch (err) {
       throw fromSystemError(err, f.abs);
     }
+    const hash = f.stored ? createHash('sha256') : undefined;
+    const limit = f.stored?.size ?? Number.MAX_SAFE_INTEGER;
+    let size = 0;
     try {
       for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+        const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, limit - size + 1), null);
         if (bytesRead === 0) break;
+        size += bytesRead;
+        if (size > limit) break;
+        hash?.update(buf.subarray(0, bytesRead));
         const w = scanner.write(buf.subarray(0, bytesRead));
         if (w) await w;
       }
+    } catch (err) {
+      throw fromSystemError(err, f.abs, { reading: f.abs });
     } finally {
       await fh.close();
+    }
+    if (f.stored) {
+      const actual = hash!.digest('hex');
+      if (size !== f.stored.size || actual !== f.stored.sha256)
+        throw unusableObject(
+          f.stored.sha256,
+          f.abs,
+          size !== f.stored.size
+            ? `${size > f.stored.size ? 'more' : 'fewer'} bytes than the manifest's ${f.stored.size} could be read`
+            : `its bytes hash to sha256:${actual}`,
+        );
     }
     await scan.complete(scanner, f.abs);
   }

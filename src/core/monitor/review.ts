@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConflictError, fromSystemError, InvalidInputError, NotFoundError } from '../errors.js';
-import { insertEvent } from '../registry/history.js';
 import { parseFiniteNumber } from '../lib/pairs.js';
 import type { Registry } from '../registry/registry.js';
 import { writeFileAtomic } from '../lib/fs.js';
+import { applyOperations } from '../remote/apply.js';
 import { csvField, openCsv } from './csv.js';
 import { ClassificationAccumulator, RegressionAccumulator } from './metrics.js';
 import { holderOf, parseObservationTime, recordObservations, type RecordResult, type Target } from './observations.js';
@@ -171,35 +171,26 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
   const out = resolve(opts.out);
   return reg.write(() => {
     const holder = holderOf(reg, opts.target, madeAt);
-    const at = reg.nowIso();
-    const sample = Number(
-      reg.db
-        .prepare(`INSERT INTO review_samples (artifact_id, version_id, version, stage, id_column, prediction_column, stratify_column, seed, size, created_at, created_by)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(
-          holder.artifact.id,
-          holder.versionId,
-          holder.version,
-          holder.stage,
-          opts.idColumn,
-          opts.predictionColumn,
-          opts.stratify ?? null,
+    const [applied] = applyOperations(
+      reg,
+      [
+        {
+          op: 'review.sample',
+          at: reg.nowIso(),
+          name: holder.artifact.name,
+          stage: holder.stage,
+          version: holder.version,
+          idColumn: opts.idColumn,
+          predictionColumn: opts.predictionColumn,
+          stratify: opts.stratify ?? null,
           seed,
-          picked.length,
-          at,
-          opts.actor,
-        ).lastInsertRowid,
+          size: picked.length,
+          details: { file: out },
+        },
+      ],
+      opts.actor,
     );
-    insertEvent(reg, {
-      artifactId: holder.artifact.id,
-      kind: 'review-sample',
-      stage: holder.stage,
-      versionId: holder.versionId,
-      version: holder.version,
-      actor: opts.actor,
-      at,
-      details: { sample, seed, size: picked.length, file: out },
-    });
+    const sample = applied!.sampleId!;
     const lines = [[SAMPLE_COLUMN, ...table.header, LABEL_COLUMN].map(csvField).join(',')];
     for (const p of picked) lines.push([String(sample), ...p.row, ''].map(csvField).join(','));
     // Written inside the transaction: a file that cannot be written leaves no sample behind.
@@ -337,9 +328,7 @@ export async function importReview(reg: Registry, file: string, actor: string): 
       pinned: { versionId: s.version_id!, version: s.version },
       details: { sample: s.id, rows: rows.length, reviewed: reviewed.length },
     });
-    reg.db
-      .prepare('UPDATE review_samples SET imported_at = ?, imported_by = ? WHERE id = ?')
-      .run(recorded.at, actor, s.id);
+    applyOperations(reg, [{ op: 'review.import', at: recorded.at, sample: s.id }], actor);
     return { sample: s.id, rows: rows.length, reviewed: reviewed.length, task, agreement, metrics, recorded };
   });
 }

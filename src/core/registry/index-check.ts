@@ -3,6 +3,7 @@ import { IntegrityError } from '../errors.js';
 import { NAME_RE, STAGE_RE } from '../versions/refs.js';
 import { isValidVersionString } from '../versions/version-plan.js';
 import { DIGEST_RE } from '../store/objects.js';
+import { ENV_NAME_RE, isEventList, isWebhookUrl } from '../webhooks/rules.js';
 import { loadMigrations } from './migrations.js';
 import { parseManifest } from '../store/manifest.js';
 import type { Db } from './db.js';
@@ -110,6 +111,7 @@ const isName: Rule = (v) => NAME_RE.test(v);
 const isStage: Rule = (v) => STAGE_RE.test(v);
 const isVersion: Rule = (v) => isValidVersionString(v);
 const isDigest: Rule = (v) => DIGEST_RE.test(v);
+const isEnvName: Rule = (v) => ENV_NAME_RE.test(v);
 
 /** [table, column, rule, what] for every value that becomes a path or a name. */
 const VALUE_RULES: readonly [string, string, Rule, string][] = [
@@ -128,6 +130,12 @@ const VALUE_RULES: readonly [string, string, Rule, string][] = [
   ['monitor_rules', 'stage', isStage, 'a stage name'],
   ['review_samples', 'version', isVersion, 'a semantic version'],
   ['review_samples', 'stage', isStage, 'a stage name'],
+  // A webhook sends registry events, signed, to its URL: a restored index must not point them elsewhere
+  // than an http(s) URL, nor name something other than an environment variable for the secret.
+  ['webhooks', 'url', isWebhookUrl, 'an http(s) URL without a password'],
+  ['webhooks', 'events', isEventList, 'a list of webhook events'],
+  ['webhooks', 'artifact', isName, 'an artifact name'],
+  ['webhooks', 'secret_env', isEnvName, 'the name of an MLREG_WEBHOOK_ variable'],
 ];
 
 /** How many bad values are listed before the check stops (one is enough to refuse). */
@@ -185,7 +193,12 @@ export function hostileIndexError(where: string, problems: readonly IndexProblem
  * Every version's manifest (when `read` has its bytes) parses, and each file path stays inside the
  * folder it is checked out into (the rules `add` applies: relative, no "..", no empty part).
  */
-export function checkManifestPaths(db: Db, read: (digest: string) => Buffer | undefined): IndexProblem[] {
+export function checkManifestPaths(
+  db: Db,
+  read: (digest: string) => Buffer | undefined,
+  /** The archive a manifest was read from when it is not the index's own (a base backup), named in the message. */
+  heldBy: (digest: string) => string | undefined = () => undefined,
+): IndexProblem[] {
   const versions = db
     .prepare('SELECT v.id, v.digest, v.version, a.name FROM versions v JOIN artifacts a ON a.id = v.artifact_id')
     .all() as { id: number; digest: string; version: string; name: string }[];
@@ -201,7 +214,7 @@ export function checkManifestPaths(db: Db, read: (digest: string) => Buffer | un
         row: String(v.id),
         column: 'digest',
         value: v.digest,
-        message: `versions row ${v.id} (${v.name}@${v.version}): ${(err as Error).message}`,
+        message: `versions row ${v.id} (${v.name}@${v.version})${heldBy(v.digest) ? `, its manifest held by ${heldBy(v.digest)}` : ''}: ${(err as Error).message}`,
       });
       if (problems.length >= MAX_VALUE_PROBLEMS) break;
     }

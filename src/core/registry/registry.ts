@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openDb, openDbForReading, translateSqliteError, walHasFrames, type Db, type ReadMode } from './db.js';
 import { recoverInterruptedRestore } from '../backup/interrupted-restore.js';
@@ -12,6 +12,7 @@ import {
   NotFoundError,
 } from '../errors.js';
 import type Database from 'better-sqlite3';
+import type { Operation } from '../remote/ops.js';
 import { currentFormatVersion } from './migrations.js';
 import { fsyncDir } from '../lib/fs.js';
 
@@ -91,6 +92,12 @@ export function whenCommitted(reg: Registry, fn: () => void): void {
   else fn();
 }
 
+/** Operations this process applied and committed (not replayed from a remote): what webhooks announce. */
+export interface CommittedChange {
+  op: Operation;
+  actor: string;
+}
+
 /** Fetches an object this folder does not hold yet (a replica's lazy download), hash-checked. */
 export type ObjectFetcher = (digest: string) => Promise<void>;
 
@@ -117,6 +124,14 @@ export class Registry {
   fetchObject: ObjectFetcher | undefined;
   /** How a reading command sees the index (see ReadMode); 'write' for a registry opened to change it. */
   readonly mode: ReadMode | 'write';
+
+  /**
+   * The changes this process made and committed, in order, for the CLI to announce (webhooks) once
+   * the command is done. Changes of a transaction that rolled back never reach it.
+   */
+  readonly committedChanges: CommittedChange[] = [];
+  private pendingChanges: CommittedChange[] = [];
+  private writeDepth = 0;
 
   private constructor(root: string, db: Db, runtime: Runtime, mode: ReadMode | 'write' = 'write') {
     this.root = root;
@@ -196,6 +211,31 @@ export class Registry {
 
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.readerTemp) rmSync(this.readerTemp, { recursive: true, force: true });
+    this.readerTemp = undefined;
+  }
+
+  /** A reading command's private temp folder (outside the registry), made on first use. */
+  private readerTemp: string | undefined;
+
+  /** Private temp folders of reading commands on this host whose process is gone (kill -9). */
+  private cleanDeadReaderTemp(prefix: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(tmpdir());
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length).split('-')[0]);
+      if (!Number.isInteger(pid) || pid === this.runtime.pid || this.runtime.isProcessAlive(pid)) continue;
+      try {
+        rmSync(join(tmpdir(), name), { recursive: true, force: true });
+      } catch {
+        /* another user's, or already gone: leave it */
+      }
+    }
   }
 
   /**
@@ -204,6 +244,31 @@ export class Registry {
    */
   write<T>(fn: () => T): T {
     if (this.journal) return this.journal.write(fn);
+    const mark = this.pendingChanges.length;
+    this.writeDepth++;
+    let out: T;
+    try {
+      out = this.db
+        .transaction(() => {
+          this.refuseForeignSchemaObjects();
+          return fn();
+        })
+        .immediate();
+    } catch (err) {
+      this.pendingChanges.length = mark; // rolled back (or only this savepoint): never announced
+      throw translateSqliteError(err, this.dbPath);
+    } finally {
+      this.writeDepth--;
+    }
+    if (this.writeDepth === 0) this.committedChanges.push(...this.pendingChanges.splice(0));
+    return out;
+  }
+
+  /**
+   * A write that stays in this folder (a record of webhook deliveries): never part of a command's
+   * change, never sent to a remote, never announced.
+   */
+  writeLocal<T>(fn: () => T): T {
     try {
       return this.db
         .transaction(() => {
@@ -214,6 +279,14 @@ export class Registry {
     } catch (err) {
       throw translateSqliteError(err, this.dbPath);
     }
+  }
+
+  /** Called by applyOperations: the operations join `committedChanges` once their transaction commits. */
+  noteChanges(ops: readonly Operation[], actor: string): void {
+    const changes = ops.map((op) => ({ op, actor }));
+    if (this.journal) this.journal.afterCommit(() => this.committedChanges.push(...changes));
+    else if (this.writeDepth > 0) this.pendingChanges.push(...changes);
+    else this.committedChanges.push(...changes);
   }
 
   private foreignObjects: Database.Statement | undefined;
@@ -252,10 +325,28 @@ export class Registry {
     return this.runtime.now().toISOString();
   }
 
-  /** Name for a temp file owned by this process: `<host>-<pid>-<random>.<suffix>`. */
+  /**
+   * Name for a temp file owned by this process: `<host>-<pid>-<random>.<suffix>`, in the registry's
+   * tmp/. A registry opened for reading writes nothing into its folder (it may be read-only or on a
+   * full disk): its temp files (a profiled batch's sample, DuckDB's spill) go to a private folder
+   * in the system's temp folder, removed by close().
+   */
   tempPath(suffix: string): string {
     const rand = Math.random().toString(36).slice(2, 10);
-    return join(this.tmpDir, `${safeHost()}-${this.runtime.pid}-${rand}.${suffix}`);
+    let dir = this.tmpDir;
+    if (this.mode !== 'write') {
+      try {
+        if (!this.readerTemp) {
+          const prefix = `mlreg-read-${safeHost()}-`;
+          this.cleanDeadReaderTemp(prefix);
+          this.readerTemp = mkdtempSync(join(tmpdir(), `${prefix}${this.runtime.pid}-`));
+        }
+      } catch (err) {
+        throw fromSystemError(err, 'a temp folder for a reading command', { writing: tmpdir() });
+      }
+      dir = this.readerTemp;
+    }
+    return join(dir, `${safeHost()}-${this.runtime.pid}-${rand}.${suffix}`);
   }
 
   /**
@@ -265,6 +356,8 @@ export class Registry {
    */
   cleanStaleTemp(): string[] {
     const removed: string[] = [];
+    // A reading command changes nothing in the registry (its own temp files are elsewhere).
+    if (this.mode !== 'write') return removed;
     let names: string[];
     try {
       names = readdirSync(this.tmpDir);

@@ -9,6 +9,10 @@ import type { ScanReport } from '../models/scan.js';
 import type { Signature } from '../models/signature.js';
 import type {
   AlertOp,
+  RemoteGcOp,
+  ReviewImportOp,
+  ReviewSampleOp,
+  ScanOp,
   ProfileOp,
   ConfigOp,
   EvaluationOp,
@@ -19,6 +23,7 @@ import type {
   StageMoveOp,
   VersionAddOp,
   VersionKey,
+  WebhookOp,
 } from './ops.js';
 
 /**
@@ -33,15 +38,35 @@ import type {
  */
 
 export interface AppliedOperation {
+  /** The event the operation wrote (a scan writes none: its row is its record). */
   eventId: number;
   versionId?: number;
   /** rule.add / rule.remove: the rule's row. */
   ruleId?: number;
+  /** review.sample / review.import: the sample's row. */
+  sampleId?: number;
+  /** webhook.add / webhook.remove: the subscription's row. */
+  webhookId?: number;
 }
 
-export function applyOperations(reg: Registry, ops: readonly Operation[], actor: string): AppliedOperation[] {
+export interface ApplyOptions {
+  /**
+   * Replaying a remote log entry another machine wrote (pull): its changes are announced by the
+   * machine that made them, so they are not noted for webhooks here.
+   */
+  replayed?: boolean;
+}
+
+export function applyOperations(
+  reg: Registry,
+  ops: readonly Operation[],
+  actor: string,
+  options: ApplyOptions = {},
+): AppliedOperation[] {
   reg.journal?.record(ops, actor);
-  return ops.map((op) => applyOne(reg, op, actor));
+  const applied = ops.map((op) => applyOne(reg, op, actor));
+  if (!options.replayed) reg.noteChanges(ops, actor);
+  return applied;
 }
 
 function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation {
@@ -68,6 +93,17 @@ function applyOne(reg: Registry, op: Operation, actor: string): AppliedOperation
       return alert(reg, op, actor);
     case 'profile.store':
       return storeProfile(reg, op, actor);
+    case 'review.sample':
+      return reviewSample(reg, op, actor);
+    case 'review.import':
+      return reviewImport(reg, op, actor);
+    case 'scan.record':
+      return recordScan(reg, op, actor);
+    case 'gc.remote':
+      return remoteGc(reg, op, actor);
+    case 'webhook.add':
+    case 'webhook.remove':
+      return changeWebhook(reg, op, actor);
   }
 }
 
@@ -441,4 +477,119 @@ function storeProfile(reg: Registry, op: ProfileOp, actor: string): AppliedOpera
     details: { rows: p.table?.rows ?? null, columns: Array.isArray(p.columns) ? p.columns.length : null },
   });
   return { eventId, versionId: v.id };
+}
+
+function reviewSample(reg: Registry, op: ReviewSampleOp, actor: string): AppliedOperation {
+  const artifact = requireArtifact(reg, op.name);
+  const versionId = versionIdOrNull(reg, artifact.id, op.version);
+  const sample = Number(
+    reg.db
+      .prepare(`INSERT INTO review_samples (artifact_id, version_id, version, stage, id_column, prediction_column, stratify_column, seed, size, created_at, created_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(
+        artifact.id,
+        versionId,
+        op.version,
+        op.stage,
+        op.idColumn,
+        op.predictionColumn,
+        op.stratify,
+        op.seed,
+        op.size,
+        op.at,
+        actor,
+      ).lastInsertRowid,
+  );
+  const eventId = insertEvent(reg, {
+    artifactId: artifact.id,
+    kind: 'review-sample',
+    stage: op.stage,
+    versionId,
+    version: op.version,
+    actor,
+    at: op.at,
+    details: { sample, seed: op.seed, size: op.size, ...(op.details ?? {}) },
+  });
+  return { eventId, versionId: versionId ?? undefined, sampleId: sample };
+}
+
+function reviewImport(reg: Registry, op: ReviewImportOp, actor: string): AppliedOperation {
+  const row = reg.db.prepare('SELECT imported_at FROM review_samples WHERE id = ?').get(op.sample) as
+    | { imported_at: string | null }
+    | undefined;
+  if (!row) throw new NotFoundError(`review sample ${op.sample} does not exist`, { code: 'E_SAMPLE_NOT_FOUND' });
+  if (row.imported_at)
+    throw new ConflictError(`review sample ${op.sample} was already imported at ${row.imported_at}`, {
+      code: 'E_ALREADY_IMPORTED',
+      hint: 'Its labels are already recorded; importing twice would count them twice.',
+    });
+  reg.db
+    .prepare('UPDATE review_samples SET imported_at = ?, imported_by = ? WHERE id = ?')
+    .run(op.at, actor, op.sample);
+  // The audit event is the `observe` event of the observations recorded with it.
+  return { eventId: 0, sampleId: op.sample };
+}
+
+function recordScan(reg: Registry, op: ScanOp, actor: string): AppliedOperation {
+  const v = exactVersion(reg, op);
+  if (v.kind !== 'model') throw new ConflictError(`${op.name} is a dataset, not a model`, { code: 'E_WRONG_KIND' });
+  insertScan(reg, v.id, op.scan.report as ScanReport, { override: op.scan.override, at: op.at, actor });
+  return { eventId: 0, versionId: v.id };
+}
+
+function remoteGc(reg: Registry, op: RemoteGcOp, actor: string): AppliedOperation {
+  const eventId = insertEvent(reg, {
+    artifactId: null,
+    kind: 'gc',
+    actor,
+    at: op.at,
+    details: {
+      remote: true,
+      objectsRemoved: op.objectsRemoved,
+      bytesFreed: op.bytesFreed,
+      graceSeconds: op.graceSeconds,
+    },
+  });
+  return { eventId };
+}
+
+function changeWebhook(reg: Registry, op: WebhookOp, actor: string): AppliedOperation {
+  const existing = reg.db
+    .prepare("SELECT id, events FROM webhooks WHERE url = ? AND coalesce(artifact, '') = coalesce(?, '')")
+    .get(op.url, op.artifact) as { id: number; events: string } | undefined;
+  let id: number;
+  if (op.op === 'webhook.add') {
+    if (existing)
+      throw new ConflictError(
+        `webhook ${existing.id} already sends ${op.artifact ? `${op.artifact}'s` : "every artifact's"} events to ${op.url}`,
+        {
+          code: 'E_WEBHOOK_EXISTS',
+          hint: `To change its events or secret, remove it (\`mlreg webhook remove ${existing.id}\`) and add it again.`,
+        },
+      );
+    id = Number(
+      reg.db
+        .prepare(
+          'INSERT INTO webhooks (url, events, artifact, secret_env, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(op.url, JSON.stringify(op.events), op.artifact, op.secretEnv, op.at, actor).lastInsertRowid,
+    );
+  } else {
+    if (!existing || existing.id !== op.id)
+      throw new NotFoundError(`there is no webhook ${op.id} sending to ${op.url}`, {
+        code: 'E_WEBHOOK_NOT_FOUND',
+        hint: 'See the subscriptions with `mlreg webhook list`.',
+      });
+    id = existing.id;
+    reg.db.prepare('DELETE FROM webhooks WHERE id = ?').run(id);
+  }
+  const artifact = op.artifact === null ? undefined : artifactNamed(reg, op.artifact);
+  const eventId = insertEvent(reg, {
+    artifactId: artifact?.id ?? null,
+    kind: op.op === 'webhook.add' ? 'webhook-add' : 'webhook-remove',
+    actor,
+    at: op.at,
+    details: { id, url: op.url, events: op.events, artifact: op.artifact, secretEnv: op.secretEnv },
+  });
+  return { eventId, webhookId: id };
 }

@@ -4,6 +4,7 @@ import { IntegrityError } from '../errors.js';
 import { currentFormatVersion } from '../registry/migrations.js';
 import type { Registry } from '../registry/registry.js';
 import { NAME_RE, STAGE_RE } from '../versions/refs.js';
+import { ENV_NAME_RE, isEventList, isWebhookUrl } from '../webhooks/rules.js';
 
 /**
  * A checkpoint: every shared table of the index after log entry `position`, so a new clone loads it
@@ -43,6 +44,7 @@ export const SHARED_TABLES = [
   'observations',
   'monitor_rules',
   'review_samples',
+  'webhooks',
 ] as const;
 
 function columnsOf(reg: Registry, table: string): string[] {
@@ -99,6 +101,12 @@ const COLUMN_RULES: Record<string, Record<string, (v: unknown) => boolean>> = {
   deleted_versions: { version: cleanVersion },
   stages: { stage: stageOk },
   events: { stage: stageOk, version: (v) => v === null || cleanVersion(v) },
+  webhooks: {
+    url: (v) => typeof v === 'string' && isWebhookUrl(v),
+    events: (v) => typeof v === 'string' && isEventList(v),
+    artifact: (v) => v === null || (typeof v === 'string' && NAME_RE.test(v)),
+    secret_env: (v) => typeof v === 'string' && ENV_NAME_RE.test(v),
+  },
 };
 
 /**

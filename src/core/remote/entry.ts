@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
 import { OperationShapeError, parseOperation, type Operation } from './ops.js';
 
@@ -12,7 +14,9 @@ import { OperationShapeError, parseOperation, type Operation } from './ops.js';
  */
 
 export const LOG_FORMAT = 'mlreg-log';
-export const LOG_FORMAT_VERSION = 1;
+export const LOG_FORMAT_VERSION = 2;
+/** Entries that hold their operations inline are still written as format 1 (readable by older mlreg). */
+export const LOG_FORMAT_INLINE = 1;
 /** The largest entry read from a remote; a bigger one is refused before it is parsed. */
 export const MAX_ENTRY_BYTES = 8 << 20;
 
@@ -25,14 +29,28 @@ export interface LogEntry {
   actor: string;
   time: string;
   command: string;
+  /** The operations; empty in an entry whose operations are in a payload (until it is resolved). */
   ops: Operation[];
+  /**
+   * Format 2: a change too large for one entry keeps its operations in a content-addressed payload
+   * (`payloads/sha256/<2>/<62>.json.gz`, a gzip-compressed JSON array of operations), uploaded before
+   * the entry. `count` is the number of operations in it.
+   */
+  payload?: PayloadRef;
+}
+
+export interface PayloadRef {
+  digest: string;
+  size: number;
+  count: number;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
 
 export function encodeEntry(entry: LogEntry): Buffer {
-  return Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+  const doc = entry.payload ? { ...entry, ops: undefined } : entry;
+  return Buffer.from(`${JSON.stringify(doc)}\n`, 'utf8');
 }
 
 /** Parse and check an entry read from a remote, as entry number `n`. Throws IntegrityError (exit 5). */
@@ -61,8 +79,9 @@ export function parseEntry(bytes: Uint8Array, n: number): LogEntry {
       },
     );
   }
+  const hasPayload = o.formatVersion >= 2 && o.payload !== undefined;
   for (const k of Object.keys(o))
-    if (!['format', 'formatVersion', 'n', 'id', 'writer', 'actor', 'time', 'command', 'ops'].includes(k))
+    if (![...ENTRY_KEYS, hasPayload ? 'payload' : 'ops'].includes(k))
       throw new OperationShapeError(where, `unexpected field ${JSON.stringify(k.slice(0, 80))}`);
   if (o.n !== n) throw new OperationShapeError(where, `it says it is entry ${JSON.stringify(o.n)}`);
   const text = (k: string, re: RegExp | null, max: number): string => {
@@ -71,7 +90,9 @@ export function parseEntry(bytes: Uint8Array, n: number): LogEntry {
       throw new OperationShapeError(where, `field ${k} is not valid`);
     return v;
   };
-  if (!Array.isArray(o.ops) || o.ops.length === 0) throw new OperationShapeError(where, 'no operations');
+  let payload: PayloadRef | undefined;
+  if (hasPayload) payload = parsePayloadRef(o.payload, where);
+  else if (!Array.isArray(o.ops) || o.ops.length === 0) throw new OperationShapeError(where, 'no operations');
   return {
     format: LOG_FORMAT,
     formatVersion: o.formatVersion,
@@ -81,6 +102,71 @@ export function parseEntry(bytes: Uint8Array, n: number): LogEntry {
     actor: text('actor', /^[^\u0000-\u001f]*$/, 512),
     time: text('time', ISO_RE, 40),
     command: text('command', /^[a-z][a-z -]{0,63}$/, 64),
-    ops: o.ops.map((op, i) => parseOperation(op, `${where}, operation ${i + 1}`)),
+    ops: payload ? [] : parseOperations(o.ops as unknown[], where),
+    ...(payload ? { payload } : {}),
   };
+}
+
+const ENTRY_KEYS = ['format', 'formatVersion', 'n', 'id', 'writer', 'actor', 'time', 'command'];
+const DIGEST_RE = /^[0-9a-f]{64}$/;
+/** The largest payload read from a remote (compressed), and the most it may inflate to. */
+export const MAX_PAYLOAD_BYTES = 64 << 20;
+export const MAX_PAYLOAD_INFLATED = 1 << 30;
+
+function parsePayloadRef(v: unknown, where: string): PayloadRef {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new OperationShapeError(where, 'payload is not an object');
+  const p = v as Record<string, unknown>;
+  for (const k of Object.keys(p))
+    if (!['digest', 'size', 'count'].includes(k))
+      throw new OperationShapeError(where, `unexpected payload field ${JSON.stringify(k.slice(0, 80))}`);
+  const int = (k: string, max: number): number => {
+    const x = p[k];
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 1 || x > max)
+      throw new OperationShapeError(where, `payload ${k} is not valid`);
+    return x;
+  };
+  if (typeof p.digest !== 'string' || !DIGEST_RE.test(p.digest))
+    throw new OperationShapeError(where, 'payload digest is not valid');
+  return { digest: p.digest, size: int('size', MAX_PAYLOAD_BYTES), count: int('count', 10_000_000) };
+}
+
+export function parseOperations(ops: unknown[], where: string): Operation[] {
+  return ops.map((op, i) => parseOperation(op, `${where}, operation ${i + 1}`));
+}
+
+/** The key of a payload on the remote. */
+export function payloadKey(digest: string): string {
+  return `payloads/sha256/${digest.slice(0, 2)}/${digest.slice(2)}.json.gz`;
+}
+
+/** Check and parse a payload's bytes (already limited to its size): its digest, its inflated size, its operations. */
+export function parsePayload(gz: Uint8Array, ref: PayloadRef, n: number): Operation[] {
+  const where = `remote log entry ${n}`;
+  if (gz.length !== ref.size)
+    throw new OperationShapeError(where, `its payload has ${gz.length} bytes, not ${ref.size}`);
+  const actual = createHash('sha256').update(gz).digest('hex');
+  if (actual !== ref.digest)
+    throw new IntegrityError(
+      `${where}: its payload sha256:${ref.digest} is corrupt (its bytes hash to sha256:${actual})`,
+      {
+        code: 'E_OBJECT_CORRUPT',
+        hint: 'Nothing from the entry was applied. The remote holds damaged bytes; check who writes to it.',
+      },
+    );
+  let doc: unknown;
+  try {
+    doc = JSON.parse(gunzipSync(gz, { maxOutputLength: MAX_PAYLOAD_INFLATED }).toString('utf8'));
+  } catch {
+    throw new OperationShapeError(where, 'its payload is not gzip-compressed JSON within the size allowed');
+  }
+  if (!Array.isArray(doc) || doc.length !== ref.count)
+    throw new OperationShapeError(where, `its payload is not a list of ${ref.count} operations`);
+  return parseOperations(doc, where);
+}
+
+/** A payload for operations too large to travel inline: gzip-compressed JSON, named by its digest. */
+export function encodePayload(ops: readonly Operation[]): { gz: Buffer; ref: PayloadRef } {
+  const gz = gzipSync(Buffer.from(JSON.stringify(ops), 'utf8'));
+  return { gz, ref: { digest: createHash('sha256').update(gz).digest('hex'), size: gz.length, count: ops.length } };
 }

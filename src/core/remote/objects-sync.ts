@@ -4,7 +4,6 @@ import { IntegrityError, MlregError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { hasObject, objectPath, putFile, removeQuietly } from '../store/objects.js';
 import { objectKey } from './layout.js';
-import type { Operation } from './ops.js';
 import type { RemoteStore } from './transport.js';
 
 /**
@@ -13,28 +12,56 @@ import type { RemoteStore } from './transport.js';
  * bytes this folder does not hold, and hash-checked on the way in.
  */
 
-/** Every object the operations reference, with its size. */
-export function objectsOf(ops: readonly Operation[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const op of ops) if (op.op === 'version.add') for (const o of op.objects) out.set(o.digest, o.size);
-  return out;
-}
+/**
+ * A writer uploads again an object it reuses when the remote's copy is older than this, so a remote gc
+ * (gc.ts) that sees an object older than its grace period knows no writer is about to reference it.
+ */
+export const REUSE_FRESH_MS = 15 * 60_000;
 
-/** Upload what the remote does not hold yet (one HEAD each; content-addressed, so an overwrite is harmless). */
-export async function uploadMissing(reg: Registry, store: RemoteStore, objects: Map<string, number>): Promise<number> {
-  let uploaded = 0;
+/**
+ * Upload what the remote does not hold yet (one HEAD each; content-addressed, so an overwrite is
+ * harmless). A copy there that is older than `freshMs` is uploaded again, so its modification time
+ * tells a remote gc that a writer is about to reference it (core/remote/gc.ts). Returns the digests
+ * uploaded.
+ */
+export async function uploadMissing(
+  reg: Registry,
+  store: RemoteStore,
+  objects: Map<string, number>,
+  fresh?: { now: Date; freshMs: number },
+): Promise<string[]> {
+  const uploaded: string[] = [];
   for (const [digest, size] of objects) {
     const there = await store.head(objectKey(digest));
-    if (there && there.size === size) continue;
+    const stale =
+      there !== undefined && fresh !== undefined && fresh.now.getTime() - there.modified.getTime() > fresh.freshMs;
+    if (there && there.size === size && (!stale || !hasObject(reg, digest))) continue;
     if (!hasObject(reg, digest))
       throw new IntegrityError(`object sha256:${digest} is neither in this replica nor on the remote`, {
         code: 'E_OBJECT_MISSING',
         hint: 'Run `mlreg pull --objects` on a replica that has it, or add the version again.',
       });
     await store.upload(objectKey(digest), objectPath(reg, digest), size);
-    uploaded++;
+    uploaded.push(digest);
   }
   return uploaded;
+}
+
+/** Upload again any of `digests` that vanished from the remote (a remote gc raced the upload). */
+export async function reuploadVanished(
+  reg: Registry,
+  store: RemoteStore,
+  objects: Map<string, number>,
+  digests: readonly string[],
+): Promise<number> {
+  let n = 0;
+  for (const digest of digests) {
+    const size = objects.get(digest);
+    if (size === undefined || (await store.head(objectKey(digest)))) continue;
+    await store.upload(objectKey(digest), objectPath(reg, digest), size);
+    n++;
+  }
+  return n;
 }
 
 /** The size the index gives an object (the most a download may bring), if it knows it. */
@@ -87,4 +114,34 @@ export function missingObjects(reg: Registry): { digest: string; size: number }[
     size: number;
   }[];
   return rows.filter((r) => !hasObject(reg, r.digest));
+}
+
+/**
+ * `verify --remote`: is an object the index references on the remote with its size, and (hash) do its
+ * bytes hash to its name? Downloaded to a temp file and removed: a check stores nothing.
+ */
+export async function checkRemoteObject(
+  reg: Registry,
+  store: RemoteStore,
+  digest: string,
+  size: number,
+  hash: boolean,
+): Promise<'ok' | 'missing' | 'size' | 'corrupt'> {
+  const there = await store.head(objectKey(digest));
+  if (!there) return 'missing';
+  if (there.size !== size) return 'size';
+  if (!hash) return 'ok';
+  const tmp = reg.tempPath('vfy');
+  try {
+    try {
+      await store.download(objectKey(digest), tmp, size);
+    } catch (err) {
+      if (err instanceof MlregError && err.code === 'E_REMOTE_OBJECT_NOT_FOUND') return 'missing';
+      if (err instanceof MlregError && err.code === 'E_REMOTE_TOO_LARGE') return 'size';
+      throw err;
+    }
+    return (await sha256File(tmp)) === digest ? 'ok' : 'corrupt';
+  } finally {
+    removeQuietly(tmp);
+  }
 }

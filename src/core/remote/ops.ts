@@ -2,6 +2,7 @@ import * as semver from '../lib/semver.js';
 import { IntegrityError } from '../errors.js';
 import { KEY_RE } from '../lib/pairs.js';
 import { NAME_RE, STAGE_RE } from '../versions/refs.js';
+import { checkWebhookUrl, ENV_NAME_RE, WEBHOOK_EVENTS, type WebhookEventName } from '../webhooks/rules.js';
 
 /**
  * Domain operations: what one write command changed, as plain data. Every write path of the index
@@ -133,7 +134,67 @@ export interface ProfileOp {
   profile: { format: number; profile: unknown };
 }
 
+/** `review sample`: a reproducible sample of predictions was drawn for people to label. */
+export interface ReviewSampleOp {
+  op: 'review.sample';
+  at: string;
+  name: string;
+  stage: string;
+  /** The version that made the predictions (its row may be gone later). */
+  version: string;
+  idColumn: string;
+  predictionColumn: string;
+  stratify: string | null;
+  seed: number;
+  size: number;
+  /** More event details (the file written, on the writer's machine). */
+  details: Record<string, unknown> | null;
+}
+
+/** `review import`: the sample's labels were recorded (the observations are the `monitor.observe` before it). */
+export interface ReviewImportOp {
+  op: 'review.import';
+  at: string;
+  /** The sample's id (ids are the same on every replica: rows are made in log order). */
+  sample: number;
+}
+
+/** `scan --all`: a new scan of a stored model version (the newest counts). */
+export interface ScanOp {
+  op: 'scan.record';
+  at: string;
+  name: string;
+  version: string;
+  scan: { report: unknown; override: string | null };
+}
+
+/** `gc --remote`: unreferenced objects older than the grace period were removed from the remote. */
+export interface RemoteGcOp {
+  op: 'gc.remote';
+  at: string;
+  objectsRemoved: number;
+  bytesFreed: number;
+  graceSeconds: number;
+}
+
+/** A webhook subscription made or removed (shared: every replica delivers the changes it makes). */
+export interface WebhookOp {
+  op: 'webhook.add' | 'webhook.remove';
+  at: string;
+  /** webhook.remove: the subscription's id (checked against url and artifact when applied); null for add. */
+  id: number | null;
+  url: string;
+  events: WebhookEventName[];
+  artifact: string | null;
+  secretEnv: string;
+}
+
 export type Operation =
+  | ReviewSampleOp
+  | ReviewImportOp
+  | ScanOp
+  | RemoteGcOp
+  | WebhookOp
   | ProfileOp
   | VersionAddOp
   | StageMoveOp
@@ -159,6 +220,12 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'rule.remove',
   'monitor.alert',
   'profile.store',
+  'review.sample',
+  'review.import',
+  'scan.record',
+  'gc.remote',
+  'webhook.add',
+  'webhook.remove',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -169,6 +236,8 @@ const ISO_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
 const MAX_TEXT = 64 * 1024;
 const MAX_ITEMS = 1_000_000;
 /** Config keys and values are checked by the setting's own validator when applied; here only their shape. */
+/** A CSV column name as `review sample` stores it: any printable text of reasonable length. */
+const COLUMN_RE = /^[^\u0000-\u001f]{1,1024}$/;
 const CONFIG_KEY_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,255}$/;
 
 export class OperationShapeError extends IntegrityError {
@@ -272,6 +341,11 @@ function scanOf(v: unknown, where: string): { report: unknown; override: string 
 
 function unsetValue(o: Obj, where: string): null {
   if (o.value !== null) throw new OperationShapeError(where, 'an unset has no value');
+  return null;
+}
+
+function nullId(o: Obj, where: string): null {
+  if (o.id !== null) throw new OperationShapeError(where, 'a new subscription has no id yet');
   return null;
 }
 
@@ -455,6 +529,69 @@ export function parseOperation(v: unknown, where: string): Operation {
         name: str(o, 'name', w, NAME_RE),
         version: version(o, 'version', w),
         profile: { format: int(p, 'format', `${w}.profile`, 1), profile: p.profile },
+      };
+    }
+    case 'review.sample': {
+      onlyKeys(
+        o,
+        ['op', 'at', 'name', 'stage', 'version', 'idColumn', 'predictionColumn', 'stratify', 'seed', 'size', 'details'],
+        w,
+      );
+      return {
+        op: 'review.sample',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        stage: stageName(o, w),
+        version: version(o, 'version', w),
+        idColumn: str(o, 'idColumn', w, COLUMN_RE),
+        predictionColumn: str(o, 'predictionColumn', w, COLUMN_RE),
+        stratify: optStr(o, 'stratify', w, COLUMN_RE),
+        seed: int(o, 'seed', w),
+        size: int(o, 'size', w, 1),
+        details: o.details === null ? null : obj(o.details, `${w}.details`),
+      };
+    }
+    case 'review.import':
+      onlyKeys(o, ['op', 'at', 'sample'], w);
+      return { op: 'review.import', at, sample: int(o, 'sample', w, 1) };
+    case 'scan.record':
+      onlyKeys(o, ['op', 'at', 'name', 'version', 'scan'], w);
+      return {
+        op: 'scan.record',
+        at,
+        name: str(o, 'name', w, NAME_RE),
+        version: version(o, 'version', w),
+        scan: scanOf(o.scan, `${w}.scan`),
+      };
+    case 'gc.remote':
+      onlyKeys(o, ['op', 'at', 'objectsRemoved', 'bytesFreed', 'graceSeconds'], w);
+      return {
+        op: 'gc.remote',
+        at,
+        objectsRemoved: int(o, 'objectsRemoved', w),
+        bytesFreed: int(o, 'bytesFreed', w),
+        graceSeconds: int(o, 'graceSeconds', w),
+      };
+    case 'webhook.add':
+    case 'webhook.remove': {
+      onlyKeys(o, ['op', 'at', 'id', 'url', 'events', 'artifact', 'secretEnv'], w);
+      const url = str(o, 'url', w, undefined, 2048);
+      if (checkWebhookUrl(url) !== null) throw new OperationShapeError(w, 'url is not an http(s) URL mlreg accepts');
+      const events = array(o.events, `${w}.events`, (x, ww) => {
+        if (typeof x !== 'string' || !(WEBHOOK_EVENTS as readonly string[]).includes(x))
+          throw new OperationShapeError(ww, 'not a webhook event');
+        return x as WebhookEventName;
+      });
+      if (events.length === 0 || new Set(events).size !== events.length)
+        throw new OperationShapeError(w, 'events must be a non-empty list without repeats');
+      return {
+        op: name as WebhookOp['op'],
+        at,
+        id: name === 'webhook.add' ? nullId(o, w) : int(o, 'id', w, 1),
+        url,
+        events,
+        artifact: optStr(o, 'artifact', w, NAME_RE),
+        secretEnv: str(o, 'secretEnv', w, ENV_NAME_RE),
       };
     }
     case 'monitor.alert':

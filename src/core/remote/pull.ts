@@ -2,7 +2,7 @@ import { IntegrityError, MlregError } from '../errors.js';
 import { translateSqliteError } from '../registry/db.js';
 import type { Registry } from '../registry/registry.js';
 import { applyOperations } from './apply.js';
-import { MAX_ENTRY_BYTES, parseEntry, type LogEntry } from './entry.js';
+import { MAX_ENTRY_BYTES, parseEntry, parsePayload, payloadKey, type LogEntry } from './entry.js';
 import { LOG_PREFIX, logKey, logNumber } from './layout.js';
 import { readPosition, setPosition } from './replica-state.js';
 import type { RemoteStore } from './transport.js';
@@ -29,7 +29,11 @@ export async function entriesAfter(store: RemoteStore, position: number): Promis
   return out;
 }
 
-export async function readEntry(store: RemoteStore, n: number): Promise<LogEntry | undefined> {
+/**
+ * Read and check entry `n`; with `headerOnly`, an entry whose operations are in a payload is returned
+ * without them (enough to tell whose entry it is).
+ */
+export async function readEntry(store: RemoteStore, n: number, headerOnly = false): Promise<LogEntry | undefined> {
   let bytes: Uint8Array | undefined;
   try {
     bytes = await store.get(logKey(n), MAX_ENTRY_BYTES);
@@ -42,7 +46,16 @@ export async function readEntry(store: RemoteStore, n: number): Promise<LogEntry
       });
     throw err;
   }
-  return bytes === undefined ? undefined : parseEntry(bytes, n);
+  if (bytes === undefined) return undefined;
+  const entry = parseEntry(bytes, n);
+  if (!entry.payload || headerOnly) return entry;
+  const gz = await store.get(payloadKey(entry.payload.digest), entry.payload.size);
+  if (gz === undefined)
+    throw new IntegrityError(`remote log entry ${n}: its payload sha256:${entry.payload.digest} is missing`, {
+      code: 'E_REMOTE_ENTRY_INVALID',
+      hint: 'Nothing from it was applied. The remote lost the operations of this change; check who writes to it.',
+    });
+  return { ...entry, ops: parsePayload(gz, entry.payload, n) };
 }
 
 /**
@@ -51,7 +64,7 @@ export async function readEntry(store: RemoteStore, n: number): Promise<LogEntry
  */
 export function applyEntry(reg: Registry, entry: LogEntry): void {
   try {
-    reg.db.transaction(() => applyOperations(reg, entry.ops, entry.actor))();
+    reg.db.transaction(() => applyOperations(reg, entry.ops, entry.actor, { replayed: true }))();
   } catch (err) {
     if (err instanceof MlregError && !(err instanceof IntegrityError))
       throw new IntegrityError(

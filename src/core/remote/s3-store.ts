@@ -63,16 +63,41 @@ export class S3Store implements RemoteStore {
   readonly url: string;
   private readonly base: string;
 
+  private made: { client?: S3Client; once?: S3Client } = {};
+
   private constructor(
     private readonly loc: Loc,
     private readonly sdk: Sdk,
-    private readonly client: S3Client,
-    /** The same settings with one attempt: for the conditional create only. */
-    private readonly once: S3Client,
+    private readonly config: ConstructorParameters<Sdk['S3Client']>[0] & object,
     private readonly endpoint: string | undefined,
   ) {
     this.url = loc.url;
     this.base = loc.prefix === '' ? '' : `${loc.prefix}/`;
+  }
+
+  /** The client for every request but the conditional create (3 attempts); made on first use. */
+  private get client(): S3Client {
+    this.made.client ??= this.make(3);
+    return this.made.client;
+  }
+
+  /** The same settings with one attempt: for the conditional create only; made on first use. */
+  private get once(): S3Client {
+    this.made.once ??= this.make(1);
+    return this.made.once;
+  }
+
+  /**
+   * The second client takes the first one's credentials provider (memoised), so the default
+   * credential chain is resolved once per command, not once per client.
+   */
+  private make(maxAttempts: number): S3Client {
+    const other = this.made.client ?? this.made.once;
+    return new this.sdk.S3Client({
+      ...this.config,
+      maxAttempts,
+      ...(other ? { credentials: other.config.credentials } : {}),
+    });
   }
 
   static async open(
@@ -91,9 +116,7 @@ export class S3Store implements RemoteStore {
       // body stalling mid-download; smithy's requestTimeout bounds a whole request and only warns by default.
       requestHandler: { connectionTimeout: Math.min(opts.timeoutMs, 10_000), socketTimeout: opts.timeoutMs },
     };
-    const client = new sdk.S3Client({ ...config, maxAttempts: 3 });
-    const once = new sdk.S3Client({ ...config, maxAttempts: 1 });
-    return new S3Store(loc, sdk, client, once, endpoint);
+    return new S3Store(loc, sdk, config, endpoint);
   }
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<PutIfAbsentOutcome> {
@@ -285,8 +308,8 @@ export class S3Store implements RemoteStore {
   }
 
   close(): void {
-    this.client.destroy();
-    this.once.destroy();
+    this.made.client?.destroy();
+    this.made.once?.destroy();
   }
 
   private full(key: string): string {

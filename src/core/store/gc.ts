@@ -27,6 +27,11 @@ export interface GcOptions {
   stagedWithinDays?: number | undefined;
   /** Objects modified more recently than this are left alone (default 10 minutes). */
   graceMs?: number | undefined;
+  /**
+   * A replica's objects/ is a cache of its remote: sweeping it changes nothing shared, so no `gc`
+   * event is written (the versions --keep-last deletes are shared as usual).
+   */
+  cacheOnly?: boolean | undefined;
 }
 
 export interface GcReport {
@@ -88,6 +93,9 @@ export function gc(reg: Registry, opts: GcOptions): GcReport {
       report.bytesFreed += o.size;
     }
   };
+  // A dry run is a local transaction that is rolled back, never a change sent to a replica's remote.
+  const journal = opts.dryRun ? reg.journal : undefined;
+  if (opts.dryRun) reg.journal = undefined;
   try {
     reg.write(() => {
       if (opts.keepLast !== undefined) retain(reg, opts, report);
@@ -99,10 +107,13 @@ export function gc(reg: Registry, opts: GcOptions): GcReport {
   } catch (err) {
     if (err instanceof DryRunRollback) return err.report;
     throw err;
+  } finally {
+    if (opts.dryRun) reg.journal = journal;
   }
   reg.write(() => {
     sweep(true);
     report.tempFilesRemoved = reg.cleanStaleTemp().length;
+    if (opts.cacheOnly) return;
     insertEvent(reg, {
       artifactId: null,
       kind: 'gc',

@@ -315,7 +315,12 @@ async function openObject(
 }
 
 function objectNotRegular(reg: Registry, digest: string, why: string): IntegrityError {
-  return new IntegrityError(`object sha256:${digest} cannot be used: ${why} (${objectPath(reg, digest)})`, {
+  return unusableObject(digest, objectPath(reg, digest), why);
+}
+
+/** A stored object that is not what the index says (not a regular file, the wrong size or bytes). */
+export function unusableObject(digest: string, path: string, why: string): IntegrityError {
+  return new IntegrityError(`object sha256:${digest} cannot be used: ${why} (${path})`, {
     code: 'E_OBJECT_CORRUPT',
     hint: 'Something replaced a stored object. Nothing was written from it. Run `mlreg verify` to see every affected version, and restore from a backup.',
   });
@@ -397,8 +402,11 @@ export async function copyObjectVerified(
   return size;
 }
 
-/** A replica holds only the objects it has needed so far: fetch (hash-checked) one it lacks. */
-async function fetchIfMissing(reg: Registry, digest: string): Promise<void> {
+/**
+ * A replica holds only the objects it has needed so far: fetch (hash-checked) one it lacks. Callers
+ * that read object files by path (scan, profile) call this first.
+ */
+export async function fetchIfMissing(reg: Registry, digest: string): Promise<void> {
   if (reg.fetchObject && !hasObject(reg, digest)) await reg.fetchObject(digest);
 }
 

@@ -4,7 +4,7 @@ import { hashFiles } from './hash-pool.js';
 import { parseManifest } from './manifest.js';
 import type { Registry } from '../registry/registry.js';
 import { checkIndexSchema, checkIndexValues } from '../registry/index-check.js';
-import { DIGEST_RE, objectPath, readObject } from './objects.js';
+import { DIGEST_RE, hasObject, objectPath, readObject } from './objects.js';
 
 /**
  * `mlreg verify`: prove the registry is intact, as a list of steps (like npm's `cacache verify`),
@@ -53,7 +53,17 @@ export interface VerifyReport {
   quick: boolean;
   steps: VerifyStep[];
   problems: Problem[];
-  objects: { referenced: number; bytes: number; hashedBytes: number };
+  objects: {
+    referenced: number;
+    bytes: number;
+    hashedBytes: number;
+    /**
+     * On a replica: referenced objects this folder has not fetched (they live on the remote; not a
+     * problem), and how many of them were checked there (`remote` option).
+     */
+    notLocal?: number;
+    remoteChecked?: number;
+  };
   /** Objects in objects/ that no version references: what `gc` would remove (not a problem). */
   unreferenced: { objects: number; bytes: number };
 }
@@ -62,6 +72,19 @@ export interface VerifyReport {
 export interface StepResult {
   checked: number;
   problems: Problem[];
+}
+
+/** The answer of a replica's remote about one object (see `VerifyOptions.replica`). */
+export type RemoteObjectState = 'ok' | 'missing' | 'size' | 'corrupt';
+
+export interface VerifyOptions {
+  quick?: boolean;
+  workers?: number | undefined;
+  /**
+   * The registry is a replica: an object not in objects/ is on the remote, reported as not local.
+   * With `check`, each such object is checked there (present with its size; re-hashed unless quick).
+   */
+  replica?: { check?: (digest: string, size: number, hash: boolean) => Promise<RemoteObjectState> };
 }
 
 interface ReferencedObject {
@@ -82,6 +105,8 @@ interface VerifyContext {
   affects: (digest: string) => AffectedVersion[];
   /** Filled by the objects step. */
   bytes: { total: number; hashed: number };
+  replica: VerifyOptions['replica'];
+  remote: { notLocal: number; checked: number };
 }
 
 interface Step {
@@ -109,10 +134,7 @@ const STEPS: readonly Step[] = [
   { id: 'digest-columns', name: () => 'digest columns point at referenced objects', run: checkDigestColumns },
 ];
 
-export async function verifyRegistry(
-  reg: Registry,
-  opts: { quick?: boolean; workers?: number } = {},
-): Promise<VerifyReport> {
+export async function verifyRegistry(reg: Registry, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const affectedBy = reg.db.prepare(
     `SELECT DISTINCT a.name, v.version FROM version_objects o JOIN versions v ON v.id = o.version_id JOIN artifacts a ON a.id = v.artifact_id
      WHERE o.digest = ? ORDER BY a.name, v.id`,
@@ -130,6 +152,8 @@ export async function verifyRegistry(
     found: problems,
     affects: (digest) => affectedBy.all(digest) as AffectedVersion[],
     bytes: { total: 0, hashed: 0 },
+    replica: opts.replica,
+    remote: { notLocal: 0, checked: 0 },
   };
   const steps: VerifyStep[] = [];
   for (const step of STEPS) {
@@ -151,7 +175,12 @@ export async function verifyRegistry(
     quick: ctx.quick,
     steps,
     problems,
-    objects: { referenced: ctx.referenced.length, bytes: ctx.bytes.total, hashedBytes: ctx.bytes.hashed },
+    objects: {
+      referenced: ctx.referenced.length,
+      bytes: ctx.bytes.total,
+      hashedBytes: ctx.bytes.hashed,
+      ...(opts.replica ? { notLocal: ctx.remote.notLocal, remoteChecked: ctx.remote.checked } : {}),
+    },
     unreferenced,
   };
 }
@@ -226,6 +255,11 @@ async function checkObjects(ctx: VerifyContext): Promise<StepResult> {
     try {
       size = statSync(path).size;
     } catch {
+      if (ctx.replica) {
+        const p = await checkOnRemote(ctx, o);
+        if (p) problems.push(p);
+        continue;
+      }
       problems.push({
         kind: 'object-missing',
         digest: o.digest,
@@ -273,6 +307,31 @@ async function checkObjects(ctx: VerifyContext): Promise<StepResult> {
   return { checked: ctx.referenced.length, problems };
 }
 
+/** A replica's object that is not local: on the remote (not a problem), and checked there when asked. */
+async function checkOnRemote(ctx: VerifyContext, o: ReferencedObject): Promise<Problem | undefined> {
+  ctx.remote.notLocal++;
+  const check = ctx.replica?.check;
+  if (!check) return undefined;
+  const state = await check(o.digest, o.size, !ctx.quick);
+  ctx.remote.checked++;
+  if (state === 'ok') {
+    if (!ctx.quick) ctx.bytes.hashed += o.size;
+    return undefined;
+  }
+  const what =
+    state === 'missing'
+      ? 'is missing from the remote'
+      : state === 'size'
+        ? `does not have its ${o.size} bytes on the remote`
+        : 'is corrupt on the remote: its bytes hash to something else';
+  return {
+    kind: state === 'missing' ? 'object-missing' : state === 'size' ? 'object-size' : 'object-corrupt',
+    digest: o.digest,
+    message: `object sha256:${o.digest} ${what}`,
+    affects: ctx.affects(o.digest),
+  };
+}
+
 /** Every version's manifest is readable, agrees with the index, and lists only objects the version references. */
 async function checkManifests(ctx: VerifyContext): Promise<StepResult> {
   const { reg } = ctx;
@@ -303,6 +362,8 @@ async function checkManifests(ctx: VerifyContext): Promise<StepResult> {
       });
       continue;
     }
+    // A replica reads a manifest it lacks from the remote; offline, a manifest not fetched yet is not checked.
+    if (ctx.replica && !reg.fetchObject && !hasObject(reg, v.digest)) continue;
     let files: ReturnType<typeof parseManifest>['files'];
     try {
       files = parseManifest(await readObject(reg, v.digest), v.digest).files;
