@@ -447,7 +447,7 @@ async function sampleStats(
  */
 async function aggregateRow(conn: Conn, sql: string): Promise<Row> {
   const { DuckDBListVector, DuckDBDoubleVector, JsonDuckDBValueConverter } = await import('@duckdb/node-api');
-  const result = await conn.run(sql);
+  const result = await conn.stream(sql);
   const names = result.deduplicatedColumnNames();
   const chunk = await result.fetchChunk();
   if (chunk?.rowCount !== 1) throw new ProfilerInvariantError('an aggregate query gave no row');
