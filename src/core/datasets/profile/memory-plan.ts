@@ -28,10 +28,10 @@ export const MEASURED_BYTES = 1.25 * 2 ** 20;
  * One sampled value of a measured column, from the aggregate's list to the sorted Float64Array the
  * profile is computed from: the list state of each thread, their merge, the result vector, the copy, and
  * the allocator's slack. Measured on 2,000 float columns × 100,000 rows: peak RSS 588 MB at 20 bytes
- * (groups of 57 columns), RSS at most 458 MB after every query at 40 bytes (groups of 30); on 200 columns
- * 469 MB at 40 bytes, 580–630 MB at 10–20.
+ * (groups of 57 columns), 508 MB at 40 (groups of 30), hence 50 (groups of 24); on 200 columns 469 MB
+ * at 40 bytes, 580–630 MB at 10–20.
  */
-export const SAMPLED_VALUE_BYTES = 40;
+export const SAMPLED_VALUE_BYTES = 50;
 
 /** The share of DuckDB's memory limit the aggregates of one query may plan for; the rest is the reader's (its buffers grow with the row width). */
 export const STATE_SHARE = 0.6;
