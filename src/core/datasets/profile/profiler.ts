@@ -419,12 +419,15 @@ async function sampleStats(
 ): Promise<{ rows: number; columns: SampleColumn[] }> {
   // Each exact distinct count takes a hash table of its own: a wide table's sample is read in groups of columns.
   const r: Row = {};
-  for (const group of columnGroups(
+  const groups = columnGroups(
     typed.plans.map(() => sampleColumnCost()),
     session.budget,
     session.maxGroupColumns,
-  ))
+  );
+  for (const group of groups) {
     Object.assign(r, await firstRow(session.conn, sampleSql(typed.plans, from, typed.maybeNumeric, group)));
+    if (groups.length > 1) releaseResults();
+  }
   const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
   return {
     rows: Number(r.rows),
