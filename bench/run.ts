@@ -8,6 +8,7 @@ import type { BenchRow } from './lib.js';
 const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchRow[]> }>> = {
   core: () => import('./core.js'),
   datasets: () => import('./datasets.js'),
+  wide: () => import('./wide.js'),
   evaluations: () => import('./evaluations.js'),
   backup: () => import('./backup.js'),
   monitor: () => import('./monitor.js'),

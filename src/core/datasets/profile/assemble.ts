@@ -273,7 +273,8 @@ function measuredNumbers(
     const min = num(r[`c${i}_min`]);
     const max = num(r[`c${i}_max`]);
     const sc = d.scales!;
-    const listed = (r[`c${i}_sample`] as number[] | null) ?? [];
+    // A Float64Array straight from DuckDB's vector (the profiler's aggregateRow), or a plain array.
+    const listed = (r[`c${i}_sample`] as Float64Array | number[] | null) ?? [];
     const rescale = scalesFailed(sc, min, max);
     // Too few sampled values for quantiles, or a table small enough to be exact (the plan's row estimate was high): take them all.
     const collect = listed.length < n && (listed.length < MIN_SAMPLE || rows <= SAMPLE_ROWS);
@@ -298,7 +299,7 @@ function measuredNumbers(
       sc.shift,
       sc.b,
     );
-    const sample = Float64Array.from(listed, Number).sort();
+    const sample = (listed instanceof Float64Array ? listed : Float64Array.from(listed, Number)).sort();
     const counts = weighted(sample);
     const everyRow = sample.length === n;
     // The sample takes whole rows by their hash, so a table of many identical rows gives copies, not

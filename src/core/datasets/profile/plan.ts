@@ -168,28 +168,45 @@ function times2(expr: string, e: number): string {
 const sumTerm = (f: string, sc: Scales): string => `TRY_CAST(${times2(f, sc.a)} AS BIGINT)`;
 const squareTerm = (d: string): string => `TRY_CAST(${d} * ${d} AS BIGINT)`;
 
-/** The pass's SELECT over `from` (the reader): one row of aggregates, aliased by column index. */
-export function passSql(design: PassDesign, from: string): string {
-  const { columns, sampleRate } = design;
-  const typed = columns.map((c, i) => `${c.plan.expr} AS v${i}`);
-  const measured = columns.flatMap((c, i) => (c.strategy === 'measured' ? [i] : []));
-  // The sample: rows whose hash (of all their values) has its low bits zero; the same rows on every run.
+/**
+ * At most this many columns are hashed to choose the sample rows. Every table of fewer columns (all that
+ * could be profiled before the pass was split into column groups) hashes all of them, as before; a wider
+ * table hashes its first ones, which tell rows apart just as well and keep each group's pass from
+ * converting every column of the row.
+ */
+export const MAX_HASHED_COLUMNS = 128;
+
+/** The columns whose values choose the sample rows: the fixed-width ones, or every column when fewer than 3 are. */
+export function hashedColumns(columns: readonly ColumnDesign[]): number[] {
   // Hashing the fixed-width columns costs far less than hashing text (0.3 s of a 6.6 s pass on the benchmark's
-  // 1 GiB CSV); text joins in when there are too few of them to tell rows apart. A sample that still comes
-  // out as copies of few rows is detected and counted exactly (profile-assemble.ts).
+  // 1 GiB CSV); text joins in when there are too few of them to tell rows apart.
   const fixed = columns.flatMap((c, i) => (c.plan.base === 'string' ? [] : [i]));
-  const hashed = fixed.length >= 3 ? fixed : columns.map((_, i) => i);
-  const smp =
-    sampleRate > 1 && measured.length
-      ? [`(hash(${hashed.map((i) => `v${i}`).join(', ')}) & ${sampleRate - 1}) = 0 AS smp`]
-      : [];
+  return (fixed.length >= 3 ? fixed : columns.map((_, i) => i)).slice(0, MAX_HASHED_COLUMNS);
+}
+
+/**
+ * The pass's SELECT over `from` (the reader): one row of aggregates, aliased by column index, for the
+ * columns `only` (a group of a wide table; default all). A group's aggregates are exactly those the
+ * one-pass query has for its columns, and the sample rows are the same (their hash is of the same
+ * columns), so a profile computed in groups is the one-pass profile.
+ */
+export function passSql(design: PassDesign, from: string, only?: readonly number[]): string {
+  const { columns, sampleRate } = design;
+  const group = only ?? columns.map((_, i) => i);
+  const measured = group.filter((i) => columns[i]!.strategy === 'measured');
+  // The sample: rows whose hash (of their values) has its low bits zero; the same rows on every run.
+  // A sample that still comes out as copies of few rows is detected and counted exactly (profile-assemble.ts).
+  const hashed = sampleRate > 1 && measured.length ? hashedColumns(columns) : [];
+  const read = [...new Set([...group, ...hashed])].sort((a, b) => a - b);
+  const typed = read.map((i) => `${columns[i]!.plan.expr} AS v${i}`);
+  const smp = hashed.length ? [`(hash(${hashed.map((i) => `v${i}`).join(', ')}) & ${sampleRate - 1}) = 0 AS smp`] : [];
   const finite = measured.map((i) => `${finiteSql(i)} AS f${i}`);
   const scaled = measured.flatMap((i) => {
     const sc = columns[i]!.scales!;
     return [`${sumTerm(`f${i}`, sc)} AS t${i}`, `${times2(`(f${i} - ${lit(sc.shift)})`, sc.b)} AS d${i}`];
   });
   const squares = measured.map((i) => `${squareTerm(`d${i}`)} AS u${i}`);
-  const aggs = ['count(*) AS rows', ...columns.flatMap((c, i) => columnAggregates(c, i, sampleRate > 1))];
+  const aggs = ['count(*) AS rows', ...group.flatMap((i) => columnAggregates(columns[i]!, i, sampleRate > 1))];
   // Each derived value is computed once, in its own projection, and read by every aggregate that needs it.
   let rel = `SELECT ${typed.join(', ')} FROM ${from}`;
   for (const layer of [[...finite, ...smp], scaled, squares])
@@ -235,8 +252,11 @@ function columnAggregates(c: ColumnDesign, i: number, sampled: boolean): string[
         ...(c.plan.base === 'integer' ? [`count_if(${f} <> trunc(${f})) AS c${i}_frac`] : []),
         `sum(t${i}) AS c${i}_s1`,
         `sum(u${i}) AS c${i}_s2`,
-        // list() keeps NULLs: only the values go in.
-        `list(${f}) FILTER (WHERE ${sampled ? 'smp AND ' : ''}${f} IS NOT NULL) AS c${i}_sample`,
+        // list() keeps NULLs: only the values go in. A FILTER costs DuckDB a copy of the pass's whole input
+        // row per filtered aggregate (time and memory that grow with the square of the columns), so a table
+        // read whole (at most ~131,072 rows) collects every value, NULLs included, and the profiler drops the
+        // NULLs as it copies the list out (aggregateRow): the same values.
+        sampled ? `list(${f}) FILTER (WHERE smp AND ${f} IS NOT NULL) AS c${i}_sample` : `list(${f}) AS c${i}_sample`,
       ];
     }
   }
@@ -258,8 +278,11 @@ export function sampleSql(
   plans: readonly ColumnPlan[],
   from: string,
   maybeNumeric: ReadonlySet<number> = new Set(),
+  only?: readonly number[],
 ): string {
-  const aggs = plans.flatMap((p, i) => {
+  const group = only ?? plans.map((_, i) => i);
+  const aggs = group.flatMap((i) => {
+    const p = plans[i]!;
     const base = [
       `count(v${i}) AS c${i}_nn`,
       `count(DISTINCT v${i}) AS c${i}_d`,
@@ -269,7 +292,7 @@ export function sampleSql(
     const f = finiteSql(i);
     return [...base, `min(${f}) AS c${i}_min`, `max(${f}) AS c${i}_max`, `median(${f}) AS c${i}_median`];
   });
-  return `SELECT count(*) AS rows, ${aggs.join(', ')} FROM (SELECT ${plans.map((p, i) => `${p.expr} AS v${i}`).join(', ')} FROM ${from})`;
+  return `SELECT count(*) AS rows, ${aggs.join(', ')} FROM (SELECT ${group.map((i) => `${plans[i]!.expr} AS v${i}`).join(', ')} FROM ${from})`;
 }
 
 /** What a second, rare pass brings, per column index. */

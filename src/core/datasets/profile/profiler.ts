@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { createReadStream, rmSync } from 'node:fs';
-import { InvalidInputError } from '../../errors.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { DiskError, InvalidInputError, type MlregError } from '../../errors.js';
 import {
   csvHeader,
   type CsvDialect,
@@ -20,6 +22,7 @@ import {
   type PassDesign,
   type SampleColumn,
 } from './plan.js';
+import { columnGroups, groupBudget, passColumnCost, sampleColumnCost } from './memory-plan.js';
 import { writeSampleWindows } from './sample.js';
 import {
   csvColumnTypes,
@@ -39,7 +42,8 @@ import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, 
  *    spread across the files (profile-sample.ts), which chooses how each column is counted
  *    (profile-plan.ts) and estimates the rows;
  * 2. the pass: one aggregate query whose every part is independent of the order rows reach it, so the
- *    same file always gives the same profile on any number of threads;
+ *    same file always gives the same profile on any number of threads; a table too wide for one query
+ *    within the memory limit is read once per group of columns (memory-plan.ts), with the same result;
  * 3. assemble (profile-assemble.ts), and in the rare case a column surprised the plan a follow-up pass
  *    over just what those columns need (FollowUps in profile-plan.ts).
  * A memory limit and a spill folder in tmp/ keep memory flat however large the table.
@@ -47,8 +51,10 @@ import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, 
 export interface ProfileOptions {
   /** A fresh path in the registry's tmp/ (Registry.tempPath), named like every other temp file of this process. */
   tempPath(suffix: string): string;
-  /** DuckDB's memory limit (peak RSS stays well under 500 MB for a 1 GB CSV). */
+  /** DuckDB's memory limit (peak RSS stays well under 500 MB for a 1 GB CSV); the column groups are planned from it. */
   memoryLimitMb?: number;
+  /** At most this many columns per query (tests force a table into groups with it); by default the memory plan decides. */
+  maxGroupColumns?: number;
   loadThreads?: number;
   /** A CSV's separator and decimal mark as the user gave them; what is not given is sniffed. */
   dialect?: CsvDialect;
@@ -75,6 +81,17 @@ type Conn = Awaited<
   ReturnType<Awaited<ReturnType<typeof import('@duckdb/node-api').DuckDBInstance.create>>['connect']>
 >;
 
+/** DuckDB's memory limit unless the caller sets one. */
+const MEMORY_LIMIT_MB = 256;
+
+/** What every query of one profile shares: the connection and how many columns a query may take. */
+interface Session {
+  conn: Conn;
+  /** Bytes of aggregate state one query may plan for. */
+  budget: number;
+  maxGroupColumns: number;
+}
+
 export async function profileTable(given: TableSource, opts: ProfileOptions): Promise<Profile> {
   for (const f of given.files) await precheckFile(f, given.format);
   const src = await withDialect(given, opts.dialect);
@@ -85,19 +102,24 @@ export async function profileTable(given: TableSource, opts: ProfileOptions): Pr
   const sampleFile = opts.tempPath(`sample.${src.format === 'ndjson' ? 'ndjson' : 'csv'}`);
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(opts.loadThreads ?? Math.min(4, availableParallelism())),
-    memory_limit: `${opts.memoryLimitMb ?? 256}MB`,
+    memory_limit: `${opts.memoryLimitMb ?? MEMORY_LIMIT_MB}MB`,
     temp_directory: spill,
     // Nothing here depends on row order; LIMIT in the plan's fallback sample reads the first rows.
     preserve_insertion_order: 'true',
   });
   const conn = await instance.connect();
+  const session: Session = {
+    conn,
+    budget: groupBudget(opts.memoryLimitMb ?? MEMORY_LIMIT_MB),
+    maxGroupColumns: opts.maxGroupColumns ?? Infinity,
+  };
   try {
     if (!headers && src.files.length > 1) await sameSchemaEverywhere(conn, src);
     let types = await columnTypes(conn, src, headers);
     // A CSV value that does not fit its column's sniffed type makes that column text, and a text column
     // that holds only numbers becomes numeric; either way the plan starts again with the new types.
     for (let attempt = 0; ; attempt++) {
-      const outcome = await profileOrRetype(conn, src, types, sampleFile);
+      const outcome = await profileOrRetype(session, src, types, sampleFile);
       if ('profile' in outcome) return outcome.profile;
       const next = attempt <= 2 * types.plans.length ? retype(types, outcome.retype) : undefined;
       if (next) {
@@ -119,11 +141,18 @@ export async function profileTable(given: TableSource, opts: ProfileOptions): Pr
 type Outcome = { profile: Profile } | { retype: Retype; cause?: unknown };
 
 /** One attempt; a conversion error on a column that can still be widened comes back as a retype. */
-async function profileOrRetype(conn: Conn, src: TableSource, types: ColumnTypes, sampleFile: string): Promise<Outcome> {
+async function profileOrRetype(
+  session: Session,
+  src: TableSource,
+  types: ColumnTypes,
+  sampleFile: string,
+): Promise<Outcome> {
   try {
-    return await profileOnce(conn, src, types, sampleFile);
+    return await profileOnce(session, src, types, sampleFile);
   } catch (err) {
-    if (err instanceof ProfilerInvariantError || err instanceof InvalidInputError) throw err;
+    if (err instanceof ProfilerInvariantError || err instanceof InvalidInputError || err instanceof DiskError)
+      throw err;
+    rethrowResource(err);
     const i = widenableColumn(types, err);
     if (i !== undefined) return { retype: { toText: [i] }, cause: err };
     // DuckDB's own errors are about the data; anything else (a full disk, a bug) is not reworded as one.
@@ -136,42 +165,71 @@ function isEngineError(err: unknown): boolean {
   return err instanceof Error && /^[A-Za-z ]*Error: /.test(err.message);
 }
 
-async function profileOnce(conn: Conn, src: TableSource, typed: ColumnTypes, sampleFile: string): Promise<Outcome> {
+/**
+ * DuckDB running out of its memory limit, or of disk for its spill files, is a fault of the machine's
+ * resources, never of the data: a DiskError (exit 7), not "fix the file". Undefined for anything else.
+ */
+export function resourceError(err: unknown): DiskError | undefined {
+  const msg = err instanceof Error ? err.message : '';
+  const first = msg.split('\n')[0]!.replace(/^[A-Za-z ]*Error: /, '');
+  if (/^Out of Memory Error: /.test(msg))
+    return new DiskError(`profiling the table ran out of memory: ${first}`, {
+      code: 'E_OUT_OF_MEMORY',
+      hint:
+        'Not a problem with the file: profiling it needed more memory than mlreg allows DuckDB. Nothing was stored. ' +
+        "Store it without a profile (--no-profile) and run `mlreg profile NAME@VERSION` later, and please report the table's shape (rows, columns, types).",
+      cause: err,
+    });
+  if (/No space left on device|disk is full|Could not write .* temporary/i.test(msg))
+    return new DiskError(`profiling the table ran out of disk space for its temporary files: ${first}`, {
+      code: 'E_NO_SPACE',
+      hint: "Free some space on the device holding the registry (its tmp/ holds DuckDB's spill files) and run the command again; nothing was stored.",
+      cause: err,
+    });
+  return undefined;
+}
+
+/** Throws the resource error `err` is, if it is one (for the places that otherwise fall back quietly). */
+function rethrowResource(err: unknown): void {
+  const r = resourceError(err);
+  if (r) throw r;
+}
+
+async function profileOnce(
+  session: Session,
+  src: TableSource,
+  typed: ColumnTypes,
+  sampleFile: string,
+): Promise<Outcome> {
+  const { conn } = session;
   const from = reader(src, typed);
-  const { sample, estimatedRows } = await planSample(conn, src, typed, from, sampleFile);
+  const { sample, estimatedRows } = await planSample(session, src, typed, from, sampleFile);
   const numbersInSample = [...typed.maybeNumeric].filter(
     (i) => sample[i]!.nonMissing > 0 && sample[i]!.numeric === sample[i]!.nonMissing,
   );
   if (numbersInSample.length) return { retype: { toNumbers: numbersInSample } };
   const design = designPass(typed.plans, sample, estimatedRows, typed.maybeNumeric);
-  const raw = await firstRow(conn, passSql(design, from));
-  const rowCount = Number(raw.rows);
-  const numbers = design.columns.flatMap((d, i) => {
-    const nonMissing = Number(raw[`c${i}_nn`]);
-    return d.maybeNumeric && nonMissing > 0 && Number(raw[`c${i}_num`]) === nonMissing ? [i] : [];
-  });
-  if (numbers.length) return { retype: { toNumbers: numbers } };
-  if (rowCount === 0) {
-    // DuckDB drops a row whose line is longer than max_line_size instead of failing: say so.
-    if (typed.csv) {
-      for (const f of src.files) {
-        const long = await firstLongLine(f.abs, MAX_CSV_LINE_BYTES);
-        if (long !== undefined)
-          throw new InvalidInputError(
-            `${f.path}: line ${long} is longer than ${MAX_CSV_LINE_BYTES / (1 << 20)} MiB, the most a CSV line may hold to be profiled`,
-            { code: 'E_CSV_LINE_TOO_LONG', hint: `Split or shorten that field. ${NO_PROFILE_HINT}` },
-          );
-      }
-    }
-    throw new InvalidInputError(
-      `${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`,
-      {
-        code: 'E_NO_ROWS',
-        hint: `A dataset needs at least one row. ${NO_PROFILE_HINT}`,
-      },
-    );
+  // One query for a table that fits the memory limit; a wide one is read once per group of columns.
+  const groups = columnGroups(
+    design.columns.map((c) => passColumnCost(c, design, estimatedRows)),
+    session.budget,
+    session.maxGroupColumns,
+  );
+  const columns: ColumnProfile[] = [];
+  let rowCount = 0;
+  for (const group of groups) {
+    // Each group's raw row (with its sampled values) is let go once its columns are assembled.
+    const raw = await aggregateRow(conn, passSql(design, from, group));
+    rowCount = Number(raw.rows);
+    const numbers = group.filter((i) => {
+      const nonMissing = Number(raw[`c${i}_nn`]);
+      return design.columns[i]!.maybeNumeric && nonMissing > 0 && Number(raw[`c${i}_num`]) === nonMissing;
+    });
+    if (numbers.length) return { retype: { toNumbers: numbers } };
+    if (rowCount === 0) await noRows(src, typed);
+    columns.push(...(await assembleAll(conn, design, group, raw, rowCount, from)));
+    if (groups.length > 1) releaseResults();
   }
-  const columns = await assembleAll(conn, design, raw, rowCount, from);
   const engine = String((await firstRow(conn, 'SELECT version() AS v')).v);
   const exact = design.sampleRate === 1 || rowCount <= SAMPLE_ROWS;
   const profile: Profile = {
@@ -196,19 +254,61 @@ async function profileOnce(conn: Conn, src: TableSource, typed: ColumnTypes, sam
   return { profile };
 }
 
-/** Every column assembled, after at most one follow-up pass for the columns that asked for one. */
+/**
+ * Frees the native memory of the DuckDB results let go so far. The bindings free a result only when
+ * JavaScript's garbage collector finalizes its object, and V8 does not see that memory: a wide table's
+ * groups, each holding tens of MB of sampled values in DuckDB's result, would pile up between two
+ * collections that the small JavaScript heap rarely triggers (measured: RSS 300 → 510 MB over 7 groups
+ * of 30 columns × 100,000 rows, with a 20 MB heap). So after each group, one full collection.
+ */
+let collectGarbage: (() => void) | undefined;
+function releaseResults(): void {
+  if (!collectGarbage) {
+    setFlagsFromString('--expose-gc');
+    collectGarbage = runInNewContext('gc') as () => void;
+  }
+  collectGarbage();
+}
+
+/** A table with a header and no rows: why (a line too long to read, or none at all). */
+async function noRows(src: TableSource, typed: ColumnTypes): Promise<never> {
+  // DuckDB drops a row whose line is longer than max_line_size instead of failing: say so.
+  if (typed.csv) {
+    for (const f of src.files) {
+      const long = await firstLongLine(f.abs, MAX_CSV_LINE_BYTES);
+      if (long !== undefined)
+        throw new InvalidInputError(
+          `${f.path}: line ${long} is longer than ${MAX_CSV_LINE_BYTES / (1 << 20)} MiB, the most a CSV line may hold to be profiled`,
+          { code: 'E_CSV_LINE_TOO_LONG', hint: `Split or shorten that field. ${NO_PROFILE_HINT}` },
+        );
+    }
+  }
+  throw new InvalidInputError(
+    `${src.files.length === 1 ? src.files[0]!.path : 'the folder'} has ${typed.csv ? 'a header but ' : ''}no rows`,
+    {
+      code: 'E_NO_ROWS',
+      hint: `A dataset needs at least one row. ${NO_PROFILE_HINT}`,
+    },
+  );
+}
+
+/** The columns of `group` assembled, after at most one follow-up pass for those that asked for one. */
 async function assembleAll(
   conn: Conn,
   design: PassDesign,
+  group: readonly number[],
   raw: Row,
   rowCount: number,
   from: string,
 ): Promise<ColumnProfile[]> {
   for (let round = 0; ; round++) {
-    const labels = await numberLabels(conn, design, raw);
-    const out = design.columns.map((d, i) => assembleColumn(d, i, raw, rowCount, (x) => labels.get(x) ?? String(x)));
+    const labels = await numberLabels(conn, design, group, raw);
+    const out = group.map((i) =>
+      assembleColumn(design.columns[i]!, i, raw, rowCount, (x) => labels.get(x) ?? String(x)),
+    );
     const f: FollowUps = { count: [], rescale: new Map(), collect: [], negatives: [] };
-    out.forEach((a, i) => {
+    out.forEach((a, k) => {
+      const i = group[k]!;
       if (!('followUp' in a)) return;
       if (a.followUp.countValues) f.count.push(i);
       if (a.followUp.collectValues) f.collect.push(i);
@@ -220,7 +320,7 @@ async function assembleAll(
     if (round > 0) throw new ProfilerInvariantError('a column still needs a follow-up pass after one');
     Object.assign(
       raw,
-      await firstRow(
+      await aggregateRow(
         conn,
         followUpSql(
           design.columns.map((d) => d.plan),
@@ -240,9 +340,15 @@ async function assembleAll(
  * Category labels of counted float columns as DuckDB writes them (CAST(x AS VARCHAR): "1.0", not "1"), so
  * a profile's categories read the same as DuckDB's own output and as every earlier profile.
  */
-async function numberLabels(conn: Conn, design: PassDesign, raw: Row): Promise<Map<number, string>> {
+async function numberLabels(
+  conn: Conn,
+  design: PassDesign,
+  group: readonly number[],
+  raw: Row,
+): Promise<Map<number, string>> {
   const keys = new Set<number>();
-  design.columns.forEach((d, i) => {
+  group.forEach((i) => {
+    const d = design.columns[i]!;
     if (d.strategy !== 'counted' || d.plan.base === 'string') return;
     const h = raw[`c${i}_h`];
     if (!Array.isArray(h) || h.length > TOP_VALUES) return;
@@ -266,7 +372,7 @@ async function numberLabels(conn: Conn, design: PassDesign, raw: Row): Promise<M
  * table when it is small; Parquet, a JSON array, or slices that do not parse: the first rows.
  */
 async function planSample(
-  conn: Conn,
+  session: Session,
   src: TableSource,
   typed: ColumnTypes,
   from: string,
@@ -274,30 +380,31 @@ async function planSample(
 ): Promise<{ sample: SampleColumn[]; estimatedRows: number }> {
   const tableBytes = src.files.reduce((s, f) => s + f.size, 0);
   if (src.format === 'parquet') {
-    const rowsInFiles = Number((await firstRow(conn, `SELECT count(*) AS n FROM ${from}`)).n);
+    const rowsInFiles = Number((await firstRow(session.conn, `SELECT count(*) AS n FROM ${from}`)).n);
     return {
-      sample: await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`).then((s) => s.columns),
+      sample: await sampleStats(session, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`).then((s) => s.columns),
       estimatedRows: rowsInFiles,
     };
   }
   const windows = await writeSampleWindows(src, sampleFile);
   if (!windows) {
-    const whole = await sampleStats(conn, typed, from);
+    const whole = await sampleStats(session, typed, from);
     return { sample: whole.columns, estimatedRows: whole.rows };
   }
   try {
     const s = await sampleStats(
-      conn,
+      session,
       typed,
       reader({ ...src, files: [{ path: 'sample', abs: sampleFile, size: 0 }] }, typed),
     );
     if (s.rows > 0)
       return { sample: s.columns, estimatedRows: Math.ceil((s.rows * tableBytes) / Math.max(1, windows.dataBytes)) };
-  } catch {
+  } catch (err) {
     // A slice that starts inside a quoted multi-line field (whose garbage may even look like a value of
     // the wrong type), or a JSON array: plan from the first rows; only the real pass changes a type.
+    rethrowResource(err);
   }
-  const head = await sampleStats(conn, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`);
+  const head = await sampleStats(session, typed, `(SELECT * FROM ${from} LIMIT ${HEAD_ROWS})`);
   // Rows unknown: assume short ones (a high estimate only makes the numeric sample sparser; small tables are made exact afterwards).
   return {
     sample: head.columns,
@@ -306,11 +413,21 @@ async function planSample(
 }
 
 async function sampleStats(
-  conn: Conn,
+  session: Session,
   typed: ColumnTypes,
   from: string,
 ): Promise<{ rows: number; columns: SampleColumn[] }> {
-  const r = await firstRow(conn, sampleSql(typed.plans, from, typed.maybeNumeric));
+  // Each exact distinct count takes a hash table of its own: a wide table's sample is read in groups of columns.
+  const r: Row = {};
+  const groups = columnGroups(
+    typed.plans.map(() => sampleColumnCost()),
+    session.budget,
+    session.maxGroupColumns,
+  );
+  for (const group of groups) {
+    Object.assign(r, await firstRow(session.conn, sampleSql(typed.plans, from, typed.maybeNumeric, group)));
+    if (groups.length > 1) releaseResults();
+  }
   const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
   return {
     rows: Number(r.rows),
@@ -323,6 +440,41 @@ async function sampleStats(
       ...(typed.maybeNumeric.has(i) ? { numeric: Number(r[`c${i}_num`]) } : {}),
     })),
   };
+}
+
+/**
+ * The one row of an aggregate query, with its lists of numbers (the sampled values, up to ~131,072 per
+ * column) as Float64Arrays copied straight from DuckDB's vectors, without their NULLs: the row objects'
+ * JSON would hold each list twice more, as JavaScript arrays, which is most of a wide table's memory. The
+ * rest as JSON.
+ */
+async function aggregateRow(conn: Conn, sql: string): Promise<Row> {
+  const { DuckDBListVector, DuckDBDoubleVector, JsonDuckDBValueConverter } = await import('@duckdb/node-api');
+  const result = await conn.stream(sql);
+  const names = result.deduplicatedColumnNames();
+  const chunk = await result.fetchChunk();
+  if (chunk?.rowCount !== 1) throw new ProfilerInvariantError('an aggregate query gave no row');
+  const row: Row = {};
+  names.forEach((name, j) => {
+    const vec = chunk.getColumnVector(j);
+    if (vec instanceof DuckDBListVector && vec.childVector instanceof DuckDBDoubleVector) {
+      // A view of the row's slice of the child vector (no copy), or null for a NULL list.
+      const items = vec.getItemVector(0);
+      if (!items) {
+        row[name] = null;
+        return;
+      }
+      // A list of a table read whole holds a NULL for each missing value: dropped here.
+      const values = new Float64Array(items.itemCount);
+      let n = 0;
+      for (let k = 0; k < values.length; k++) {
+        const x = items.getItem(k);
+        if (x !== null) values[n++] = x as number;
+      }
+      row[name] = n === values.length ? values : values.slice(0, n);
+    } else row[name] = JsonDuckDBValueConverter(vec.getItem(0), vec.type, JsonDuckDBValueConverter);
+  });
+  return row;
 }
 
 async function firstRow(conn: Conn, sql: string): Promise<Row> {
@@ -431,8 +583,10 @@ function reader(
   }
 }
 
-/** DuckDB's parse errors, reduced to the file, the line and the reason. */
-function readError(err: unknown, src: TableSource): InvalidInputError {
+/** DuckDB's parse errors, reduced to the file, the line and the reason (a resource error stays one). */
+function readError(err: unknown, src: TableSource): MlregError {
+  const resource = resourceError(err);
+  if (resource) return resource;
   let msg = err instanceof Error ? err.message : String(err);
   for (const f of src.files) msg = msg.split(f.abs).join(f.path);
   msg = msg.replace(/^[A-Za-z ]*Error: /, '');
@@ -499,7 +653,8 @@ async function emptyWhereSniffed(
       `SELECT ${text.map((i) => `count(${q(headers[i]!)}) AS c${i}`).join(', ')} FROM (SELECT * FROM ${reader({ ...src, files: [src.files[0]!] }, { names: headers, types })} LIMIT ${SNIFF_ROWS})`,
     );
     return new Set(text.filter((i) => Number(r[`c${i}`]) === 0));
-  } catch {
+  } catch (err) {
+    rethrowResource(err);
     return new Set();
   }
 }
@@ -513,7 +668,8 @@ async function sniffCsvTypes(conn: Conn, src: TableSource, headers: string[]): P
       conn,
       `DESCRIBE SELECT * FROM read_csv(${lit(src.files[0]!.abs)}, header = true, delim = ${delimSql(src)}${src.decimal === ',' ? ", decimal_separator = ','" : ''}, quote = '"', escape = '"', nullstr = [${NULL_STRINGS.map(lit).join(', ')}])`,
     );
-  } catch {
+  } catch (err) {
+    rethrowResource(err);
     return text;
   }
   if (desc.length !== headers.length || desc.some((r, i) => String(r.column_name) !== headers[i])) return text;
