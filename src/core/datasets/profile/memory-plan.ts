@@ -33,9 +33,11 @@ export const MEASURED_BYTES = 1.25 * 2 ** 20;
  * profile is computed from: the list state of each thread, their merge, the result vector, the copy, and
  * the allocator's slack. Measured on 2,000 float columns × 100,000 rows: peak RSS 588 MB at 20 bytes
  * (groups of 57 columns), 508 MB at 40 (groups of 30), hence 50 (groups of 24); on 200 columns 469 MB
- * at 40 bytes, 580–630 MB at 10–20.
+ * at 40 bytes, 580–630 MB at 10–20. Since wide CSVs are read with 4 MiB buffers and DuckDB's allocator hands
+ * freed memory back (profiler.ts), 2,000 × 100,000 peaked at 351–403 MB at 50 bytes and 416–427 MB at 35
+ * (groups of 33: 61 reads of the file instead of 80, 3.4× SUMMARIZE's time instead of 6×): hence 35.
  */
-export const SAMPLED_VALUE_BYTES = 50;
+export const SAMPLED_VALUE_BYTES = 35;
 
 /** The share of DuckDB's memory limit the aggregates of one query may plan for; the rest is the reader's (its buffers grow with the row width). */
 export const STATE_SHARE = 0.6;
