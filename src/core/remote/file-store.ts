@@ -7,12 +7,13 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  realpathSync,
   type Stats,
   statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { type FileHandle, lstat, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   fromSystemError,
@@ -61,9 +62,10 @@ export class FileStore implements RemoteStore {
 
   /** The folder must exist (like a bucket); it is resolved once, so a symlink given by the user is fine. */
   static async open(url: string, path: string): Promise<FileStore> {
+    // Synchronous metadata calls, like put-if-absent's: every write command on a replica opens its store.
     let root: string;
     try {
-      root = await realpath(path);
+      root = realpathSync.native(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         throw new NotFoundError(`the remote folder ${path} does not exist`, {
@@ -73,9 +75,12 @@ export class FileStore implements RemoteStore {
         });
       throw mapError(err, url);
     }
-    const st = await stat(root).catch((err) => {
+    let st: Stats;
+    try {
+      st = statSync(root);
+    } catch (err) {
       throw mapError(err, url);
-    });
+    }
     if (!st.isDirectory())
       throw new InvalidInputError(`the remote ${url} is not a folder`, {
         code: 'E_REMOTE_URL',
