@@ -46,6 +46,34 @@ async function run(cwd: string, args: string[]): Promise<CliResult> {
   return cliInProcess([...args, '--json'], { cwd });
 }
 
+/** The path in REG's store of the first file of REF's manifest. */
+async function objectOf(cwd: string, reg: string, ref: string): Promise<string> {
+  const show = await run(cwd, ['--registry', reg, 'show', ref]);
+  const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
+  assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
+  return join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+}
+
+/**
+ * Store a manifest whose one file path climbs out of its folder (../../escape.joblib, the bytes of
+ * cancer@1.0.0's file) and point version row 1 at it; returns the manifest's digest.
+ */
+async function pointAtEscapingManifest(cwd: string, reg: string): Promise<string> {
+  const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
+  const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
+  const bytes = Buffer.from(
+    `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
+  );
+  const d = createHash('sha256').update(bytes).digest('hex');
+  mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
+  writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
+  edit(
+    reg,
+    `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
+  );
+  return d;
+}
+
 /**
  * Each command on `reg` exits 5 within 10 s: a special file where an object should be is neither
  * waited on nor read without end.
@@ -288,10 +316,7 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: checkout refuse
     const cwd = t.path;
     const reg = join(cwd, 'reg');
     await seed(reg);
-    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
-    const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
-    assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
-    const obj = join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+    const obj = await objectOf(cwd, reg, 'cancer@1.0.0');
 
     rmSync(obj, { force: true });
     assert.equal(spawnSync('mkfifo', [obj]).status, 0, 'mkfifo');
@@ -322,19 +347,7 @@ test('a manifest with a ../ path is an integrity error (exit 5) in checkout, and
     const cwd = t.path;
     const reg = join(cwd, 'reg');
     await seed(reg);
-    // Write a manifest object whose file path climbs out, and point the version at it.
-    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
-    const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
-    const bytes = Buffer.from(
-      `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
-    );
-    const d = createHash('sha256').update(bytes).digest('hex');
-    mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
-    writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
-    edit(
-      reg,
-      `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
-    );
+    await pointAtEscapingManifest(cwd, reg);
     const c = await run(cwd, ['--registry', reg, 'checkout', 'cancer@1.0.0', join(cwd, 'serve')]);
     assert.equal(c.code, 5, `${c.stdout}${c.stderr}`);
     assert.equal(c.json?.error?.code, 'E_MANIFEST_BAD');
@@ -381,18 +394,7 @@ test('an incremental backup whose base holds a manifest with a ../ path: backup 
     const cwd = t.path;
     const reg = join(cwd, 'reg');
     await seed(reg);
-    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
-    const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
-    const bytes = Buffer.from(
-      `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
-    );
-    const d = createHash('sha256').update(bytes).digest('hex');
-    mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
-    writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
-    edit(
-      reg,
-      `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
-    );
+    const d = await pointAtEscapingManifest(cwd, reg);
     // The base holds the crafted manifest; the incremental on it holds only what came after.
     const base = join(cwd, 'base.tar');
     assert.equal((await run(cwd, ['--registry', reg, 'backup', base])).code, 0);
@@ -443,15 +445,9 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: profile and sca
       '--no-profile',
     ]);
     assert.equal(add.code, 0, add.stdout);
-    const objectOf = async (ref: string): Promise<string> => {
-      const show = await run(cwd, ['--registry', reg, 'show', ref]);
-      const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
-      assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
-      return join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
-    };
     const cases: [string[], string][] = [
-      [['profile', 'd@latest'], await objectOf('d@latest')],
-      [['scan', 'cancer@1.0.0'], await objectOf('cancer@1.0.0')],
+      [['profile', 'd@latest'], await objectOf(cwd, reg, 'd@latest')],
+      [['scan', 'cancer@1.0.0'], await objectOf(cwd, reg, 'cancer@1.0.0')],
     ];
     for (const [args, obj] of cases) {
       const kept = readFileSync(obj);
