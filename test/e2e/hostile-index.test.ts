@@ -18,8 +18,8 @@ import { cli, cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '
 
 const MODEL = join(FIXTURES, 'models', 'cancer-v1.joblib');
 
-/** A registry with cancer@1.0.0 in production (built once, copied per case). */
-async function seed(into: string): Promise<void> {
+/** A registry with cancer@1.0.0 in production at INTO (built once, copied per case); returns INTO. */
+async function seed(into: string): Promise<string> {
   await copySeed('hostile-index', into, async (dir) => {
     const reg = join(dir, 'reg');
     const run = async (args: string[]): Promise<void> => {
@@ -31,6 +31,7 @@ async function seed(into: string): Promise<void> {
     await run(['promote', 'cancer@1.0.0', '--to', 'production']);
     return reg;
   });
+  return into;
 }
 
 function edit(reg: string, sql: string): void {
@@ -314,8 +315,7 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: checkout refuse
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
+    const reg = await seed(join(cwd, 'reg'));
     const obj = await objectOf(cwd, reg, 'cancer@1.0.0');
 
     rmSync(obj, { force: true });
@@ -345,8 +345,7 @@ test('a manifest with a ../ path is an integrity error (exit 5) in checkout, and
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
+    const reg = await seed(join(cwd, 'reg'));
     await pointAtEscapingManifest(cwd, reg);
     const c = await run(cwd, ['--registry', reg, 'checkout', 'cancer@1.0.0', join(cwd, 'serve')]);
     assert.equal(c.code, 5, `${c.stdout}${c.stderr}`);
@@ -392,8 +391,7 @@ test('an incremental backup whose base holds a manifest with a ../ path: backup 
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
+    const reg = await seed(join(cwd, 'reg'));
     const d = await pointAtEscapingManifest(cwd, reg);
     // The base holds the crafted manifest; the incremental on it holds only what came after.
     const base = join(cwd, 'base.tar');
@@ -433,8 +431,7 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: profile and sca
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
+    const reg = await seed(join(cwd, 'reg'));
     const add = await run(cwd, [
       '--registry',
       reg,
