@@ -114,6 +114,9 @@ test('follow --once: a stage not set is exit 3; then it switches (one JSON docum
     const again = await once();
     assert.equal(again.code, 0);
     assert.equal(again.json?.data.changed, false);
+    // The report of the same switch without a hook keeps the hook result of the switch.
+    const status = await cliInProcess(['status', 'fraud', '--json', '--registry', reg], { cwd: t.path });
+    assert.equal(JSON.stringify(status.json?.data).match(/"result":"(\w+)"/)?.[1], 'ok', status.stdout);
 
     // A failing hook with --once: the switch stands, the exit code says the reload did not happen.
     await toProduction(reg, '1.1.0');
