@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,6 +7,7 @@ import { BIN, cli, cliInProcess, FIXTURES, tempDir } from '../helpers.js';
 import {
   buildShim,
   callsOf,
+  registryWith,
   runWithFault,
   SCENARIOS,
   spread,
@@ -19,17 +19,6 @@ import {
 /** Disk faults are ordinary: every one ends in a documented exit code with the right thing named. */
 
 const shim = buildShim();
-
-async function registryWith(dir: string, bytes = 200_000): Promise<string> {
-  const reg = join(dir, 'reg');
-  assert.equal((await cliInProcess(['init', reg])).code, 0);
-  // Random bytes: a backup must not compress them away.
-  writeFileSync(join(dir, 'model.bin'), randomBytes(bytes));
-  const add = await cliInProcess(['add', 'model', 'm', join(dir, 'model.bin'), '--registry', reg]);
-  assert.equal(add.code, 0, add.stderr);
-  assert.equal((await cliInProcess(['promote', 'm@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
-  return reg;
-}
 
 describe('I/O errors map to exit 7 and name the right file', { skip: shim.skip }, () => {
   it('ENOSPC writing the registry temp file names the registry disk, not the source', async () => {

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cliInProcess, tempDir } from '../helpers.js';
-import { buildShim, runWithFault } from './sweep.js';
+import { buildShim, registryWith, runWithFault } from './sweep.js';
 
 /**
  * An exhaustive fault loop (npm run test:faults, run by .ci/run): EIO at every single read of the
@@ -12,16 +12,6 @@ import { buildShim, runWithFault } from './sweep.js';
  */
 
 const shim = buildShim();
-
-async function registryWith(dir: string, bytes = 200_000): Promise<string> {
-  const reg = join(dir, 'reg');
-  assert.equal((await cliInProcess(['init', reg])).code, 0);
-  writeFileSync(join(dir, 'model.bin'), randomBytes(bytes));
-  const add = await cliInProcess(['add', 'model', 'm', join(dir, 'model.bin'), '--registry', reg]);
-  assert.equal(add.code, 0, add.stderr);
-  assert.equal((await cliInProcess(['promote', 'm@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
-  return reg;
-}
 
 describe("a read failing around add's commit", { skip: shim.skip }, () => {
   it('reports a version exactly when one was registered (EIO at each read of the index)', async () => {
