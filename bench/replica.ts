@@ -105,14 +105,17 @@ export async function run(): Promise<BenchRow[]> {
         writeFileSync(model, `weights ${i}`);
         timeCommand(`node ${BIN} --registry ${reg} add model fraud ${model}`, env);
       }
-    const promoteTimes = (reg: string): number[] => {
-      const out: number[] = [];
-      for (let i = 0; i < RUNS; i++)
+    // Local and replica runs alternate, so a change in the machine's load meanwhile weighs on both alike.
+    const localTimes: number[] = [];
+    const replicaTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++)
+      for (const [reg, out] of [
+        [local, localTimes],
+        [replica, replicaTimes],
+      ] as const)
         out.push(timeCommand(`node ${BIN} --registry ${reg} promote fraud@1.${i % 2}.0 --to production`, env).ms);
-      return out;
-    };
-    const localMs = median(promoteTimes(local));
-    const replicaMs = median(promoteTimes(replica));
+    const localMs = median(localTimes);
+    const replicaMs = median(replicaTimes);
     const store = await openStoreFor(r.url, r.env);
     const puts: number[] = [];
     try {

@@ -133,6 +133,10 @@ export async function runOnReplica(
   const { replicaInfo } = await import('../core/remote/replica-state.js');
   const info = replicaInfo(reg);
   if (!info) return run();
+  // The modules a write sends its entry with load while the session module does and the command
+  // runs, not one after the other once it is planned (a file:// store's own; never the AWS SDK, which
+  // an s3:// command loads only once it sends a request).
+  if (!ctx.offline && info.url.startsWith('file:')) void import('../core/remote/file-store.js').catch(() => undefined);
   const { WriteSession, runReplicated } = await import('../core/remote/session.js');
   const store = storeFor(ctx, info, WRITE_TIMEOUT_MS);
   reg.journal = new WriteSession(reg, info.writerId, path, false, {}, ctx.offline);

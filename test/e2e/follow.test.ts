@@ -17,29 +17,28 @@ async function seed(into: string): Promise<string> {
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     };
     await run(['init', join(s, 'reg')]);
-    await run([
-      'add',
-      'model',
-      'fraud',
-      join(FIXTURES, 'models', 'cancer-v1.joblib'),
-      '--as',
-      'model.joblib',
-      '--version',
-      '1.0.0',
-    ]);
-    await run([
-      'add',
-      'model',
-      'fraud',
-      join(FIXTURES, 'models', 'cancer-v2.joblib'),
-      '--as',
-      'model.joblib',
-      '--version',
-      '1.1.0',
-    ]);
+    for (const [file, version] of [
+      ['cancer-v1.joblib', '1.0.0'],
+      ['cancer-v2.joblib', '1.1.0'],
+    ] as const)
+      await run([
+        'add',
+        'model',
+        'fraud',
+        join(FIXTURES, 'models', file),
+        '--as',
+        'model.joblib',
+        '--version',
+        version,
+      ]);
     return s;
   });
   return join(into, 'reg');
+}
+
+/** Promote fraud@VERSION to production in REG, asserting it succeeded. */
+async function toProduction(reg: string, version: string): Promise<void> {
+  assert.equal((await cliInProcess(['promote', `fraud@${version}`, '--to', 'production', '--registry', reg])).code, 0);
 }
 
 test('add --as stores a single file under a stable name; a bad name and a folder are refused', async () => {
@@ -97,7 +96,7 @@ test('follow --once: a stage not set is exit 3; then it switches (one JSON docum
     assert.equal(none.code, 3, none.stdout);
     assert.equal(none.json?.error?.code, 'E_STAGE_NOT_FOUND');
 
-    assert.equal((await cliInProcess(['promote', 'fraud@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
+    await toProduction(reg, '1.0.0');
     const first = await once('--exec', 'echo "$MLREG_VERSION" > hook.out');
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout.trim().split('\n').length, 1, 'exactly one document');
@@ -115,9 +114,12 @@ test('follow --once: a stage not set is exit 3; then it switches (one JSON docum
     const again = await once();
     assert.equal(again.code, 0);
     assert.equal(again.json?.data.changed, false);
+    // The report of the same switch without a hook keeps the hook result of the switch.
+    const status = await cliInProcess(['status', 'fraud', '--json', '--registry', reg], { cwd: t.path });
+    assert.equal(JSON.stringify(status.json?.data).match(/"result":"(\w+)"/)?.[1], 'ok', status.stdout);
 
     // A failing hook with --once: the switch stands, the exit code says the reload did not happen.
-    assert.equal((await cliInProcess(['promote', 'fraud@1.1.0', '--to', 'production', '--registry', reg])).code, 0);
+    await toProduction(reg, '1.1.0');
     const failing = await once('--exec', 'exit 3');
     assert.equal(failing.code, 1, failing.stdout);
     assert.deepEqual([failing.json?.data.version, failing.json?.data.hook.result], ['1.1.0', 'failed']);
@@ -132,7 +134,7 @@ test('follow --once kills a hanging hook at --hook-timeout, with everything it s
   try {
     const reg = await seed(t.path);
     const srv = join(t.path, 'srv');
-    assert.equal((await cliInProcess(['promote', 'fraud@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
+    await toProduction(reg, '1.0.0');
     const started = Date.now();
     const r = await cliInProcess(
       [
@@ -190,7 +192,7 @@ test('a running follower switches on a promote, prints NDJSON, and SIGTERM stops
   try {
     const reg = await seed(t.path);
     const srv = join(t.path, 'srv');
-    assert.equal((await cliInProcess(['promote', 'fraud@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
+    await toProduction(reg, '1.0.0');
     const child = spawn(
       process.execPath,
       [BIN, 'follow', 'fraud', srv, '--interval', '100ms', '--json', '--registry', reg],
@@ -220,7 +222,7 @@ test('a running follower switches on a promote, prints NDJSON, and SIGTERM stops
         check();
       });
     await waitFor(/switched to 1\.0\.0/);
-    assert.equal((await cliInProcess(['promote', 'fraud@1.1.0', '--to', 'production', '--registry', reg])).code, 0);
+    await toProduction(reg, '1.1.0');
     await waitFor(/switched to 1\.1\.0/);
     const code = await new Promise<number | null>((resolve) => {
       child.on('exit', (c) => resolve(c));
@@ -329,7 +331,7 @@ test('follow into a folder on a read-only file system refuses at start with a hi
   const t = tempDir();
   try {
     const reg = await seed(t.path);
-    assert.equal((await cliInProcess(['promote', 'fraud@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
+    await toProduction(reg, '1.0.0');
     const ro = join(t.path, 'ro');
     mkdirSync(ro);
     const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro], { encoding: 'utf8' });

@@ -18,8 +18,8 @@ import { cli, cliInProcess, copySeed, FIXTURES, tempDir, type CliResult } from '
 
 const MODEL = join(FIXTURES, 'models', 'cancer-v1.joblib');
 
-/** A registry with cancer@1.0.0 in production (built once, copied per case). */
-async function seed(into: string): Promise<void> {
+/** A registry with cancer@1.0.0 in production at INTO (built once, copied per case); returns INTO. */
+async function seed(into: string): Promise<string> {
   await copySeed('hostile-index', into, async (dir) => {
     const reg = join(dir, 'reg');
     const run = async (args: string[]): Promise<void> => {
@@ -31,6 +31,7 @@ async function seed(into: string): Promise<void> {
     await run(['promote', 'cancer@1.0.0', '--to', 'production']);
     return reg;
   });
+  return into;
 }
 
 function edit(reg: string, sql: string): void {
@@ -44,6 +45,34 @@ function edit(reg: string, sql: string): void {
 
 async function run(cwd: string, args: string[]): Promise<CliResult> {
   return cliInProcess([...args, '--json'], { cwd });
+}
+
+/** The path in REG's store of the first file of REF's manifest. */
+async function objectOf(cwd: string, reg: string, ref: string): Promise<string> {
+  const show = await run(cwd, ['--registry', reg, 'show', ref]);
+  const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
+  assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
+  return join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+}
+
+/**
+ * Store a manifest whose one file path climbs out of its folder (../../escape.joblib, the bytes of
+ * cancer@1.0.0's file) and point version row 1 at it; returns the manifest's digest.
+ */
+async function pointAtEscapingManifest(cwd: string, reg: string): Promise<string> {
+  const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
+  const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
+  const bytes = Buffer.from(
+    `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
+  );
+  const d = createHash('sha256').update(bytes).digest('hex');
+  mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
+  writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
+  edit(
+    reg,
+    `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
+  );
+  return d;
 }
 
 /**
@@ -286,12 +315,8 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: checkout refuse
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
-    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
-    const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
-    assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
-    const obj = join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+    const reg = await seed(join(cwd, 'reg'));
+    const obj = await objectOf(cwd, reg, 'cancer@1.0.0');
 
     rmSync(obj, { force: true });
     assert.equal(spawnSync('mkfifo', [obj]).status, 0, 'mkfifo');
@@ -320,21 +345,8 @@ test('a manifest with a ../ path is an integrity error (exit 5) in checkout, and
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
-    // Write a manifest object whose file path climbs out, and point the version at it.
-    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
-    const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
-    const bytes = Buffer.from(
-      `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
-    );
-    const d = createHash('sha256').update(bytes).digest('hex');
-    mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
-    writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
-    edit(
-      reg,
-      `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
-    );
+    const reg = await seed(join(cwd, 'reg'));
+    await pointAtEscapingManifest(cwd, reg);
     const c = await run(cwd, ['--registry', reg, 'checkout', 'cancer@1.0.0', join(cwd, 'serve')]);
     assert.equal(c.code, 5, `${c.stdout}${c.stderr}`);
     assert.equal(c.json?.error?.code, 'E_MANIFEST_BAD');
@@ -379,20 +391,8 @@ test('an incremental backup whose base holds a manifest with a ../ path: backup 
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
-    const show = await run(cwd, ['--registry', reg, 'show', 'cancer@1.0.0']);
-    const file = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0] as { sha256: string; size: number };
-    const bytes = Buffer.from(
-      `${JSON.stringify({ format: 1, type: 'file', files: [{ path: '../../escape.joblib', size: file.size, mode: 0o644, sha256: file.sha256 }] })}\n`,
-    );
-    const d = createHash('sha256').update(bytes).digest('hex');
-    mkdirSync(join(reg, 'objects', 'sha256', d.slice(0, 2)), { recursive: true });
-    writeFileSync(join(reg, 'objects', 'sha256', d.slice(0, 2), d.slice(2)), bytes);
-    edit(
-      reg,
-      `UPDATE versions SET digest = '${d}'; INSERT INTO version_objects (version_id, digest, size) VALUES (1, '${d}', ${bytes.length});`,
-    );
+    const reg = await seed(join(cwd, 'reg'));
+    const d = await pointAtEscapingManifest(cwd, reg);
     // The base holds the crafted manifest; the incremental on it holds only what came after.
     const base = join(cwd, 'base.tar');
     assert.equal((await run(cwd, ['--registry', reg, 'backup', base])).code, 0);
@@ -431,8 +431,7 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: profile and sca
   const t = tempDir();
   try {
     const cwd = t.path;
-    const reg = join(cwd, 'reg');
-    await seed(reg);
+    const reg = await seed(join(cwd, 'reg'));
     const add = await run(cwd, [
       '--registry',
       reg,
@@ -443,15 +442,9 @@ test('a stored object replaced by a FIFO or a link to /dev/zero: profile and sca
       '--no-profile',
     ]);
     assert.equal(add.code, 0, add.stdout);
-    const objectOf = async (ref: string): Promise<string> => {
-      const show = await run(cwd, ['--registry', reg, 'show', ref]);
-      const sha = (show.json?.data?.manifest?.files ?? show.json?.data?.files)?.[0]?.sha256 as string;
-      assert.match(sha ?? '', /^[0-9a-f]{64}$/, show.stdout);
-      return join(reg, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
-    };
     const cases: [string[], string][] = [
-      [['profile', 'd@latest'], await objectOf('d@latest')],
-      [['scan', 'cancer@1.0.0'], await objectOf('cancer@1.0.0')],
+      [['profile', 'd@latest'], await objectOf(cwd, reg, 'd@latest')],
+      [['scan', 'cancer@1.0.0'], await objectOf(cwd, reg, 'cancer@1.0.0')],
     ];
     for (const [args, obj] of cases) {
       const kept = readFileSync(obj);

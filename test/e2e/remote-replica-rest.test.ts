@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { objectKey } from '../../src/core/remote/layout.js';
 import { openRemote } from '../../src/core/remote/transport.js';
-import { cliInProcess, FIXTURES, tempDir, type CliResult } from '../helpers.js';
-import { s3TestServer, s3TestUrl } from '../s3/server.js';
+import { cliInProcess, FIXTURES, tempDir } from '../helpers.js';
+import { ok, remoteKinds } from './remote-kinds.js';
+import { REVIEW_SAMPLE } from './review-sample.js';
 
 /**
  * The commands a replica used to refuse (review sample/import, profile, scan --all, gc) and verify of
@@ -14,41 +14,10 @@ import { s3TestServer, s3TestUrl } from '../s3/server.js';
  * server (radosgw) when one was started (test/s3/with-s3.sh).
  */
 
-const PREDS = join(FIXTURES, 'monitor', 'cls_predictions.csv');
 const HOLDOUT = join(FIXTURES, 'datasets', 'holdout.csv');
 const MODEL = join(FIXTURES, 'models', 'cancer-v1.joblib');
 
-interface Kind {
-  kind: 'file' | 's3';
-  make(root: string): string;
-  env: Record<string, string | undefined>;
-  endpoint: string | undefined;
-}
-const kinds: Kind[] = [
-  {
-    kind: 'file',
-    make: (root) => {
-      const dir = join(root, `remote-${randomBytes(4).toString('hex')}`);
-      mkdirSync(dir);
-      return `file://${dir}`;
-    },
-    env: {},
-    endpoint: undefined,
-  },
-];
-const server = s3TestServer();
-if (server)
-  kinds.push({
-    kind: 's3',
-    make: () => s3TestUrl(server, 'replica-rest'),
-    env: { AWS_ENDPOINT_URL_S3: server.endpoint },
-    endpoint: server.endpoint,
-  });
-
-function ok(r: CliResult, what: string): CliResult {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
+const kinds = remoteKinds('replica-rest');
 
 for (const k of kinds) {
   test(`${k.kind}: review, profile, scan --all and gc are shared through the log; verify knows objects not local`, async () => {
@@ -72,24 +41,7 @@ for (const k of kinds) {
       // review sample on B, import on A: the sample and its labels are shared.
       const f = join(t.path, 'review.csv');
       const sampled = ok(
-        await b(
-          '--json',
-          'review',
-          'sample',
-          'cancer',
-          '--predictions',
-          PREDS,
-          '--id',
-          'case_id',
-          '--prediction-column',
-          'p_benign',
-          '--n',
-          '6',
-          '--seed',
-          '7',
-          '-o',
-          f,
-        ),
+        await b('--json', ...REVIEW_SAMPLE, '--n', '6', '--seed', '7', '-o', f),
         'review sample on a replica',
       );
       assert.equal(sampled.json!.data.sample, 1);

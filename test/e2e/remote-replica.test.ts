@@ -1,47 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openRemote, type RemoteStore } from '../../src/core/remote/transport.js';
 import Database from 'better-sqlite3';
 import { SHARED_TABLES } from '../../src/core/remote/checkpoint.js';
 import { logKey, objectKey } from '../../src/core/remote/layout.js';
-import { BIN, cliAsync, cliInProcess, tempDir, type CliResult } from '../helpers.js';
-import { s3TestServer, s3TestUrl } from '../s3/server.js';
+import { BIN, cliAsync, cliInProcess, tempDir } from '../helpers.js';
+import { ok, remoteKinds } from './remote-kinds.js';
 
 /**
  * Replicas of one remote, through the CLI: the file:// remote always, and the same suite on the real
  * S3 server (radosgw, test/s3/start-s3.sh) when MLREG_TEST_S3_ENDPOINT is set.
  */
 
-interface RemoteKind {
-  kind: 'file' | 's3';
-  /** A fresh, empty remote URL. */
-  make(root: string): string;
-  env: Record<string, string | undefined>;
-}
-
-const kinds: RemoteKind[] = [
-  {
-    kind: 'file',
-    make: (root) => {
-      const dir = join(root, `remote-${randomBytes(4).toString('hex')}`);
-      mkdirSync(dir);
-      return `file://${dir}`;
-    },
-    env: {},
-  },
-];
-const server = s3TestServer();
-if (server)
-  kinds.push({ kind: 's3', make: () => s3TestUrl(server, 'replica'), env: { AWS_ENDPOINT_URL_S3: server.endpoint } });
-
-function ok(r: CliResult, what: string): CliResult {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
+const kinds = remoteKinds('replica');
 
 /** Run a writer that stops at a protocol step, and kill -9 it there. */
 function killAtStep(args: string[], env: Record<string, string | undefined>, step: string): Promise<string> {

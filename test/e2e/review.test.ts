@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliInProcess, copySeed, FIXTURES, tempDir } from '../helpers.js';
+import { cliInProcess, copySeed, tempDir } from '../helpers.js';
 import { allocate } from '../../src/core/monitor/review.js';
+import { PREDS, REVIEW_SAMPLE } from './review-sample.js';
 
 async function setup() {
   const t = tempDir();
@@ -22,19 +23,6 @@ async function setup() {
   return { dir: t.path, run, cleanup: t.cleanup };
 }
 
-const PREDS = join(FIXTURES, 'monitor', 'cls_predictions.csv');
-/** `review sample` of the production model on the fixture's predictions; each test adds its own options. */
-const SAMPLE = [
-  'review',
-  'sample',
-  'cancer',
-  '--predictions',
-  PREDS,
-  '--id',
-  'case_id',
-  '--prediction-column',
-  'p_benign',
-];
 /** The sampled rows without the sample-id column (which numbers each sample). */
 const rowsOf = (file: string) =>
   readFileSync(file, 'utf8')
@@ -48,7 +36,7 @@ test('review sample is reproducible with a seed, stratified in proportion, and w
     const a = join(s.dir, 'a.csv');
     const b = join(s.dir, 'b.csv');
     const c = join(s.dir, 'c.csv');
-    const args = [...SAMPLE, '--n', '20', '--stratify', 'size'];
+    const args = [...REVIEW_SAMPLE, '--n', '20', '--stratify', 'size'];
     const ra = await s.run('--json', ...args, '--seed', '42', '-o', a);
     assert.equal(ra.code, 0, ra.stderr);
     assert.deepEqual(ra.json!.data.strata, { large: { rows: 100, sampled: 10 }, small: { rows: 100, sampled: 10 } });
@@ -81,7 +69,7 @@ test('review import records agreement and metrics as review observations of the 
   const s = await setup();
   try {
     const f = join(s.dir, 'review.csv');
-    assert.equal((await s.run(...SAMPLE, '--n', '10', '--seed', '1', '-o', f)).code, 0);
+    assert.equal((await s.run(...REVIEW_SAMPLE, '--n', '10', '--seed', '1', '-o', f)).code, 0);
     const lines = readFileSync(f, 'utf8').trim().split('\n');
     // The reviewer agrees with the model on all but one row and leaves one row blank.
     const filled = lines.map((l, i) => {
@@ -123,13 +111,20 @@ test('review bad input changes nothing: unwritable output, unknown column, bad -
   const s = await setup();
   try {
     const before = (await s.run('--json', 'history', 'cancer', '--all')).stdout;
-    const missingDir = await s.run('--json', ...SAMPLE, '--n', '5', '-o', join(s.dir, 'no', 'such', 'dir', 'r.csv'));
+    const missingDir = await s.run(
+      '--json',
+      ...REVIEW_SAMPLE,
+      '--n',
+      '5',
+      '-o',
+      join(s.dir, 'no', 'such', 'dir', 'r.csv'),
+    );
     assert.equal(missingDir.code, 3);
     assert.equal(missingDir.json!.error!.code, 'E_PATH_NOT_FOUND');
-    const col = await s.run(...SAMPLE, '--n', '5', '--stratify', 'region', '-o', join(s.dir, 'r.csv'));
+    const col = await s.run(...REVIEW_SAMPLE, '--n', '5', '--stratify', 'region', '-o', join(s.dir, 'r.csv'));
     assert.equal(col.code, 2);
     assert.match(col.stderr, /has no column "region"/);
-    assert.equal((await s.run(...SAMPLE, '--n', '0', '-o', join(s.dir, 'r.csv'))).code, 2);
+    assert.equal((await s.run(...REVIEW_SAMPLE, '--n', '0', '-o', join(s.dir, 'r.csv'))).code, 2);
     const notReview = await s.run('review', 'import', PREDS);
     assert.equal(notReview.code, 2);
     assert.match(notReview.stderr, /has no column "mlreg_review"/);
@@ -147,7 +142,7 @@ test('review sample --at credits the predictions to the version that held the st
     assert.equal((await s.run('promote', 'cancer@1.1.0', '--to', 'production')).code, 0);
     const madeAt = new Date().toISOString();
     assert.equal((await s.run('rollback', 'cancer')).code, 0);
-    const base = [...SAMPLE, '--n', '5', '--json'];
+    const base = [...REVIEW_SAMPLE, '--n', '5', '--json'];
     const now = await s.run(...base, '-o', join(s.dir, 'now.csv'));
     assert.equal(now.json!.data.version, '1.0.0', 'without --at: the holder now');
     const then = await s.run(...base, '--at', madeAt, '-o', join(s.dir, 'then.csv'));

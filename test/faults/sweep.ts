@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { cli, cliInProcess, type CliResult, copySeed, ROOT, tempDir } from '../helpers.js';
@@ -12,6 +14,18 @@ import { cli, cliInProcess, type CliResult, copySeed, ROOT, tempDir } from '../h
 
 /** Exit codes README documents for a failure; 70 is a bug, anything else unexplained. */
 export const DOCUMENTED = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
+
+/** DIR/reg with model m@1.0.0 (BYTES random bytes) in production: the registry a fault test starts from. */
+export async function registryWith(dir: string, bytes = 200_000): Promise<string> {
+  const reg = join(dir, 'reg');
+  assert.equal((await cliInProcess(['init', reg])).code, 0);
+  // Random bytes: a backup must not compress them away.
+  writeFileSync(join(dir, 'model.bin'), randomBytes(bytes));
+  const add = await cliInProcess(['add', 'model', 'm', join(dir, 'model.bin'), '--registry', reg]);
+  assert.equal(add.code, 0, add.stderr);
+  assert.equal((await cliInProcess(['promote', 'm@1.0.0', '--to', 'production', '--registry', reg])).code, 0);
+  return reg;
+}
 
 let shim: string | undefined | null = null;
 

@@ -490,7 +490,11 @@ function followerReport(reg: Registry, op: FollowerReportOp, actor: string): App
       `INSERT INTO followers (artifact_id, stage, follower, host, version, manifest_sha256, switched_at, hook, reported_at, heartbeat_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (artifact_id, stage, follower) DO UPDATE SET host = excluded.host, version = excluded.version,
-         manifest_sha256 = excluded.manifest_sha256, switched_at = excluded.switched_at, hook = excluded.hook,
+         manifest_sha256 = excluded.manifest_sha256, switched_at = excluded.switched_at,
+         -- the hook result belongs to a switch: a report of the same switch without one (a heartbeat,
+         -- a restarted follower) keeps it
+         hook = CASE WHEN excluded.hook IS NULL AND excluded.switched_at IS followers.switched_at
+                     THEN followers.hook ELSE excluded.hook END,
          reported_at = excluded.reported_at, heartbeat_ms = excluded.heartbeat_ms`,
     )
     .run(

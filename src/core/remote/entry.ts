@@ -1,57 +1,33 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
+import {
+  LOG_FORMAT,
+  LOG_FORMAT_VERSION,
+  type LogEntry,
+  MAX_ENTRY_BYTES,
+  MAX_PAYLOAD_BYTES,
+  type PayloadRef,
+} from './entry-format.js';
 import { OperationShapeError, parseOperation, type Operation } from './ops.js';
 
-/**
- * A log entry: the change one write command made, as the domain operations it applied.
- *
- *   {"format":"mlreg-log","formatVersion":1,"n":12,"id":"<uuid>","writer":"<uuid>","actor":"…",
- *    "time":"2026-11-30T10:00:00.000Z","command":"promote","ops":[{"op":"stage.move",…}]}
- *
- * `id` is unique to the entry and `writer` to the replica that wrote it: after an ambiguous answer
- * to the conditional PUT the writer reads entry n back and knows whether it is its own.
- */
+// Checking and parsing what comes from a remote, and payloads. What a writer needs to encode an entry
+// is in entry-format.ts, so a write command does not load the operation checks (ops.ts) or zlib.
 
-export const LOG_FORMAT = 'mlreg-log';
-export const LOG_FORMAT_VERSION = 2;
-/** Entries that hold their operations inline are still written as format 1 (readable by older mlreg). */
-export const LOG_FORMAT_INLINE = 1;
-/** The largest entry read from a remote; a bigger one is refused before it is parsed. */
-export const MAX_ENTRY_BYTES = 8 << 20;
-
-export interface LogEntry {
-  format: typeof LOG_FORMAT;
-  formatVersion: number;
-  n: number;
-  id: string;
-  writer: string;
-  actor: string;
-  time: string;
-  command: string;
-  /** The operations; empty in an entry whose operations are in a payload (until it is resolved). */
-  ops: Operation[];
-  /**
-   * Format 2: a change too large for one entry keeps its operations in a content-addressed payload
-   * (`payloads/sha256/<2>/<62>.json.gz`, a gzip-compressed JSON array of operations), uploaded before
-   * the entry. `count` is the number of operations in it.
-   */
-  payload?: PayloadRef;
-}
-
-export interface PayloadRef {
-  digest: string;
-  size: number;
-  count: number;
-}
+export {
+  encodeEntry,
+  LOG_FORMAT,
+  LOG_FORMAT_INLINE,
+  LOG_FORMAT_VERSION,
+  type LogEntry,
+  MAX_ENTRY_BYTES,
+  MAX_PAYLOAD_BYTES,
+  type PayloadRef,
+  payloadKey,
+} from './entry-format.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
-
-export function encodeEntry(entry: LogEntry): Buffer {
-  const doc = entry.payload ? { ...entry, ops: undefined } : entry;
-  return Buffer.from(`${JSON.stringify(doc)}\n`, 'utf8');
-}
 
 /** Parse and check an entry read from a remote, as entry number `n`. Throws IntegrityError (exit 5). */
 export function parseEntry(bytes: Uint8Array, n: number): LogEntry {
@@ -109,8 +85,7 @@ export function parseEntry(bytes: Uint8Array, n: number): LogEntry {
 
 const ENTRY_KEYS = ['format', 'formatVersion', 'n', 'id', 'writer', 'actor', 'time', 'command'];
 const DIGEST_RE = /^[0-9a-f]{64}$/;
-/** The largest payload read from a remote (compressed), and the most it may inflate to. */
-export const MAX_PAYLOAD_BYTES = 64 << 20;
+/** The most a payload read from a remote may inflate to. */
 export const MAX_PAYLOAD_INFLATED = 1 << 30;
 
 function parsePayloadRef(v: unknown, where: string): PayloadRef {
@@ -133,11 +108,6 @@ function parsePayloadRef(v: unknown, where: string): PayloadRef {
 
 export function parseOperations(ops: unknown[], where: string): Operation[] {
   return ops.map((op, i) => parseOperation(op, `${where}, operation ${i + 1}`));
-}
-
-/** The key of a payload on the remote. */
-export function payloadKey(digest: string): string {
-  return `payloads/sha256/${digest.slice(0, 2)}/${digest.slice(2)}.json.gz`;
 }
 
 /** Check and parse a payload's bytes (already limited to its size): its digest, its inflated size, its operations. */

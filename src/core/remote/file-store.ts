@@ -1,6 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { type FileHandle, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { type FileHandle, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   fromSystemError,
@@ -49,9 +62,10 @@ export class FileStore implements RemoteStore {
 
   /** The folder must exist (like a bucket); it is resolved once, so a symlink given by the user is fine. */
   static async open(url: string, path: string): Promise<FileStore> {
+    // Synchronous metadata calls, like put-if-absent's: every write command on a replica opens its store.
     let root: string;
     try {
-      root = await realpath(path);
+      root = realpathSync.native(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         throw new NotFoundError(`the remote folder ${path} does not exist`, {
@@ -61,9 +75,12 @@ export class FileStore implements RemoteStore {
         });
       throw mapError(err, url);
     }
-    const st = await stat(root).catch((err) => {
+    let st: Stats;
+    try {
+      st = statSync(root);
+    } catch (err) {
       throw mapError(err, url);
-    });
+    }
     if (!st.isDirectory())
       throw new InvalidInputError(`the remote ${url} is not a folder`, {
         code: 'E_REMOTE_URL',
@@ -75,11 +92,14 @@ export class FileStore implements RemoteStore {
   async putIfAbsent(key: string, body: Uint8Array): Promise<PutIfAbsentOutcome> {
     checkKey(key);
     checkBodySize(body);
-    const tmp = await this.writeTemp(body);
+    // Synchronous calls: a small body, on the path of every write command, in about ten steps (two
+    // of them fsync) that would each wait for a turn of the event loop and of the thread pool.
+    let tmp: string | undefined;
     try {
-      const final = await this.pathForWrite(key);
+      tmp = this.writeTemp(body);
+      const final = this.pathForWrite(key);
       try {
-        await link(tmp, final.path);
+        linkSync(tmp, final.path);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP')
@@ -88,18 +108,18 @@ export class FileStore implements RemoteStore {
             hint: 'A file:// remote needs hard links to create log entries atomically (NFS, ext4, xfs, btrfs have them); use another share or an s3:// remote.',
             cause: err,
           });
-        const ours = await linkCount(tmp);
+        const ours = linkCount(tmp);
         if (ours === 2) return 'created';
         if (code === 'EEXIST' && ours === 1) return 'exists';
         if (UNAVAILABLE_CODES.has(code ?? '') || ours === undefined) return 'unknown';
         throw mapError(err, this.url);
       }
-      await fsyncDir(final.dir).catch(() => undefined);
+      fsyncDirQuietly(final.dir);
       return 'created';
     } catch (err) {
       throw mapError(err, this.url);
     } finally {
-      await unlink(tmp).catch(() => undefined);
+      if (tmp !== undefined) unlinkQuietly(tmp);
     }
   }
 
@@ -138,7 +158,7 @@ export class FileStore implements RemoteStore {
 
   async head(key: string): Promise<RemoteEntryInfo | undefined> {
     checkKey(key);
-    const p = await this.pathFor(key, false);
+    const p = this.pathFor(key, false);
     if (!p) return undefined;
     let st: Stats;
     try {
@@ -201,7 +221,7 @@ export class FileStore implements RemoteStore {
     checkKey(key);
     checkSize(size);
     const tmp = this.tempName();
-    await this.ensureTmpDir();
+    this.ensureTmpDir();
     let src: FileHandle | undefined;
     let dst: FileHandle | undefined;
     try {
@@ -231,9 +251,9 @@ export class FileStore implements RemoteStore {
       await dst.sync();
       await dst.close();
       dst = undefined;
-      const final = await this.pathForWrite(key);
+      const final = this.pathForWrite(key);
       await rename(tmp, final.path);
-      await fsyncDir(final.dir).catch(() => undefined);
+      fsyncDirQuietly(final.dir);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw mapError(err, this.url);
@@ -286,11 +306,11 @@ export class FileStore implements RemoteStore {
 
   async delete(key: string): Promise<void> {
     checkKey(key);
-    const p = await this.pathFor(key, false);
+    const p = this.pathFor(key, false);
     if (!p) return;
     try {
       await unlink(p.path); // removes a symlink itself, never its target
-      await fsyncDir(p.dir).catch(() => undefined);
+      fsyncDirQuietly(p.dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (isAbsent(err) || code === 'EISDIR') return;
@@ -304,7 +324,7 @@ export class FileStore implements RemoteStore {
    * The path of `key` after checking that every folder on the way is a real folder inside the root
    * (created when `create`; undefined when one is missing and not `create`).
    */
-  private async pathFor(key: string, create: boolean): Promise<{ dir: string; path: string } | undefined> {
+  private pathFor(key: string, create: boolean): { dir: string; path: string } | undefined {
     const segs = key.split('/');
     const name = segs.pop()!;
     let dir = this.root;
@@ -312,22 +332,23 @@ export class FileStore implements RemoteStore {
     for (const seg of segs) {
       const next = join(dir, seg);
       keySoFar += keySoFar ? `/${seg}` : seg;
-      const made = await this.realFolder(next, keySoFar, create);
+      const made = this.realFolder(next, keySoFar, create);
       if (made === 'absent') return undefined;
-      if (made === 'made') await fsyncDir(dir).catch(() => undefined);
+      if (made === 'made') fsyncDirQuietly(dir);
       dir = next;
     }
     return { dir, path: join(dir, name) };
   }
 
-  private async pathForWrite(key: string): Promise<{ dir: string; path: string }> {
-    return (await this.pathFor(key, true))!; // with create, every folder exists or pathFor threw
+  private pathForWrite(key: string): { dir: string; path: string } {
+    return this.pathFor(key, true)!; // with create, every folder exists or pathFor threw
   }
 
-  private async realFolder(path: string, key: string, create: boolean): Promise<'ok' | 'made' | 'absent'> {
+  /** Metadata calls only, made synchronously (they are on the path of every put-if-absent). */
+  private realFolder(path: string, key: string, create: boolean): 'ok' | 'made' | 'absent' {
     for (let attempt = 0; ; attempt++) {
       try {
-        const st = await lstat(path);
+        const st = lstatSync(path);
         if (st.isSymbolicLink()) throw hostile(this.url, key, 'is a symlink');
         if (!st.isDirectory()) {
           if (!create) return 'absent';
@@ -340,7 +361,7 @@ export class FileStore implements RemoteStore {
         if (!create) return 'absent';
       }
       try {
-        await mkdir(path, { mode: 0o755 });
+        mkdirSync(path, { mode: 0o755 });
         return 'made';
       } catch (err) {
         // Another writer made it first: check what is there now.
@@ -350,7 +371,7 @@ export class FileStore implements RemoteStore {
   }
 
   private async openObject(key: string): Promise<FileHandle | undefined> {
-    const p = await this.pathFor(key, false);
+    const p = this.pathFor(key, false);
     if (!p) return undefined;
     let fh: FileHandle;
     try {
@@ -376,26 +397,26 @@ export class FileStore implements RemoteStore {
     return join(this.root, TMP_DIR, randomBytes(16).toString('hex'));
   }
 
-  private async ensureTmpDir(): Promise<void> {
-    await this.realFolder(join(this.root, TMP_DIR), TMP_DIR, true);
+  private ensureTmpDir(): void {
+    this.realFolder(join(this.root, TMP_DIR), TMP_DIR, true);
   }
 
-  private async writeTemp(body: Uint8Array): Promise<string> {
-    await this.ensureTmpDir();
+  private writeTemp(body: Uint8Array): string {
+    this.ensureTmpDir();
     const tmp = this.tempName();
-    let fh: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      fh = await open(tmp, 'wx', 0o444);
-      await fh.writeFile(body);
-      await fh.sync();
+      fd = openSync(tmp, 'wx', 0o444);
+      for (let off = 0; off < body.byteLength; ) off += writeSync(fd, body, off, body.byteLength - off);
+      fsyncSync(fd);
       return tmp;
     } catch (err) {
-      await fh?.close();
-      fh = undefined;
-      await unlink(tmp).catch(() => undefined);
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+      unlinkQuietly(tmp);
       throw mapError(err, this.url);
     } finally {
-      await fh?.close();
+      if (fd !== undefined) closeSync(fd);
     }
   }
 }
@@ -411,20 +432,32 @@ function checkBodySize(body: Uint8Array): void {
     );
 }
 
-async function linkCount(path: string): Promise<number | undefined> {
+function linkCount(path: string): number | undefined {
   try {
-    return (await stat(path)).nlink;
+    return statSync(path).nlink;
   } catch {
     return undefined;
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+/** fsync a folder so a name made or removed in it lasts; best effort (some filesystems refuse it on folders). */
+function fsyncDirQuietly(dir: string): void {
+  let fd: number | undefined;
   try {
-    await fh.sync();
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* see above */
   } finally {
-    await fh.close();
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone, or left for whoever cleans the temp folder */
   }
 }
 

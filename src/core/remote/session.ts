@@ -13,18 +13,16 @@ import type { Journal, Registry } from '../registry/registry.js';
 
 import {
   encodeEntry,
-  encodePayload,
   LOG_FORMAT,
   LOG_FORMAT_INLINE,
   LOG_FORMAT_VERSION,
   type LogEntry,
   MAX_PAYLOAD_BYTES,
   payloadKey,
-} from './entry.js';
+} from './entry-format.js';
 import { CHECKPOINT_EVERY, checkpointKey, logKey } from './layout.js';
 import type { Operation } from './ops.js';
 import type { Operation as Op } from './ops.js';
-import { pull, readEntry } from './pull.js';
 import { readPosition, setPosition } from './replica-state.js';
 import type { RemoteStore } from './transport.js';
 
@@ -172,6 +170,7 @@ export class WriteSession implements Journal {
       const objects = objectsOf(this.ops);
       // A change too large for one entry travels as a payload the entry names (uploaded first, like objects).
       if (bytes.length > (this.limits.inlineBytes ?? MAX_INLINE_ENTRY_BYTES)) {
+        const { encodePayload } = await import('./entry.js');
         const { gz, ref } = encodePayload(this.ops);
         if (gz.length > MAX_PAYLOAD_BYTES)
           throw new InvalidInputError(
@@ -257,6 +256,7 @@ async function putEntry(store: RemoteStore, entry: LogEntry, bytes: Uint8Array):
     if (outcome !== 'unknown') return outcome;
     let there: LogEntry | undefined;
     try {
+      const { readEntry } = await import('./pull.js');
       there = await readEntry(store, entry.n, true);
     } catch (err) {
       if (err instanceof IntegrityError) return 'exists'; // something is there, and it is not ours
@@ -305,6 +305,15 @@ export async function writeCheckpoint(reg: Registry, store: RemoteStore, n: numb
   }
 }
 
+/**
+ * Pull (pull.ts and the operation checks it needs, loaded only then: a write on a current replica
+ * sends its entry without reading the log).
+ */
+async function pullTo(reg: Registry, store: RemoteStore): Promise<{ applied: number }> {
+  const { pull } = await import('./pull.js');
+  return pull(reg, store);
+}
+
 export interface ReplicatedRun {
   command: string;
   writerId: string;
@@ -342,7 +351,7 @@ export async function runReplicated<T>(
     // moved (one request when the replica is current). A plan refused on a stale replica is
     // re-checked at the head before its error counts.
     let fresh = opts.pullFirst !== false;
-    if (fresh) await pull(reg, await store());
+    if (fresh) await pullTo(reg, await store());
     for (let attempt = 1; ; attempt++) {
       const session = new WriteSession(reg, opts.writerId, opts.command, true, opts.limits);
       reg.journal = session;
@@ -354,7 +363,7 @@ export async function runReplicated<T>(
         reg.journal = idle;
         if (!fresh && err instanceof MlregError) {
           fresh = true;
-          if ((await pull(reg, await store())).applied > 0) continue;
+          if ((await pullTo(reg, await store())).applied > 0) continue;
         }
         throw err;
       }
@@ -368,7 +377,7 @@ export async function runReplicated<T>(
         });
       // Jitter so racing writers do not collide again in lockstep (not needed when we were only behind).
       if (fresh) await sleep(Math.floor(Math.random() * 40 * Math.min(attempt, 5)) + 5);
-      await pull(reg, await store());
+      await pullTo(reg, await store());
       fresh = true;
     }
   } catch (err) {

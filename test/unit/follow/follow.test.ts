@@ -58,6 +58,14 @@ function script(steps: (() => void)[]) {
 
 const served = (srv: string): string => readlinkSync(join(srv, 'current'));
 
+/** Another process promoting m@VERSION to production. */
+const toProduction = (other: Registry, version: string) =>
+  promote(other, { ref: `m@${version}`, stage: 'production', actor: 'x' });
+
+/** follow m's production stage into T.srv, a round a second; OPTS adds to or overrides that. */
+const followProduction = (t: { reg: Registry; srv: string }, opts: Partial<FollowOptions> = {}) =>
+  follow(t.reg, { name: 'm', stage: 'production', dir: t.srv, intervalMs: 1000, ...opts });
+
 test('follow waits for a stage that is not set (said once), switches when it appears, and follows promote and rollback', async () => {
   const t = await withVersions(['1.0.0', '2.0.0']);
   try {
@@ -65,18 +73,14 @@ test('follow waits for a stage that is not set (said once), switches when it app
     const seen: string[] = [];
     const s = script([
       () => {},
-      () => promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' }),
+      () => toProduction(t.other, '1.0.0'),
       () => seen.push(served(t.srv)),
-      () => promote(t.other, { ref: 'm@2.0.0', stage: 'production', actor: 'x' }),
+      () => toProduction(t.other, '2.0.0'),
       () => seen.push(served(t.srv)),
       () => rollback(t.other, { name: 'm', stage: 'production', actor: 'x' }),
       () => seen.push(served(t.srv)),
     ]);
-    const summary = await follow(t.reg, {
-      name: 'm',
-      stage: 'production',
-      dir: t.srv,
-      intervalMs: 1000,
+    const summary = await followProduction(t, {
       signal: s.signal,
       sleep: s.sleep,
       onEvent: (e) => events.push(e),
@@ -97,7 +101,7 @@ test('follow waits for a stage that is not set (said once), switches when it app
 test('an idle round reads nothing but the data_version pragma', async () => {
   const t = await withVersions(['1.0.0']);
   try {
-    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
+    toProduction(t.other, '1.0.0');
     let reads = 0;
     const read = t.reg.read.bind(t.reg);
     t.reg.read = ((fn: () => unknown) => {
@@ -106,7 +110,7 @@ test('an idle round reads nothing but the data_version pragma', async () => {
     }) as typeof t.reg.read;
     const perRound: number[] = [];
     const s = script([() => perRound.push(reads), () => perRound.push(reads), () => perRound.push(reads)]);
-    await follow(t.reg, { name: 'm', stage: 'production', dir: t.srv, intervalMs: 1000, ...s });
+    await followProduction(t, s);
     assert.ok(perRound[0]! > 0, 'the first round looks at the stage');
     assert.equal(perRound[1], perRound[0], 'an idle round reads no table');
     assert.equal(perRound[2], perRound[0]);
@@ -118,18 +122,14 @@ test('an idle round reads nothing but the data_version pragma', async () => {
 test('a damaged object is not switched to: one error event, follow keeps serving and running; --once throws (exit 5)', async () => {
   const t = await withVersions(['1.0.0', '2.0.0']);
   try {
-    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
+    toProduction(t.other, '1.0.0');
     const digest = createHash('sha256').update('weights 2.0.0').digest('hex');
     const obj = objectPath(t.reg, digest);
     chmodSync(obj, 0o644);
     writeFileSync(obj, 'weights 2.0.X');
     const events: FollowEvent[] = [];
-    const s = script([() => promote(t.other, { ref: 'm@2.0.0', stage: 'production', actor: 'x' }), () => {}, () => {}]);
-    await follow(t.reg, {
-      name: 'm',
-      stage: 'production',
-      dir: t.srv,
-      intervalMs: 1000,
+    const s = script([() => toProduction(t.other, '2.0.0'), () => {}, () => {}]);
+    await followProduction(t, {
       ...s,
       onEvent: (e) => events.push(e),
     });
@@ -137,10 +137,7 @@ test('a damaged object is not switched to: one error event, follow keeps serving
     const errors = events.filter((e) => e.event === 'error');
     assert.equal(errors.length, 1, 'said once, not every round');
     assert.equal(errors[0]!.event === 'error' && errors[0]!.code, 'E_OBJECT_CORRUPT');
-    await assert.rejects(
-      follow(t.reg, { name: 'm', stage: 'production', dir: t.srv, intervalMs: 1000, once: true }),
-      (err: { exitCode?: number }) => err.exitCode === 5,
-    );
+    await assert.rejects(followProduction(t, { once: true }), (err: { exitCode?: number }) => err.exitCode === 5);
   } finally {
     t.cleanup();
   }
@@ -149,15 +146,11 @@ test('a damaged object is not switched to: one error event, follow keeps serving
 test('a hook that fails is recorded in the switch event and follow goes on; the hook sees MLREG_* variables', async () => {
   const t = await withVersions(['1.0.0', '2.0.0']);
   try {
-    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
+    toProduction(t.other, '1.0.0');
     const log = join(t.dir, 'hook.log');
     const events: FollowEvent[] = [];
-    const s = script([() => promote(t.other, { ref: 'm@2.0.0', stage: 'production', actor: 'x' })]);
-    await follow(t.reg, {
-      name: 'm',
-      stage: 'production',
-      dir: t.srv,
-      intervalMs: 1000,
+    const s = script([() => toProduction(t.other, '2.0.0')]);
+    await followProduction(t, {
       ...s,
       hook: {
         command: `echo "$MLREG_NAME $MLREG_STAGE $MLREG_VERSION $MLREG_PREVIOUS_VERSION $MLREG_PATH" >> ${log}; [ "$MLREG_VERSION" = 1.0.0 ]`,
@@ -188,7 +181,7 @@ test('a hook that fails is recorded in the switch event and follow goes on; the 
 test('an unreachable remote is said once, what is there keeps being served, and its return is said', async () => {
   const t = await withVersions(['1.0.0']);
   try {
-    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
+    toProduction(t.other, '1.0.0');
     const answers = [true, false, false, false, true];
     const events: FollowEvent[] = [];
     const s = script([() => {}, () => {}, () => {}, () => {}]);
@@ -220,11 +213,11 @@ test('follow refuses DIR/current that is a real folder, and DIR inside the regis
   try {
     mkdirSync(join(t.srv, 'current'), { recursive: true });
     await assert.rejects(
-      follow(t.reg, { name: 'm', stage: 'production', dir: t.srv, intervalMs: 1000, once: true }),
+      followProduction(t, { once: true }),
       (err: { code?: string; hint?: string }) => err.code === 'E_CURRENT_NOT_LINK' && /Move it away/.test(err.hint!),
     );
     await assert.rejects(
-      follow(t.reg, { name: 'm', stage: 'production', dir: join(t.root, 'srv'), intervalMs: 1000, once: true }),
+      followProduction(t, { dir: join(t.root, 'srv'), once: true }),
       (err: { code?: string }) => err.code === 'E_FOLLOW_DIR_IN_REGISTRY',
     );
   } finally {
@@ -258,12 +251,9 @@ test('--keep prunes the oldest version folders, never the served one nor the one
 test('with keep, each switch prunes the version folders beyond N, keeping the served one and the one before', async () => {
   const t = await withVersions(['1.0.0', '2.0.0', '3.0.0']);
   try {
-    const s = script([
-      () => promote(t.other, { ref: 'm@2.0.0', stage: 'production', actor: 'x' }),
-      () => promote(t.other, { ref: 'm@3.0.0', stage: 'production', actor: 'x' }),
-    ]);
-    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
-    await follow(t.reg, { name: 'm', stage: 'production', dir: t.srv, intervalMs: 1000, keep: 1, ...s });
+    const s = script([() => toProduction(t.other, '2.0.0'), () => toProduction(t.other, '3.0.0')]);
+    toProduction(t.other, '1.0.0');
+    await followProduction(t, { keep: 1, ...s });
     const left = readdirSync(join(t.srv, 'versions')).sort();
     assert.deepEqual(left, ['.2.0.0.mlreg-stamp', '.3.0.0.mlreg-stamp', '2.0.0', '3.0.0']);
     assert.equal(served(t.srv), 'versions/3.0.0');
@@ -275,7 +265,7 @@ test('with keep, each switch prunes the version folders beyond N, keeping the se
 test('a registry that cannot be read for a while is said once; follow keeps serving and catches up', async () => {
   const t = await withVersions(['1.0.0', '2.0.0']);
   try {
-    promote(t.other, { ref: 'm@1.0.0', stage: 'production', actor: 'x' });
+    toProduction(t.other, '1.0.0');
     const read = t.reg.read.bind(t.reg);
     let broken = false;
     t.reg.read = ((fn: () => unknown) => {
@@ -286,18 +276,14 @@ test('a registry that cannot be read for a while is said once; follow keeps serv
     const s = script([
       () => {
         broken = true;
-        promote(t.other, { ref: 'm@2.0.0', stage: 'production', actor: 'x' });
+        toProduction(t.other, '2.0.0');
       },
       () => {},
       () => {
         broken = false;
       },
     ]);
-    await follow(t.reg, {
-      name: 'm',
-      stage: 'production',
-      dir: t.srv,
-      intervalMs: 1000,
+    await followProduction(t, {
       ...s,
       onEvent: (e) => events.push(e),
     });

@@ -6,7 +6,8 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { configSet } from '../../../src/core/registry/config.js';
 import { deliverEvent, deliverEvents } from '../../../src/core/webhooks/deliver.js';
-import { deployEvent, webhookEventsFor } from '../../../src/core/webhooks/events.js';
+import { deployEvent, webhookEventsFor, type WebhookEvent } from '../../../src/core/webhooks/events.js';
+import type { Registry } from '../../../src/core/registry/registry.js';
 import { addWebhook } from '../../../src/core/webhooks/subscriptions.js';
 import { promote } from '../../../src/core/stages/promote.js';
 import { addVersion } from '../../../src/core/versions/add.js';
@@ -16,6 +17,26 @@ import { startReceiver } from './receiver.js';
 /** Core: which changes are announced (only committed ones), and delivery answers beyond the CLI tests. */
 
 const OPTS = { env: { MLREG_WEBHOOK_S: 'secret' }, userAgent: 'mlreg/test', timeoutMs: 300, backoffMs: 10 };
+
+/** Subscribe URL to promote events, signed with the secret in MLREG_WEBHOOK_S (set in OPTS). */
+function subscribe(reg: Registry, url: string): void {
+  addWebhook(reg, { url, events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+}
+
+/** The event of ARTIFACT@1.0.0 promoted to production (the first there), as deliverEvent takes it. */
+function promoteEvent(reg: Registry, artifact = 'x'): WebhookEvent {
+  return {
+    event: 'promote',
+    artifact,
+    stage: 'production',
+    from: null,
+    to: '1.0.0',
+    version: '1.0.0',
+    actor: 'a',
+    reason: null,
+    time: reg.nowIso(),
+  };
+}
 
 test('only committed changes are announced: a write that rolls back (whole, or only its savepoint) leaves none', async () => {
   const r = tempRegistry();
@@ -119,23 +140,9 @@ test('a refused connection is retried and fails within the deadline', async () =
   const url = hook.url();
   await hook.close(); // nobody listens there now
   try {
-    addWebhook(r.reg, { url, events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    subscribe(r.reg, url);
     const started = Date.now();
-    const [d] = await deliverEvent(
-      r.reg,
-      {
-        event: 'promote',
-        artifact: 'x',
-        stage: 'production',
-        from: null,
-        to: '1.0.0',
-        version: '1.0.0',
-        actor: 'a',
-        reason: null,
-        time: r.reg.nowIso(),
-      },
-      { ...OPTS, deadlineMs: 1_000 },
-    );
+    const [d] = await deliverEvent(r.reg, promoteEvent(r.reg), { ...OPTS, deadlineMs: 1_000 });
     assert.ok(Date.now() - started < 1_500);
     assert.equal(d!.status, 'failed');
     assert.equal(d!.attempts, 3);
@@ -152,30 +159,11 @@ test('1000 subscriptions whose receivers never answer: the deliveries end within
   const port = (server.address() as AddressInfo).port;
   try {
     r.reg.write(() => {
-      for (let i = 0; i < 1000; i++)
-        addWebhook(
-          r.reg,
-          { url: `http://127.0.0.1:${port}/h${i}`, events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' },
-          'ada',
-        );
+      for (let i = 0; i < 1000; i++) subscribe(r.reg, `http://127.0.0.1:${port}/h${i}`);
     });
     const deadlineMs = 1_000;
     const started = Date.now();
-    const reports = await deliverEvent(
-      r.reg,
-      {
-        event: 'promote',
-        artifact: 'fraud',
-        stage: 'production',
-        from: null,
-        to: '1.0.0',
-        version: '1.0.0',
-        actor: 'a',
-        reason: null,
-        time: r.reg.nowIso(),
-      },
-      { ...OPTS, timeoutMs: 500, deadlineMs },
-    );
+    const reports = await deliverEvent(r.reg, promoteEvent(r.reg, 'fraud'), { ...OPTS, timeoutMs: 500, deadlineMs });
     const took = Date.now() - started;
     assert.equal(reports.length, 1000);
     assert.ok(
@@ -195,22 +183,8 @@ test('1000 subscriptions whose receivers never answer: the deliveries end within
 test('a port fetch never connects to (6666, a "bad port" of the Fetch standard) fails at once, saying so, not after pointless retries', async () => {
   const r = tempRegistry();
   try {
-    addWebhook(r.reg, { url: 'http://127.0.0.1:6666/hook', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
-    const [d] = await deliverEvent(
-      r.reg,
-      {
-        event: 'promote',
-        artifact: 'x',
-        stage: 'production',
-        from: null,
-        to: '1.0.0',
-        version: '1.0.0',
-        actor: 'a',
-        reason: null,
-        time: r.reg.nowIso(),
-      },
-      OPTS,
-    );
+    subscribe(r.reg, 'http://127.0.0.1:6666/hook');
+    const [d] = await deliverEvent(r.reg, promoteEvent(r.reg), OPTS);
     assert.equal(d!.status, 'failed');
     assert.equal(d!.attempts, 1);
     assert.match(d!.error!, /port 6666 .*never connects to.*another port/);
@@ -236,24 +210,10 @@ test('a 200 whose body trickles forever is delivered without waiting for it; end
   for (const s of [trickle, processing]) await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const url = (s: { address: () => unknown }) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`;
   try {
-    addWebhook(r.reg, { url: url(trickle), events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
-    addWebhook(r.reg, { url: url(processing), events: ['promote'], secretEnv: 'MLREG_WEBHOOK_S' }, 'ada');
+    subscribe(r.reg, url(trickle));
+    subscribe(r.reg, url(processing));
     const started = Date.now();
-    const [ok, slow] = await deliverEvent(
-      r.reg,
-      {
-        event: 'promote',
-        artifact: 'x',
-        stage: 'production',
-        from: null,
-        to: '1.0.0',
-        version: '1.0.0',
-        actor: 'a',
-        reason: null,
-        time: r.reg.nowIso(),
-      },
-      { ...OPTS, deadlineMs: 800 },
-    );
+    const [ok, slow] = await deliverEvent(r.reg, promoteEvent(r.reg), { ...OPTS, deadlineMs: 800 });
     assert.deepEqual([ok!.status, ok!.attempts, ok!.httpStatus], ['delivered', 1, 200]);
     assert.ok(ok!.durationMs < 300, `the body was not awaited (${ok!.durationMs} ms)`);
     assert.equal(slow!.status, 'failed');

@@ -8,6 +8,7 @@ import { dumpCheckpoint, loadCheckpoint } from '../../../src/core/remote/checkpo
 import { parseOperation } from '../../../src/core/remote/ops.js';
 import { checkIndexValues } from '../../../src/core/registry/index-check.js';
 import { addWebhook, allWebhooks } from '../../../src/core/webhooks/subscriptions.js';
+import type { Registry } from '../../../src/core/registry/registry.js';
 import { cliInProcess, tempDir, tempRegistry, type CliResult } from '../../helpers.js';
 import { startReceiver } from './receiver.js';
 
@@ -17,22 +18,39 @@ import { startReceiver } from './receiver.js';
  * replica that pulls it.
  */
 
+/** A file:// remote in DIR and replica DIR/a made on it; DIR/b is left for a clone. */
+async function remoteWithReplica(
+  dir: string,
+  env: Record<string, string>,
+): Promise<{ url: string; a: string; b: string }> {
+  const remote = join(dir, 'remote');
+  mkdirSync(remote);
+  const url = `file://${remote}`;
+  const a = join(dir, 'a');
+  assert.equal((await cliInProcess(['init', a, '--remote', url, '--json'], { cwd: dir, env })).code, 0);
+  return { url, a, b: join(dir, 'b') };
+}
+
+/** Subscribe https://hooks.example.com/x to promote events (the subscription the checkpoint cases carry). */
+function subscribeExample(reg: Registry): void {
+  addWebhook(
+    reg,
+    { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_SECRET' },
+    'ada',
+  );
+}
+
 test('subscriptions travel through the remote log; only the machine that made a change delivers it', async () => {
   const t = tempDir();
   const hook = await startReceiver();
   try {
-    const remote = join(t.path, 'remote');
-    mkdirSync(remote);
-    const url = `file://${remote}`;
-    const a = join(t.path, 'a');
-    const b = join(t.path, 'b');
     const env = { MLREG_WEBHOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '5000' }; // nothing here times out: room for a loaded machine
+    const { url, a, b } = await remoteWithReplica(t.path, env);
     const run = async (reg: string, args: string[]): Promise<CliResult> => {
       const r = await cliInProcess(['--registry', reg, ...args, '--json'], { cwd: t.path, env });
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       return r;
     };
-    assert.equal((await cliInProcess(['init', a, '--remote', url, '--json'], { cwd: t.path, env })).code, 0);
     writeFileSync(join(t.path, 'm.txt'), 'weights\n');
     await run(a, ['add', 'model', 'fraud', join(t.path, 'm.txt'), '--version', '1.0.0']);
     assert.equal((await cliInProcess(['clone', url, b, '--json'], { cwd: t.path, env })).code, 0);
@@ -125,11 +143,7 @@ test('a checkpoint carries the subscriptions (not the deliveries); a checkpoint 
   const b = tempRegistry();
   const c = tempRegistry();
   try {
-    addWebhook(
-      a.reg,
-      { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_SECRET' },
-      'ada',
-    );
+    subscribeExample(a.reg);
     a.reg.db
       .prepare(
         "INSERT INTO webhook_deliveries (webhook_id, delivery, event, status, attempts, at, duration_ms) VALUES (1, 'd', 'promote', 'failed', 1, 'now', 5)",
@@ -162,12 +176,8 @@ test('monitor check --auto-rollback on a replica: the alert and the rollback it 
   const t = tempDir();
   const hook = await startReceiver();
   try {
-    const remote = join(t.path, 'remote');
-    mkdirSync(remote);
-    const url = `file://${remote}`;
-    const a = join(t.path, 'a');
-    const b = join(t.path, 'b');
     const env = { MLREG_WEBHOOK_SECRET: 'shh', MLREG_WEBHOOK_TIMEOUT: '300' };
+    const { url, a, b } = await remoteWithReplica(t.path, env);
     const run = (reg: string, args: string[]): Promise<CliResult> =>
       cliInProcess(['--registry', reg, ...args, '--json'], { cwd: t.path, env });
     const ok = async (reg: string, args: string[]): Promise<CliResult> => {
@@ -175,7 +185,6 @@ test('monitor check --auto-rollback on a replica: the alert and the rollback it 
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       return r;
     };
-    assert.equal((await cliInProcess(['init', a, '--remote', url, '--json'], { cwd: t.path, env })).code, 0);
     writeFileSync(join(t.path, 'm.txt'), 'weights 1\n');
     writeFileSync(join(t.path, 'n.txt'), 'weights 2\n');
     await ok(a, ['add', 'model', 'fraud', join(t.path, 'm.txt'), '--version', '1.0.0']);
@@ -210,11 +219,7 @@ test('monitor check --auto-rollback on a replica: the alert and the rollback it 
 test('a subscription id no command can name (0, negative) is refused in a checkpoint and in a restored index: it could never be removed', () => {
   const a = tempRegistry();
   try {
-    addWebhook(
-      a.reg,
-      { url: 'https://hooks.example.com/x', events: ['promote'], secretEnv: 'MLREG_WEBHOOK_SECRET' },
-      'ada',
-    );
+    subscribeExample(a.reg);
     const doc = JSON.parse(gunzipSync(dumpCheckpoint(a.reg, 7)).toString('utf8'));
     for (const id of [0, -3]) {
       const c = tempRegistry();
