@@ -129,7 +129,10 @@ export async function main(argv) {
   let error = null;
   try {
     for (let i = 0; i < o.alternations; i++) {
-      const at = t0 + warmupMs + i * period;
+      // A random offset within one poll interval: moves on a fixed period that is a multiple of the
+      // interval (3 s against 1 s) land at the same phase of a follower's polls every time, so one
+      // replica always waited almost a full interval. Real moves come at any phase; so do these.
+      const at = t0 + warmupMs + i * period + Math.random() * Math.min(o.interval * 1000, period / 2);
       if (performance.now() < at) await sleep(at - performance.now());
       const to = i % 2 === 0 ? o.promote : o.baseline;
       move = {
