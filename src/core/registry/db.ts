@@ -28,21 +28,11 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
     throw translateSqliteError(err, file);
   }
   try {
-    const userVersion = db.pragma('user_version', { simple: true }) as number;
-    const current = currentFormatVersion();
-    if (userVersion > current) {
-      throw new InvalidInputError(
-        `the registry index ${file} is format ${userVersion}, newer than this mlreg understands (format ${current})`,
-        {
-          code: 'E_FORMAT_TOO_NEW',
-          hint: 'Upgrade mlreg (npm install -g mlreg@latest) to use this registry; nothing was changed.',
-        },
-      );
-    }
+    const userVersion = checkFormat(db, file, true);
     if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = FULL');
-    if (userVersion < current) migrate(db);
+    if (userVersion < currentFormatVersion()) migrate(db);
     return db;
   } catch (err) {
     db.close();

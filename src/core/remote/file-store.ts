@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { type FileHandle, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsyncDir } from '../lib/fs.js';
 import {
   fromSystemError,
   IntegrityError,
@@ -114,7 +115,7 @@ export class FileStore implements RemoteStore {
         if (UNAVAILABLE_CODES.has(code ?? '') || ours === undefined) return 'unknown';
         throw mapError(err, this.url);
       }
-      fsyncDirQuietly(final.dir);
+      fsyncDir(final.dir);
       return 'created';
     } catch (err) {
       throw mapError(err, this.url);
@@ -253,7 +254,7 @@ export class FileStore implements RemoteStore {
       dst = undefined;
       const final = this.pathForWrite(key);
       await rename(tmp, final.path);
-      fsyncDirQuietly(final.dir);
+      fsyncDir(final.dir);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw mapError(err, this.url);
@@ -310,7 +311,7 @@ export class FileStore implements RemoteStore {
     if (!p) return;
     try {
       await unlink(p.path); // removes a symlink itself, never its target
-      fsyncDirQuietly(p.dir);
+      fsyncDir(p.dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (isAbsent(err) || code === 'EISDIR') return;
@@ -334,7 +335,7 @@ export class FileStore implements RemoteStore {
       keySoFar += keySoFar ? `/${seg}` : seg;
       const made = this.realFolder(next, keySoFar, create);
       if (made === 'absent') return undefined;
-      if (made === 'made') fsyncDirQuietly(dir);
+      if (made === 'made') fsyncDir(dir);
       dir = next;
     }
     return { dir, path: join(dir, name) };
@@ -437,19 +438,6 @@ function linkCount(path: string): number | undefined {
     return statSync(path).nlink;
   } catch {
     return undefined;
-  }
-}
-
-/** fsync a folder so a name made or removed in it lasts; best effort (some filesystems refuse it on folders). */
-function fsyncDirQuietly(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    /* see above */
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
