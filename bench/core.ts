@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from '../src/core/registry/registry.js';
 import { addVersion } from '../src/core/versions/add.js';
 import { promote } from '../src/core/stages/promote.js';
-import { fmtMs, median, timeCommand, timeShell, type BenchRow } from './lib.js';
+import { fmtMs, median, timeCommand, timeShell, type BenchRow, makeFile } from './lib.js';
 
 /**
  * Core benchmarks: add of a large file against openssl + cp + sync of the same file,
@@ -16,16 +15,6 @@ import { fmtMs, median, timeCommand, timeShell, type BenchRow } from './lib.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'mlreg.js');
 const RUNS = Number(process.env.MLREG_BENCH_RUNS ?? 5);
-
-function makeFile(path: string, mib: number): void {
-  const chunk = randomBytes(1 << 20);
-  const fd = openSync(path, 'w');
-  for (let i = 0; i < mib; i++) {
-    chunk.writeUInt32LE(i, 0);
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
-}
 
 const runtime = { pid: process.pid, isProcessAlive: () => true, now: () => new Date(), busyTimeoutMs: 60_000 };
 

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,4 +56,15 @@ export function timeShell(cmd: string): number {
 
 export function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}
+
+/** A file of `mib` MiB of random bytes (each MiB numbered, so none repeats and nothing compresses or dedupes). */
+export function makeFile(path: string, mib: number): void {
+  const chunk = randomBytes(1 << 20);
+  const fd = openSync(path, 'w');
+  for (let i = 0; i < mib; i++) {
+    chunk.writeUInt32LE(i, 0);
+    writeSync(fd, chunk);
+  }
+  closeSync(fd);
 }

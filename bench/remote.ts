@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openRemote } from '../src/core/remote/transport.js';
-import { type BenchRow, fmtMs, median, timeCommand } from './lib.js';
+import { type BenchRow, fmtMs, median, timeCommand, makeFile } from './lib.js';
 
 /**
  * Remote transport benchmarks, against a real S3 server (Ceph radosgw on 127.0.0.1):
@@ -62,16 +61,6 @@ function server(): Server {
       }),
     stop: () => void spawnSync('bash', [join(ROOT, 'test/s3/stop-s3.sh')], { env, stdio: 'ignore' }),
   };
-}
-
-function makeFile(path: string, mib: number): void {
-  const chunk = randomBytes(1 << 20);
-  const fd = openSync(path, 'w');
-  for (let i = 0; i < mib; i++) {
-    chunk.writeUInt32LE(i, 0);
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
 }
 
 export async function run(): Promise<BenchRow[]> {
