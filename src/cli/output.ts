@@ -21,10 +21,11 @@ export const asFlag = (name: string): string => `--${name}`;
  */
 export function spellingOptionsAsFlags(io: CliIo): CliIo {
   // A copy that keeps getters as getters (the process adapter's stdin opens fd 0 only when read).
-  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(io)) as CliIo;
-  return Object.defineProperties(copy, {
-    stdout: { value: spellingFlags(io.stdout), enumerable: true },
-    stderr: { value: spellingFlags(io.stderr), enumerable: true },
+  const { stdout: _out, stderr: _err, ...rest } = Object.getOwnPropertyDescriptors(io);
+  return Object.defineProperties({} as CliIo, {
+    ...rest,
+    stdout: { value: spellingFlags(io.stdout), enumerable: true, writable: true, configurable: true },
+    stderr: { value: spellingFlags(io.stderr), enumerable: true, writable: true, configurable: true },
   });
 }
 
