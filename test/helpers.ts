@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Registry, type Runtime } from '../src/core/registry/registry.js';
 import { cliRuntime } from '../src/cli/context.js';
 import { runCli } from '../src/cli/main.js';
+import { asFlag } from '../src/cli/output.js';
+import { renderOptionRefs } from '../src/core/lib/option-ref.js';
 
 /** Shared test plumbing: temp folders, temp registries, and running the built CLI. */
 
@@ -91,7 +93,25 @@ function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.Process
   return env;
 }
 
+/** Core's text as the CLI prints it: option marks (src/core/lib/option-ref.ts) spelled as flags. */
+export function asPrinted(text: string): string {
+  return renderOptionRefs(text, asFlag);
+}
+
+/** Core's option marks (src/core/lib/option-ref.ts) are spelled as flags before anything is printed. */
+const OPTION_MARK = /[\u{E000}\u{E001}]/u;
+
 function toResult(code: number | null, stdout: string, stderr: string): CliResult {
+  for (const [name, text] of [
+    ['stdout', stdout],
+    ['stderr', stderr],
+  ] as const) {
+    const at = text.search(OPTION_MARK);
+    if (at !== -1)
+      throw new Error(
+        `an option mark reached the CLI's ${name}: ${JSON.stringify(text.slice(Math.max(0, at - 60), at + 60))}`,
+      );
+  }
   let json: CliResult['json'];
   try {
     json = JSON.parse(stdout);

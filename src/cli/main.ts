@@ -4,7 +4,7 @@ import { packageVersion } from '../core/lib/fs.js';
 import { attachRun } from './command.js';
 import { COMMAND_LOADERS } from './commands/index.js';
 import type { CliIo } from './context.js';
-import { emitError } from './output.js';
+import { emitError, spellingOptionsAsFlags } from './output.js';
 import { colorWanted } from './terminal/style.js';
 
 /** Options every command takes, before or after its name (`mlreg --json list` and `mlreg list --json`). */
@@ -112,7 +112,9 @@ function isBare(argv: readonly string[]): boolean {
  * Run one command line (argv as process.argv: node, script, words…) against `io`, and return the exit
  * code instead of exiting: tests call this in-process; `main` wires the real process to it.
  */
-export async function runCli(argv: string[], io: CliIo): Promise<ExitCodeValue> {
+export async function runCli(argv: string[], given: CliIo): Promise<ExitCodeValue> {
+  // Core names options by mark; whatever this run prints spells them as flags.
+  const io = spellingOptionsAsFlags(given);
   const json = argv.includes('--json');
   const state: { io: CliIo; argv: readonly string[]; exitCode?: ExitCodeValue; webhooks?: unknown[] } = { io, argv };
   try {

@@ -1,6 +1,7 @@
 import { ExitCode, fromSystemError, MlregError, type ExitCodeValue } from '../core/errors.js';
+import { renderOptionRefs } from '../core/lib/option-ref.js';
 import { translateSqliteError } from '../core/registry/sqlite-errors.js';
-import type { CliIo } from './context.js';
+import type { CliIo, OutStream } from './context.js';
 import { colorWanted, loadUi, type Ui } from './terminal/style.js';
 
 /**
@@ -8,6 +9,41 @@ import { colorWanted, loadUi, type Ui } from './terminal/style.js';
  * {"ok":true,"data":…} or {"ok":false,"error":{code,message,hint[,details]}}. Without: the
  * command's renderer on stdout, errors and notices on stderr.
  */
+
+/** How the CLI spells an option core names with optionRef: as its flag. */
+export const asFlag = (name: string): string => `--${name}`;
+
+/**
+ * The run's IO with stdout and stderr spelling core's option marks (lib/option-ref.ts) as flags.
+ * runCli wraps its IO once, so every path out (results, errors, notices, help, follow's NDJSON
+ * lines, progress) is covered, `--json` documents included: a mark is plain text inside a JSON
+ * string, and `--name` needs no escaping there. Only text is rewritten; bytes pass as they are.
+ */
+export function spellingOptionsAsFlags(io: CliIo): CliIo {
+  // A copy that keeps getters as getters (the process adapter's stdin opens fd 0 only when read).
+  const { stdout: _out, stderr: _err, ...rest } = Object.getOwnPropertyDescriptors(io);
+  return Object.defineProperties({} as CliIo, {
+    ...rest,
+    stdout: { value: spellingFlags(io.stdout), enumerable: true, writable: true, configurable: true },
+    stderr: { value: spellingFlags(io.stderr), enumerable: true, writable: true, configurable: true },
+  });
+}
+
+function spellingFlags(stream: OutStream): OutStream {
+  const write = (chunk: unknown, ...rest: unknown[]): boolean =>
+    (stream.write as (...args: unknown[]) => boolean)(
+      typeof chunk === 'string' ? renderOptionRefs(chunk, asFlag) : chunk,
+      ...rest,
+    );
+  // Everything else (isTTY, columns, cursor moves for progress bars, events) is the stream's own.
+  return new Proxy(stream, {
+    get(target, prop) {
+      if (prop === 'write') return write;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
 
 export interface CommandResult<T = unknown> {
   data: T;

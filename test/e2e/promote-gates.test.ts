@@ -148,6 +148,26 @@ test('bad input through the CLI: unknown slice, metric neither side has, champio
   }
 });
 
+test('better, but by less than --min-delta: the report, the error and the --json document name the flag', async () => {
+  const s = await setup();
+  try {
+    assert.equal((await s.run(['eval', 'record', 'm@1.0.0', '--on', 'hold', 'accuracy=0.9'])).code, 0);
+    assert.equal((await s.run(['eval', 'record', 'm@1.1.0', '--on', 'hold', 'accuracy=0.91'])).code, 0);
+    const gate = ['promote', 'm@1.1.0', '--to', 'production', '--if-better', 'accuracy', '--on', 'hold'];
+    const reason = /slice all: 0\.91 vs 0\.9 improves by 0\.01, less than --min-delta 0\.05/;
+    const human = await s.run([...gate, '--min-delta', '0.05']);
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, reason, 'the report on stdout');
+    assert.match(human.stderr, reason, 'the error on stderr');
+    const json = await s.run(['--json', ...gate, '--min-delta', '0.05']);
+    assert.equal(json.code, 1);
+    assert.match(json.json!.error!.message, reason);
+    assert.match(json.json!.error!.details.summary, reason);
+  } finally {
+    s.cleanup();
+  }
+});
+
 test('gate on a stage whose holder is deprecated: the holder is no baseline, the challenger goes in, the report says why', async () => {
   const s = await setup();
   try {

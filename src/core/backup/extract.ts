@@ -10,6 +10,7 @@ import { currentFormatVersion } from '../registry/migrations.js';
 import type { EntrySink } from './tar.js';
 import { checkHostileIndex, checkManifestPaths, hostileIndexError } from '../registry/index-check.js';
 import { writeFully } from '../lib/fs.js';
+import { optionRef } from '../lib/option-ref.js';
 
 // Reading archives member by member, re-hashing every byte against the manifest, and checking the
 // index inside: shared by restore (which writes the members) and backup verify (which does not).
@@ -39,7 +40,7 @@ export async function extractChain(
         `${basename(file)} is incremental and needs its base backup ${r.file} (id ${r.id}, made ${r.createdAt})`,
         {
           code: 'E_BASE_MISSING',
-          hint: `Pass it with --base ${r.file} (give every base of the chain).`,
+          hint: `Pass it with ${optionRef('base')} ${r.file} (give every base of the chain).`,
           details: { missing: r },
         },
       );

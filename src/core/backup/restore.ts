@@ -17,6 +17,7 @@ import { Registry, type Runtime } from '../registry/registry.js';
 import { fsyncDir } from '../lib/fs.js';
 import { verifyRegistry } from '../store/verify.js';
 import { ASIDE_PREFIX, recoverInterruptedRestore, recoveryPending, removeTree } from './interrupted-restore.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * `mlreg restore FILE --into DIR` (`backup verify` is in verify-archive.ts; both read through extract.ts).
@@ -153,7 +154,7 @@ function checkTarget(into: string, force: boolean): boolean {
   if (!force) {
     throw new ConflictError(`${into} already holds a registry`, {
       code: 'E_RESTORE_TARGET',
-      hint: 'Restore into a new folder, or pass --force to replace it (the old one is kept aside until the new one verifies).',
+      hint: `Restore into a new folder, or pass ${optionRef('force')} to replace it (the old one is kept aside until the new one verifies).`,
     });
   }
   return true;

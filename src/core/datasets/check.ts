@@ -11,6 +11,7 @@ import { profileFiles, requireProfile } from './profiles.js';
 import { resolveThresholds, type CheckThresholds } from './thresholds.js';
 import { signatureOf } from '../models/record.js';
 import { checkAgainstSignature, featuresOf } from '../models/signature-diff.js';
+import { optionRef } from '../lib/option-ref.js';
 
 export type { DataCheckReport, CheckRecord, CheckStatus } from './check-profiles.js';
 export type { CheckThresholds } from './thresholds.js';
@@ -169,7 +170,7 @@ function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfil
       'give exactly one reference: a dataset version, or a model version whose training data is the reference',
       {
         code: 'E_NO_REFERENCE',
-        hint: 'e.g. mlreg check batch.csv --against train@production',
+        hint: `e.g. mlreg check batch.csv ${optionRef('against')} train@production`,
       },
     );
   }
@@ -182,7 +183,7 @@ function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfil
   if (trained.datasets.length === 0) {
     throw new NotFoundError(`${label} records no dataset it was trained on`, {
       code: 'E_NO_TRAINING_DATA',
-      hint: 'Give the reference directly with --against DATASET_REF, or add the model with --trained-on DATASET_REF.',
+      hint: `Give the reference directly with ${optionRef('against')} DATASET_REF, or add the model with ${optionRef('trained-on')} DATASET_REF.`,
     });
   }
   if (trained.datasets.length > 1) {
@@ -190,7 +191,7 @@ function loadReference(reg: Registry, opts: CheckDatasetOptions): LabelledProfil
       `${label} was trained on ${trained.datasets.length} datasets (${trained.datasets.map((d) => `${d.name}@${d.version}`).join(', ')}); which one is the reference?`,
       {
         code: 'E_AMBIGUOUS_REFERENCE',
-        hint: 'Name it with --against DATASET_REF.',
+        hint: `Name it with ${optionRef('against')} DATASET_REF.`,
       },
     );
   }

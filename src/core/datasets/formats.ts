@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import type { DataFormat } from './profile/types.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Which table a dataset version is, before DuckDB sees it: the format from the file names (a folder
@@ -39,7 +40,7 @@ export function parseDelimiter(text: string): string {
       `the delimiter must be one character such as , ; | or tab, not ${JSON.stringify(text)}`,
       {
         code: 'E_BAD_DELIMITER',
-        hint: 'e.g. --delimiter ";" for a CSV written by a European spreadsheet.',
+        hint: `e.g. ${optionRef('delimiter')} ";" for a CSV written by a European spreadsheet.`,
         details: { option: 'delimiter' },
       },
     );
@@ -95,7 +96,7 @@ function formatOf(path: string): DataFormat | undefined {
   return EXTENSIONS.find(([re]) => re.test(path))?.[1];
 }
 
-const NO_PROFILE_HINT = 'Fix the file, or store it as it is with --no-profile (no profile, so no check against it).';
+const NO_PROFILE_HINT = `Fix the file, or store it as it is with ${optionRef('no-profile')} (no profile, so no check against it).`;
 
 /** Markers written next to data parts by Spark, Hadoop and friends (_SUCCESS, .crc files): not data. */
 function isSidecar(path: string): boolean {

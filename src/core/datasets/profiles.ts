@@ -7,6 +7,7 @@ import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { type CsvDialect, detectTable } from './formats.js';
 import { PROFILE_FORMAT, type Profile } from './profile/types.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /** Profiles in the index (table dataset_profiles), and the `add dataset` hooks that compute them. */
 
@@ -67,7 +68,7 @@ function refuseEmptyColumns(profile: Profile): Profile {
       `column${empty.length === 1 ? '' : 's'} ${empty.map((c) => JSON.stringify(c)).join(', ')} ${empty.length === 1 ? 'has' : 'have'} no value in any of the ${profile.table.rows} rows`,
       {
         code: 'E_EMPTY_COLUMN',
-        hint: 'Drop the column or fill it, or store the data as it is with --no-profile (no profile, so no check against it).',
+        hint: `Drop the column or fill it, or store the data as it is with ${optionRef('no-profile')} (no profile, so no check against it).`,
       },
     );
   }

@@ -4,6 +4,7 @@ import { DEFAULT_SLICE, latestEvaluations } from './record.js';
 import { judge, metricDirection, type Direction } from './metric-direction.js';
 import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * The champion/challenger gate of `promote --if-better METRIC --on DATASET_REF`: the challenger
@@ -73,14 +74,14 @@ export function validateGateSpec(spec: GateSpec): void {
   if (spec.allSlices && spec.slices?.length) {
     throw new UsageError('one slice and all slices cannot both be gated on', {
       code: 'E_BAD_GATE',
-      hint: 'Use --slice S (repeatable) to require the challenger to be better on those slices, or --all-slices to check every slice.',
+      hint: `Use ${optionRef('slice')} S (repeatable) to require the challenger to be better on those slices, or ${optionRef('all-slices')} to check every slice.`,
     });
   }
   if (spec.maxSliceRegression !== undefined && !spec.allSlices) {
     throw new UsageError('a tolerated slice regression goes with gating on all slices', {
       details: { option: 'maxSliceRegression' },
       code: 'E_BAD_GATE',
-      hint: 'Add --all-slices: no slice may get worse by more than R, while "all" must improve.',
+      hint: `Add ${optionRef('all-slices')}: no slice may get worse by more than R, while "all" must improve.`,
     });
   }
 }
@@ -156,7 +157,7 @@ export function evaluateGate(
         code: 'E_UNKNOWN_METRIC',
         hint: known.length
           ? `Metrics evaluated on ${dsName}: ${known.join(', ')}. Nothing was changed.`
-          : `Nothing was evaluated on ${dsName} yet: run \`mlreg eval run ${challenger.name}@${challenger.version} --on ${dsName} -- COMMAND\`, or pass --eval-cmd. Nothing was changed.`,
+          : `Nothing was evaluated on ${dsName} yet: run \`mlreg eval run ${challenger.name}@${challenger.version} ${optionRef('on')} ${dsName} -- COMMAND\`, or pass ${optionRef('eval-cmd')}. Nothing was changed.`,
       },
     );
   }
@@ -280,9 +281,9 @@ function summarise(r: GateReport): string {
     if (x.rule === 'better') {
       return x.improvement! <= 0
         ? `slice ${x.slice}: ${fmt(x.challenger)} vs ${fmt(x.champion)} is not better (${r.direction} is better)`
-        : `slice ${x.slice}: ${fmt(x.challenger)} vs ${fmt(x.champion)} improves by ${fmt(x.improvement!)}, less than --min-delta ${fmt(x.threshold)}`;
+        : `slice ${x.slice}: ${fmt(x.challenger)} vs ${fmt(x.champion)} improves by ${fmt(x.improvement!)}, less than ${optionRef('min-delta')} ${fmt(x.threshold)}`;
     }
-    return `slice ${x.slice}: ${fmt(x.challenger)} vs ${fmt(x.champion)} is worse by ${fmt(-x.improvement!)}, more than --max-slice-regression ${fmt(x.threshold)}`;
+    return `slice ${x.slice}: ${fmt(x.challenger)} vs ${fmt(x.champion)} is worse by ${fmt(-x.improvement!)}, more than ${optionRef('max-slice-regression')} ${fmt(x.threshold)}`;
   });
   return `${chal} does not beat ${champ} on ${r.metric} on ${on}: ${why.join('; ')}`;
 }
@@ -293,7 +294,7 @@ export function gateError(r: GateReport): GateNotMetError {
   const champ = r.champion ? `${r.champion.name}@${r.champion.version}` : '';
   const on = `${r.dataset.name}@${r.dataset.version}`;
   const evalHint = (who: string) =>
-    `Evaluate it first: mlreg eval run ${who} --on ${on} -- COMMAND (or pass --eval-cmd "COMMAND" to promote). Nothing was changed.`;
+    `Evaluate it first: mlreg eval run ${who} ${optionRef('on')} ${on} -- COMMAND (or pass ${optionRef('eval-cmd')} "COMMAND" to promote). Nothing was changed.`;
   switch (r.failure) {
     case 'champion-not-evaluated':
       return new GateNotMetError(`${champ} (holding ${r.stage}) was not evaluated on ${on}: ${r.summary}`, {

@@ -3,6 +3,7 @@ import { applyOperations } from '../remote/apply.js';
 import { KEY_RE } from '../lib/pairs.js';
 import { resolveRef, versionById, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Evaluations: metric values of a model version, optionally on a dataset version and a slice.
@@ -88,7 +89,7 @@ function resolveModel(reg: Registry, model: string | VersionRecord): VersionReco
   if (v.kind !== 'model') {
     throw new UsageError(`${v.name} is a dataset; evaluations belong to models`, {
       code: 'E_WRONG_KIND',
-      hint: 'Give the model first, then the dataset with --on DATASET_REF.',
+      hint: `Give the model first, then the dataset with ${optionRef('on')} DATASET_REF.`,
     });
   }
   return v;

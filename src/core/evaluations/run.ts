@@ -10,6 +10,7 @@ import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { runCommand, type RunOutcome } from '../lib/run-command.js';
 import { readObject } from '../store/objects.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * `eval run`: for each model, check the model and the dataset out (hash-checked) into a private
@@ -45,13 +46,13 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
   if (opts.command.length === 0 || opts.command[0] === '') {
     throw new UsageError('no evaluation command given', {
       code: 'E_NO_COMMAND',
-      hint: 'Put the command after --, e.g. mlreg eval run fraud@1.4.0 --on holdout@latest -- python eval.py',
+      hint: `Put the command after --, e.g. mlreg eval run fraud@1.4.0 ${optionRef('on')} holdout@latest -- python eval.py`,
     });
   }
   if (opts.models.length === 0)
     throw new UsageError('no model to evaluate', {
       code: 'E_USAGE',
-      hint: 'Give one or more model references before --on.',
+      hint: `Give one or more model references before ${optionRef('on')}.`,
     });
   const { models, dataset } = reg.read(() => {
     const ms = opts.models.map((m) => (typeof m === 'string' ? resolveRef(reg, m) : m));
@@ -59,13 +60,13 @@ export async function evalRun(reg: Registry, opts: EvalRunOptions): Promise<Eval
       if (m.kind !== 'model')
         throw new UsageError(`${m.name} is a dataset; eval run evaluates models`, {
           code: 'E_WRONG_KIND',
-          hint: 'Give model references before --on DATASET_REF.',
+          hint: `Give model references before ${optionRef('on')} DATASET_REF.`,
         });
       // The evaluation command loads the model: a version flagged unsafe would run its payload here.
       if (!opts.allowUnsafe && isFlaggedUnsafe(reg, m.id))
         throw new InvalidInputError(`${m.name}@${m.version} is flagged unsafe by the model scan`, {
           code: 'E_UNSAFE_MODEL',
-          hint: `Its pickles import code mlreg does not allow (see \`mlreg scan ${m.name}@${m.version}\`). Pass --allow-unsafe to run the evaluation anyway.`,
+          hint: `Its pickles import code mlreg does not allow (see \`mlreg scan ${m.name}@${m.version}\`). Pass ${optionRef('allow-unsafe')} to run the evaluation anyway.`,
         });
     }
     const d = typeof opts.dataset === 'string' ? resolveRef(reg, opts.dataset) : opts.dataset;
@@ -196,7 +197,7 @@ function interpret(
         `${who} did not finish within ${(timeoutMs ?? 0) / 1000} s; its process group was killed (a process that left the group, e.g. with setsid, may still be running)`,
         {
           code: 'E_EVAL_TIMEOUT',
-          hint: `Raise --timeout if it needs longer. ${nothing}`,
+          hint: `Raise ${optionRef('timeout')} if it needs longer. ${nothing}`,
         },
       );
     case 'too-much-output':

@@ -9,6 +9,7 @@ import { prepareCheckout, readVersionInfo } from '../versions/checkout.js';
 import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import { runHook, type HookResult, type HookSpec } from './hook.js';
 import { pruneVersions } from './prune.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * `mlreg follow`: keep DIR/current on the version a stage holds. Each round reads the index (a
@@ -268,7 +269,7 @@ export async function follow(reg: Registry, opts: FollowOptions): Promise<Follow
           `${name}@${holder.version} (held by ${stage}) was flagged unsafe by the model scan; not switching to it`,
           {
             code: 'E_UNSAFE_MODEL',
-            hint: `Keep serving what is there and move the stage back (mlreg rollback ${name} --stage ${stage}), or pass --allow-unsafe if you trust this file.`,
+            hint: `Keep serving what is there and move the stage back (mlreg rollback ${name} ${optionRef('stage')} ${stage}), or pass ${optionRef('allow-unsafe')} if you trust this file.`,
           },
         ),
         holder.version,

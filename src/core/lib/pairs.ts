@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../errors.js';
+import { optionRef } from './option-ref.js';
 
 /** Parsing of the `k=v` pairs users give for metrics, params and tags. */
 
@@ -64,7 +65,7 @@ export function parseTextPairs(pairs: readonly string[], what: 'param' | 'tag'):
         `${what} ${key} is ${value.length} characters long, over the limit of ${MAX_TEXT_VALUE}`,
         {
           code: 'E_VALUE_TOO_LONG',
-          hint: `Keep ${what} values short; put long text in --description or in a file of the version.`,
+          hint: `Keep ${what} values short; put long text in ${optionRef('description')} or in a file of the version.`,
         },
       );
     out[key] = value;

@@ -7,6 +7,7 @@ import { OnnxFormatError, readOnnxSignature } from './onnx.js';
 import { describeFinding, type ScanReport, VersionScan } from './scan.js';
 import type { StreamScanner } from './scan-file.js';
 import { type Feature, type GivenSignature, onnxFeatures, type Signature, sklearnSignature } from './signature.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * What `add model` does besides storing: scan every file in the same read that hashes it, refuse an
@@ -40,7 +41,7 @@ export function allowlistFor(reg: Pick<Registry, 'getConfig'> | undefined, extra
       throw new UsageError(`an allowed import is module.Name (or module.*), not ${JSON.stringify(e)}`, {
         code: 'E_BAD_ALLOW_IMPORT',
         details: { option: 'allowImport' },
-        hint: 'For example: --allow-import mypackage.features.Encoder',
+        hint: `For example: ${optionRef('allow-import')} mypackage.features.Encoder`,
       });
   }
   return new Allowlist([...configured, ...extra]);
@@ -48,12 +49,12 @@ export function allowlistFor(reg: Pick<Registry, 'getConfig'> | undefined, extra
 
 export function unsafeModelError(report: ScanReport, where: string): InvalidInputError {
   const lines = report.findings.slice(0, 20).map((f) => `  ${describeFinding(f)}`);
-  if (report.findings.length > 20) lines.push(`  … and ${report.findings.length - 20} more (see --json)`);
+  if (report.findings.length > 20) lines.push(`  … and ${report.findings.length - 20} more (see ${optionRef('json')})`);
   return new InvalidInputError(
     `${where} is not safe to load: loading it would run code outside the allowlist\n${lines.join('\n')}`,
     {
       code: 'E_UNSAFE_MODEL',
-      hint: 'Nothing was registered. If you trust an import flagged unknown, allow it by name (--allow-import module.Name, or `mlreg config set scan.allow module.Name,...`); --unsafe registers the model anyway, flagged unsafe.',
+      hint: `Nothing was registered. If you trust an import flagged unknown, allow it by name (${optionRef('allow-import')} module.Name, or \`mlreg config set scan.allow module.Name,...\`); ${optionRef('unsafe')} registers the model anyway, flagged unsafe.`,
       details: report,
     },
   );

@@ -3,6 +3,7 @@ import { applyOperations } from '../remote/apply.js';
 import { getArtifact, validateName, validateStage, versionById, type ArtifactRow } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { DEFAULT_STAGE, stagesAt } from '../stages/promote.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Observations: live metric values of the version that held a stage. The version is resolved when
@@ -53,7 +54,7 @@ export function holderOf(reg: Registry, target: Target, at?: string): Holder {
     if (!row) {
       throw new NotFoundError(`${artifact.name}@${target.stage} had no (existing) version at ${at}`, {
         code: 'E_NO_HOLDER',
-        hint: `See who held it when with \`mlreg history ${artifact.name} --stage ${target.stage}\`; observations belong to the version holding the stage at --at.`,
+        hint: `See who held it when with \`mlreg history ${artifact.name} ${optionRef('stage')} ${target.stage}\`; observations belong to the version holding the stage at ${optionRef('at')}.`,
       });
     }
     return { artifact, stage: target.stage, versionId: row.id, version: version! };
@@ -64,7 +65,7 @@ export function holderOf(reg: Registry, target: Target, at?: string): Holder {
   if (!s) {
     throw new NotFoundError(`${artifact.name} has no ${target.stage} stage to monitor`, {
       code: 'E_STAGE_NOT_FOUND',
-      hint: `Promote a version first: \`mlreg promote ${artifact.name}@VERSION --to ${target.stage}\`.`,
+      hint: `Promote a version first: \`mlreg promote ${artifact.name}@VERSION ${optionRef('to')} ${target.stage}\`.`,
     });
   }
   return { artifact, stage: target.stage, versionId: s.version_id, version: versionById(reg, s.version_id).version };

@@ -8,6 +8,7 @@ import { applyOperations } from '../remote/apply.js';
 import { csvField, openCsv } from './csv.js';
 import { ClassificationAccumulator, RegressionAccumulator } from './metrics.js';
 import { holderOf, parseObservationTime, recordObservations, type RecordResult, type Target } from './observations.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Human review: a reproducible sample of predictions for people to label, and the import of their
@@ -160,7 +161,7 @@ export async function sampleReview(reg: Registry, opts: SampleOptions): Promise<
   if (order === 0)
     throw new InvalidInputError(`predictions file ${opts.predictions} has no rows`, {
       code: 'E_NO_ROWS',
-      hint: 'Point --predictions to a CSV with a header row and at least one prediction.',
+      hint: `Point ${optionRef('predictions')} to a CSV with a header row and at least one prediction.`,
     });
   const names = [...strata.keys()].sort();
   const counts = allocate(
@@ -265,7 +266,7 @@ export async function importReview(reg: Registry, file: string, actor: string): 
   if (!s)
     throw new NotFoundError(`review sample ${[...ids][0]} is not in this registry`, {
       code: 'E_SAMPLE_NOT_FOUND',
-      hint: 'Import the file into the registry that made the sample (--registry).',
+      hint: `Import the file into the registry that made the sample (${optionRef('registry')}).`,
     });
   if (s.imported_at)
     throw new ConflictError(`review sample ${s.id} was already imported at ${s.imported_at}`, {

@@ -2,6 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { KEY_RE, parseFiniteNumber } from '../lib/pairs.js';
 import { parseRef } from '../versions/refs.js';
 import { ALL_SLICE } from './observations.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * The alert rule language, parsed without touching the registry:
@@ -71,7 +72,7 @@ export function parseRule(input: string, source?: string): Rule {
   if (from !== undefined && !SOURCE_NAME.test(from))
     throw malformed(whole, `${JSON.stringify(from)} is not a source name (a short word such as live or review)`);
   if (clause && source !== undefined && source !== clause[1])
-    throw malformed(whole, `it says "from ${clause[1]}" and --source says ${source}`);
+    throw malformed(whole, `it says "from ${clause[1]}" and ${optionRef('source')} says ${source}`);
   const rule = parseUnscoped(clause ? whole.slice(0, clause.index) : whole);
   return from === undefined ? rule : { ...rule, source: from, text: `${rule.text} from ${from}` };
 }

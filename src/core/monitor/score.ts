@@ -3,6 +3,7 @@ import { parseFiniteNumber } from '../lib/pairs.js';
 import { openCsv } from './csv.js';
 import { ClassificationAccumulator, RegressionAccumulator } from './metrics.js';
 import { ALL_SLICE } from './observations.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Join a predictions file with late-arriving labels on an id column and compute the metrics that
@@ -93,7 +94,7 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   if (task === 'classification' && !labelsAreBinary(values, nLabels)) {
     throw new InvalidInputError(`labels file ${opts.labels}: classification needs 0/1 labels`, {
       code: 'E_BAD_LABEL',
-      hint: 'Use --task regression for numeric targets.',
+      hint: `Use ${optionRef('task')} regression for numeric targets.`,
     });
   }
 
@@ -128,7 +129,7 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
         `predictions file ${opts.predictions}, line ${line}: ${raw} is not a probability between 0 and 1`,
         {
           code: 'E_BAD_PREDICTION',
-          hint: 'Give the probability of the positive class, or --task regression for numeric targets.',
+          hint: `Give the probability of the positive class, or ${optionRef('task')} regression for numeric targets.`,
         },
       );
     }
@@ -204,7 +205,7 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
         .join(', ')}); nothing was recorded`,
       {
         code: 'E_UNMATCHED_LABELS',
-        hint: 'Check that both files use the same ids and cover the same period; pass --allow-unmatched-labels to record the metrics of the matched rows anyway.',
+        hint: `Check that both files use the same ids and cover the same period; pass ${optionRef('allow-unmatched-labels')} to record the metrics of the matched rows anyway.`,
         details: report.rows,
       },
     );
@@ -212,7 +213,7 @@ export async function scoreBatch(opts: ScoreOptions): Promise<ScoreReport> {
   if (all.n === 0)
     throw new InvalidInputError(`no prediction in ${opts.predictions} has a label in ${opts.labels}`, {
       code: 'E_NO_MATCHES',
-      hint: `Check the --id column (${opts.idColumn}) in both files.`,
+      hint: `Check the ${optionRef('id')} column (${opts.idColumn}) in both files.`,
     });
   return report;
 }

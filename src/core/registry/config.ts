@@ -11,6 +11,7 @@ import {
 } from '../datasets/thresholds.js';
 import { STAGE_RE } from '../versions/refs.js';
 import { isAllowEntry } from '../models/allowlist.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Registry-wide settings (`mlreg config set KEY VALUE`), stored in the index so that every user and
@@ -94,7 +95,7 @@ export const CONFIG_KEYS: ConfigKey[] = [
   {
     pattern: /^metric\.[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}\.direction$/,
     example: 'metric.<name>.direction',
-    describe: 'whether a higher or a lower value of the metric is better (compare verdicts, promote --if-better)',
+    describe: `whether a higher or a lower value of the metric is better (compare verdicts, promote ${optionRef('if-better')})`,
     validate: oneOf('higher', 'lower'),
   },
   {
@@ -106,8 +107,7 @@ export const CONFIG_KEYS: ConfigKey[] = [
   {
     pattern: /^stage\.order$/,
     example: 'stage.order',
-    describe:
-      'stages a model version must pass through in order: it must have held the previous one (promote --force overrides)',
+    describe: `stages a model version must pass through in order: it must have held the previous one (promote ${optionRef('force')} overrides)`,
     validate: stageOrder,
   },
 ];

@@ -5,6 +5,7 @@ import { translateSqliteError } from './sqlite-errors.js';
 
 export { translateSqliteError };
 import { currentFormatVersion, loadMigrations } from './migrations.js';
+import { optionRef } from '../lib/option-ref.js';
 
 export type Db = Database.Database;
 
@@ -143,7 +144,7 @@ function migrate(db: Db): void {
           `the registry index says it is format ${from}, but its tables are not (migration ${m.name}: ${(err as Error).message})`,
           {
             code: 'E_INDEX_SCHEMA',
-            hint: 'Run `mlreg verify`, and restore the registry from a good backup (mlreg restore FILE --into DIR --force).',
+            hint: `Run \`mlreg verify\`, and restore the registry from a good backup (mlreg restore FILE ${optionRef('into')} DIR ${optionRef('force')}).`,
             cause: err,
           },
         );

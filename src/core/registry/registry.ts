@@ -15,6 +15,7 @@ import type Database from 'better-sqlite3';
 import type { Operation } from '../remote/ops.js';
 import { currentFormatVersion } from './migrations.js';
 import { fsyncDir } from '../lib/fs.js';
+import { optionRef } from '../lib/option-ref.js';
 
 export const DB_FILE = 'mlreg.db';
 export const DEFAULT_DIR_NAME = '.mlreg';
@@ -66,7 +67,7 @@ export function locateRegistry(opts: LocateOptions): string {
   }
   throw new NotFoundError(`no mlreg registry found in ${opts.cwd} or any folder above it`, {
     code: 'E_NO_REGISTRY',
-    hint: 'Create one with `mlreg init` (makes ./.mlreg), or point to one with --registry DIR or MLREG_REGISTRY.',
+    hint: `Create one with \`mlreg init\` (makes ./.mlreg), or point to one with ${optionRef('registry')} DIR or MLREG_REGISTRY.`,
   });
 }
 
@@ -307,7 +308,7 @@ export class Registry {
         `the registry index holds a ${found.type} ${JSON.stringify(found.name)} that no registry format has; refusing to write`,
         {
           code: 'E_HOSTILE_INDEX',
-          hint: 'Nothing was changed. Run `mlreg verify`, and restore the registry from a good backup (mlreg restore FILE --into DIR --force).',
+          hint: `Nothing was changed. Run \`mlreg verify\`, and restore the registry from a good backup (mlreg restore FILE ${optionRef('into')} DIR ${optionRef('force')}).`,
         },
       );
   }
@@ -408,8 +409,8 @@ function checkFolder(dir: string, runtime: Runtime): string {
     throw new NotFoundError(`no mlreg registry at ${root} (no ${DB_FILE} there)`, {
       code: 'E_NO_REGISTRY',
       hint: existsSync(join(inside, DB_FILE))
-        ? `${root} is a project folder; its registry is ${inside}: use --registry ${inside}.`
-        : `Create one with \`mlreg init ${dir}\`, or check --registry / MLREG_REGISTRY.`,
+        ? `${root} is a project folder; its registry is ${inside}: use ${optionRef('registry')} ${inside}.`
+        : `Create one with \`mlreg init ${dir}\`, or check ${optionRef('registry')} / MLREG_REGISTRY.`,
     });
   }
   for (const sub of ['objects', 'tmp']) {

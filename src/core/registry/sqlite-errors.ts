@@ -2,6 +2,7 @@ import { accessSync, constants, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { ConflictError, DiskError, IntegrityError, InvalidInputError, MlregError } from '../errors.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * SQLite's failures as errors a user can act on. Apart from db.ts so that the CLI's last-resort
@@ -31,7 +32,7 @@ export function translateSqliteError(err: unknown, file: string): unknown {
     return new IntegrityError(`the registry index ${file} is not a readable SQLite database (${err.message})`, {
       code: 'E_INDEX_CORRUPT',
       // A failing disk can return garbage once: only a damage that stays is worth a restore.
-      hint: 'If the disk reported errors (dmesg), run the command again first. If `mlreg verify` fails too, restore the registry from a backup (mlreg restore FILE --into DIR); do not write to it meanwhile.',
+      hint: `If the disk reported errors (dmesg), run the command again first. If \`mlreg verify\` fails too, restore the registry from a backup (mlreg restore FILE ${optionRef('into')} DIR); do not write to it meanwhile.`,
       cause: err,
     });
   }

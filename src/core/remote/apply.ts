@@ -26,6 +26,7 @@ import type {
   VersionKey,
   WebhookOp,
 } from './ops.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * The one place that turns domain operations into index rows. Write commands plan (read the index,
@@ -170,7 +171,7 @@ function addVersionRows(reg: Registry, op: VersionAddOp, actor: string): Applied
   if (taken)
     throw new ConflictError(`version ${op.version} already exists`, {
       code: 'E_VERSION_EXISTS',
-      hint: 'Versions are immutable: choose another number, or use --bump to take the next one.',
+      hint: `Versions are immutable: choose another number, or use ${optionRef('bump')} to take the next one.`,
     });
   const info = reg.db
     .prepare(`INSERT INTO versions (artifact_id, version, digest, source_type, size, file_count, description, created_at, created_by)

@@ -5,6 +5,7 @@ import type { Registry } from '../registry/registry.js';
 import { hasObject, objectPath, putFile, removeQuietly } from '../store/objects.js';
 import { objectKey } from './layout.js';
 import type { RemoteStore } from './transport.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Objects between a replica's folder and its remote: uploaded before the log entry that references
@@ -39,7 +40,7 @@ export async function uploadMissing(
     if (!hasObject(reg, digest))
       throw new IntegrityError(`object sha256:${digest} is neither in this replica nor on the remote`, {
         code: 'E_OBJECT_MISSING',
-        hint: 'Run `mlreg pull --objects` on a replica that has it, or add the version again.',
+        hint: `Run \`mlreg pull ${optionRef('objects')}\` on a replica that has it, or add the version again.`,
       });
     await store.upload(objectKey(digest), objectPath(reg, digest), size);
     uploaded.push(digest);

@@ -24,6 +24,7 @@ import {
   type RemoteLocation,
   type RemoteStore,
 } from './transport.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * A remote in an S3-compatible bucket, on the AWS SDK v3 (loaded only when an s3:// remote is opened).
@@ -363,12 +364,12 @@ export class S3Store implements RemoteStore {
     if (name === 'NoSuchBucket')
       return new NotFoundError(`the bucket "${this.loc.bucket}" does not exist on ${this.endpoint ?? 'AWS S3'}`, {
         code: 'E_REMOTE_NOT_FOUND',
-        hint: "Create the bucket first (aws s3 mb s3://BUCKET, or your provider's console), or check the URL and --endpoint.",
+        hint: `Create the bucket first (aws s3 mb s3://BUCKET, or your provider's console), or check the URL and ${optionRef('endpoint')}.`,
         cause: err,
       });
     if ((status !== undefined && status >= 500) || isNetwork(err) || name === 'TimeoutError')
       return new UnavailableError(`the remote ${where} did not answer (${detail}) to ${what}`, {
-        hint: 'Check the network and the endpoint (--endpoint, AWS_ENDPOINT_URL_S3), then run the command again; nothing was changed by the part that failed.',
+        hint: `Check the network and the endpoint (${optionRef('endpoint')}, AWS_ENDPOINT_URL_S3), then run the command again; nothing was changed by the part that failed.`,
         cause: err,
       });
     if (status !== undefined)
@@ -388,7 +389,7 @@ function checkEndpoint(endpoint: string): string {
   } catch {
     throw new UsageError('the S3 endpoint is not a URL', {
       code: 'E_REMOTE_ENDPOINT',
-      hint: 'Give the server as http(s)://HOST[:PORT] (--endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL).',
+      hint: `Give the server as http(s)://HOST[:PORT] (${optionRef('endpoint')}, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL).`,
     });
   }
   if (u.username || u.password)

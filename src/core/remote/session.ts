@@ -25,6 +25,7 @@ import type { Operation } from './ops.js';
 import type { Operation as Op } from './ops.js';
 import { readPosition, setPosition } from './replica-state.js';
 import type { RemoteStore } from './transport.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Writing to a replica. A write command runs as usual, but its write transactions (`reg.write`) go
@@ -78,10 +79,10 @@ export class WriteSession implements Journal {
   write<T>(fn: () => T): T {
     if (!this.writes && this.offline)
       throw new UsageError(
-        `\`mlreg ${this.command}\` would change the shared registry, which needs its remote; --offline cannot`,
+        `\`mlreg ${this.command}\` would change the shared registry, which needs its remote; ${optionRef('offline')} cannot`,
         {
           code: 'E_OFFLINE_WRITE',
-          hint: 'Run it again without --offline once the remote answers (`mlreg remote status` shows the remote).',
+          hint: `Run it again without ${optionRef('offline')} once the remote answers (\`mlreg remote status\` shows the remote).`,
         },
       );
     if (!this.writes)

@@ -11,6 +11,7 @@ import { fetchObject, missingObjects } from './objects-sync.js';
 import { entriesAfter, pull, type PullResult } from './pull.js';
 import { insertReplicaInfo, replicaInfo, type ReplicaInfo } from './replica-state.js';
 import type { RemoteStore } from './transport.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Making replicas: `init --remote` (a new, empty remote), `clone` (a replica of an existing one),
@@ -206,7 +207,7 @@ export async function cloneRemote(
   if (!marker)
     throw new NotFoundError(`${store.url} holds no mlreg registry`, {
       code: 'E_REMOTE_EMPTY',
-      hint: `Create one there with \`mlreg init --remote ${store.url}\`, or upload an existing registry with \`mlreg remote attach ${store.url}\`.`,
+      hint: `Create one there with \`mlreg init ${optionRef('remote')} ${store.url}\`, or upload an existing registry with \`mlreg remote attach ${store.url}\`.`,
     });
   const checkpoint = await latestCheckpoint(store);
   if (checkpoint === undefined && marker.origin === 'attach')

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { InvalidInputError, UsageError } from '../errors.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * The storage layer of a team registry: a flat namespace of keys on a remote (an S3 bucket under a
@@ -116,7 +117,7 @@ function parseS3(url: string): RemoteLocation {
   if (authority.includes('@') || authority.includes(':'))
     throw new UsageError('the remote URL holds credentials or a port; mlreg never takes credentials from a URL', {
       code: 'E_REMOTE_URL',
-      hint: 'Give s3://BUCKET/PREFIX and let the AWS SDK find credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, an instance role); the server goes in --endpoint.',
+      hint: `Give s3://BUCKET/PREFIX and let the AWS SDK find credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, an instance role); the server goes in ${optionRef('endpoint')}.`,
     });
   if (!BUCKET_RE.test(authority) || authority.includes('..'))
     throw badUrl(url, `"${authority}" is not a valid bucket name (3–63 of a-z 0-9 . - _)`);

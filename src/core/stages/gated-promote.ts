@@ -5,6 +5,7 @@ import { resolveRef, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
 import { checkStagePolicy, type PolicyReport } from './policy.js';
 import { promote, type PromoteOptions, type StageMove } from './promote.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * `promote` with its gates: the registry's stage order and `--if-better`. Both are checked inside
@@ -41,7 +42,7 @@ export async function promoteGated(reg: Registry, opts: GatedPromoteOptions): Pr
   if (evalCommand && opts.dryRun)
     throw new UsageError('an evaluation command records evaluations, so it cannot be combined with a dry run', {
       code: 'E_BAD_GATE',
-      hint: 'Run `mlreg eval run` first, then promote --dry-run.',
+      hint: `Run \`mlreg eval run\` first, then promote ${optionRef('dry-run')}.`,
       details: { option: 'evalCmd' },
     });
   const gates = gate ? await import('../evaluations/gates.js') : undefined;

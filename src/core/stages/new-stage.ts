@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /** Stage names everyone uses, so a typo of one is caught even in a registry that has none yet. */
 const WELL_KNOWN = ['production', 'staging', 'canary'];
@@ -23,7 +24,7 @@ export function refuseLikelyTypo(reg: Registry, stage: string, allowNew: boolean
   if (near.length === 0) return;
   throw new UsageError(`no stage is called ${stage} yet; did you mean ${near[0]!.name}?`, {
     code: 'E_STAGE_TYPO',
-    hint: `Promote to ${near[0]!.name}, or pass --new-stage to create a stage named ${stage}.`,
+    hint: `Promote to ${near[0]!.name}, or pass ${optionRef('new-stage')} to create a stage named ${stage}.`,
     details: { stage, suggestions: near.map((c) => c.name) },
   });
 }

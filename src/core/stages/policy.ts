@@ -1,6 +1,7 @@
 import { GateNotMetError } from '../errors.js';
 import type { VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * The registry's stage order (`mlreg config set stage.order staging,production`): a model version
@@ -55,7 +56,7 @@ export function checkStagePolicy(
       `${version.name}@${version.version} has never held ${requires}; the stage order of this registry (${order.join(' → ')}) puts ${requires} before ${stage}`,
       {
         code: 'E_STAGE_ORDER',
-        hint: `Promote it to ${requires} first (mlreg promote ${version.name}@${version.version} --to ${requires}), or pass --force to override (logged). Nothing was changed.`,
+        hint: `Promote it to ${requires} first (mlreg promote ${version.name}@${version.version} ${optionRef('to')} ${requires}), or pass ${optionRef('force')} to override (logged). Nothing was changed.`,
         details: report,
       },
     );

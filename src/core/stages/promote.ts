@@ -4,6 +4,7 @@ import { refuseLikelyTypo } from './new-stage.js';
 import { applyOperations } from '../remote/apply.js';
 import { resolveRef, validateStage, versionById, type VersionRecord } from '../versions/refs.js';
 import type { Registry } from '../registry/registry.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Stages are named pointers with a history. Each move is an event; the events of one stage form a
@@ -75,7 +76,7 @@ export function checkExpect(
   if (holds !== expect) {
     throw new ConflictError(`${name}@${stage} holds ${holds}, not ${expect} as expected: it moved since you looked`, {
       code: 'E_STAGE_MOVED',
-      hint: `Nothing was changed. Look at \`mlreg history ${name} --stage ${stage}\` and decide again.`,
+      hint: `Nothing was changed. Look at \`mlreg history ${name} ${optionRef('stage')} ${stage}\` and decide again.`,
       details: { stage, expected: expect, actual: current?.version ?? null },
     });
   }
@@ -100,7 +101,7 @@ export function promote(reg: Registry, opts: PromoteOptions): StageMove & { guar
         `${version.name}@${version.version} is a prerelease; it does not go to ${DEFAULT_STAGE} by accident`,
         {
           code: 'E_PRERELEASE',
-          hint: 'Pass --allow-prerelease if you mean it, or promote it to staging or canary first.',
+          hint: `Pass ${optionRef('allow-prerelease')} if you mean it, or promote it to staging or canary first.`,
         },
       );
     }

@@ -1,5 +1,6 @@
 import { ConflictError } from '../errors.js';
 import type { VersionRecord } from '../versions/refs.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * The decision behind `rollback`, apart from the reads and writes: given the current holder and the
@@ -75,8 +76,8 @@ export function planRollback(input: RollbackInput): RollbackPlan {
     throw new ConflictError(`${name}@${stage} has nowhere to roll back to: no earlier usable version held it`, {
       code: 'E_NO_ROLLBACK_TARGET',
       hint: skipped.length
-        ? `Skipped: ${skipped.map((s) => `${s.version} (${s.why})`).join(', ')}. Use --to VERSION to choose one explicitly.`
-        : `Only ${current.version} ever held ${stage}. Use --to VERSION to choose one explicitly.`,
+        ? `Skipped: ${skipped.map((s) => `${s.version} (${s.why})`).join(', ')}. Use ${optionRef('to')} VERSION to choose one explicitly.`
+        : `Only ${current.version} ever held ${stage}. Use ${optionRef('to')} VERSION to choose one explicitly.`,
       details: { stage, current: current.version, skipped },
     });
   }
@@ -97,7 +98,7 @@ export function planRollback(input: RollbackInput): RollbackPlan {
       `${name}@${stage} would now roll back to ${to.version}, not ${input.expectTarget} as planned: its history moved meanwhile`,
       {
         code: 'E_STAGE_MOVED',
-        hint: `Nothing was changed. Look at \`mlreg history ${name} --stage ${stage}\` and decide again.`,
+        hint: `Nothing was changed. Look at \`mlreg history ${name} ${optionRef('stage')} ${stage}\` and decide again.`,
         details: { stage, expectedTarget: input.expectTarget, actualTarget: to.version },
       },
     );

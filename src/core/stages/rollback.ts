@@ -4,6 +4,7 @@ import type { Registry } from '../registry/registry.js';
 import { getArtifact, resolveRef, validateStage, versionById } from '../versions/refs.js';
 import { checkExpect, currentStage, DEFAULT_STAGE, type StageMove } from './promote.js';
 import { planRollback, type ChainStep, type Skipped } from './rollback-plan.js';
+import { optionRef } from '../lib/option-ref.js';
 
 export interface RollbackOptions {
   name: string;
@@ -58,7 +59,7 @@ export function rollback(reg: Registry, opts: RollbackOptions): StageMove & { sk
     if (!cur) {
       throw new NotFoundError(`${artifact.name} has no ${stage} stage to roll back`, {
         code: 'E_STAGE_NOT_FOUND',
-        hint: `See the stages with \`mlreg list ${artifact.name}\`, or pass --stage.`,
+        hint: `See the stages with \`mlreg list ${artifact.name}\`, or pass ${optionRef('stage')}.`,
       });
     }
     const current = versionById(reg, cur.version_id);

@@ -2,6 +2,7 @@ import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fromSystemError, IntegrityError, InvalidInputError, UsageError } from '../errors.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * A version's content: every file with its relative path, size, mode and sha256, sorted by path
@@ -92,9 +93,9 @@ export async function walkSource(source: string, opts: WalkOptions = {}): Promis
   }
   if (!st.isDirectory()) throw specialRefused(source, st);
   if (opts.storeAs !== undefined)
-    throw new UsageError(`--as names the file of a single-file version; ${source} is a folder`, {
+    throw new UsageError(`${optionRef('as')} names the file of a single-file version; ${source} is a folder`, {
       code: 'E_BAD_STORE_AS',
-      hint: 'Leave --as out for a folder: its files keep their paths inside it.',
+      hint: `Leave ${optionRef('as')} out for a folder: its files keep their paths inside it.`,
     });
   const walk: Walk = { files: [], skipped: [], seen: new Set(), opts, ignored: await readIgnoreFile(source) };
   await walkDir(source, '', 0, walk);
@@ -103,7 +104,7 @@ export async function walkSource(source: string, opts: WalkOptions = {}): Promis
     throw new InvalidInputError(`${source} is an empty folder: there is nothing to register${why}`, {
       code: 'E_EMPTY_FOLDER',
       hint: walk.skipped.length
-        ? `Pass --include-hidden to keep version-control and OS files, or edit ${IGNORE_FILE}.`
+        ? `Pass ${optionRef('include-hidden')} to keep version-control and OS files, or edit ${IGNORE_FILE}.`
         : 'Point to the model file itself, or to a folder that holds its files.',
     });
   }
@@ -116,10 +117,13 @@ function storedName(source: string, storeAs: string | undefined): string {
   if (storeAs === undefined) return basename(source);
   // The metadata file of a checked-out version lives next to the model's files.
   if (!isSafeRelativePath(storeAs) || storeAs.length > 255 || storeAs === '.mlreg-version.json')
-    throw new InvalidInputError(`--as ${JSON.stringify(storeAs)} is not a name a version's file can have`, {
-      code: 'E_BAD_STORE_AS',
-      hint: 'Give a relative file name such as model.joblib (no leading /, no .. or empty parts, not .mlreg-version.json).',
-    });
+    throw new InvalidInputError(
+      `${optionRef('as')} ${JSON.stringify(storeAs)} is not a name a version's file can have`,
+      {
+        code: 'E_BAD_STORE_AS',
+        hint: 'Give a relative file name such as model.joblib (no leading /, no .. or empty parts, not .mlreg-version.json).',
+      },
+    );
   return storeAs;
 }
 
@@ -206,7 +210,7 @@ async function walkDir(abs: string, rel: string, depth: number, walk: Walk): Pro
 function symlinkRefused(path: string): InvalidInputError {
   return new InvalidInputError(`${path} is a symbolic link`, {
     code: 'E_SYMLINK',
-    hint: 'Links are not stored, so a version never depends on files outside it. Pass --follow-symlinks to store the files they point to.',
+    hint: `Links are not stored, so a version never depends on files outside it. Pass ${optionRef('follow-symlinks')} to store the files they point to.`,
   });
 }
 

@@ -19,6 +19,7 @@ import { resolveRef, type VersionRecord } from './refs.js';
 import type { Registry } from '../registry/registry.js';
 import { fsyncDir } from '../lib/fs.js';
 import { copyObjectVerified, readObject } from '../store/objects.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Materialise a version into `DIR/versions/<version>/` and point `DIR/current` at it atomically.
@@ -202,7 +203,7 @@ export function checkoutBehind(
     disk ? ExitCode.disk : ExitCode.conflict,
     `${move.name}@${move.stage} now holds ${move.to}, but ${join(dir, 'current')} was not switched to it: ${why}`,
     {
-      hint: `The stage move stands (the index is the truth). Bring the folder up to the stage with \`mlreg follow ${move.name}@${move.stage} ${dir} --once\`${disk ? ' once the disk is fixed' : ''}.`,
+      hint: `The stage move stands (the index is the truth). Bring the folder up to the stage with \`mlreg follow ${move.name}@${move.stage} ${dir} ${optionRef('once')}\`${disk ? ' once the disk is fixed' : ''}.`,
       details: { move, dir },
       cause,
     },

@@ -1,6 +1,7 @@
 import * as semver from '../lib/semver.js';
 import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * References name a version: `fraud` (latest), `fraud@1.2.3`, `fraud@^1.2` (highest match),
@@ -278,7 +279,7 @@ export function resolveRef(reg: Registry, refOrText: Ref | string, expectKind?: 
           code: 'E_STAGE_NOT_FOUND',
           hint: known.length
             ? `Stages of ${ref.name}: ${known.join(', ')}.`
-            : `No stage of ${ref.name} is set yet; set one with \`mlreg promote ${ref.name}@VERSION --to ${sel.stage}\`.`,
+            : `No stage of ${ref.name} is set yet; set one with \`mlreg promote ${ref.name}@VERSION ${optionRef('to')} ${sel.stage}\`.`,
         });
       }
       return versionById(reg, s.version_id);

@@ -2,6 +2,7 @@ import { ConflictError } from '../errors.js';
 import { applyOperations } from '../remote/apply.js';
 import { resolveRef, versionById, type VersionRecord } from './refs.js';
 import type { Registry } from '../registry/registry.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /**
  * Retiring versions: deprecate (still stored and checkable out, but never promoted and skipped by
@@ -139,7 +140,7 @@ export function deleteVersion(
         `${v.name}@${v.version} holds ${holding.map((s) => `the ${s} stage`).join(' and ')} and cannot be deleted`,
         {
           code: 'E_VERSION_IN_USE',
-          hint: `Move the stage first (mlreg promote ${v.name}@OTHER --to ${holding[0]}, or mlreg rollback ${v.name} --stage ${holding[0]}); --force does not override this.`,
+          hint: `Move the stage first (mlreg promote ${v.name}@OTHER ${optionRef('to')} ${holding[0]}, or mlreg rollback ${v.name} ${optionRef('stage')} ${holding[0]}); ${optionRef('force')} does not override this.`,
           details: { stages: holding },
         },
       );
@@ -152,7 +153,7 @@ export function deleteVersion(
         `${v.name}@${v.version} is the only way back for the rollback history of ${onlyWayBack.join(', ')}`,
         {
           code: 'E_ONLY_WAY_BACK',
-          hint: `Deleting it leaves \`mlreg rollback ${v.name}\` nowhere to go. Pass --force to delete it anyway (recorded in the audit log).`,
+          hint: `Deleting it leaves \`mlreg rollback ${v.name}\` nowhere to go. Pass ${optionRef('force')} to delete it anyway (recorded in the audit log).`,
           details: { stages: onlyWayBack },
         },
       );

@@ -10,6 +10,7 @@ import { loadProfile } from '../datasets/profiles.js';
 import type { Profile } from '../datasets/profile/types.js';
 import { latestScan, type RecordedScan, signatureOf } from '../models/record.js';
 import type { Signature } from '../models/signature.js';
+import { optionRef } from '../lib/option-ref.js';
 
 export interface VersionDetails {
   version: VersionRecord;
@@ -72,7 +73,7 @@ function resolveRefAt(reg: Registry, text: string, at: string): VersionRecord {
   if (held === undefined)
     throw new NotFoundError(`${ref.name}@${stage} held no version at ${at}`, {
       code: 'E_STAGE_EMPTY_AT',
-      hint: `See when it was set with \`mlreg history ${ref.name} --stage ${stage}\`.`,
+      hint: `See when it was set with \`mlreg history ${ref.name} ${optionRef('stage')} ${stage}\`.`,
     });
   return resolveRef(reg, `${ref.name}@${held}`);
 }

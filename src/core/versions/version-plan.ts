@@ -1,5 +1,6 @@
 import * as semver from '../lib/semver.js';
 import { ConflictError, InvalidInputError, UsageError } from '../errors.js';
+import { optionRef } from '../lib/option-ref.js';
 
 export type Bump = 'patch' | 'minor' | 'major' | 'prerelease';
 export const BUMPS: readonly Bump[] = ['patch', 'minor', 'major', 'prerelease'];
@@ -24,7 +25,7 @@ export function validateVersionRequest(req: VersionRequest): void {
   if (req.version !== undefined && req.bump !== undefined) {
     throw new UsageError('give either a version number or a bump, not both', {
       code: 'E_VERSION_AND_BUMP',
-      hint: 'Use --version 1.2.0 for an exact number, or --bump minor to count on from the highest version.',
+      hint: `Use ${optionRef('version')} 1.2.0 for an exact number, or ${optionRef('bump')} minor to count on from the highest version.`,
     });
   }
   if (req.version !== undefined && !isValidVersionString(req.version)) {
@@ -37,7 +38,7 @@ export function validateVersionRequest(req: VersionRequest): void {
     throw new UsageError(`the bump takes ${BUMPS.join(', ')}, not ${JSON.stringify(req.bump)}`, {
       details: { option: 'bump' },
       code: 'E_BAD_BUMP',
-      hint: 'patch: 1.2.3 → 1.2.4, minor: → 1.3.0, major: → 2.0.0, prerelease (with --preid rc): → 1.2.4-rc.0.',
+      hint: `patch: 1.2.3 → 1.2.4, minor: → 1.3.0, major: → 2.0.0, prerelease (with ${optionRef('preid')} rc): → 1.2.4-rc.0.`,
     });
   }
   if (req.preid !== undefined && !/^[0-9A-Za-z-]+$/.test(req.preid)) {
@@ -51,7 +52,7 @@ export function validateVersionRequest(req: VersionRequest): void {
     throw new UsageError('a prerelease identifier goes with a prerelease bump', {
       details: { option: 'preid' },
       code: 'E_PREID_WITHOUT_PRERELEASE',
-      hint: 'e.g. --bump prerelease --preid rc gives 1.3.0-rc.0.',
+      hint: `e.g. ${optionRef('bump')} prerelease ${optionRef('preid')} rc gives 1.3.0-rc.0.`,
     });
   }
 }
@@ -66,7 +67,7 @@ export function planVersion(existing: readonly string[], req: VersionRequest): s
     if (existing.includes(req.version)) {
       throw new ConflictError(`version ${req.version} already exists`, {
         code: 'E_VERSION_EXISTS',
-        hint: 'Versions are immutable: choose another number, or use --bump to take the next one.',
+        hint: `Versions are immutable: choose another number, or use ${optionRef('bump')} to take the next one.`,
       });
     }
     return req.version;
@@ -82,7 +83,7 @@ export function planVersion(existing: readonly string[], req: VersionRequest): s
   if (next === null)
     throw new InvalidInputError(`cannot bump ${highest} by ${bump}`, {
       code: 'E_BAD_BUMP',
-      hint: 'Give the number with --version instead.',
+      hint: `Give the number with ${optionRef('version')} instead.`,
     });
   return next;
 }

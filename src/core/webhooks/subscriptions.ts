@@ -3,6 +3,7 @@ import type { Registry } from '../registry/registry.js';
 import { applyOperations } from '../remote/apply.js';
 import { NAME_RE } from '../versions/refs.js';
 import { checkWebhookUrl, ENV_NAME_RE, ENV_PREFIX, WEBHOOK_EVENTS, type WebhookEventName } from './rules.js';
+import { optionRef } from '../lib/option-ref.js';
 
 /** Webhook subscriptions: made, removed and listed. They are shared state (webhook.add / webhook.remove operations). */
 
@@ -75,7 +76,7 @@ export function validateSubscription(s: NewSubscription): {
   if (problem !== null)
     throw new InvalidInputError(`the webhook URL ${JSON.stringify(s.url.slice(0, 200))} is refused: ${problem}`, {
       code: 'E_BAD_WEBHOOK_URL',
-      hint: 'Give an http:// or https:// URL such as https://deploy.example.com/hooks/mlreg; put the shared secret in an environment variable named by --secret-env, not in the URL.',
+      hint: `Give an http:// or https:// URL such as https://deploy.example.com/hooks/mlreg; put the shared secret in an environment variable named by ${optionRef('secret-env')}, not in the URL.`,
     });
   const wanted = s.events.map((e) => e.trim().toLowerCase()).filter((e) => e !== '');
   const unknown = wanted.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
@@ -84,7 +85,7 @@ export function validateSubscription(s: NewSubscription): {
       wanted.length === 0 ? 'no webhook events given' : `unknown webhook event ${JSON.stringify(unknown[0])}`,
       {
         code: 'E_BAD_WEBHOOK_EVENT',
-        hint: `Give a comma-separated list of: ${WEBHOOK_EVENTS.join(', ')} (e.g. --events promote,rollback).`,
+        hint: `Give a comma-separated list of: ${WEBHOOK_EVENTS.join(', ')} (e.g. ${optionRef('events')} promote,rollback).`,
       },
     );
   const events = WEBHOOK_EVENTS.filter((e) => wanted.includes(e));
@@ -102,7 +103,7 @@ export function validateSubscription(s: NewSubscription): {
       {
         code: 'E_BAD_SECRET_ENV',
         details: { option: 'secretEnv' },
-        hint: `Give the NAME of the variable that holds the secret, starting with ${ENV_PREFIX} (letters, digits and _), e.g. --secret-env MLREG_WEBHOOK_SECRET; never the secret itself. Only such variables may sign deliveries, so a subscription cannot make mlreg sign with another secret of the machine.`,
+        hint: `Give the NAME of the variable that holds the secret, starting with ${ENV_PREFIX} (letters, digits and _), e.g. ${optionRef('secret-env')} MLREG_WEBHOOK_SECRET; never the secret itself. Only such variables may sign deliveries, so a subscription cannot make mlreg sign with another secret of the machine.`,
       },
     );
   return { url: s.url, events, artifact, secretEnv: s.secretEnv };

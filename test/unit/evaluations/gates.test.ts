@@ -6,7 +6,7 @@ import { promote } from '../../../src/core/stages/promote.js';
 import { configSet } from '../../../src/core/registry/config.js';
 import { resolveRef } from '../../../src/core/versions/refs.js';
 import type { GateReport } from '../../../src/core/evaluations/gates.js';
-import { tempRegistry } from '../../helpers.js';
+import { asPrinted, tempRegistry } from '../../helpers.js';
 import { dbSnapshot, SCORE, seedModels } from '../../eval-helpers.js';
 
 const rec = (
@@ -40,7 +40,7 @@ async function refused(
     caught = err;
     assert.equal(err.code, code);
     assert.equal(err.exitCode, exitCode);
-    if (message) assert.match(err.message, message);
+    if (message) assert.match(asPrinted(err.message), message);
     return true;
   });
   assert.equal(dbSnapshot(t.root), before, 'registry unchanged');
@@ -161,7 +161,7 @@ test('champion not evaluated on the dataset: exit 1 with a hint; challenger not 
       1,
       /m@1\.0\.0 \(holding production\) was not evaluated on hold@1\.0\.0/,
     );
-    assert.match(err.hint, /mlreg eval run m@1\.0\.0 --on hold@1\.0\.0/);
+    assert.match(asPrinted(err.hint), /mlreg eval run m@1\.0\.0 --on hold@1\.0\.0/);
     rec(t.reg, 'm@1.0.0', { all: { auc: 0.9 }, recent: { auc: 0.9 } });
     await refused(
       t,

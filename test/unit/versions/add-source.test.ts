@@ -7,7 +7,7 @@ import { resolveRef, parseRef } from '../../../src/core/versions/refs.js';
 import { InvalidInputError } from '../../../src/core/errors.js';
 import { objectPath } from '../../../src/core/store/objects.js';
 import { verifyRegistry } from '../../../src/core/store/verify.js';
-import { tempRegistry } from '../../helpers.js';
+import { asPrinted, tempRegistry } from '../../helpers.js';
 
 /** A model folder as it comes out of a working tree: the model, and what a working tree carries along. */
 function clutteredFolder(root: string): string {
@@ -68,7 +68,7 @@ test('a folder of nothing but clutter is refused, naming what was skipped', asyn
       assert.ok(err instanceof InvalidInputError);
       assert.equal(err.code, 'E_EMPTY_FOLDER');
       assert.match(err.message, /\.git/);
-      assert.match(err.hint, /--include-hidden/);
+      assert.match(asPrinted(err.hint), /--include-hidden/);
       return true;
     });
   } finally {

@@ -22,7 +22,7 @@ import {
 import { promote } from '../../../src/core/stages/promote.js';
 import { resolveRef } from '../../../src/core/versions/refs.js';
 import type { MlregError } from '../../../src/core/errors.js';
-import { tempRegistry } from '../../helpers.js';
+import { asPrinted, tempRegistry } from '../../helpers.js';
 import type { Registry } from '../../../src/core/registry/registry.js';
 
 async function addModel(reg: Registry, dir: string, name: string, body: string): Promise<void> {
@@ -126,7 +126,7 @@ test('a switch that fails after the commit leaves the move standing and says how
         err.code === 'E_CHECKOUT_BEHIND' &&
         err.exitCode === 4 &&
         /now holds 1\.0\.0/.test(err.message) &&
-        err.hint.includes(`mlreg follow m@production ${srv} --once`),
+        asPrinted(err.hint).includes(`mlreg follow m@production ${srv} --once`),
     );
     assert.equal(t.reg.read(() => resolveRef(t.reg, 'm@production')).version, '1.0.0', 'the move stands');
 

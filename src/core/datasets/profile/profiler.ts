@@ -34,6 +34,7 @@ import {
   type Retype,
 } from './column-types.js';
 import { BIN_COUNT, EXACT_ROWS, PROFILE_FORMAT, TOP_VALUES, type ColumnProfile, type Profile } from './types.js';
+import { optionRef } from '../../lib/option-ref.js';
 
 /**
  * Profile one table with DuckDB (loaded here, lazily: only `add dataset` and `check FILE` need it), in one
@@ -182,7 +183,7 @@ export function resourceError(err: unknown): DiskError | undefined {
       code: 'E_OUT_OF_MEMORY',
       hint:
         'Not a problem with the file: profiling it needed more memory than mlreg allows DuckDB. Nothing was stored. ' +
-        "Store it without a profile (--no-profile) and run `mlreg profile NAME@VERSION` later, and please report the table's shape (rows, columns, types).",
+        `Store it without a profile (${optionRef('no-profile')}) and run \`mlreg profile NAME@VERSION\` later, and please report the table's shape (rows, columns, types).`,
       cause: err,
     });
   if (/No space left on device|disk is full|Could not write .* temporary/i.test(msg))
