@@ -1,12 +1,14 @@
-// `npm run build`: compile to dist/ from scratch. The three independent steps run at once (the server
-// and tests with tsc, the web client's type check with tsc, its bundles with esbuild): one after the
-// other they took ~10 s of a 2-core machine's wall clock, together ~7 s.
+// `npm run build`: compile to dist/. The three independent steps run at once: the server, tests and
+// benchmarks with tsc, the web client's type check with tsc, its bundles with esbuild.
+//
+// tsc builds incrementally: its build info lives in dist/, so a removed dist/ means a full build
+// (tsc does not check that its outputs still exist). A rebuild with few changes takes ~3 s instead
+// of ~9 s. A source removed since the last build must not leave its compiled copy behind (an old
+// test would still run), so compiled files without a source are deleted afterwards.
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-
-// A file removed from src/ or test/ must not leave its compiled copy behind (an old test would still run).
-rmSync('dist', { recursive: true, force: true });
+import { join } from 'node:path';
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
@@ -18,8 +20,11 @@ function node(args) {
 }
 
 const steps = [
-  ['tsc -p tsconfig.json', [tsc, '-p', 'tsconfig.json']],
-  ['tsc -p src/web/client', [tsc, '-p', 'src/web/client']],
+  ['tsc -p tsconfig.json', [tsc, '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', 'dist/main.tsbuildinfo']],
+  [
+    'tsc -p src/web/client',
+    [tsc, '-p', 'src/web/client', '--incremental', '--tsBuildInfoFile', 'dist/client.tsbuildinfo'],
+  ],
   ['scripts/build-web.mjs', ['scripts/build-web.mjs']],
 ];
 const codes = await Promise.all(steps.map(([, args]) => node(args)));
@@ -27,4 +32,14 @@ const failed = steps.filter((_, i) => codes[i] !== 0).map(([name]) => name);
 if (failed.length > 0) {
   console.error(`build failed: ${failed.join(', ')}`);
   process.exit(1);
+}
+
+// dist/<dir>/x.js and x.js.map come from <dir>/x.ts (tsconfig's rootDir is the project).
+for (const dir of ['src', 'test', 'bench']) {
+  const out = join('dist', dir);
+  if (!existsSync(out)) continue;
+  for (const file of readdirSync(out, { recursive: true, encoding: 'utf8' })) {
+    const compiled = /^(.*)\.js(\.map)?$/.exec(file);
+    if (compiled && !existsSync(join(dir, `${compiled[1]}.ts`))) rmSync(join(out, file));
+  }
 }

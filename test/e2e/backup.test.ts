@@ -376,7 +376,9 @@ test('kill -9 during backup and during restore: never a file or registry that lo
       const code = await killAfter(['restore', file, '--into', into], cwd, ms);
       if (code === 0) break;
       killedOnce = true;
-      assert.ok(!existsSync(join(into, 'mlreg.db')), `killed at ${ms} ms: no registry at the target`);
+      // Killed after its final rename (the registry at the target must be whole: verified and compared
+      // below), or before it (no registry at the target). Under load the kill can land in either.
+      if (existsSync(join(into, 'mlreg.db'))) break;
     }
     if (existsSync(join(into, 'mlreg.db'))) ok(await cliInProcess(['--registry', into, 'verify', '--json'], { cwd }));
     else {

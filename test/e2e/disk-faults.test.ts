@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, cli, cliInProcess, FIXTURES, tempDir } from '../helpers.js';
+import { BIN, cliInProcess, FIXTURES, tempDir } from '../helpers.js';
 import {
   buildShim,
   callsOf,
@@ -187,14 +187,14 @@ describe('a real full disk (40 MB tmpfs)', () => {
       const reg = await registryWith(d.path, 12_000_000);
       fill(d.path, 6_000);
       for (const name of ['x.tgz', 'x.tar', 'y.tgz']) {
-        const r = cli(['backup', join(d.path, name), '--registry', reg, '--json'], { cwd: d.path });
+        const r = await cliInProcess(['backup', join(d.path, name), '--registry', reg, '--json'], { cwd: d.path });
         assert.equal(r.code, 7, `${name}: ${r.stdout} ${r.stderr}`);
         assert.equal(r.json?.error?.code, 'E_NO_SPACE', r.stdout);
         assert.equal(r.stdout.trim().split('\n').length, 1);
         assert.doesNotMatch(r.json!.error!.hint, /nothing was registered/);
         assert.equal(existsSync(join(d.path, `${name}.partial`)), false, `${name}.partial left behind`);
       }
-      const plain = cli(['backup', join(d.path, 'z.tgz'), '--registry', reg], { cwd: d.path });
+      const plain = await cliInProcess(['backup', join(d.path, 'z.tgz'), '--registry', reg], { cwd: d.path });
       assert.equal(plain.code, 7, plain.stderr);
       assert.equal(plain.stdout, '');
       assert.doesNotMatch(plain.stderr, /destroyed|internal/);
@@ -221,7 +221,7 @@ describe('a real full disk (40 MB tmpfs)', () => {
           ['check', join(FIXTURES, 'datasets', 'batch_drifted.csv'), '--against', 'd@latest'],
           ['backup', join(elsewhere.path, 'b.tar')],
         ]) {
-          const r = cli([...args, '--registry', reg, '--json'], { cwd: d.path });
+          const r = await cliInProcess([...args, '--registry', reg, '--json'], { cwd: d.path });
           // check exits 1 when the batch drifted: it ran all the same.
           assert.ok(
             r.code === 0 || (args[0] === 'check' && r.code === 1),
@@ -231,7 +231,9 @@ describe('a real full disk (40 MB tmpfs)', () => {
       } finally {
         elsewhere.cleanup();
       }
-      const write = cli(['promote', 'm@1.0.0', '--to', 'staging', '--registry', reg, '--json'], { cwd: d.path });
+      const write = await cliInProcess(['promote', 'm@1.0.0', '--to', 'staging', '--registry', reg, '--json'], {
+        cwd: d.path,
+      });
       assert.ok([0, 7].includes(write.code), write.stdout);
     });
   }
