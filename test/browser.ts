@@ -13,12 +13,22 @@ export const NO_CHROMIUM = existsSync(CHROMIUM)
   ? false
   : `browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run does it)`;
 
-/** Screenshots of every page go here (kept after the run, for people to look at). */
+/**
+ * With MLREG_UI_SCREENSHOTS=1, a screenshot of every page is kept here after the run, for people to
+ * look at. Off by default: they assert nothing, and encoding them took ~20% of the browser tests' CPU.
+ */
 export const SHOTS = join(ROOT, 'dist', 'test-output', 'ui');
+const SCREENSHOTS = process.env.MLREG_UI_SCREENSHOTS === '1';
+
+/** Keep a full-page screenshot of `page` as SHOTS/`name`.png, when asked for (above). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (!SCREENSHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
 
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  mkdirSync(SHOTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [

@@ -4,17 +4,7 @@ import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BIN, cliInProcess, FIXTURES, tempDir } from '../helpers.js';
-import {
-  buildShim,
-  callsOf,
-  registryWith,
-  runWithFault,
-  SCENARIOS,
-  spread,
-  summarise,
-  sweepOnce,
-  type Outcome,
-} from '../faults/sweep.js';
+import { buildShim, registryWith, runWithFault, spread } from '../faults/sweep.js';
 
 /** Disk faults are ordinary: every one ends in a documented exit code with the right thing named. */
 
@@ -274,20 +264,5 @@ describe('a read-only registry (another user)', () => {
       spawnSync('chmod', ['-R', 'u+w', t.path]);
       t.cleanup();
     }
-  });
-});
-
-describe('the fault sweep (small; npm run test:faults runs the heavy one)', { skip: shim.skip }, () => {
-  it('EIO, ENOSPC and a crash at sampled calls of add, promote/rollback --checkout, backup, restore, gc', async () => {
-    const outcomes: Outcome[] = [];
-    for (const s of SCENARIOS) {
-      const total = await callsOf(s);
-      const points = spread(total, 3);
-      for (const at of points) outcomes.push(await sweepOnce(s, at, 'EIO'));
-      outcomes.push(await sweepOnce(s, points[1] ?? 1, 'CRASH'));
-    }
-    const report = summarise(outcomes);
-    console.log(report);
-    assert.equal(outcomes.filter((o) => o.violations.length).length, 0, report);
   });
 });

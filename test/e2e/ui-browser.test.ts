@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page, Request } from 'playwright-core';
-import { canvasDrawn, launchChromium, NO_CHROMIUM, SHOTS, startUi, watch, type PageWatch } from '../browser.js';
+import { canvasDrawn, launchChromium, NO_CHROMIUM, screenshot, startUi, watch, type PageWatch } from '../browser.js';
 import { cliInProcess, tempDir } from '../helpers.js';
 import { buildWebFixture, XSS } from '../web-fixture.js';
 
@@ -36,12 +36,12 @@ describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
     t.cleanup();
   });
 
-  /** Loads a page of the app in the one tab, waits until it rendered, and keeps a screenshot. */
+  /** Loads a page of the app in the one tab, waits until it rendered, and keeps a screenshot when asked for. */
   async function open(path: string, shot: string): Promise<void> {
     await page.goto(new URL(path, ui.url).href);
     await page.waitForSelector('#app[data-ready]');
     assert.equal(await page.getAttribute('#app', 'data-ready'), 'true', `${path} did not render`);
-    await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
+    await screenshot(page, shot);
   }
 
   /** No element the XSS fixtures would have made, and no alert. */
@@ -67,19 +67,19 @@ describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
     assert.ok((await page.locator('#timeline svg rect').count()) > 0, 'stage timeline drawn');
     assert.equal(await page.locator('#timeline svg circle.rollback').count(), 1, 'one rollback marked');
     assert.equal(await page.locator('#versions tbody tr').count(), 3);
-    await page.screenshot({ path: join(SHOTS, 'artifact.png'), fullPage: true });
+    await screenshot(page, 'artifact');
 
     await Promise.all([page.waitForURL('**/versions/1.1.0'), page.click('#versions a:text-is("1.1.0")')]);
     await page.waitForSelector('#app[data-ready=true]');
     assert.ok((await page.locator('#lineage svg rect').count()) >= 2, 'lineage graph drawn');
-    await page.screenshot({ path: join(SHOTS, 'version.png'), fullPage: true });
+    await screenshot(page, 'version');
 
     await Promise.all([page.waitForURL('**/compare?**'), page.click('nav.sub a:has-text("production")')]);
     await page.waitForSelector('#app[data-ready=true]');
     const text = await page.textContent('#app');
     assert.match(text ?? '', /Compare cancer@1\.0\.0 ↔ cancer@1\.1\.0/);
     assert.ok((await page.locator('table.metrics').count()) >= 2, 'metrics and evaluations compared');
-    await page.screenshot({ path: join(SHOTS, 'compare.png'), fullPage: true });
+    await screenshot(page, 'compare');
   });
 
   test('two ticked versions open their comparison', async () => {
@@ -129,7 +129,7 @@ describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
     assert.equal(n, 32);
     await rows.first().locator('button.expand').click();
     assert.ok((await page.locator('#drift tr.detail svg.hist rect').count()) > 20, 'overlay drawn');
-    await page.screenshot({ path: join(SHOTS, 'drift-expanded.png'), fullPage: true });
+    await screenshot(page, 'drift-expanded');
     await page.click('#drift th[data-key=column]');
     const names = await page.locator('#drift tbody tr[data-column] td.colname').allTextContents();
     assert.deepEqual(
@@ -224,7 +224,7 @@ describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
       }
       await assertNoInjection();
       assert.deepEqual(requests, [], 'a report fetches nothing');
-      await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
+      await screenshot(page, shot);
     }
   });
 

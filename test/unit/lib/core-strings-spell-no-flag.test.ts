@@ -60,17 +60,19 @@ function stringsIn(name: string, source: string): { text: string; line: number }
 test('no string in src/core spells a command-line flag (core names options with optionRef)', () => {
   const core = join(ROOT, 'src', 'core');
   const found: string[] = [];
-  let scanned = 0;
-  for (const path of sources(core)) {
+  const files = sources(core);
+  for (const path of files) {
     const file = relative(core, path);
-    for (const s of stringsIn(path, readFileSync(path, 'utf8'))) {
-      scanned++;
+    const source = readFileSync(path, 'utf8');
+    // Parsing is the slow part: a file with no `--x` anywhere has no string that spells one.
+    if (!/--[a-z]/.test(source)) continue;
+    for (const s of stringsIn(path, source)) {
       if (!FLAG.test(s.text)) continue;
       if (ALLOWED.some((a) => a.file === file && s.text.includes(a.text))) continue;
       found.push(`src/core/${file}:${s.line}: ${JSON.stringify(s.text)}`);
     }
   }
-  assert.ok(scanned > 1000, `only ${scanned} strings read: is src/core where it should be?`);
+  assert.ok(files.length > 100, `only ${files.length} files read: is src/core where it should be?`);
   assert.deepEqual(found, [], `spell these options with optionRef('name'):\n${found.join('\n')}`);
 });
 
