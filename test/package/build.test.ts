@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT, tempDir } from '../helpers.js';
+
+/**
+ * scripts/build.mjs on a small project with mlreg's own tsconfig files: the incremental build must
+ * leave dist/ matching the sources whatever happened to dist/ in between, or a test silently stops
+ * running (its compiled file gone) or a removed one keeps running (its compiled file left behind).
+ */
+
+function project(): { dir: string; cleanup: () => void } {
+  const t = tempDir('mlreg-build-');
+  const write = (path: string, text: string): void => {
+    mkdirSync(dirname(join(t.path, path)), { recursive: true });
+    writeFileSync(join(t.path, path), text);
+  };
+  for (const config of ['tsconfig.json', 'src/web/client/tsconfig.json']) {
+    mkdirSync(dirname(join(t.path, config)), { recursive: true });
+    copyFileSync(join(ROOT, config), join(t.path, config));
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(t.path, 'node_modules'));
+  write('src/cli/main.ts', 'export const main = 1;\n');
+  write('src/web/wire.ts', 'export type Wire = number;\n');
+  write('src/web/client/main.ts', 'export const client = 1;\n');
+  write('test/unit/a.test.ts', "import { main } from '../../src/cli/main.js';\nexport const a = main;\n");
+  // The front end's bundling is not what is tested here: this project has none.
+  write('scripts/build-web.mjs', '');
+  return { dir: t.path, cleanup: t.cleanup };
+}
+
+function build(dir: string): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+}
+
+test('the incremental build brings back compiled files deleted from dist/ and drops those of removed sources', {
+  timeout: 120_000,
+}, () => {
+  const p = project();
+  try {
+    const out = (path: string): boolean => existsSync(join(p.dir, 'dist', path));
+    build(p.dir);
+    assert.ok(out('src/cli/main.js') && out('test/unit/a.test.js'), 'built');
+
+    // dist/ partly removed (by hand, by a tool clearing one folder): the next build makes it whole.
+    rmSync(join(p.dir, 'dist', 'src', 'cli', 'main.js'));
+    rmSync(join(p.dir, 'dist', 'test', 'unit'), { recursive: true });
+    build(p.dir);
+    assert.ok(out('src/cli/main.js'), 'a deleted compiled source file is compiled again');
+    assert.ok(out('test/unit/a.test.js'), 'a deleted compiled test is compiled again (else it silently stops running)');
+
+    // A renamed test: the old name's compiled file goes, or it would still run.
+    renameSync(join(p.dir, 'test', 'unit', 'a.test.ts'), join(p.dir, 'test', 'unit', 'b.test.ts'));
+    build(p.dir);
+    assert.ok(out('test/unit/b.test.js'));
+    assert.ok(!out('test/unit/a.test.js') && !out('test/unit/a.test.js.map'), 'the old name is gone');
+  } finally {
+    p.cleanup();
+  }
+});
