@@ -212,19 +212,24 @@ describe('mlreg ui in chromium', { skip: NO_CHROMIUM }, () => {
       const fetched = (q: Request) => {
         if (!q.url().startsWith('file:') && !q.url().startsWith('data:')) requests.push(q.url());
       };
+      // On the one tab every later page would still be counted here: the listener goes with this report.
       page.on('request', fetched);
-      await page.goto(pathToFileURL(file).href);
-      await page.waitForSelector('#app[data-ready=true]');
-      if (file !== cmp) {
-        await page.locator('#drift tbody tr').first().locator('button.expand').click();
-        assert.ok((await page.locator('#drift tr.detail svg rect').count()) > 0, `${shot}: overlay drawn`);
-      } else {
-        assert.ok((await page.locator('table.metrics').count()) > 0);
-        assert.equal(await page.locator('#app a').count(), 0, 'no links to a server in a report');
+      try {
+        await page.goto(pathToFileURL(file).href);
+        await page.waitForSelector('#app[data-ready=true]');
+        if (file !== cmp) {
+          await page.locator('#drift tbody tr').first().locator('button.expand').click();
+          assert.ok((await page.locator('#drift tr.detail svg rect').count()) > 0, `${shot}: overlay drawn`);
+        } else {
+          assert.ok((await page.locator('table.metrics').count()) > 0);
+          assert.equal(await page.locator('#app a').count(), 0, 'no links to a server in a report');
+        }
+        await assertNoInjection();
+        assert.deepEqual(requests, [], 'a report fetches nothing');
+        await screenshot(page, shot);
+      } finally {
+        page.off('request', fetched);
       }
-      await assertNoInjection();
-      assert.deepEqual(requests, [], 'a report fetches nothing');
-      await screenshot(page, shot);
     }
   });
 
