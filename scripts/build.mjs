@@ -8,7 +8,7 @@
 // from dist/ silently stops running. A source removed since the last build must not leave its compiled
 // copy behind (an old test would still run), so compiled files without a source are deleted afterwards.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 
@@ -29,6 +29,27 @@ const compiledSources = (dir) =>
     (f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !join(dir, f).startsWith(join('src', 'web', 'client', sep)),
   );
 const BUILD_INFO = join('dist', 'main.tsbuildinfo');
+
+// tsc -b takes a project for built when no input is newer than its build info, by mtime: a source
+// changed with its old mtime kept (cp -a, rsync -a, tar) would never be compiled. Its ctime cannot be
+// kept, so such a file gets the current mtime and tsc -b looks at it (and compares contents: a file
+// only chmod-ed is not compiled again). The web client's sources count against the client's build info.
+const CLIENT_BUILD_INFO = join('dist', 'client.tsbuildinfo');
+const builtAt = [BUILD_INFO, CLIENT_BUILD_INFO].map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0));
+if (builtAt.every((t) => t > 0)) {
+  const since = Math.min(...builtAt);
+  const now = new Date();
+  for (const dir of COMPILED) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+      if (!f.endsWith('.ts')) continue;
+      const path = join(dir, f);
+      const st = statSync(path);
+      if (st.ctimeMs > since && st.mtimeMs <= since) utimesSync(path, st.atime, now);
+    }
+  }
+}
+
 if (
   existsSync(BUILD_INFO) &&
   COMPILED.some(

@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT, tempDir } from '../helpers.js';
 
@@ -36,7 +46,7 @@ function build(dir: string): void {
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
 }
 
-test('the incremental build brings back compiled files deleted from dist/ and drops those of removed sources', {
+test('the incremental build compiles a source copied in with an old mtime, brings back compiled files deleted from dist/ and drops those of removed sources', {
   timeout: 120_000,
 }, () => {
   const p = project();
@@ -51,6 +61,14 @@ test('the incremental build brings back compiled files deleted from dist/ and dr
     build(p.dir);
     assert.ok(out('src/cli/main.js'), 'a deleted compiled source file is compiled again');
     assert.ok(out('test/unit/a.test.js'), 'a deleted compiled test is compiled again (else it silently stops running)');
+
+    // A source copied in with its old mtime kept (cp -a, rsync -a, tar): tsc -b compares mtimes and
+    // would take it for built.
+    const main = join(p.dir, 'src', 'cli', 'main.ts');
+    writeFileSync(main, 'export const main = 2;\n');
+    utimesSync(main, new Date('2020-01-01'), new Date('2020-01-01'));
+    build(p.dir);
+    assert.match(readFileSync(join(p.dir, 'dist', 'src', 'cli', 'main.js'), 'utf8'), /main = 2/, 'compiled again');
 
     // A renamed test: the old name's compiled file goes, or it would still run.
     renameSync(join(p.dir, 'test', 'unit', 'a.test.ts'), join(p.dir, 'test', 'unit', 'b.test.ts'));
