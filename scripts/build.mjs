@@ -29,12 +29,22 @@ const compiledSources = (dir) =>
     (f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !join(dir, f).startsWith(join('src', 'web', 'client', sep)),
   );
 const BUILD_INFO = join('dist', 'main.tsbuildinfo');
+const CLIENT_BUILD_INFO = join('dist', 'client.tsbuildinfo');
+
+// tsc -b looks only at the projects' own files, not at the types they use from node_modules: after an
+// install (a new @types/node, a dependency's new release) the sources would not be checked against the
+// new types until one of them changed. npm writes node_modules/.package-lock.json on every install and
+// `npm ci`: the first build after one compiles everything (npm ci's own build, via prepare).
+const INSTALLED = join('node_modules', '.package-lock.json');
+if (existsSync(INSTALLED)) {
+  const installedAt = statSync(INSTALLED).mtimeMs;
+  for (const f of [BUILD_INFO, CLIENT_BUILD_INFO]) if (existsSync(f) && statSync(f).mtimeMs < installedAt) rmSync(f);
+}
 
 // tsc -b takes a project for built when no input is newer than its build info, by mtime: a source
 // changed with its old mtime kept (cp -a, rsync -a, tar) would never be compiled. Its ctime cannot be
 // kept, so such a file gets the current mtime and tsc -b looks at it (and compares contents: a file
-// only chmod-ed is not compiled again). The web client's sources count against the client's build info.
-const CLIENT_BUILD_INFO = join('dist', 'client.tsbuildinfo');
+// only chmod-ed is not compiled again). The web client's sources are in src/ too.
 const builtAt = [BUILD_INFO, CLIENT_BUILD_INFO].map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0));
 if (builtAt.every((t) => t > 0)) {
   const since = Math.min(...builtAt);

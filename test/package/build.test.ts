@@ -18,7 +18,8 @@ import { ROOT, tempDir } from '../helpers.js';
 /**
  * scripts/build.mjs on a small project with mlreg's own tsconfig files: the incremental build must
  * leave dist/ matching the sources whatever happened to dist/ in between, or a test silently stops
- * running (its compiled file gone) or a removed one keeps running (its compiled file left behind).
+ * running (its compiled file gone) or a removed one keeps running (its compiled file left behind);
+ * and it must check the sources against the types installed now.
  */
 
 function project(): { dir: string; cleanup: () => void } {
@@ -31,7 +32,12 @@ function project(): { dir: string; cleanup: () => void } {
     mkdirSync(dirname(join(t.path, config)), { recursive: true });
     copyFileSync(join(ROOT, config), join(t.path, config));
   }
-  symlinkSync(join(ROOT, 'node_modules'), join(t.path, 'node_modules'));
+  // Its own node_modules: mlreg's types, and one dependency of its own (`dep`) to install anew.
+  mkdirSync(join(t.path, 'node_modules'));
+  symlinkSync(join(ROOT, 'node_modules', '@types'), join(t.path, 'node_modules', '@types'));
+  write('node_modules/dep/package.json', '{"name":"dep","version":"1.0.0","types":"index.d.ts"}\n');
+  write('node_modules/dep/index.d.ts', 'export type Count = number;\n');
+  write('src/cli/count.ts', "import type { Count } from 'dep';\nexport const count: Count = 1;\n");
   write('src/cli/main.ts', 'export const main = 1;\n');
   write('src/web/wire.ts', 'export type Wire = number;\n');
   write('src/web/client/main.ts', 'export const client = 1;\n');
@@ -41,9 +47,14 @@ function project(): { dir: string; cleanup: () => void } {
   return { dir: t.path, cleanup: t.cleanup };
 }
 
-function build(dir: string): void {
+function tryBuild(dir: string): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: dir, encoding: 'utf8' });
-  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+function build(dir: string): void {
+  const r = tryBuild(dir);
+  assert.equal(r.status, 0, r.output);
 }
 
 test('the incremental build compiles a source copied in with an old mtime, brings back compiled files deleted from dist/ and drops those of removed sources', {
@@ -75,6 +86,24 @@ test('the incremental build compiles a source copied in with an old mtime, bring
     build(p.dir);
     assert.ok(out('test/unit/b.test.js'));
     assert.ok(!out('test/unit/a.test.js') && !out('test/unit/a.test.js.map'), 'the old name is gone');
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('a build after an install type-checks the sources against the types installed', { timeout: 120_000 }, () => {
+  const p = project();
+  try {
+    build(p.dir);
+    // A new release of dep whose type the source no longer fits, installed as npm does: the files keep
+    // the package's old mtime, and npm writes node_modules/.package-lock.json.
+    const types = join(p.dir, 'node_modules', 'dep', 'index.d.ts');
+    writeFileSync(types, 'export type Count = string;\n');
+    utimesSync(types, new Date('1985-10-26'), new Date('1985-10-26'));
+    writeFileSync(join(p.dir, 'node_modules', '.package-lock.json'), '{}\n');
+    const r = tryBuild(p.dir);
+    assert.notEqual(r.status, 0, 'the build fails on the new types');
+    assert.match(r.output, /src\/cli\/count\.ts.*error TS2322/);
   } finally {
     p.cleanup();
   }
