@@ -1,9 +1,11 @@
 // Bundle the front end of `mlreg ui` and of the HTML reports into dist/web/ (shipped in the package).
 // app.js is loaded by the app's pages; report.js and report.css are inlined into report files.
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const out = 'dist/web';
+// Made anew every build (it takes well under a second): a renamed entry must not leave its old bundle to be packed.
+rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const common = {
   bundle: true,
