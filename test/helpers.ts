@@ -8,8 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { Registry, type Runtime } from '../src/core/registry/registry.js';
 import { cliRuntime } from '../src/cli/context.js';
 import { runCli } from '../src/cli/main.js';
-import { asFlag } from '../src/cli/output.js';
-import { renderOptionRefs } from '../src/core/lib/option-ref.js';
 
 /** Shared test plumbing: temp folders, temp registries, and running the built CLI. */
 
@@ -94,9 +92,7 @@ function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.Process
 }
 
 /** Core's text as the CLI prints it: option marks (src/core/lib/option-ref.ts) spelled as flags. */
-export function asPrinted(text: string): string {
-  return renderOptionRefs(text, asFlag);
-}
+export { spelledAsFlags as asPrinted } from '../src/cli/flags.js';
 
 /** Core's option marks (src/core/lib/option-ref.ts) are spelled as flags before anything is printed. */
 const OPTION_MARK = /[\u{E000}\u{E001}]/u;

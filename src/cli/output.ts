@@ -1,7 +1,7 @@
 import { ExitCode, fromSystemError, MlregError, type ExitCodeValue } from '../core/errors.js';
-import { renderOptionRefs } from '../core/lib/option-ref.js';
 import { translateSqliteError } from '../core/registry/sqlite-errors.js';
 import type { CliIo, OutStream } from './context.js';
+import { spelledAsFlags } from './flags.js';
 import { colorWanted, loadUi, type Ui } from './terminal/style.js';
 
 /**
@@ -9,9 +9,6 @@ import { colorWanted, loadUi, type Ui } from './terminal/style.js';
  * {"ok":true,"data":…} or {"ok":false,"error":{code,message,hint[,details]}}. Without: the
  * command's renderer on stdout, errors and notices on stderr.
  */
-
-/** How the CLI spells an option core names with optionRef: as its flag. */
-export const asFlag = (name: string): string => `--${name}`;
 
 /**
  * The run's IO with stdout and stderr spelling core's option marks (lib/option-ref.ts) as flags.
@@ -32,7 +29,7 @@ export function spellingOptionsAsFlags(io: CliIo): CliIo {
 function spellingFlags(stream: OutStream): OutStream {
   const write = (chunk: unknown, ...rest: unknown[]): boolean =>
     (stream.write as (...args: unknown[]) => boolean)(
-      typeof chunk === 'string' ? renderOptionRefs(chunk, asFlag) : chunk,
+      typeof chunk === 'string' ? spelledAsFlags(chunk) : chunk,
       ...rest,
     );
   // Everything else (isTTY, columns, cursor moves for progress bars, events) is the stream's own.

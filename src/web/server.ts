@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import { renderOptionRefs } from '../core/lib/option-ref.js';
+import { spelledAsFlags } from '../cli/flags.js';
 import type { Registry } from '../core/registry/registry.js';
 import { answerApi } from './api.js';
 import type { Asset } from './assets.js';
@@ -145,7 +145,7 @@ function send(
 ): void {
   // Every text answer leaves here: core's option marks (lib/option-ref.ts) are spelled as the CLI
   // spells them, since the hints a page shows tell what to run (`mlreg history NAME --stage S`).
-  const bytes = typeof body === 'string' ? Buffer.from(renderOptionRefs(body, asFlag)) : body;
+  const bytes = typeof body === 'string' ? Buffer.from(spelledAsFlags(body)) : body;
   res.statusCode = status;
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
   res.setHeader('Content-Type', type);
@@ -153,8 +153,6 @@ function send(
   res.setHeader('Cache-Control', cache);
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
-
-const asFlag = (name: string): string => `--${name}`;
 
 function errorBody(code: string, message: string): string {
   return JSON.stringify({ ok: false, error: { code, message, hint: '' } });

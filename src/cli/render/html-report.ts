@@ -1,7 +1,7 @@
-import { renderOptionRefs } from '../../core/lib/option-ref.js';
 import type { ReportDoc } from '../../web/wire.js';
 import type { Context } from '../context.js';
-import { asFlag, notice } from '../output.js';
+import { spelledAsFlags } from '../flags.js';
+import { notice } from '../output.js';
 
 /**
  * `--format html`: the report as one self-contained page. With -o it is written to that file (and
@@ -10,7 +10,7 @@ import { asFlag, notice } from '../output.js';
 export async function htmlReport(ctx: Context, doc: ReportDoc, title: string, output?: string): Promise<string> {
   const { reportHtml, writeReport } = await import('../../web/report.js');
   // The page may go to a file, past the run's stdout that spells core's option marks: spell them here.
-  const html = renderOptionRefs(reportHtml(doc, title), asFlag);
+  const html = spelledAsFlags(reportHtml(doc, title));
   if (output === undefined) return html;
   const path = writeReport(output, html, ctx.runtime.pid);
   notice(ctx.io, `mlreg: wrote ${path} (${Math.ceil(Buffer.byteLength(html) / 1024)} KB)`);
