@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { IntegrityError, InvalidInputError, NotFoundError } from '../../../src/core/errors.js';
 import type { RemoteStore } from '../../../src/core/remote/transport.js';
+import { writeBigFile } from '../../helpers.js';
 import { Racers } from './race.js';
 import { collect, dec, enc, pool, STORE_KINDS } from './stores.js';
 
@@ -29,17 +30,6 @@ const HOSTILE_KEYS = [
 
 function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-/** A file of `mib` MiB of distinct bytes, written 1 MiB at a time. */
-function bigFile(path: string, mib: number): void {
-  const chunk = randomBytes(1 << 20);
-  const fd = openSync(path, 'w');
-  for (let i = 0; i < mib; i++) {
-    chunk.writeUInt32LE(i, 0);
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
 }
 
 /** Peak RSS growth (MiB) while `fn` runs, sampled every 10 ms. */
@@ -217,7 +207,7 @@ for (const kind of STORE_KINDS) {
       const r = await kind.make('stream');
       try {
         const src = join(r.scratch, 'src.bin');
-        bigFile(src, 64);
+        writeBigFile(src, 64);
         const size = 64 << 20;
         const key = 'objects/sha256/ab/' + 'c'.repeat(62);
         await r.store.upload(key, src, size);
@@ -238,7 +228,7 @@ for (const kind of STORE_KINDS) {
       const r = await kind.make('memory');
       try {
         const src = join(r.scratch, 'src.bin');
-        bigFile(src, 160);
+        writeBigFile(src, 160);
         const size = 160 << 20;
         const up = await peakGrowth(() => r.store.upload('objects/big', src, size));
         const down = await peakGrowth(() => r.store.download('objects/big', join(r.scratch, 'dest.bin'), size));
