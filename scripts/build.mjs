@@ -22,12 +22,16 @@ function node(args) {
 }
 
 // What tsconfig.json compiles: the .ts files of these folders (not the web client's, bundled by esbuild),
-// each to dist/<folder>/<same path>.js.
+// each to dist/<folder>/<same path>.js. Listed once: the checks below all read this list.
 const COMPILED = ['src', 'test', 'bench'];
-const compiledSources = (dir) =>
-  readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
-    (f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !join(dir, f).startsWith(join('src', 'web', 'client', sep)),
-  );
+const SOURCES = COMPILED.flatMap((dir) =>
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => join(dir, f))
+    : [],
+);
+const CLIENT = join('src', 'web', 'client', sep);
 const BUILD_INFO = join('dist', 'main.tsbuildinfo');
 const CLIENT_BUILD_INFO = join('dist', 'client.tsbuildinfo');
 
@@ -49,22 +53,17 @@ const builtAt = [BUILD_INFO, CLIENT_BUILD_INFO].map((f) => (existsSync(f) ? stat
 if (builtAt.every((t) => t > 0)) {
   const since = Math.min(...builtAt);
   const now = new Date();
-  for (const dir of COMPILED) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-      if (!f.endsWith('.ts')) continue;
-      const path = join(dir, f);
-      const st = statSync(path);
-      if (st.ctimeMs > since && st.mtimeMs <= since) utimesSync(path, st.atime, now);
-    }
+  for (const path of SOURCES) {
+    const st = statSync(path);
+    if (st.ctimeMs > since && st.mtimeMs <= since) utimesSync(path, st.atime, now);
   }
 }
 
+// A compiled file missing from dist/ (see the top): drop the build info, so that tsc builds everything.
+const compiledOf = (path) => join('dist', path.replace(/\.ts$/, '.js'));
 if (
   existsSync(BUILD_INFO) &&
-  COMPILED.some(
-    (dir) => existsSync(dir) && compiledSources(dir).some((f) => !existsSync(join('dist', dir, f.replace(/\.ts$/, '.js')))),
-  )
+  SOURCES.some((path) => !path.endsWith('.d.ts') && !path.startsWith(CLIENT) && !existsSync(compiledOf(path)))
 )
   rmSync(BUILD_INFO);
 
@@ -81,11 +80,12 @@ if (failed.length > 0) {
 }
 
 // dist/<dir>/x.js and x.js.map come from <dir>/x.ts (tsconfig's rootDir is the project).
+const sources = new Set(SOURCES);
 for (const dir of COMPILED) {
   const out = join('dist', dir);
   if (!existsSync(out)) continue;
   for (const file of readdirSync(out, { recursive: true, encoding: 'utf8' })) {
     const compiled = /^(.*)\.js(\.map)?$/.exec(file);
-    if (compiled && !existsSync(join(dir, `${compiled[1]}.ts`))) rmSync(join(out, file));
+    if (compiled && !sources.has(join(dir, `${compiled[1]}.ts`))) rmSync(join(out, file));
   }
 }
