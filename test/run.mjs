@@ -28,6 +28,10 @@ const DEFAULTS = join(ROOT, 'test', 'durations.json');
 // suite: 76 s at 2 files, 70 s at 3, 65 s at 4, the same CPU). At most 8: the concurrency tests start
 // 8 processes each. MLREG_TEST_CONCURRENCY overrides it.
 const CONCURRENCY = Number(process.env.MLREG_TEST_CONCURRENCY ?? Math.min(8, 2 * availableParallelism()));
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {
+  console.error(`MLREG_TEST_CONCURRENCY must be a whole number of files at a time, 1 or more; got ${JSON.stringify(process.env.MLREG_TEST_CONCURRENCY)}`);
+  process.exit(2);
+}
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
