@@ -29,7 +29,8 @@ const DEFAULTS = join(ROOT, 'test', 'durations.json');
 // 8 processes each. MLREG_TEST_CONCURRENCY overrides it.
 const CONCURRENCY = Number(process.env.MLREG_TEST_CONCURRENCY ?? Math.min(8, 2 * availableParallelism()));
 if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {
-  console.error(`MLREG_TEST_CONCURRENCY must be a whole number of files at a time, 1 or more; got ${JSON.stringify(process.env.MLREG_TEST_CONCURRENCY)}`);
+  const given = JSON.stringify(process.env.MLREG_TEST_CONCURRENCY);
+  console.error(`MLREG_TEST_CONCURRENCY must be a whole number of files at a time, 1 or more; got ${given}`);
   process.exit(2);
 }
 
